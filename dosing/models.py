@@ -1,0 +1,1 @@
+"""Prescriptions, dose sessions and the controlled drugs register (to come)."""

@@ -1,0 +1,80 @@
+"""API for clinics and service users. Thin: scope to the caller's clinics, serialise."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers, viewsets
+
+from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser
+from .selectors import attach_policies_in_force, clinics_for_staff, service_users_for_staff
+
+
+class DoseSlotSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DoseSlot
+        fields = ["code", "opens_at", "closes_at"]
+
+
+class ClinicPolicySerializer(serializers.ModelSerializer):
+    slots = DoseSlotSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ClinicPolicy
+        exclude = ["clinic", "created_by"]
+
+
+class ClinicSerializer(serializers.ModelSerializer):
+    policy = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Clinic
+        fields = ["id", "name", "time_zone", "policy"]
+
+    @extend_schema_field(ClinicPolicySerializer(allow_null=True))
+    def get_policy(self, clinic):
+        # Set for the whole page by ClinicViewSet.get_serializer, never one query per clinic.
+        return ClinicPolicySerializer(clinic.policy).data if clinic.policy else None
+
+
+class ClinicViewSet(viewsets.ReadOnlyModelViewSet):
+    """The caller's clinics and the policy in force in each now."""
+
+    serializer_class = ClinicSerializer
+
+    def get_queryset(self):
+        return clinics_for_staff(self.request.user).order_by("name")
+
+    def get_serializer(self, instance=None, *args, **kwargs):
+        if instance is not None:
+            many = kwargs.get("many", False)
+            attached = attach_policies_in_force(instance if many else [instance])
+            instance = attached if many else attached[0]
+        return super().get_serializer(instance, *args, **kwargs)
+
+
+class ServiceUserSerializer(serializers.ModelSerializer):
+    flags = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = ServiceUser
+        fields = [
+            "id",
+            "clinic",
+            "nhs_number",
+            "given_name",
+            "family_name",
+            "preferred_name",
+            "date_of_birth",
+            "status",
+            "status_changed_at",
+            "consecutive_not_taken",
+            "flags",
+        ]
+
+
+class ServiceUserViewSet(viewsets.ReadOnlyModelViewSet):
+    """People in the pathway. Another clinic's service user is a 404, never a 403."""
+
+    serializer_class = ServiceUserSerializer
+    filterset_fields = ["status", "clinic"]
+
+    def get_queryset(self):
+        return service_users_for_staff(self.request.user).order_by("family_name", "id")

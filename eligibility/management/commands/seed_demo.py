@@ -1,0 +1,151 @@
+"""A demo clinic to explore the product with. Safe to run again: it adds only what is missing."""
+
+import datetime as dt
+import secrets
+from decimal import Decimal
+from itertools import islice
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from eligibility.models import Clinic, ServiceUser, Status
+from eligibility.services import (
+    clinic_create,
+    service_user_register,
+    service_user_walk,
+    staff_member_add,
+)
+from eligibility.synthetic import synthetic_nhs_numbers
+from hat_clinic.roles import Role
+
+CLINIC_NAME = "Riverside HAT Clinic"
+
+STAFF = [
+    ("nurse", "Nia", "Okafor", [Role.NURSE]),
+    ("nurse2", "Tom", "Reilly", [Role.NURSE]),
+    ("hca", "Priya", "Shah", [Role.HCA]),
+    ("prescriber", "Dr Sam", "Hughes", [Role.PRESCRIBER]),
+    ("manager", "Alex", "Morgan", [Role.MANAGER]),
+]
+
+ADMITTED = [Status.ASSESSING, Status.TITRATION]
+MAINTAINED = [*ADMITTED, Status.MAINTENANCE]
+
+# (given, family, preferred, date of birth, flags, path from "referred")
+SERVICE_USERS = [
+    ("Daniel", "Price", "Danny", dt.date(1979, 3, 14), ["alcohol"], ADMITTED),
+    ("Marie", "Kowalski", "", dt.date(1985, 7, 2), ["benzodiazepines"], ADMITTED),
+    ("Liam", "Byrne", "", dt.date(1972, 11, 30), [], MAINTAINED),
+    ("Shauna", "Walsh", "Shay", dt.date(1988, 1, 9), ["stimulants"], MAINTAINED),
+    ("Gary", "Thompson", "", dt.date(1969, 5, 21), ["alcohol", "gabapentinoids"], MAINTAINED),
+    ("Aisha", "Rahman", "", dt.date(1991, 9, 17), [], MAINTAINED),
+    ("Kevin", "Doyle", "Kev", dt.date(1976, 12, 3), ["stimulants", "benzodiazepines"], MAINTAINED),
+    ("Rachel", "Evans", "", dt.date(1983, 4, 26), [], [*MAINTAINED, Status.RETITRATION_REQUIRED]),
+    ("Paul", "Murphy", "", dt.date(1974, 8, 8), ["alcohol"], [*MAINTAINED, Status.SUSPENDED]),
+    ("Jodie", "Clarke", "", dt.date(1990, 2, 11), [], [Status.ASSESSING, Status.WAITING]),
+    (
+        "Mark",
+        "Bennett",
+        "",
+        dt.date(1981, 6, 19),
+        ["gabapentinoids"],
+        [Status.ASSESSING, Status.WAITING],
+    ),
+    ("Sean", "Gallagher", "", dt.date(1987, 10, 5), [], []),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo clinic: policy defaults, 15 places, 12 service users across the "
+        "pathway and one staff account per role. Run it again and it adds only what is missing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password",
+            help="Password for the demo staff accounts. Without it one is generated and "
+            "printed once, when the accounts are created.",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the database already has a clinic.",
+        )
+
+    @transaction.atomic
+    def handle(self, *args, password=None, if_empty=False, **options):
+        if if_empty and Clinic.objects.exists():
+            self.stdout.write("The database already has a clinic; demo data not loaded.")
+            return
+        now = timezone.now()
+        clinic = Clinic.objects.filter(name=CLINIC_NAME).first() or clinic_create(
+            name=CLINIC_NAME,
+            now=now,
+            # Breath thresholds are the clinical lead's to set; these are demo values
+            # only, so the alcohol-flagged demo service users can be shown being dosed.
+            breath_caution_threshold=Decimal("9"),
+            breath_withhold_threshold=Decimal("22"),
+        )
+        generated = password is None
+        password = password or secrets.token_urlsafe(12)
+        created_staff = self._staff(clinic, password)
+        if created_staff:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Staff accounts {', '.join(created_staff)} created with password: {password}"
+                )
+            )
+            if generated:
+                self.stdout.write("It is shown only this once. Keep it, or run with --password.")
+        prescriber = get_user_model().objects.get(username="prescriber")
+        self._service_users(clinic, prescriber, now)
+        self.stdout.write(self.style.SUCCESS(f"Demo clinic ready: {clinic}."))
+
+    def _staff(self, clinic, password):
+        created = []
+        User = get_user_model()
+        for username, first, last, roles in STAFF:
+            user, was_created = User.objects.get_or_create(
+                username=username, defaults={"first_name": first, "last_name": last}
+            )
+            if was_created:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+                created.append(username)
+            user.groups.add(*Group.objects.filter(name__in=[role.value for role in roles]))
+            staff_member_add(clinic=clinic, user=user)
+        return created
+
+    def _service_users(self, clinic, prescriber, now):
+        numbers = list(islice(synthetic_nhs_numbers(), len(SERVICE_USERS)))
+        existing = set(
+            ServiceUser.objects.filter(nhs_number__in=numbers).values_list("nhs_number", flat=True)
+        )
+        for number, (given, family, preferred, born, flags, path) in zip(
+            numbers, SERVICE_USERS, strict=True
+        ):
+            if number in existing:
+                continue
+            service_user = service_user_register(
+                clinic=clinic,
+                registered_by=prescriber,
+                nhs_number=number,
+                given_name=given,
+                family_name=family,
+                preferred_name=preferred,
+                date_of_birth=born,
+                flags=flags,
+                reason="Demo referral",
+                now=now,
+            )
+            service_user_walk(
+                service_user=service_user,
+                path=path,
+                changed_by=prescriber,
+                reason="Demo pathway",
+                now=now,
+            )

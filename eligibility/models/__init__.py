@@ -1,0 +1,27 @@
+from .clinics import ABSOLUTE_MAX_DAILY_MG, Clinic, ClinicPolicy, DoseSlot, StaffMembership
+from .service_users import (
+    ALLOWED_TRANSITIONS,
+    IN_TREATMENT,
+    Flag,
+    ServiceUser,
+    Status,
+    StatusChange,
+    normalise_nhs_number,
+    validate_nhs_number,
+)
+
+__all__ = [
+    "ABSOLUTE_MAX_DAILY_MG",
+    "ALLOWED_TRANSITIONS",
+    "IN_TREATMENT",
+    "Clinic",
+    "ClinicPolicy",
+    "DoseSlot",
+    "Flag",
+    "ServiceUser",
+    "StaffMembership",
+    "Status",
+    "StatusChange",
+    "normalise_nhs_number",
+    "validate_nhs_number",
+]

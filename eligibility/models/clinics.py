@@ -1,0 +1,204 @@
+"""Clinics, the staff who work in them, and each clinic's versioned policy."""
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+# DOMAIN.md: "No daily total may exceed 1,000 mg; a clinic may set a lower ceiling."
+ABSOLUTE_MAX_DAILY_MG = Decimal("1000")
+
+
+class Clinic(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="Europe/London",
+        help_text="The clinic day and its dose slot windows are in this time zone.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def clinic_day_of(self, instant: dt.datetime) -> dt.date:
+        """The clinic's calendar day that an instant falls on, in its own time zone."""
+        return instant.astimezone(self.zone).date()
+
+
+class StaffMembership(models.Model):
+    """A member of staff works in a clinic and sees only their clinics' records."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "clinic"], name="one_membership_per_clinic")
+        ]
+
+    def __str__(self):
+        return f"{self.user} at {self.clinic}"
+
+
+class ClinicPolicy(models.Model):
+    """One version of a clinic's rules, in force from ``effective_from`` until the next.
+
+    Versions are never edited: a change is a new version from a stated time,
+    so every past record keeps the policy it was made under.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="policies")
+    effective_from = models.DateTimeField()
+    min_dose_interval_minutes = models.PositiveIntegerField(
+        default=240, help_text="No injection may start sooner than this after the previous one."
+    )
+    observation_minutes = models.PositiveIntegerField(
+        default=20, help_text="Minimum post-dose observation after the last injection."
+    )
+    topup_gap_minutes = models.PositiveIntegerField(
+        default=20, help_text="Minimum time from the first injection to a top-up."
+    )
+    missed_warning_threshold = models.PositiveSmallIntegerField(
+        default=2, help_text="Consecutive sessions not taken that raise a contact warning."
+    )
+    retitration_threshold = models.PositiveSmallIntegerField(
+        default=3, help_text="Consecutive sessions not taken that require re-titration."
+    )
+    breath_caution_threshold = models.DecimalField(
+        max_digits=6,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Breath alcohol (µg/100 ml) at or above which a reason is needed to dose. "
+        "Set by the clinical lead; while unset, alcohol-flagged service users cannot be dosed.",
+    )
+    breath_withhold_threshold = models.DecimalField(
+        max_digits=6,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Breath alcohol (µg/100 ml) at or above which the dose is withheld.",
+    )
+    max_daily_total_mg = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        default=ABSOLUTE_MAX_DAILY_MG,
+        validators=[MaxValueValidator(ABSOLUTE_MAX_DAILY_MG), MinValueValidator(Decimal("1"))],
+        help_text="The clinic's ceiling on a daily diamorphine total; never above 1,000 mg.",
+    )
+    capacity = models.PositiveIntegerField(default=15)
+    review_interval_days = models.PositiveSmallIntegerField(default=7)
+    tox_interval_days = models.PositiveSmallIntegerField(default=7)
+    methadone_uncollected_days = models.PositiveSmallIntegerField(default=3)
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "clinic policies"
+        ordering = ["clinic", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "effective_from"], name="one_policy_version_per_instant"
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__gt=0),
+                name="policy_capacity_positive",
+                violation_error_message="Capacity must be at least one place.",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_daily_total_mg__gt=0)
+                & Q(max_daily_total_mg__lte=ABSOLUTE_MAX_DAILY_MG),
+                name="policy_daily_ceiling_within_1000mg",
+                violation_error_message="The daily ceiling must be above 0 and at most 1,000 mg.",
+            ),
+            models.CheckConstraint(
+                condition=Q(retitration_threshold__gt=0)
+                & Q(missed_warning_threshold__gt=0)
+                & Q(missed_warning_threshold__lte=F("retitration_threshold")),
+                name="policy_missed_thresholds_ordered",
+                violation_error_message=(
+                    "The missed-dose warning must come no later than re-titration, "
+                    "and both must be at least 1."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(breath_caution_threshold__isnull=True)
+                | Q(breath_withhold_threshold__isnull=True)
+                | Q(breath_caution_threshold__lte=F("breath_withhold_threshold")),
+                name="policy_breath_caution_not_above_withhold",
+                violation_error_message=(
+                    "The breath caution threshold must not be above the withhold threshold."
+                ),
+            ),
+        ]
+        indexes = [
+            # Serves policy_in_force(): the latest version with effective_from <= T.
+            models.Index(fields=["clinic", "-effective_from"], name="policy_in_force_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.clinic} policy from {self.effective_from:%Y-%m-%d %H:%M}"
+
+    @property
+    def breath_thresholds_set(self) -> bool:
+        return (
+            self.breath_caution_threshold is not None and self.breath_withhold_threshold is not None
+        )
+
+
+class DoseSlot(models.Model):
+    """A daily dose slot and its window, in the clinic's local time.
+
+    Slots are data, not code: adding an evening slot is a new policy version.
+    """
+
+    policy = models.ForeignKey(ClinicPolicy, on_delete=models.PROTECT, related_name="slots")
+    code = models.CharField(max_length=12, help_text="Short name, for example AM or PM.")
+    opens_at = models.TimeField()
+    closes_at = models.TimeField()
+
+    class Meta:
+        ordering = ["policy", "opens_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "code"], name="slot_code_unique_in_policy"),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")), name="slot_closes_after_it_opens"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+    def window_on(self, day: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+        """The slot's window on a clinic day as aware instants.
+
+        Built from the wall-clock times in the clinic's zone, so that on the days
+        the UK clocks change the window still opens at 08:00 local time.
+        """
+        return (
+            dt.datetime.combine(day, self.opens_at, tzinfo=zone),
+            dt.datetime.combine(day, self.closes_at, tzinfo=zone),
+        )

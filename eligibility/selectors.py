@@ -1,0 +1,80 @@
+"""Reads about clinics and service users that need a little thought."""
+
+import datetime as dt
+
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.utils import timezone
+
+from hat_clinic.errors import RuleViolation
+
+from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser
+
+
+def clinics_for_staff(user) -> QuerySet[Clinic]:
+    """The clinics a member of staff works in. Anyone else sees none."""
+    if not user.is_authenticated:
+        return Clinic.objects.none()
+    return Clinic.objects.filter(memberships__user=user)
+
+
+def service_users_for_staff(user) -> QuerySet[ServiceUser]:
+    if not user.is_authenticated:
+        return ServiceUser.objects.none()
+    return ServiceUser.objects.for_staff(user).select_related("clinic")
+
+
+def policy_in_force(*, clinic: Clinic, at: dt.datetime | None = None) -> ClinicPolicy:
+    """The clinic policy version in force at an instant, with its slots loaded."""
+    at = at or timezone.now()
+    policy = (
+        ClinicPolicy.objects.filter(clinic=clinic, effective_from__lte=at)
+        .prefetch_related(Prefetch("slots", queryset=DoseSlot.objects.order_by("opens_at")))
+        .order_by("-effective_from")
+        .first()
+    )
+    if policy is None:
+        raise RuleViolation(
+            f"{clinic} has no policy in force at {timezone.localtime(at):%d %b %Y %H:%M}. "
+            "A manager must set one before the clinic can run.",
+            code="no_policy_in_force",
+        )
+    return policy
+
+
+def policy_versions(*, clinic: Clinic) -> QuerySet[ClinicPolicy]:
+    return (
+        ClinicPolicy.objects.filter(clinic=clinic)
+        .select_related("created_by")
+        .prefetch_related(Prefetch("slots", queryset=DoseSlot.objects.order_by("opens_at")))
+        .order_by("-effective_from")
+    )
+
+
+def attach_policies_in_force(clinics, *, at: dt.datetime | None = None) -> list[Clinic]:
+    """Set ``clinic.policy`` to the version in force at ``at``, for many clinics in
+    two queries (versions, then their slots) rather than one per clinic."""
+    at = at or timezone.now()
+    clinics = list(clinics)
+    in_force = (
+        ClinicPolicy.objects.filter(clinic=OuterRef("clinic"), effective_from__lte=at)
+        .order_by("-effective_from")
+        .values("pk")[:1]
+    )
+    policies = ClinicPolicy.objects.filter(
+        clinic__in=clinics, pk=Subquery(in_force)
+    ).prefetch_related(Prefetch("slots", queryset=DoseSlot.objects.order_by("opens_at")))
+    by_clinic = {policy.clinic_id: policy for policy in policies}
+    for clinic in clinics:
+        clinic.policy = by_clinic.get(clinic.pk)
+    return clinics
+
+
+def status_counts(*, clinic: Clinic) -> dict[str, int]:
+    """How many of the clinic's service users are at each status: one grouped query."""
+    rows = (
+        ServiceUser.objects.filter(clinic=clinic)
+        .values("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["status"]: row["n"] for row in rows}

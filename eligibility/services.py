@@ -1,0 +1,339 @@
+"""Every write about clinics, staff, policy and service users that has a rule in it."""
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hat_clinic.errors import RuleViolation
+
+from .models import (
+    ALLOWED_TRANSITIONS,
+    Clinic,
+    ClinicPolicy,
+    DoseSlot,
+    Flag,
+    ServiceUser,
+    StaffMembership,
+    Status,
+    StatusChange,
+    normalise_nhs_number,
+)
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    code: str
+    opens_at: dt.time
+    closes_at: dt.time
+
+
+# DOMAIN.md: two slots, AM 08:00-11:30 and PM 13:00-17:30, in the clinic's zone.
+DEFAULT_SLOTS = (
+    SlotSpec("AM", dt.time(8, 0), dt.time(11, 30)),
+    SlotSpec("PM", dt.time(13, 0), dt.time(17, 30)),
+)
+
+# The policy values a new version may set; any left out are carried over.
+POLICY_FIELDS = (
+    "min_dose_interval_minutes",
+    "observation_minutes",
+    "topup_gap_minutes",
+    "missed_warning_threshold",
+    "retitration_threshold",
+    "breath_caution_threshold",
+    "breath_withhold_threshold",
+    "max_daily_total_mg",
+    "capacity",
+    "review_interval_days",
+    "tox_interval_days",
+    "methadone_uncollected_days",
+)
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation(
+            "Give a reason: it is kept in the audit trail.", code="reason_required", field="reason"
+        )
+    return reason
+
+
+def _describe(error: ValidationError) -> str:
+    """One readable sentence per problem, naming the setting it is about."""
+    parts = []
+    for name, messages in error.message_dict.items():
+        label = "" if name == NON_FIELD_ERRORS else f"{name.replace('_', ' ').capitalize()}: "
+        parts.extend(f"{label}{message}" for message in messages)
+    return " ".join(parts)
+
+
+def clinic_create(
+    *,
+    name: str,
+    created_by=None,
+    time_zone: str = "Europe/London",
+    now: dt.datetime | None = None,
+    **policy_values,
+) -> Clinic:
+    """A new clinic, with DOMAIN.md's default policy (or the values given) in force from now."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        clinic = Clinic(name=name.strip(), time_zone=time_zone)
+        clinic._history_user = created_by
+        clinic._change_reason = "Clinic opened"
+        clinic.full_clean()
+        clinic.save()
+        policy_issue(
+            clinic=clinic,
+            issued_by=created_by,
+            effective_from=now,
+            reason="Opening policy: DOMAIN.md defaults",
+            slots=DEFAULT_SLOTS,
+            now=now,
+            **policy_values,
+        )
+    return clinic
+
+
+def staff_member_add(*, clinic: Clinic, user, added_by=None) -> StaffMembership:
+    membership, created = StaffMembership.objects.get_or_create(clinic=clinic, user=user)
+    if created:
+        # get_or_create saved before the history fields could be set; record the adder.
+        record = membership.history.latest()
+        record.history_user = added_by
+        record.history_change_reason = "Added to clinic"
+        record.save(update_fields=["history_user", "history_change_reason"])
+    return membership
+
+
+def _check_slots(slots: Sequence[SlotSpec]) -> None:
+    if not slots:
+        raise RuleViolation(
+            "A clinic day needs at least one dose slot.", code="no_slots", field="slots"
+        )
+    codes = [slot.code.strip().upper() for slot in slots]
+    if len(set(codes)) != len(codes):
+        raise RuleViolation(
+            "Each dose slot needs its own code.", code="slot_codes_repeat", field="slots"
+        )
+    ordered = sorted(slots, key=lambda slot: slot.opens_at)
+    for slot in ordered:
+        if slot.closes_at <= slot.opens_at:
+            raise RuleViolation(
+                f"Slot {slot.code} closes at {slot.closes_at:%H:%M}, which is not after it "
+                f"opens at {slot.opens_at:%H:%M}.",
+                code="slot_window_empty",
+                field="slots",
+            )
+    for earlier, later in itertools.pairwise(ordered):
+        if later.opens_at < earlier.closes_at:
+            raise RuleViolation(
+                f"Slots {earlier.code} and {later.code} overlap: {earlier.code} closes at "
+                f"{earlier.closes_at:%H:%M} but {later.code} opens at {later.opens_at:%H:%M}.",
+                code="slots_overlap",
+                field="slots",
+            )
+
+
+def policy_issue(
+    *,
+    clinic: Clinic,
+    issued_by,
+    effective_from: dt.datetime,
+    reason: str,
+    slots: Sequence[SlotSpec] | None = None,
+    now: dt.datetime | None = None,
+    **values,
+) -> ClinicPolicy:
+    """A new version of the clinic's policy, in force from ``effective_from``.
+
+    Values not given are carried over from the version in force at that time.
+    A version can never start in the past: past records keep the policy they
+    were made under.
+    """
+    now = now or timezone.now()
+    reason = _require_reason(reason)
+    unknown = set(values) - set(POLICY_FIELDS)
+    if unknown:
+        raise RuleViolation(
+            f"Unknown policy settings: {', '.join(sorted(unknown))}.", code="unknown_policy_field"
+        )
+    if effective_from < now:
+        raise RuleViolation(
+            "A policy change cannot start in the past; past records keep the policy they "
+            "were made under. Choose a time from now on.",
+            code="policy_in_past",
+            field="effective_from",
+        )
+    with transaction.atomic():
+        # Lock the clinic so two managers issuing versions at once are serialised.
+        Clinic.objects.select_for_update().get(pk=clinic.pk)
+        previous = (
+            ClinicPolicy.objects.filter(clinic=clinic, effective_from__lte=effective_from)
+            .order_by("-effective_from")
+            .first()
+        )
+        carried = {name: getattr(previous, name) for name in POLICY_FIELDS} if previous else {}
+        carried.update(values)
+        if slots is None:
+            slots = [SlotSpec(s.code, s.opens_at, s.closes_at) for s in previous.slots.all()]
+        _check_slots(slots)
+        policy = ClinicPolicy(
+            clinic=clinic,
+            effective_from=effective_from,
+            reason=reason,
+            created_by=issued_by,
+            **carried,
+        )
+        try:
+            policy.full_clean(exclude=["clinic", "created_by"])
+        except ValidationError as error:
+            raise RuleViolation(_describe(error), code="policy_invalid") from error
+        try:
+            with transaction.atomic():
+                policy.save()
+        except IntegrityError as error:
+            raise RuleViolation(
+                "Another policy version already starts at that exact time.",
+                code="policy_version_clash",
+                field="effective_from",
+            ) from error
+        DoseSlot.objects.bulk_create(
+            DoseSlot(
+                policy=policy,
+                code=s.code.strip().upper(),
+                opens_at=s.opens_at,
+                closes_at=s.closes_at,
+            )
+            for s in slots
+        )
+    return policy
+
+
+def service_user_register(
+    *,
+    clinic: Clinic,
+    registered_by,
+    nhs_number: str,
+    given_name: str,
+    family_name: str,
+    date_of_birth: dt.date,
+    preferred_name: str = "",
+    flags: Iterable[str] = (),
+    reason: str = "Referral received",
+    now: dt.datetime | None = None,
+) -> ServiceUser:
+    """A new person on the pathway, with status ``referred``."""
+    now = now or timezone.now()
+    flags = set(flags)
+    unknown = flags - set(Flag.values)
+    if unknown:
+        raise RuleViolation(
+            f"Unknown risk flags: {', '.join(sorted(unknown))}.", code="unknown_flag", field="flags"
+        )
+    service_user = ServiceUser(
+        clinic=clinic,
+        nhs_number=normalise_nhs_number(nhs_number),
+        given_name=given_name.strip(),
+        family_name=family_name.strip(),
+        preferred_name=preferred_name.strip(),
+        date_of_birth=date_of_birth,
+        status=Status.REFERRED,
+        status_changed_at=now,
+        **{f"flag_{flag}": True for flag in flags},
+    )
+    if date_of_birth and date_of_birth > clinic.clinic_day_of(now):
+        raise ValidationError({"date_of_birth": "The date of birth cannot be in the future."})
+    service_user.full_clean(validate_unique=False)
+    service_user._history_user = registered_by
+    service_user._change_reason = reason
+    try:
+        with transaction.atomic():
+            service_user.save()
+            StatusChange.objects.create(
+                service_user=service_user,
+                from_status="",
+                to_status=Status.REFERRED,
+                changed_at=now,
+                changed_by=registered_by,
+                reason=reason,
+            )
+    except IntegrityError as error:
+        # The unique constraint, not a prior look-up, decides: two registrations of
+        # the same person at the same moment cannot both succeed.
+        raise ValidationError(
+            {
+                "nhs_number": "A service user with this NHS number is already registered. "
+                "Search for them, or re-refer them if they left treatment."
+            }
+        ) from error
+    return service_user
+
+
+def service_user_transition(
+    *,
+    service_user: ServiceUser,
+    to_status: str,
+    changed_by,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> ServiceUser:
+    """Move a service user along the pathway, refusing any step DOMAIN.md does not allow."""
+    now = now or timezone.now()
+    reason = _require_reason(reason)
+    to_status = Status(to_status)
+    with transaction.atomic():
+        # Lock the row: a missed-dose scan and a prescriber may change the same
+        # person's status at once; the second must see the first's result.
+        locked = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
+        from_status = Status(locked.status)
+        allowed = ALLOWED_TRANSITIONS[from_status]
+        if to_status not in allowed:
+            choices = ", ".join(sorted(Status(s).label for s in allowed))
+            raise RuleViolation(
+                f"{locked.display_name} cannot move from {from_status.label} to "
+                f"{to_status.label}. From {from_status.label} the next step can be: {choices}.",
+                code="status_transition_refused",
+                field="status",
+            )
+        locked.status = to_status
+        locked.status_changed_at = now
+        locked._history_user = changed_by
+        locked._change_reason = reason
+        locked.save(update_fields=["status", "status_changed_at"])
+        StatusChange.objects.create(
+            service_user=locked,
+            from_status=from_status,
+            to_status=to_status,
+            changed_at=now,
+            changed_by=changed_by,
+            reason=reason,
+        )
+    service_user.refresh_from_db()
+    return service_user
+
+
+def service_user_walk(
+    *,
+    service_user: ServiceUser,
+    path: Sequence[str],
+    changed_by,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> ServiceUser:
+    """Several allowed steps in a row, each recorded (used by the demo data and tests)."""
+    for step in path:
+        service_user = service_user_transition(
+            service_user=service_user,
+            to_status=step,
+            changed_by=changed_by,
+            reason=reason,
+            now=now,
+        )
+    return service_user

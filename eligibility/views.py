@@ -1,0 +1,74 @@
+"""Pages about service users and the clinic's policy. Thin: scope, call, render."""
+
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+
+from .models import Status
+from .selectors import policy_versions, service_users_for_staff
+
+
+def service_user_list(request):
+    status = request.GET.get("status", "")
+    service_users = service_users_for_staff(request.user).filter(clinic=request.clinic)
+    if status in Status.values:
+        service_users = service_users.filter(status=status)
+    page = Paginator(service_users.order_by("family_name", "given_name", "pk"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "eligibility/service_user_list.html",
+        {"page": page, "statuses": Status.choices, "status": status},
+    )
+
+
+def service_user_detail(request, pk):
+    # Another clinic's service user is a 404: its existence must not leak.
+    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    status_changes = service_user.status_changes.select_related("changed_by").order_by(
+        "-changed_at", "-pk"
+    )
+    return render(
+        request,
+        "eligibility/service_user_detail.html",
+        {"service_user": service_user, "status_changes": status_changes},
+    )
+
+
+def service_user_photo(request, pk):
+    """Photos are clinical records: served only to the person's clinic staff, never cached."""
+    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    if not service_user.photo:
+        raise Http404("No photo")
+    response = FileResponse(service_user.photo.open("rb"))
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@permission_required("eligibility.view_audit", raise_exception=True)
+def service_user_history(request, pk):
+    """Every saved version of the record: who changed what, when and why."""
+    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    records = list(service_user.history.select_related("history_user").order_by("-history_id"))
+    changes = []
+    for newer, older in zip(records, [*records[1:], None], strict=True):
+        if older is None:
+            diff = []
+        else:
+            diff = [
+                (change.field, change.old, change.new)
+                for change in newer.diff_against(older, foreign_keys_are_objs=False).changes
+            ]
+        changes.append({"record": newer, "diff": diff})
+    return render(
+        request,
+        "eligibility/service_user_history.html",
+        {"service_user": service_user, "changes": changes},
+    )
+
+
+def clinic_policy(request):
+    versions = policy_versions(clinic=request.clinic) if request.clinic else []
+    return render(request, "eligibility/clinic_policy.html", {"versions": versions})

@@ -1,0 +1,17 @@
+"""The Celery app. The beat schedule lives here, in code, so it is reviewed like code."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hat_clinic.settings")
+
+app = Celery("hat_clinic")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # A heartbeat every minute lets staff and tests see that beat and a worker
+    # are both alive: the missed-dose scan depends on them.
+    "heartbeat": {"task": "monitoring.tasks.heartbeat", "schedule": 60.0},
+}

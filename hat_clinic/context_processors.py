@@ -1,0 +1,15 @@
+from hat_clinic.roles import Role
+
+
+def clinic_navigation(request):
+    """The clinic's name, the staff member's clinics and roles, for the base layout."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    roles = [role for role in Role if role.value in {g.name for g in user.groups.all()}]
+    return {
+        "current_clinic": getattr(request, "clinic", None),
+        "staff_clinics": getattr(request, "staff_clinics", []),
+        "staff_roles": roles,
+        "can_view_audit": user.has_perm("eligibility.view_audit"),
+    }

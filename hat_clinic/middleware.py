@@ -1,0 +1,74 @@
+"""Request plumbing: login everywhere, the session's lifetime, and the current clinic."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
+from django.contrib.auth.views import redirect_to_login
+from django.utils import timezone
+
+from eligibility.selectors import clinics_for_staff
+
+SESSION_STARTED_KEY = "hat_session_started_at"
+CURRENT_CLINIC_KEY = "hat_current_clinic_id"
+
+
+class LoginRequiredMiddleware(DjangoLoginRequired):
+    """Every page needs a login. The API answers for itself: DRF refuses an
+    anonymous request with a 403 rather than a redirect to the login page."""
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path_info.startswith("/api/"):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session 12 hours after login whatever the activity.
+
+    The 30-minute idle limit is the cookie age, renewed on each request
+    (SESSION_SAVE_EVERY_REQUEST); this adds the absolute cap, so a dosing-room
+    PC left logged in through a shift change does not stay signed in.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = timezone.now()
+            started = request.session.get(SESSION_STARTED_KEY)
+            if started is None:
+                request.session[SESSION_STARTED_KEY] = now.isoformat()
+            elif now - dt.datetime.fromisoformat(started) > settings.SESSION_ABSOLUTE_LIFETIME:
+                logout(request)
+                if request.path_info.startswith("/api/"):
+                    return self.get_response(request)
+                messages.info(
+                    request, "Your session reached its 12-hour limit. Please log in again."
+                )
+                return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
+
+
+class CurrentClinicMiddleware:
+    """Sets ``request.clinic``: the clinic this member of staff is working in now.
+
+    Staff of several clinics choose one in the navigation; the choice is kept in
+    the session and checked against their memberships on every request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.clinic = None
+        request.staff_clinics = []
+        if request.user.is_authenticated:
+            request.staff_clinics = list(clinics_for_staff(request.user))
+            chosen = request.session.get(CURRENT_CLINIC_KEY)
+            by_id = {clinic.pk: clinic for clinic in request.staff_clinics}
+            request.clinic = by_id.get(chosen) or next(iter(request.staff_clinics), None)
+        return self.get_response(request)

@@ -1,0 +1,46 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from eligibility import api as eligibility_api
+from eligibility import views as eligibility_views
+
+from . import views
+
+router = DefaultRouter()
+router.register("clinics", eligibility_api.ClinicViewSet, basename="clinic")
+router.register("service-users", eligibility_api.ServiceUserViewSet, basename="service-user")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("clinic/switch/", views.clinic_switch, name="clinic-switch"),
+    path("clinic/policy/", eligibility_views.clinic_policy, name="clinic-policy"),
+    path("service-users/", eligibility_views.service_user_list, name="service-user-list"),
+    path(
+        "service-users/<int:pk>/",
+        eligibility_views.service_user_detail,
+        name="service-user-detail",
+    ),
+    path(
+        "service-users/<int:pk>/photo/",
+        eligibility_views.service_user_photo,
+        name="service-user-photo",
+    ),
+    path(
+        "service-users/<int:pk>/history/",
+        eligibility_views.service_user_history,
+        name="service-user-history",
+    ),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(router.urls)),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
