@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from hat_clinic.errors import RuleViolation
 
@@ -64,11 +65,15 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: ValidationError, model) -> str:
     """One readable sentence per problem, naming the setting it is about."""
     parts = []
     for name, messages in error.message_dict.items():
-        label = "" if name == NON_FIELD_ERRORS else f"{name.replace('_', ' ').capitalize()}: "
+        label = (
+            ""
+            if name == NON_FIELD_ERRORS
+            else f"{capfirst(model._meta.get_field(name).verbose_name)}: "
+        )
         parts.extend(f"{label}{message}" for message in messages)
     return " ".join(parts)
 
@@ -194,7 +199,7 @@ def policy_issue(
         try:
             policy.full_clean(exclude=["clinic", "created_by"])
         except ValidationError as error:
-            raise RuleViolation(_describe(error), code="policy_invalid") from error
+            raise RuleViolation(_describe(error, ClinicPolicy), code="policy_invalid") from error
         try:
             with transaction.atomic():
                 policy.save()

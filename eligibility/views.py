@@ -1,6 +1,6 @@
 """Pages about service users and the clinic's policy. Thin: scope, call, render."""
 
-from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
@@ -47,10 +47,12 @@ def service_user_photo(request, pk):
     return response
 
 
-@permission_required("eligibility.view_audit", raise_exception=True)
 def service_user_history(request, pk):
     """Every saved version of the record: who changed what, when and why."""
+    # Scope before permission: another clinic's record is a 404 for everyone.
     service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    if not request.user.has_perm("eligibility.view_audit"):
+        raise PermissionDenied("Only managers can read the audit history.")
     records = list(service_user.history.select_related("history_user").order_by("-history_id"))
     changes = []
     for newer, older in zip(records, [*records[1:], None], strict=True):

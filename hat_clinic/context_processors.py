@@ -6,7 +6,8 @@ def clinic_navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    roles = [role for role in Role if role.value in {g.name for g in user.groups.all()}]
+    group_names = {group.name for group in user.groups.all()}
+    roles = [role for role in Role if role.value in group_names]
     return {
         "current_clinic": getattr(request, "clinic", None),
         "staff_clinics": getattr(request, "staff_clinics", []),

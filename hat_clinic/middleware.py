@@ -42,7 +42,7 @@ class SessionLifetimeMiddleware:
             started = request.session.get(SESSION_STARTED_KEY)
             if started is None:
                 request.session[SESSION_STARTED_KEY] = now.isoformat()
-            elif now - dt.datetime.fromisoformat(started) > settings.SESSION_ABSOLUTE_LIFETIME:
+            elif now - dt.datetime.fromisoformat(started) >= settings.SESSION_ABSOLUTE_LIFETIME:
                 logout(request)
                 if request.path_info.startswith("/api/"):
                     return self.get_response(request)

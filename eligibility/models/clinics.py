@@ -100,10 +100,17 @@ class ClinicPolicy(models.Model):
         help_text="Breath alcohol (µg/100 ml) at or above which the dose is withheld.",
     )
     max_daily_total_mg = models.DecimalField(
+        "daily ceiling (mg)",
         max_digits=7,
         decimal_places=2,
         default=ABSOLUTE_MAX_DAILY_MG,
-        validators=[MaxValueValidator(ABSOLUTE_MAX_DAILY_MG), MinValueValidator(Decimal("1"))],
+        validators=[
+            MaxValueValidator(
+                ABSOLUTE_MAX_DAILY_MG,
+                message="No daily total may be above 1,000 mg (at most 1,000 mg).",
+            ),
+            MinValueValidator(Decimal("1"), message="The daily ceiling must be at least 1 mg."),
+        ],
         help_text="The clinic's ceiling on a daily diamorphine total; never above 1,000 mg.",
     )
     capacity = models.PositiveIntegerField(default=15)

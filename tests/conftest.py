@@ -1,0 +1,67 @@
+"""The shared cast every view and endpoint test is checked against."""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from hat_clinic.roles import Role
+
+from .factories import make_clinic, make_service_user, make_staff
+
+# Playwright's sync API runs an event loop in the test thread; Django refuses ORM
+# calls from such a thread unless told this is deliberate (LIBRARIES.md).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@dataclass
+class Cast:
+    clinic_a: object
+    clinic_b: object
+    nurse: object
+    hca: object
+    prescriber: object
+    manager: object
+    nurse_b: object
+
+    def client(self, who: str | None) -> Client:
+        """A logged-in client for a member of the cast, or an anonymous one for None."""
+        client = Client()
+        if who is not None:
+            client.force_login(getattr(self, who))
+        return client
+
+
+# Each role of clinic A, a nurse of clinic B, and an anonymous visitor.
+CAST_A = ["nurse", "hca", "prescriber", "manager"]
+EVERYONE = [*CAST_A, "nurse_b", None]
+
+
+@pytest.fixture
+def cast(db):
+    clinic_a = make_clinic("Clinic A")
+    clinic_b = make_clinic("Clinic B")
+    return Cast(
+        clinic_a=clinic_a,
+        clinic_b=clinic_b,
+        nurse=make_staff(clinic_a, Role.NURSE, username="nurse_a"),
+        hca=make_staff(clinic_a, Role.HCA, username="hca_a"),
+        prescriber=make_staff(clinic_a, Role.PRESCRIBER, username="prescriber_a"),
+        manager=make_staff(clinic_a, Role.MANAGER, username="manager_a"),
+        nurse_b=make_staff(clinic_b, Role.NURSE, username="nurse_b"),
+    )
+
+
+@pytest.fixture
+def service_user_a(cast):
+    from eligibility.models import Status
+
+    return make_service_user(
+        cast.clinic_a,
+        Status.MAINTENANCE,
+        by=cast.prescriber,
+        given_name="Alice",
+        family_name="Anders",
+        preferred_name="Ali",
+    )

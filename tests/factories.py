@@ -1,0 +1,109 @@
+"""Test data, made through the services so a test cannot pass on a state the
+application could never reach."""
+
+import datetime as dt
+from functools import cache
+from itertools import count
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+
+from eligibility.models import Status
+from eligibility.services import (
+    clinic_create,
+    service_user_register,
+    service_user_walk,
+    staff_member_add,
+)
+from eligibility.synthetic import synthetic_nhs_numbers
+from hat_clinic.roles import Role
+
+PASSWORD = "correct-horse-battery"
+
+_nhs_numbers = synthetic_nhs_numbers(start=500_000)
+_clinic_serial = count(1)
+
+
+@cache
+def _password_hash() -> str:
+    # Argon2 is slow by design; hash the shared test password once per run.
+    return make_password(PASSWORD)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = factory.Faker("first_name", locale="en_GB")
+    last_name = factory.Faker("last_name", locale="en_GB")
+    password = factory.LazyFunction(_password_hash)
+
+
+def make_clinic(name: str | None = None, **policy_values):
+    return clinic_create(name=name or f"Clinic {next(_clinic_serial)}", **policy_values)
+
+
+def make_staff(clinic, *roles: Role, **fields):
+    user = UserFactory(**fields)
+    user.groups.add(*Group.objects.filter(name__in=[role.value for role in roles]))
+    if clinic is not None:
+        staff_member_add(clinic=clinic, user=user)
+    return user
+
+
+# The shortest allowed path from "referred" to each status.
+PATH_TO = {
+    Status.REFERRED: [],
+    Status.ASSESSING: [Status.ASSESSING],
+    Status.DECLINED: [Status.DECLINED],
+    Status.WAITING: [Status.ASSESSING, Status.WAITING],
+    Status.TITRATION: [Status.ASSESSING, Status.TITRATION],
+    Status.MAINTENANCE: [Status.ASSESSING, Status.TITRATION, Status.MAINTENANCE],
+    Status.RETITRATION_REQUIRED: [
+        Status.ASSESSING,
+        Status.TITRATION,
+        Status.MAINTENANCE,
+        Status.RETITRATION_REQUIRED,
+    ],
+    Status.RETITRATION: [
+        Status.ASSESSING,
+        Status.TITRATION,
+        Status.MAINTENANCE,
+        Status.RETITRATION_REQUIRED,
+        Status.RETITRATION,
+    ],
+    Status.SUSPENDED: [Status.ASSESSING, Status.TITRATION, Status.SUSPENDED],
+    Status.EXITED: [Status.EXITED],
+}
+
+
+def make_service_user(
+    clinic,
+    status: Status = Status.REFERRED,
+    *,
+    by=None,
+    flags=(),
+    now: dt.datetime | None = None,
+    **fields,
+):
+    defaults = {
+        "given_name": "Jamie",
+        "family_name": "Test",
+        "date_of_birth": dt.date(1980, 1, 1),
+        "nhs_number": next(_nhs_numbers),
+    }
+    defaults.update(fields)
+    service_user = service_user_register(
+        clinic=clinic, registered_by=by, flags=flags, now=now, **defaults
+    )
+    return service_user_walk(
+        service_user=service_user,
+        path=PATH_TO[status],
+        changed_by=by,
+        reason="Test set-up",
+        now=now,
+    )

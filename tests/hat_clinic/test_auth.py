@@ -1,0 +1,113 @@
+"""Login, lockout after repeated failures, password hashing and session lifetime."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 11, 26, 7, 55, tzinfo=dt.UTC)
+
+
+def _login(username, password, address="192.0.2.10"):
+    client = Client(REMOTE_ADDR=address)
+    return client, client.post(reverse("login"), {"username": username, "password": password})
+
+
+def test_staff_log_in_and_land_on_their_clinic(cast):
+    client, response = _login(cast.nurse.username, PASSWORD)
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+    assert b"Clinic A" in client.get(reverse("home")).content
+
+
+def test_a_wrong_password_says_so_without_saying_which_part_was_wrong(cast):
+    _, response = _login(cast.nurse.username, "not-the-password")
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+
+
+def test_five_failures_lock_that_username_from_that_address(cast):
+    for _ in range(5):
+        _login(cast.nurse.username, "wrong")
+    client, response = _login(cast.nurse.username, PASSWORD)
+    assert response.status_code == 429
+    assert b"Too many failed log-ins" in response.content
+    assert client.get(reverse("home")).status_code == 302  # still not logged in
+
+
+def test_four_failures_do_not_lock(cast):
+    for _ in range(4):
+        _login(cast.nurse.username, "wrong")
+    _, response = _login(cast.nurse.username, PASSWORD)
+    assert response.status_code == 302
+
+
+def test_a_lockout_is_by_username_and_address_together(cast):
+    for _ in range(5):
+        _login(cast.nurse.username, "wrong", address="192.0.2.10")
+    # The same person from another device, and a colleague on the same PC, still get in.
+    assert _login(cast.nurse.username, PASSWORD, address="192.0.2.99")[1].status_code == 302
+    assert _login(cast.hca.username, PASSWORD, address="192.0.2.10")[1].status_code == 302
+
+
+def test_the_lockout_ends_after_the_cool_off(cast):
+    with time_machine.travel(T0, tick=False) as clock:
+        for _ in range(5):
+            _login(cast.nurse.username, "wrong")
+        assert _login(cast.nurse.username, PASSWORD)[1].status_code == 429
+        clock.shift(dt.timedelta(minutes=31))
+        assert _login(cast.nurse.username, PASSWORD)[1].status_code == 302
+
+
+def test_passwords_are_hashed_with_argon2(cast):
+    cast.nurse.set_password("a-new-long-password")
+    cast.nurse.save()
+    assert cast.nurse.password.startswith("argon2$")
+
+
+def test_logout_is_a_post_and_ends_the_session(cast):
+    client = cast.client("nurse")
+    assert client.get(reverse("logout")).status_code == 405
+    client.post(reverse("logout"))
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_a_session_ends_after_30_minutes_idle(cast):
+    with time_machine.travel(T0, tick=False) as clock:
+        client = cast.client("nurse")
+        assert client.get(reverse("home")).status_code == 200
+        clock.shift(dt.timedelta(minutes=29))
+        assert client.get(reverse("home")).status_code == 200  # activity renews it
+        clock.shift(dt.timedelta(minutes=29))
+        assert client.get(reverse("home")).status_code == 200
+        clock.shift(dt.timedelta(minutes=31))
+        response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_a_session_ends_after_12_hours_however_busy(cast):
+    with time_machine.travel(T0, tick=False) as clock:
+        client = cast.client("nurse")
+        for _ in range(12 * 3):  # a request every 20 minutes for 12 hours
+            assert client.get(reverse("home")).status_code == 200
+            clock.shift(dt.timedelta(minutes=20))
+        response = client.get(reverse("home"))
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+        assert client.get(reverse("home")).status_code == 302  # logged out, not just redirected
+
+
+def test_every_page_needs_a_login():
+    client = Client()
+    for name in ("home", "service-user-list", "clinic-policy"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+    assert client.get("/api/v1/service-users/").status_code == 403
