@@ -26,9 +26,12 @@ def grant_role_permissions(grants: dict[str, list[str]]):
         from django.contrib.auth.management import create_permissions
 
         for app_config in apps.get_app_configs():
-            app_config.models_module = True
+            # create_permissions() skips apps without a models module, which is how
+            # the migration state's app configs look; pretend otherwise, then restore.
+            original = getattr(app_config, "models_module", None)
+            app_config.models_module = original or True
             create_permissions(app_config, apps=apps, verbosity=0)
-            app_config.models_module = None
+            app_config.models_module = original
 
         Group = apps.get_model("auth", "Group")
         Permission = apps.get_model("auth", "Permission")

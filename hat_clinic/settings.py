@@ -237,5 +237,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Axes logs every attempt at INFO; failures and lockouts are WARNING and kept.
+        "axes": {"level": env.str("AXES_LOG_LEVEL", "WARNING")},
+    },
 }

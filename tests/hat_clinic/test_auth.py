@@ -101,6 +101,7 @@ def test_a_session_ends_after_12_hours_however_busy(cast):
         response = client.get(reverse("home"))
         assert response.status_code == 302
         assert response.url.startswith(reverse("login"))
+        assert b"12-hour limit" in client.get(response.url).content
         assert client.get(reverse("home")).status_code == 302  # logged out, not just redirected
 
 

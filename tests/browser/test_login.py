@@ -1,0 +1,47 @@
+import pytest
+
+from tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _log_in(page, live_server, username, password=PASSWORD):
+    page.goto(f"{live_server.url}/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    # Wait for the POST's answer, so the next step never overtakes the login.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+
+
+def test_a_nurse_logs_in_sees_the_clinic_and_logs_out(page, live_server, cast, service_user_a):
+    _log_in(page, live_server, cast.nurse.username)
+    nav = page.get_by_role("navigation", name="Main")
+    assert "Clinic A" in nav.inner_text()
+    assert "Nurse" in page.get_by_test_id("who").inner_text()
+    page.get_by_role("link", name="Service users").click()
+    page.get_by_role("link", name="Ali").click()
+    assert "Maintenance" in page.locator("main").inner_text()
+    assert page.get_by_role("link", name="Audit history").count() == 0
+    page.get_by_role("button", name="Log out").click()
+    assert page.get_by_role("button", name="Log in").is_visible()
+
+
+def test_a_manager_reads_the_audit_history(page, live_server, cast, service_user_a):
+    _log_in(page, live_server, cast.manager.username)
+    page.goto(f"{live_server.url}/service-users/{service_user_a.pk}/")
+    page.get_by_role("link", name="Audit history").click()
+    table = page.locator("table").inner_text()
+    assert "Test set-up" in table
+    assert "titration" in table
+
+
+def test_repeated_wrong_passwords_show_the_lockout(page, live_server, cast):
+    for _ in range(4):
+        _log_in(page, live_server, cast.nurse.username, "wrong-password")
+        assert "Please enter a correct username and password" in page.locator("main").inner_text()
+    _log_in(page, live_server, cast.nurse.username, "wrong-password")
+    assert "Too many failed log-ins" in page.locator("main").inner_text()
+    _log_in(page, live_server, cast.nurse.username)  # the right password, too late
+    message = page.get_by_role("alert").inner_text()
+    assert "locked on this device for 30 minutes" in message

@@ -1,0 +1,67 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db.models import Count
+
+from eligibility.management.commands.seed_demo import CLINIC_NAME
+from eligibility.models import Clinic, ServiceUser, StatusChange
+from eligibility.selectors import policy_in_force
+from hat_clinic.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(*args):
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_demo_clinic_spreads_twelve_people_over_the_pathway():
+    _seed("--password", "demo-password-123")
+    clinic = Clinic.objects.get(name=CLINIC_NAME)
+    counts = dict(
+        ServiceUser.objects.filter(clinic=clinic).values_list("status").annotate(n=Count("pk"))
+    )
+    assert counts == {
+        "titration": 2,
+        "maintenance": 5,
+        "retitration_required": 1,
+        "suspended": 1,
+        "waiting": 2,
+        "referred": 1,
+    }
+    assert policy_in_force(clinic=clinic).capacity == 15
+    assert ServiceUser.objects.filter(flag_alcohol=True).count() == 3
+    assert ServiceUser.objects.filter(flag_benzodiazepines=True).exists()
+    # every status was reached through the service, so each step is in the log
+    assert StatusChange.objects.filter(service_user__clinic=clinic).count() > 12
+
+
+def test_one_account_per_role_plus_a_second_nurse_all_of_the_demo_clinic():
+    _seed("--password", "demo-password-123")
+    users = get_user_model().objects.filter(memberships__clinic__name=CLINIC_NAME)
+    roles = sorted(g for u in users for g in u.groups.values_list("name", flat=True))
+    assert roles == sorted([Role.NURSE, Role.NURSE, Role.HCA, Role.PRESCRIBER, Role.MANAGER])
+    assert all(u.check_password("demo-password-123") for u in users)
+
+
+def test_seeding_again_adds_nothing_and_keeps_passwords():
+    first = _seed()
+    assert "created with password:" in first
+    generated = first.split("created with password: ")[1].split()[0]
+    again = _seed("--password", "something-else-entirely")
+    assert "created with password" not in again
+    assert ServiceUser.objects.count() == 12
+    assert Clinic.objects.count() == 1
+    assert get_user_model().objects.get(username="nurse").check_password(generated)
+
+
+def test_if_empty_leaves_an_existing_database_alone():
+    from tests.factories import make_clinic
+
+    make_clinic("A real clinic")
+    assert "not loaded" in _seed("--if-empty")
+    assert not Clinic.objects.filter(name=CLINIC_NAME).exists()
