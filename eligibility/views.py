@@ -1,5 +1,6 @@
 """Pages about service users and the clinic's policy. Thin: scope, call, render."""
 
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
@@ -71,6 +72,7 @@ def service_user_history(request, pk):
     )
 
 
+@permission_required("eligibility.view_clinicpolicy", raise_exception=True)
 def clinic_policy(request):
     versions = policy_versions(clinic=request.clinic) if request.clinic else []
     return render(request, "eligibility/clinic_policy.html", {"versions": versions})

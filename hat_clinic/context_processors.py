@@ -1,3 +1,4 @@
+from hat_clinic.navigation import navigation_for
 from hat_clinic.roles import Role
 
 
@@ -13,4 +14,5 @@ def clinic_navigation(request):
         "staff_clinics": getattr(request, "staff_clinics", []),
         "staff_roles": roles,
         "can_view_audit": user.has_perm("eligibility.view_audit"),
+        "navigation": navigation_for(user),
     }

@@ -151,15 +151,48 @@ def test_nobody_switches_into_a_clinic_they_do_not_work_in(cast):
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [("nurse", 200), ("manager", 200), ("nurse_b", 200), (None, "login")],
+    [
+        ("manager", 200),
+        ("nurse", 403),
+        ("hca", 403),
+        ("prescriber", 403),
+        ("nurse_b", 403),
+        (None, "login"),
+    ],
 )
-def test_the_policy_page_shows_the_own_clinics_versions(cast, who, expected):
+def test_the_policy_page_is_for_managers_and_shows_their_clinics_versions(cast, who, expected):
     response = cast.client(who).get(reverse("clinic-policy"))
     _expect(response, expected)
     if expected == 200:
-        clinic = cast.clinic_b if who == "nurse_b" else cast.clinic_a
-        assert [p.clinic for p in response.context["versions"]] == [clinic]
+        assert [p.clinic for p in response.context["versions"]] == [cast.clinic_a]
         assert "AM 08:00-11:30" in response.content.decode()
+
+
+def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
+    from hat_clinic.roles import Role
+    from tests.factories import make_staff
+
+    manager_b = make_staff(cast.clinic_b, Role.MANAGER)
+    client = cast.client(None)
+    client.force_login(manager_b)
+    response = client.get(reverse("clinic-policy"))
+    assert [p.clinic for p in response.context["versions"]] == [cast.clinic_b]
+
+
+@pytest.mark.parametrize(
+    ("who", "links"),
+    [
+        ("nurse", ["Today", "Service users"]),
+        ("hca", ["Today", "Service users"]),
+        ("prescriber", ["Today", "Service users"]),
+        ("manager", ["Today", "Service users", "Clinic policy"]),
+    ],
+)
+def test_navigation_follows_the_role(cast, who, links):
+    response = cast.client(who).get(reverse("home"))
+    assert [entry.label for entry in response.context["navigation"]] == links
+    page = response.content.decode()
+    assert ("Clinic policy" in page) == ("Clinic policy" in links)
 
 
 @pytest.mark.parametrize(("who", "expected"), [("nurse", 200), ("nurse_b", 404), (None, "login")])

@@ -1,0 +1,27 @@
+"""The main navigation, by role: each entry shows only to staff holding its permission.
+
+Later capabilities (the dosing board, reviews, the register, dashboards) add
+their entries here.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    url_name: str
+    permission: str | None = None  # None: every member of staff
+
+
+NAVIGATION = (
+    NavEntry("Today", "home"),
+    NavEntry("Service users", "service-user-list", "eligibility.view_serviceuser"),
+    NavEntry("Clinic policy", "clinic-policy", "eligibility.view_clinicpolicy"),
+)
+
+
+def navigation_for(user) -> list[NavEntry]:
+    return [
+        entry for entry in NAVIGATION if entry.permission is None or user.has_perm(entry.permission)
+    ]
