@@ -107,13 +107,16 @@ def clinic_create(
 
 
 def staff_member_add(*, clinic: Clinic, user, added_by=None) -> StaffMembership:
-    membership, created = StaffMembership.objects.get_or_create(clinic=clinic, user=user)
-    if created:
-        # get_or_create saved before the history fields could be set; record the adder.
-        record = membership.history.latest()
-        record.history_user = added_by
-        record.history_change_reason = "Added to clinic"
-        record.save(update_fields=["history_user", "history_change_reason"])
+    """Let a member of staff work in (and see the records of) a clinic. Idempotent."""
+    membership = StaffMembership(clinic=clinic, user=user)
+    membership._history_user = added_by
+    membership._change_reason = "Added to clinic"
+    try:
+        with transaction.atomic():
+            membership.save()
+    except IntegrityError:
+        # Already a member: the unique constraint decides, even when two adds race.
+        return StaffMembership.objects.get(clinic=clinic, user=user)
     return membership
 
 

@@ -8,6 +8,17 @@ from eligibility.services import service_user_register
 from tests.factories import make_clinic
 
 
+def _register(clinic, nhs_number, date_of_birth=dt.date(1980, 1, 1)):
+    return service_user_register(
+        clinic=clinic,
+        registered_by=None,
+        nhs_number=nhs_number,
+        given_name="Sam",
+        family_name="Test",
+        date_of_birth=date_of_birth,
+    )
+
+
 @pytest.mark.parametrize("number", ["9434765919", "943 476 5919", "943-476-5919", "9999999999"])
 def test_valid_nhs_numbers_are_accepted(number):
     validate_nhs_number(number)
@@ -35,38 +46,17 @@ def test_invalid_nhs_numbers_are_refused_with_a_reason(number, code):
 def test_registering_with_a_bad_check_digit_names_the_field():
     clinic = make_clinic()
     with pytest.raises(ValidationError) as refused:
-        service_user_register(
-            clinic=clinic,
-            registered_by=None,
-            nhs_number="943 476 5918",
-            given_name="A",
-            family_name="B",
-            date_of_birth=dt.date(1980, 1, 1),
-        )
+        _register(clinic, "943 476 5918", dt.date(1980, 1, 1))
     assert "check digit" in refused.value.message_dict["nhs_number"][0]
 
 
 @pytest.mark.django_db
 def test_nhs_number_is_stored_as_digits_and_unique_across_clinics():
     first, second = make_clinic(), make_clinic()
-    person = service_user_register(
-        clinic=first,
-        registered_by=None,
-        nhs_number="943 476 5919",
-        given_name="A",
-        family_name="B",
-        date_of_birth=dt.date(1980, 1, 1),
-    )
+    person = _register(first, "943 476 5919")
     assert person.nhs_number == "9434765919"
     with pytest.raises(ValidationError) as refused:
-        service_user_register(
-            clinic=second,
-            registered_by=None,
-            nhs_number="943-476-5919",
-            given_name="C",
-            family_name="D",
-            date_of_birth=dt.date(1981, 1, 1),
-        )
+        _register(second, "943-476-5919", dt.date(1981, 1, 1))
     assert "already registered" in refused.value.message_dict["nhs_number"][0]
 
 
@@ -74,12 +64,5 @@ def test_nhs_number_is_stored_as_digits_and_unique_across_clinics():
 def test_a_date_of_birth_in_the_future_is_refused():
     clinic = make_clinic()
     with pytest.raises(ValidationError) as refused:
-        service_user_register(
-            clinic=clinic,
-            registered_by=None,
-            nhs_number="9434765919",
-            given_name="A",
-            family_name="B",
-            date_of_birth=dt.date(2999, 1, 1),
-        )
+        _register(clinic, "9434765919", dt.date(2999, 1, 1))
     assert "future" in refused.value.message_dict["date_of_birth"][0]
