@@ -1,1 +1,132 @@
-"""Prescriptions, dose sessions and the controlled drugs register (to come)."""
+"""Prescriptions: versioned, never edited in place.
+
+A new version supersedes the one before from its ``valid_from``. The version in
+force at an instant is the latest one that has started by then, unless it has
+ended (``valid_to``). Dose sessions and the controlled drugs register follow.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from eligibility.models import ABSOLUTE_MAX_DAILY_MG, ServiceUser
+
+DIAMORPHINE = "diamorphine hydrochloride"
+
+# DOMAIN.md, Swiss product rules: a new starter's first IV dose is at most 15 mg,
+# with another 15 mg allowed if tolerated.
+INDUCTION_FIRST_DOSE_MG = Decimal("15")
+INDUCTION_TOPUP_MG = Decimal("15")
+# During titration and re-titration a session dose may rise by at most 50%.
+TITRATION_MAX_RISE = Decimal("1.5")
+
+
+class Purpose(models.TextChoices):
+    INDUCTION = "induction", "Induction (first prescription)"
+    TITRATION = "titration", "Titration"
+    MAINTENANCE = "maintenance", "Maintenance"
+    RETITRATION = "retitration", "Re-titration"
+    REDUCTION = "reduction", "Reduction"
+
+
+class Prescription(models.Model):
+    service_user = models.ForeignKey(
+        ServiceUser, on_delete=models.PROTECT, related_name="prescriptions"
+    )
+    version = models.PositiveIntegerField()
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    drug = models.CharField(max_length=60, default=DIAMORPHINE, editable=False)
+    route_iv = models.BooleanField("intravenous", default=True)
+    route_im = models.BooleanField("intramuscular", default=False)
+    topup_max_mg = models.DecimalField(
+        "top-up allowance (mg)",
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="At most this much more in a session, at least the top-up gap after the "
+        "first injection.",
+    )
+    max_daily_total_mg = models.DecimalField(
+        "maximum daily total (mg)", max_digits=7, decimal_places=2
+    )
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+    documented_transfer = models.BooleanField(
+        default=False,
+        help_text="The person transfers from another service on a documented dose, so the "
+        "new-starter limit does not apply.",
+    )
+    prescriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prescriptions_issued"
+    )
+    reason = models.TextField()
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["service_user", "-valid_from", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_user", "version"], name="prescription_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="prescription_valid_to_after_valid_from",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_daily_total_mg__gt=0)
+                & Q(max_daily_total_mg__lte=ABSOLUTE_MAX_DAILY_MG),
+                name="prescription_daily_total_within_1000mg",
+            ),
+            models.CheckConstraint(
+                condition=Q(topup_max_mg__isnull=True) | Q(topup_max_mg__gt=0),
+                name="prescription_topup_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(route_iv=True) | Q(route_im=True), name="prescription_has_a_route"
+            ),
+        ]
+        indexes = [
+            # Serves prescription_in_force(): a person's latest version started by T.
+            models.Index(
+                fields=["service_user", "-valid_from", "-version"], name="prescription_in_force_idx"
+            ),
+        ]
+        permissions = [("prescribe", "Can issue prescriptions")]
+
+    def __str__(self):
+        return f"{self.service_user} prescription v{self.version}"
+
+    @property
+    def routes(self) -> list[str]:
+        return [code for code, on in (("iv", self.route_iv), ("im", self.route_im)) if on]
+
+    def dose_for(self, slot_code: str) -> Decimal | None:
+        for slot_dose in self.slot_doses.all():
+            if slot_dose.slot_code == slot_code:
+                return slot_dose.dose_mg
+        return None
+
+
+class PrescriptionSlotDose(models.Model):
+    """The dose for one daily slot (AM, PM, ...) in one prescription version."""
+
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.PROTECT, related_name="slot_doses"
+    )
+    slot_code = models.CharField(max_length=12)
+    dose_mg = models.DecimalField(max_digits=7, decimal_places=2)
+
+    class Meta:
+        ordering = ["prescription", "slot_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prescription", "slot_code"], name="one_dose_per_slot_per_prescription"
+            ),
+            models.CheckConstraint(condition=Q(dose_mg__gt=0), name="slot_dose_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.slot_code} {self.dose_mg} mg"

@@ -2,6 +2,7 @@
 
 import importlib
 import os
+import pkgutil
 from dataclasses import dataclass
 
 import pytest
@@ -47,8 +48,12 @@ def _restore_roles():
 
     if Group.objects.exists():
         return
-    roles = importlib.import_module("eligibility.migrations.0002_roles")
-    grant_role_permissions(roles.GRANTS)(apps, None)
+    for app in ("eligibility", "dosing", "monitoring"):
+        migrations = importlib.import_module(f"{app}.migrations")
+        for module in pkgutil.iter_modules(migrations.__path__):
+            if module.name.endswith("_roles"):
+                grants = importlib.import_module(f"{app}.migrations.{module.name}").GRANTS
+                grant_role_permissions(grants)(apps, None)
 
 
 @pytest.fixture

@@ -1,0 +1,268 @@
+"""Prescribing: every write here checks the product's hard stops first."""
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from eligibility.models import ABSOLUTE_MAX_DAILY_MG, ServiceUser, Status
+from eligibility.selectors import policy_in_force
+from hat_clinic.errors import Conflict, RuleViolation
+
+from .models import (
+    INDUCTION_FIRST_DOSE_MG,
+    INDUCTION_TOPUP_MG,
+    TITRATION_MAX_RISE,
+    Prescription,
+    PrescriptionSlotDose,
+    Purpose,
+)
+from .selectors import latest_prescription
+
+# Statuses in which a prescription may be issued, and the purpose it then has.
+PRESCRIBABLE = {
+    Status.TITRATION: Purpose.TITRATION,
+    Status.MAINTENANCE: Purpose.MAINTENANCE,
+    Status.RETITRATION_REQUIRED: Purpose.RETITRATION,
+    Status.RETITRATION: Purpose.RETITRATION,
+    Status.SUSPENDED: Purpose.MAINTENANCE,
+}
+RISING_PURPOSES = {Purpose.INDUCTION, Purpose.TITRATION, Purpose.RETITRATION}
+
+
+def _mg(value, *, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as error:
+        raise RuleViolation(
+            f"{value!r} is not a number of milligrams.", code="dose_not_a_number", field=field
+        ) from error
+    if not amount.is_finite():
+        raise RuleViolation(
+            "A dose must be a finite number of milligrams.", code="dose_not_a_number", field=field
+        )
+    if amount != amount.quantize(Decimal("0.01")):
+        raise RuleViolation(
+            f"{amount} mg has more than two decimal places.", code="dose_precision", field=field
+        )
+    if amount <= 0:
+        raise RuleViolation(
+            f"A dose must be more than 0 mg; {amount} mg was given.",
+            code="dose_not_positive",
+            field=field,
+        )
+    return amount
+
+
+def _fmt(amount: Decimal) -> str:
+    return f"{amount.normalize():f}"
+
+
+def prescription_issue(
+    *,
+    service_user: ServiceUser,
+    prescriber,
+    slot_doses: Mapping[str, Decimal | str],
+    reason: str,
+    valid_from: dt.datetime | None = None,
+    valid_to: dt.datetime | None = None,
+    route_iv: bool = True,
+    route_im: bool = False,
+    topup_max_mg: Decimal | str | None = None,
+    max_daily_total_mg: Decimal | str | None = None,
+    documented_transfer: bool = False,
+    now: dt.datetime | None = None,
+) -> Prescription:
+    """Issue the next version of a service user's diamorphine prescription.
+
+    Refuses, naming the limit and the allowed maximum: a dose of 0 mg or less, a
+    validity window that ends before it starts, a daily total above 1,000 mg or
+    the clinic's ceiling, a new starter's dose above 15 mg, and during
+    titration or re-titration a session dose more than 50% above the previous
+    one. Issuing for someone who needs re-titration starts the re-titration.
+    """
+    now = now or timezone.now()
+    valid_from = valid_from or now
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation(
+            "Give a reason for this prescription.", code="reason_required", field="reason"
+        )
+    if valid_from < now:
+        raise RuleViolation(
+            "A prescription cannot start in the past. Choose a start time from now on.",
+            code="prescription_in_past",
+            field="valid_from",
+        )
+    if valid_to is not None and valid_to <= valid_from:
+        raise RuleViolation(
+            f"The prescription must end after it starts: it starts "
+            f"{timezone.localtime(valid_from):%d %b %Y %H:%M} but ends "
+            f"{timezone.localtime(valid_to):%d %b %Y %H:%M}.",
+            code="valid_to_not_after_valid_from",
+            field="valid_to",
+        )
+    if not (route_iv or route_im):
+        raise RuleViolation(
+            "Allow at least one route: intravenous or intramuscular.",
+            code="no_route",
+            field="routes",
+        )
+    if not slot_doses:
+        raise RuleViolation(
+            "Prescribe a dose for at least one slot.", code="no_slot_doses", field="slot_doses"
+        )
+    doses = {
+        code.strip().upper(): _mg(dose, field=f"slot_doses.{code}")
+        for code, dose in slot_doses.items()
+    }
+    topup = None if topup_max_mg in (None, "") else _mg(topup_max_mg, field="topup_max_mg")
+
+    with transaction.atomic():
+        # Lock the person: version numbers, the status read and its change must
+        # not interleave with another prescriber or the missed-dose scan.
+        locked = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
+        status = Status(locked.status)
+        if status not in PRESCRIBABLE:
+            raise RuleViolation(
+                f"{locked.display_name} is not in treatment (status: {status.label}). "
+                "Prescriptions are for admitted service users.",
+                code="not_in_treatment",
+                field="service_user",
+            )
+        policy = policy_in_force(clinic=locked.clinic, at=valid_from)
+        slot_codes = [slot.code for slot in policy.slots.all()]
+        unknown = sorted(set(doses) - set(slot_codes))
+        if unknown:
+            raise RuleViolation(
+                f"The clinic has no slot {', '.join(unknown)}; its slots are "
+                f"{', '.join(slot_codes)}.",
+                code="unknown_slot",
+                field="slot_doses",
+            )
+
+        previous = latest_prescription(service_user=locked, at=valid_from)
+        purpose = PRESCRIBABLE[status] if previous else Purpose.INDUCTION
+        _check_daily_total(doses, topup, max_daily_total_mg, policy)
+        daily_total = (
+            _mg(max_daily_total_mg, field="max_daily_total_mg")
+            if max_daily_total_mg not in (None, "")
+            else sum(doses.values()) + (topup or 0) * len(doses)
+        )
+        if purpose == Purpose.INDUCTION and route_iv and not documented_transfer:
+            _check_new_starter(doses, topup)
+        if purpose in RISING_PURPOSES and previous is not None:
+            _check_rise(doses, previous)
+
+        version = (locked.prescriptions.aggregate(v=Max("version"))["v"] or 0) + 1
+        try:
+            with transaction.atomic():
+                prescription = Prescription.objects.create(
+                    service_user=locked,
+                    version=version,
+                    purpose=purpose,
+                    route_iv=route_iv,
+                    route_im=route_im,
+                    topup_max_mg=topup,
+                    max_daily_total_mg=daily_total,
+                    valid_from=valid_from,
+                    valid_to=valid_to,
+                    documented_transfer=documented_transfer,
+                    prescriber=prescriber,
+                    reason=reason,
+                    issued_at=now,
+                )
+        except IntegrityError as error:
+            raise Conflict(
+                "Another prescription for this person was just issued. Reload and "
+                "check it before issuing another.",
+                code="prescription_race",
+            ) from error
+        PrescriptionSlotDose.objects.bulk_create(
+            PrescriptionSlotDose(prescription=prescription, slot_code=code, dose_mg=dose)
+            for code, dose in doses.items()
+        )
+        if status == Status.RETITRATION_REQUIRED:
+            from eligibility.services import service_user_transition
+
+            service_user_transition(
+                service_user=locked,
+                to_status=Status.RETITRATION,
+                changed_by=prescriber,
+                reason=f"Re-titration prescription v{version}: {reason}",
+                now=now,
+            )
+    return prescription
+
+
+def _check_daily_total(doses, topup, max_daily_total_mg, policy) -> None:
+    ceiling = min(ABSOLUTE_MAX_DAILY_MG, policy.max_daily_total_mg)
+    which = "1,000 mg limit" if ceiling == ABSOLUTE_MAX_DAILY_MG else "clinic's daily ceiling"
+    sessions = sum(doses.values())
+    if max_daily_total_mg not in (None, ""):
+        stated = _mg(max_daily_total_mg, field="max_daily_total_mg")
+        if stated > ceiling:
+            raise RuleViolation(
+                f"A maximum daily total of {_fmt(stated)} mg is above the {which}; "
+                f"the most allowed is {_fmt(ceiling)} mg.",
+                code="daily_total_above_ceiling",
+                field="max_daily_total_mg",
+            )
+        if sessions > stated:
+            raise RuleViolation(
+                f"The session doses add up to {_fmt(sessions)} mg, more than the maximum daily "
+                f"total of {_fmt(stated)} mg.",
+                code="sessions_above_daily_total",
+                field="max_daily_total_mg",
+            )
+        return
+    planned = sessions + (topup or 0) * len(doses)
+    if planned > ceiling:
+        raise RuleViolation(
+            f"The day's doses{' with top-ups' if topup else ''} add up to {_fmt(planned)} mg, "
+            f"above the {which}; the most allowed is {_fmt(ceiling)} mg.",
+            code="daily_total_above_ceiling",
+            field="slot_doses",
+        )
+
+
+def _check_new_starter(doses, topup) -> None:
+    for code, dose in doses.items():
+        if dose > INDUCTION_FIRST_DOSE_MG:
+            raise RuleViolation(
+                f"A new starter's first IV dose is at most {_fmt(INDUCTION_FIRST_DOSE_MG)} mg; "
+                f"{code} asks for {_fmt(dose)} mg. Mark a documented transfer if the person "
+                "comes on an established dose.",
+                code="induction_dose_above_limit",
+                field=f"slot_doses.{code}",
+            )
+    if topup is not None and topup > INDUCTION_TOPUP_MG:
+        raise RuleViolation(
+            f"A new starter's top-up is at most {_fmt(INDUCTION_TOPUP_MG)} mg if the first dose "
+            f"is tolerated; {_fmt(topup)} mg was asked.",
+            code="induction_topup_above_limit",
+            field="topup_max_mg",
+        )
+
+
+def _check_rise(doses, previous: Prescription) -> None:
+    """No session dose more than 50% above the previous version's dose for that slot.
+
+    The previous prescribed dose bounds the rise here; once dose sessions are
+    recorded, the last administered session dose bounds it as well.
+    """
+    for code, dose in doses.items():
+        before = previous.dose_for(code)
+        if before is None:
+            continue
+        allowed = (before * TITRATION_MAX_RISE).quantize(Decimal("0.01"))
+        if dose > allowed:
+            raise RuleViolation(
+                f"{code} rises from {_fmt(before)} mg to {_fmt(dose)} mg, more than 50%; "
+                f"during titration the most allowed is {_fmt(allowed)} mg.",
+                code="titration_rise_above_limit",
+                field=f"slot_doses.{code}",
+            )
