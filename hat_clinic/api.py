@@ -1,7 +1,8 @@
 """The API's one place for turning domain errors into responses."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import status
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -20,3 +21,36 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         return Response(as_serializer_error(exc), status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
+
+
+class ActionPermissions(BasePermission):
+    """Each viewset action needs the permission named in ``view.action_permissions``.
+
+    An action missing from the map is refused, so a new action cannot ship open.
+    """
+
+    def has_permission(self, request, view):
+        if not request.user or not request.user.is_authenticated:
+            return False
+        if view.action is None:
+            # No action for this method: let DRF answer 405 Method Not Allowed.
+            return True
+        permission = getattr(view, "action_permissions", {}).get(view.action)
+        return permission is not None and request.user.has_perm(permission)
+
+
+class StrictFieldsMixin:
+    """Refuse fields the serializer does not know, instead of silently ignoring them:
+    a misspelt ``topup_max_mg`` must not become "no top-up"."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: ["Unknown field: check its spelling against the schema."]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from dosing import api as dosing_api
 from eligibility import api as eligibility_api
 from eligibility import views as eligibility_views
 
@@ -12,6 +13,7 @@ from . import views
 router = DefaultRouter()
 router.register("clinics", eligibility_api.ClinicViewSet, basename="clinic")
 router.register("service-users", eligibility_api.ServiceUserViewSet, basename="service-user")
+router.register("prescriptions", dosing_api.PrescriptionViewSet, basename="prescription")
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -1,0 +1,104 @@
+"""API for prescriptions: read by the clinic's staff, issued by prescribers, never edited."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+
+from eligibility.selectors import service_users_for_staff
+from hat_clinic.api import ActionPermissions, StrictFieldsMixin
+
+from .models import Prescription
+from .selectors import prescriptions_for_staff
+from .services import prescription_issue
+
+ROUTES = [("iv", "Intravenous"), ("im", "Intramuscular")]
+
+
+class PrescriptionSerializer(serializers.ModelSerializer):
+    slot_doses = serializers.SerializerMethodField()
+    routes = serializers.ListField(child=serializers.ChoiceField(choices=ROUTES), read_only=True)
+    prescriber_name = serializers.CharField(source="prescriber.get_full_name", read_only=True)
+
+    class Meta:
+        model = Prescription
+        fields = [
+            "id",
+            "service_user",
+            "version",
+            "purpose",
+            "drug",
+            "slot_doses",
+            "routes",
+            "topup_max_mg",
+            "max_daily_total_mg",
+            "valid_from",
+            "valid_to",
+            "documented_transfer",
+            "prescriber",
+            "prescriber_name",
+            "reason",
+            "issued_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.DictField(child=serializers.DecimalField(max_digits=7, decimal_places=2))
+    )
+    def get_slot_doses(self, prescription):
+        return {d.slot_code: f"{d.dose_mg:.2f}" for d in prescription.slot_doses.all()}
+
+
+class PrescriptionIssueSerializer(StrictFieldsMixin, serializers.Serializer):
+    service_user = serializers.IntegerField()
+    slot_doses = serializers.DictField(
+        child=serializers.CharField(), help_text='Dose per slot in mg, e.g. {"AM": "30.00"}.'
+    )
+    routes = serializers.MultipleChoiceField(choices=ROUTES, default=["iv"])
+    topup_max_mg = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    max_daily_total_mg = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    valid_from = serializers.DateTimeField(required=False, allow_null=True)
+    valid_to = serializers.DateTimeField(required=False, allow_null=True)
+    documented_transfer = serializers.BooleanField(default=False)
+    reason = serializers.CharField()
+
+
+class PrescriptionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Versioned prescriptions. Prescribers issue a new version; nobody edits one."""
+
+    serializer_class = PrescriptionSerializer
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": "dosing.view_prescription",
+        "retrieve": "dosing.view_prescription",
+        "create": "dosing.prescribe",
+    }
+    filterset_fields = ["service_user", "purpose"]
+
+    def get_queryset(self):
+        return prescriptions_for_staff(self.request.user)
+
+    @extend_schema(request=PrescriptionIssueSerializer, responses={201: PrescriptionSerializer})
+    def create(self, request, *args, **kwargs):
+        data = PrescriptionIssueSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        # Another clinic's service user is a 404, as if it did not exist.
+        service_user = get_object_or_404(
+            service_users_for_staff(request.user), pk=fields.pop("service_user")
+        )
+        routes = fields.pop("routes")
+        prescription = prescription_issue(
+            service_user=service_user,
+            prescriber=request.user,
+            route_iv="iv" in routes,
+            route_im="im" in routes,
+            **fields,
+        )
+        prescription = self.get_queryset().get(pk=prescription.pk)
+        return Response(PrescriptionSerializer(prescription).data, status=status.HTTP_201_CREATED)
