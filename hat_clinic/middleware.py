@@ -67,8 +67,14 @@ class CurrentClinicMiddleware:
         request.clinic = None
         request.staff_clinics = []
         if request.user.is_authenticated:
-            request.staff_clinics = list(clinics_for_staff(request.user))
+            request.staff_clinics = list(clinics_for_staff(request.user).order_by("name"))
             chosen = request.session.get(CURRENT_CLINIC_KEY)
             by_id = {clinic.pk: clinic for clinic in request.staff_clinics}
             request.clinic = by_id.get(chosen) or next(iter(request.staff_clinics), None)
-        return self.get_response(request)
+        if request.clinic is not None:
+            # Times on the page and typed into forms are the clinic's local times.
+            timezone.activate(request.clinic.zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

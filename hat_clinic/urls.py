@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from dosing import api as dosing_api
+from dosing import views as dosing_views
 from eligibility import api as eligibility_api
 from eligibility import views as eligibility_views
 
@@ -34,6 +35,16 @@ urlpatterns = [
         "service-users/<int:pk>/history/",
         eligibility_views.service_user_history,
         name="service-user-history",
+    ),
+    path(
+        "service-users/<int:pk>/prescriptions/",
+        dosing_views.prescription_list,
+        name="prescription-list",
+    ),
+    path(
+        "service-users/<int:pk>/prescriptions/new/",
+        dosing_views.prescription_new,
+        name="prescription-new",
     ),
     path(
         "login/",

@@ -208,3 +208,18 @@ def test_photos_are_served_only_to_the_clinics_staff(
     if expected == 200:
         assert response["Cache-Control"] == "private, no-store"
         assert b"".join(response.streaming_content) == b"\x89PNG fake"
+
+
+def test_pages_show_times_in_the_clinics_own_zone(cast, service_user_a):
+    from eligibility.services import clinic_create, staff_member_add
+
+    far = clinic_create(name="Clinic Z", time_zone="Pacific/Auckland")
+    person = make_service_user(far, Status.MAINTENANCE)
+    staff_member_add(clinic=far, user=cast.nurse_b)
+    client = cast.client("nurse_b")
+    client.post(reverse("clinic-switch"), {"clinic": far.pk})
+    page = client.get(reverse("service-user-detail", args=[person.pk]))
+    from django.utils import timezone
+
+    local = timezone.localtime(person.status_changed_at, far.zone)
+    assert f"{local:%H:%M}".encode() in page.content

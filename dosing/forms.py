@@ -1,0 +1,71 @@
+"""The prescription form. It only collects input: the service decides what is allowed."""
+
+from django import forms
+
+DATETIME_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class PrescriptionForm(forms.Form):
+    route_iv = forms.BooleanField(label="Intravenous", required=False, initial=True)
+    route_im = forms.BooleanField(label="Intramuscular", required=False)
+    topup_max_mg = forms.CharField(
+        label="Top-up allowance (mg)",
+        required=False,
+        help_text="Leave empty for no top-up.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    max_daily_total_mg = forms.CharField(
+        label="Maximum daily total (mg)",
+        required=False,
+        help_text="Leave empty to use the day's doses plus top-ups.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    valid_from = forms.DateTimeField(
+        label="Starts",
+        required=False,
+        widget=DATETIME_LOCAL,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        help_text="Leave empty to start now.",
+    )
+    valid_to = forms.DateTimeField(
+        label="Ends",
+        required=False,
+        widget=DATETIME_LOCAL,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        help_text="Leave empty for no end date.",
+    )
+    documented_transfer = forms.BooleanField(
+        label="Documented transfer on an established dose",
+        required=False,
+        help_text="Only for a new starter coming from another service on a documented dose.",
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, slot_codes: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.slot_codes = slot_codes
+        dose_fields = {
+            f"dose_{code}": forms.CharField(
+                label=f"{code} dose (mg)",
+                required=False,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+            )
+            for code in slot_codes
+        }
+        self.fields = {**dose_fields, **self.fields}
+        for field in self.fields.values():
+            if not isinstance(field.widget, forms.CheckboxInput):
+                field.widget.attrs.setdefault("class", "form-control")
+
+    def slot_doses(self) -> dict[str, str]:
+        return {
+            code: self.cleaned_data[f"dose_{code}"]
+            for code in self.slot_codes
+            if self.cleaned_data.get(f"dose_{code}", "").strip()
+        }
+
+    def field_for(self, service_field: str | None) -> str | None:
+        """The form field a service refusal is about, so the message shows beside it."""
+        if service_field and service_field.startswith("slot_doses."):
+            return f"dose_{service_field.split('.', 1)[1]}"
+        return service_field if service_field in self.fields else None

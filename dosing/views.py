@@ -1,0 +1,79 @@
+"""Prescribing pages. Thin: scope, check the role, call the service, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from eligibility.selectors import policy_in_force, service_users_for_staff
+from hat_clinic.errors import RuleViolation
+
+from .forms import PrescriptionForm
+from .selectors import prescription_in_force, prescription_versions
+from .services import prescription_issue
+
+
+@permission_required("dosing.view_prescription", raise_exception=True)
+def prescription_list(request, pk):
+    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    current = prescription_in_force(service_user=service_user)
+    return render(
+        request,
+        "dosing/prescription_list.html",
+        {
+            "service_user": service_user,
+            "versions": prescription_versions(service_user=service_user),
+            "current": current,
+            "can_prescribe": request.user.has_perm("dosing.prescribe"),
+        },
+    )
+
+
+def prescription_new(request, pk):
+    # Scope first: another clinic's service user is a 404 even for a prescriber.
+    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    if not request.user.has_perm("dosing.prescribe"):
+        raise PermissionDenied("Only prescribers can issue a prescription.")
+    policy = policy_in_force(clinic=service_user.clinic)
+    slot_codes = [slot.code for slot in policy.slots.all()]
+    current = prescription_in_force(service_user=service_user)
+    initial = {}
+    if current:
+        initial = {f"dose_{d.slot_code}": d.dose_mg for d in current.slot_doses.all()}
+        initial.update(
+            route_iv=current.route_iv,
+            route_im=current.route_im,
+            topup_max_mg=current.topup_max_mg or "",
+        )
+    form = PrescriptionForm(request.POST or None, slot_codes=slot_codes, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            prescription = prescription_issue(
+                service_user=service_user,
+                prescriber=request.user,
+                slot_doses=form.slot_doses(),
+                route_iv=data["route_iv"],
+                route_im=data["route_im"],
+                topup_max_mg=data["topup_max_mg"] or None,
+                max_daily_total_mg=data["max_daily_total_mg"] or None,
+                valid_from=data["valid_from"] or timezone.now(),
+                valid_to=data["valid_to"],
+                documented_transfer=data["documented_transfer"],
+                reason=data["reason"],
+            )
+        except RuleViolation as refusal:
+            form.add_error(form.field_for(refusal.field), refusal.message)
+        else:
+            messages.success(
+                request,
+                f"Prescription version {prescription.version} issued for "
+                f"{service_user.display_name}.",
+            )
+            return redirect("prescription-list", pk=service_user.pk)
+    return render(
+        request,
+        "dosing/prescription_form.html",
+        {"service_user": service_user, "form": form, "current": current, "policy": policy},
+    )

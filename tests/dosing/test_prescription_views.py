@@ -1,0 +1,135 @@
+"""The prescription pages against the cast, and the form's refusals on the page."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from dosing.models import Prescription
+from eligibility.models import Status
+from hat_clinic.roles import Role
+from tests.factories import make_service_user, make_staff
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def starter(cast):
+    return make_service_user(cast.clinic_a, Status.TITRATION, by=cast.prescriber)
+
+
+def submit(client, person, **fields):
+    form = {"dose_AM": "15", "dose_PM": "15", "route_iv": "on", "reason": "Induction"}
+    form.update(fields)
+    return client.post(reverse("prescription-new", args=[person.pk]), form)
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [("prescriber", 200), ("nurse", 403), ("hca", 403), ("manager", 403), ("nurse_b", 404)],
+)
+def test_only_a_prescriber_opens_the_form(cast, starter, who, expected):
+    response = cast.client(who).get(reverse("prescription-new", args=[starter.pk]))
+    assert response.status_code == expected
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(cast, starter):
+    response = cast.client(None).get(reverse("prescription-new", args=[starter.pk]))
+    assert response.status_code == 302 and "/login/" in response.url
+
+
+@pytest.mark.parametrize("who", ["nurse", "hca", "manager"])
+def test_other_roles_cannot_post_the_form(cast, starter, who):
+    assert submit(cast.client(who), starter).status_code == 403
+    assert not Prescription.objects.exists()
+
+
+def test_another_clinics_prescriber_gets_404(cast, starter):
+    prescriber_b = make_staff(cast.clinic_b, Role.PRESCRIBER)
+    client = cast.client(None)
+    client.force_login(prescriber_b)
+    assert submit(client, starter).status_code == 404
+
+
+def test_a_prescriber_issues_the_first_version_through_the_form(cast, starter):
+    response = submit(cast.client("prescriber"), starter, topup_max_mg="15")
+    assert response.status_code == 302
+    assert response.url == reverse("prescription-list", args=[starter.pk])
+    prescription = Prescription.objects.get()
+    assert prescription.prescriber == cast.prescriber
+    assert prescription.topup_max_mg == 15
+    page = cast.client("nurse").get(response.url).content.decode()
+    assert "In force now · version 1" in page
+    assert "Induction" in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"dose_AM": "15.01"}, "dose_AM", "at most 15 mg"),
+        ({"dose_AM": "0"}, "dose_AM", "more than 0 mg"),
+        ({"dose_AM": "-2"}, "dose_AM", "more than 0 mg"),
+        (
+            {"dose_AM": "500", "dose_PM": "500.01", "documented_transfer": "on"},
+            "slot_doses",
+            "most allowed is 1000 mg",
+        ),
+        (
+            {"max_daily_total_mg": "1000.01", "documented_transfer": "on"},
+            "max_daily_total_mg",
+            "most allowed is 1000 mg",
+        ),
+        (
+            {"valid_from": "2026-11-27T10:00", "valid_to": "2026-11-27T10:00"},
+            "valid_to",
+            "must end after it starts",
+        ),
+    ],
+)
+def test_the_form_shows_each_hard_stop_beside_its_field(cast, starter, fields, field, words):
+    response = submit(cast.client("prescriber"), starter, **fields)
+    assert response.status_code == 200
+    form = response.context["form"]
+    errors = form.errors.get(field) or form.non_field_errors()
+    assert any(words in error for error in errors), form.errors
+    assert words in response.content.decode()
+    assert not Prescription.objects.exists()
+
+
+def test_the_form_refuses_a_titration_rise_above_50_percent(cast, starter):
+    client = cast.client("prescriber")
+    submit(client, starter)
+    response = submit(client, starter, dose_AM="22.51", valid_from="2026-11-27T10:00")
+    assert "most allowed is 22.5 mg" in " ".join(response.context["form"].errors["dose_AM"])
+    response = submit(client, starter, dose_AM="22.5", valid_from="2026-11-27T10:00")
+    assert response.status_code == 302
+    assert Prescription.objects.count() == 2
+
+
+def test_the_form_starts_from_the_dose_in_force(cast, starter):
+    client = cast.client("prescriber")
+    submit(client, starter, dose_AM="12", dose_PM="10")
+    form = client.get(reverse("prescription-new", args=[starter.pk])).context["form"]
+    assert form.initial["dose_AM"] == 12
+    assert form.initial["dose_PM"] == 10
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [("prescriber", 200), ("nurse", 200), ("hca", 200), ("manager", 200), ("nurse_b", 404)],
+)
+def test_the_versions_page_is_for_the_clinics_staff(cast, starter, who, expected):
+    response = cast.client(who).get(reverse("prescription-list", args=[starter.pk]))
+    assert response.status_code == expected
+    if expected == 200:
+        has_button = "New prescription version" in response.content.decode()
+        assert has_button == (who == "prescriber")
