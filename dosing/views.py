@@ -5,8 +5,11 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from eligibility.models import Status
 from eligibility.selectors import policy_in_force, service_users_for_staff
+from eligibility.services import service_user_transition
 from hat_clinic.errors import RuleViolation
 
 from .forms import PrescriptionForm
@@ -26,6 +29,8 @@ def prescription_list(request, pk):
             "versions": prescription_versions(service_user=service_user),
             "current": current,
             "can_prescribe": request.user.has_perm("dosing.prescribe"),
+            "can_complete_titration": request.user.has_perm("eligibility.change_status")
+            and service_user.status in (Status.TITRATION, Status.RETITRATION),
         },
     )
 
@@ -77,3 +82,30 @@ def prescription_new(request, pk):
         "dosing/prescription_form.html",
         {"service_user": service_user, "form": form, "current": current, "policy": policy},
     )
+
+
+@require_POST
+def titration_complete(request, pk):
+    """The prescriber judges the dose stable: titration or re-titration ends."""
+    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    if not request.user.has_perm("eligibility.change_status"):
+        raise PermissionDenied("Only prescribers can mark titration complete.")
+    if service_user.status not in (Status.TITRATION, Status.RETITRATION):
+        messages.error(
+            request,
+            f"{service_user.display_name} is not in titration "
+            f"(status: {service_user.get_status_display()}).",
+        )
+        return redirect("prescription-list", pk=service_user.pk)
+    try:
+        service_user_transition(
+            service_user=service_user,
+            to_status=Status.MAINTENANCE,
+            changed_by=request.user,
+            reason=request.POST.get("reason", "").strip() or "Titration complete: dose stable",
+        )
+    except RuleViolation as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, f"{service_user.display_name} is now on maintenance.")
+    return redirect("prescription-list", pk=service_user.pk)

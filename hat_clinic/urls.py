@@ -47,6 +47,11 @@ urlpatterns = [
         name="prescription-new",
     ),
     path(
+        "service-users/<int:pk>/titration-complete/",
+        dosing_views.titration_complete,
+        name="titration-complete",
+    ),
+    path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",

@@ -133,3 +133,28 @@ def test_the_versions_page_is_for_the_clinics_staff(cast, starter, who, expected
     if expected == 200:
         has_button = "New prescription version" in response.content.decode()
         assert has_button == (who == "prescriber")
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [("prescriber", 302), ("nurse", 403), ("hca", 403), ("manager", 403), ("nurse_b", 404)],
+)
+def test_only_a_prescriber_marks_titration_complete(cast, starter, who, expected):
+    response = cast.client(who).post(
+        reverse("titration-complete", args=[starter.pk]), {"reason": "Stable for a week"}
+    )
+    assert response.status_code == expected
+    starter.refresh_from_db()
+    assert starter.status == (Status.MAINTENANCE if expected == 302 else Status.TITRATION)
+    if expected == 302:
+        change = starter.status_changes.latest("pk")
+        assert (change.changed_by, change.reason) == (cast.prescriber, "Stable for a week")
+
+
+def test_titration_complete_is_refused_outside_titration(cast):
+    person = make_service_user(cast.clinic_a, Status.WAITING)
+    client = cast.client("prescriber")
+    response = client.post(reverse("titration-complete", args=[person.pk]), follow=True)
+    assert "is not in titration" in response.content.decode()
+    person.refresh_from_db()
+    assert person.status == Status.WAITING
