@@ -8,9 +8,9 @@ from rest_framework.response import Response
 from eligibility.selectors import service_users_for_staff
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
-from .models import Prescription
-from .selectors import prescriptions_for_staff
-from .services import prescription_issue
+from .models import Decision, Prescription, Review
+from .selectors import prescriptions_for_staff, reviews_for_staff
+from .services import prescription_issue, review_record
 
 ROUTES = [("iv", "Intravenous"), ("im", "Intramuscular")]
 
@@ -102,3 +102,58 @@ class PrescriptionViewSet(
         )
         prescription = self.get_queryset().get(pk=prescription.pk)
         return Response(PrescriptionSerializer(prescription).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "service_user",
+            "reviewed_at",
+            "prescriber",
+            "decision",
+            "notes",
+            "prescription",
+        ]
+        read_only_fields = fields
+
+
+class ReviewRecordSerializer(StrictFieldsMixin, serializers.Serializer):
+    service_user = serializers.IntegerField()
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    notes = serializers.CharField()
+    slot_doses = serializers.DictField(child=serializers.CharField(), required=False)
+    topup_max_mg = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+
+class ReviewViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Weekly prescriber reviews. A review may issue the next prescription version."""
+
+    serializer_class = ReviewSerializer
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": "dosing.view_review",
+        "retrieve": "dosing.view_review",
+        "create": "dosing.add_review",
+    }
+    filterset_fields = ["service_user", "decision"]
+
+    def get_queryset(self):
+        return reviews_for_staff(self.request.user).order_by("-reviewed_at", "-pk")
+
+    @extend_schema(request=ReviewRecordSerializer, responses={201: ReviewSerializer})
+    def create(self, request, *args, **kwargs):
+        data = ReviewRecordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        service_user = get_object_or_404(
+            service_users_for_staff(request.user), pk=fields.pop("service_user")
+        )
+        review = review_record(service_user=service_user, prescriber=request.user, **fields)
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)

@@ -69,3 +69,33 @@ class PrescriptionForm(forms.Form):
         if service_field and service_field.startswith("slot_doses."):
             return f"dose_{service_field.split('.', 1)[1]}"
         return service_field if service_field in self.fields else None
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(widget=forms.RadioSelect, choices=[])
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}))
+    topup_max_mg = forms.CharField(
+        label="Top-up allowance (mg)",
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "form-control"}),
+    )
+
+    def __init__(self, *args, slot_codes: list[str], **kwargs):
+        from .models import Decision
+
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = Decision.choices
+        self.slot_codes = slot_codes
+        for code in slot_codes:
+            self.fields[f"dose_{code}"] = forms.CharField(
+                label=f"New {code} dose (mg)",
+                required=False,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "form-control"}),
+            )
+
+    slot_doses = PrescriptionForm.slot_doses
+    field_for = PrescriptionForm.field_for
+
+    @property
+    def dose_fields(self):
+        return [self[f"dose_{code}"] for code in self.slot_codes]

@@ -130,3 +130,48 @@ class PrescriptionSlotDose(models.Model):
 
     def __str__(self):
         return f"{self.slot_code} {self.dose_mg} mg"
+
+
+class Decision(models.TextChoices):
+    CONTINUE = "continue", "Continue"
+    INCREASE = "increase", "Increase"
+    REDUCE = "reduce", "Reduce"
+    RETITRATE = "retitrate", "Re-titrate"
+
+
+class Review(models.Model):
+    """A prescriber's weekly review of a service user, and what was decided.
+
+    Append-only: a later review supersedes an earlier one, nothing is edited.
+    """
+
+    service_user = models.ForeignKey(ServiceUser, on_delete=models.PROTECT, related_name="reviews")
+    reviewed_at = models.DateTimeField()
+    prescriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews_done"
+    )
+    decision = models.CharField(max_length=12, choices=Decision.choices)
+    notes = models.TextField()
+    prescription = models.OneToOneField(
+        Prescription,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="review",
+        help_text="The prescription version issued in the same step, if any.",
+    )
+
+    class Meta:
+        ordering = ["service_user", "-reviewed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision__in=Decision.values), name="review_decision_valid"
+            ),
+        ]
+        indexes = [
+            # Serves the review queue: each person's latest review (Max per service user).
+            models.Index(fields=["service_user", "-reviewed_at"], name="review_latest_idx"),
+        ]
+
+    def __str__(self):
+        return f"Review of {self.service_user} on {self.reviewed_at:%Y-%m-%d}: {self.decision}"

@@ -2,12 +2,21 @@
 
 import datetime as dt
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import (
+    DateTimeField,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from eligibility.models import ServiceUser
+from eligibility.models import IN_TREATMENT, ServiceUser, Status, StatusChange
+from eligibility.selectors import policy_in_force
 
-from .models import Prescription, PrescriptionSlotDose
+from .models import Prescription, PrescriptionSlotDose, Review
 
 
 def _with_doses(queryset: QuerySet[Prescription]) -> QuerySet[Prescription]:
@@ -47,3 +56,80 @@ def prescriptions_for_staff(user) -> QuerySet[Prescription]:
 
 def prescription_versions(*, service_user: ServiceUser) -> QuerySet[Prescription]:
     return _with_doses(service_user.prescriptions.all()).order_by("-valid_from", "-version")
+
+
+def review_queue(*, clinic, now: dt.datetime | None = None) -> list[ServiceUser]:
+    """Everyone in treatment at the clinic, most overdue review first, in one query.
+
+    A review is due ``review_interval_days`` after the last one, or after
+    admission for someone never reviewed. Each row gets ``last_reviewed_at``,
+    ``due_at`` and ``review_state``: overdue, due, or done (reviewed within the
+    interval).
+    """
+    now = now or timezone.now()
+    interval = dt.timedelta(days=policy_in_force(clinic=clinic, at=now).review_interval_days)
+    last_review = (
+        Review.objects.filter(service_user=OuterRef("pk"))
+        .order_by("-reviewed_at")
+        .values("reviewed_at")[:1]
+    )
+    admitted = (
+        StatusChange.objects.filter(service_user=OuterRef("pk"), to_status=Status.TITRATION)
+        .order_by("-changed_at")
+        .values("changed_at")[:1]
+    )
+    rows = list(
+        ServiceUser.objects.filter(clinic=clinic, status__in=IN_TREATMENT)
+        .annotate(last_reviewed_at=Subquery(last_review), admitted_at=Subquery(admitted))
+        .annotate(
+            due_at=ExpressionWrapper(
+                Coalesce("last_reviewed_at", "admitted_at", "status_changed_at") + interval,
+                output_field=DateTimeField(),
+            )
+        )
+        .order_by("due_at", "family_name", "pk")
+    )
+    for row in rows:
+        if row.due_at < now:
+            row.review_state = "overdue"
+            row.overdue_days = (now - row.due_at).days
+        elif row.last_reviewed_at is not None and row.last_reviewed_at > now - interval:
+            row.review_state = "done"
+        else:
+            row.review_state = "due"
+    return rows
+
+
+def reviews_for_staff(user) -> QuerySet[Review]:
+    if not user.is_authenticated:
+        return Review.objects.none()
+    return Review.objects.filter(service_user__clinic__memberships__user=user).select_related(
+        "prescriber", "prescription"
+    )
+
+
+def review_summary(*, service_user: ServiceUser, now: dt.datetime | None = None) -> dict:
+    """What the prescriber looks at for the last 7 days: whatever exists so far.
+
+    Dose sessions, breath and tox results and methadone collections join this
+    as those records arrive.
+    """
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=7)
+    return {
+        "since": since,
+        "prescription": prescription_in_force(service_user=service_user, at=now),
+        "prescriptions_issued": list(
+            _with_doses(service_user.prescriptions.filter(issued_at__gte=since)).order_by(
+                "-issued_at"
+            )
+        ),
+        "status_changes": list(
+            service_user.status_changes.filter(changed_at__gte=since)
+            .select_related("changed_by")
+            .order_by("-changed_at")
+        ),
+        "previous_reviews": list(
+            service_user.reviews.select_related("prescriber").order_by("-reviewed_at")[:3]
+        ),
+    }

@@ -8,19 +8,22 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from eligibility.models import ABSOLUTE_MAX_DAILY_MG, ServiceUser, Status
+from eligibility.models import ABSOLUTE_MAX_DAILY_MG, IN_TREATMENT, ServiceUser, Status
 from eligibility.selectors import policy_in_force
+from eligibility.services import service_user_transition
 from hat_clinic.errors import Conflict, RuleViolation
 
 from .models import (
     INDUCTION_FIRST_DOSE_MG,
     INDUCTION_TOPUP_MG,
     TITRATION_MAX_RISE,
+    Decision,
     Prescription,
     PrescriptionSlotDose,
     Purpose,
+    Review,
 )
-from .selectors import latest_prescription
+from .selectors import latest_prescription, prescription_in_force
 
 # Statuses in which a prescription may be issued, and the purpose it then has.
 PRESCRIBABLE = {
@@ -186,8 +189,6 @@ def prescription_issue(
             for code, dose in doses.items()
         )
         if status == Status.RETITRATION_REQUIRED:
-            from eligibility.services import service_user_transition
-
             service_user_transition(
                 service_user=locked,
                 to_status=Status.RETITRATION,
@@ -266,3 +267,105 @@ def _check_rise(doses, previous: Prescription) -> None:
                 code="titration_rise_above_limit",
                 field=f"slot_doses.{code}",
             )
+
+
+def review_record(
+    *,
+    service_user: ServiceUser,
+    prescriber,
+    decision: str,
+    notes: str,
+    slot_doses: Mapping[str, Decimal | str] | None = None,
+    topup_max_mg: Decimal | str | None = None,
+    now: dt.datetime | None = None,
+) -> Review:
+    """Record a weekly review and, in the same step, the prescription it decides on.
+
+    Continue issues nothing; increase and reduce issue a new version whose day's
+    doses go up or down; re-titrate requires re-titration and issues the
+    re-titration prescription when doses are given. All or nothing.
+    """
+    now = now or timezone.now()
+    decision = Decision(decision)
+    notes = (notes or "").strip()
+    if not notes:
+        raise RuleViolation(
+            "Write the review's notes: what was reviewed and why this decision.",
+            code="notes_required",
+            field="notes",
+        )
+    slot_doses = {
+        code: dose
+        for code, dose in (slot_doses or {}).items()
+        if str(dose).strip() not in ("", "None")
+    }
+    with transaction.atomic():
+        locked = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
+        if locked.status not in IN_TREATMENT:
+            raise RuleViolation(
+                f"{locked.display_name} is not in treatment (status: {locked.get_status_display()})"
+                "; only people in treatment are reviewed.",
+                code="not_in_treatment",
+                field="service_user",
+            )
+        current = prescription_in_force(service_user=locked, at=now)
+        if decision == Decision.CONTINUE and slot_doses:
+            raise RuleViolation(
+                "Continue keeps the prescription as it is. To change doses, choose increase, "
+                "reduce or re-titrate.",
+                code="continue_with_doses",
+                field="decision",
+            )
+        if decision in (Decision.INCREASE, Decision.REDUCE):
+            _check_direction(decision, slot_doses, current)
+        if decision == Decision.RETITRATE and locked.status != Status.RETITRATION_REQUIRED:
+            service_user_transition(
+                service_user=locked,
+                to_status=Status.RETITRATION_REQUIRED,
+                changed_by=prescriber,
+                reason=f"Weekly review: re-titrate. {notes}",
+                now=now,
+            )
+        prescription = None
+        if slot_doses:
+            prescription = prescription_issue(
+                service_user=locked,
+                prescriber=prescriber,
+                slot_doses=slot_doses,
+                topup_max_mg=topup_max_mg,
+                reason=f"Weekly review ({decision.label}): {notes}",
+                now=now,
+            )
+        return Review.objects.create(
+            service_user=locked,
+            reviewed_at=now,
+            prescriber=prescriber,
+            decision=decision,
+            notes=notes,
+            prescription=prescription,
+        )
+
+
+def _check_direction(decision, slot_doses, current) -> None:
+    if not slot_doses:
+        raise RuleViolation(
+            f"{decision.label} needs the new doses: enter the dose for each slot.",
+            code="doses_required",
+            field="slot_doses",
+        )
+    new_total = sum(_mg(dose, field=f"slot_doses.{code}") for code, dose in slot_doses.items())
+    old_total = sum(d.dose_mg for d in current.slot_doses.all()) if current else Decimal(0)
+    if decision == Decision.INCREASE and new_total <= old_total:
+        raise RuleViolation(
+            f"An increase must raise the day's doses above {_fmt(old_total)} mg; these add up "
+            f"to {_fmt(new_total)} mg.",
+            code="increase_not_higher",
+            field="slot_doses",
+        )
+    if decision == Decision.REDUCE and (current is None or new_total >= old_total):
+        raise RuleViolation(
+            f"A reduction must lower the day's doses below {_fmt(old_total)} mg; these add up "
+            f"to {_fmt(new_total)} mg.",
+            code="reduce_not_lower",
+            field="slot_doses",
+        )

@@ -12,9 +12,9 @@ from eligibility.selectors import policy_in_force, service_users_for_staff
 from eligibility.services import service_user_transition
 from hat_clinic.errors import RuleViolation
 
-from .forms import PrescriptionForm
-from .selectors import prescription_in_force, prescription_versions
-from .services import prescription_issue
+from .forms import PrescriptionForm, ReviewForm
+from .selectors import prescription_in_force, prescription_versions, review_queue, review_summary
+from .services import prescription_issue, review_record
 
 
 @permission_required("dosing.view_prescription", raise_exception=True)
@@ -109,3 +109,54 @@ def titration_complete(request, pk):
     else:
         messages.success(request, f"{service_user.display_name} is now on maintenance.")
     return redirect("prescription-list", pk=service_user.pk)
+
+
+@permission_required("dosing.view_review", raise_exception=True)
+def review_queue_page(request):
+    rows = review_queue(clinic=request.clinic) if request.clinic else []
+    counts = {
+        state: sum(1 for row in rows if row.review_state == state)
+        for state in ("overdue", "due", "done")
+    }
+    return render(request, "dosing/review_queue.html", {"rows": rows, "counts": counts})
+
+
+def review_new(request, pk):
+    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    if not request.user.has_perm("dosing.add_review"):
+        raise PermissionDenied("Only prescribers record reviews.")
+    policy = policy_in_force(clinic=service_user.clinic)
+    form = ReviewForm(request.POST or None, slot_codes=[s.code for s in policy.slots.all()])
+    if request.method == "POST" and form.is_valid():
+        try:
+            review = review_record(
+                service_user=service_user,
+                prescriber=request.user,
+                decision=form.cleaned_data["decision"],
+                notes=form.cleaned_data["notes"],
+                slot_doses=form.slot_doses(),
+                topup_max_mg=form.cleaned_data["topup_max_mg"] or None,
+            )
+        except RuleViolation as refusal:
+            form.add_error(form.field_for(refusal.field), refusal.message)
+        else:
+            issued = (
+                f" Prescription version {review.prescription.version} issued."
+                if review.prescription
+                else ""
+            )
+            messages.success(
+                request,
+                f"Review of {service_user.display_name} recorded: "
+                f"{review.get_decision_display()}.{issued}",
+            )
+            return redirect("review-queue")
+    return render(
+        request,
+        "dosing/review_form.html",
+        {
+            "service_user": service_user,
+            "form": form,
+            "summary": review_summary(service_user=service_user),
+        },
+    )

@@ -15,6 +15,7 @@ router = DefaultRouter()
 router.register("clinics", eligibility_api.ClinicViewSet, basename="clinic")
 router.register("service-users", eligibility_api.ServiceUserViewSet, basename="service-user")
 router.register("prescriptions", dosing_api.PrescriptionViewSet, basename="prescription")
+router.register("reviews", dosing_api.ReviewViewSet, basename="review")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -51,6 +52,8 @@ urlpatterns = [
         dosing_views.titration_complete,
         name="titration-complete",
     ),
+    path("reviews/", dosing_views.review_queue_page, name="review-queue"),
+    path("service-users/<int:pk>/review/", dosing_views.review_new, name="review-new"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -1,5 +1,6 @@
 """The shared cast every view and endpoint test is checked against."""
 
+import datetime as dt
 import importlib
 import os
 import pkgutil
@@ -35,6 +36,9 @@ class Cast:
         return client
 
 
+# Early enough that tests may place events anywhere in the year.
+CLINICS_OPENED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
 # Each role of clinic A, a nurse of clinic B, and an anonymous visitor.
 CAST_A = ["nurse", "hca", "prescriber", "manager"]
 EVERYONE = [*CAST_A, "nurse_b", None]
@@ -59,8 +63,8 @@ def _restore_roles():
 @pytest.fixture
 def cast(db):
     _restore_roles()
-    clinic_a = make_clinic("Clinic A")
-    clinic_b = make_clinic("Clinic B")
+    clinic_a = make_clinic("Clinic A", now=CLINICS_OPENED)
+    clinic_b = make_clinic("Clinic B", now=CLINICS_OPENED)
     return Cast(
         clinic_a=clinic_a,
         clinic_b=clinic_b,

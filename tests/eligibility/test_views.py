@@ -184,7 +184,7 @@ def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
     [
         ("nurse", ["Today", "Service users"]),
         ("hca", ["Today", "Service users"]),
-        ("prescriber", ["Today", "Service users"]),
+        ("prescriber", ["Today", "Service users", "Reviews"]),
         ("manager", ["Today", "Service users", "Clinic policy"]),
     ],
 )
