@@ -8,9 +8,13 @@ from rest_framework.response import Response
 from eligibility.selectors import service_users_for_staff
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
-from .models import Decision, Prescription, Review
-from .selectors import prescriptions_for_staff, reviews_for_staff
-from .services import prescription_issue, review_record
+from .models import Decision, MethadonePrescription, Pharmacy, Prescription, Review
+from .selectors import (
+    methadone_prescriptions_for_staff,
+    prescriptions_for_staff,
+    reviews_for_staff,
+)
+from .services import methadone_prescribe, prescription_issue, review_record
 
 ROUTES = [("iv", "Intravenous"), ("im", "Intramuscular")]
 
@@ -157,3 +161,74 @@ class ReviewViewSet(
         )
         review = review_record(service_user=service_user, prescriber=request.user, **fields)
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+class MethadonePrescriptionSerializer(serializers.ModelSerializer):
+    pharmacy_name = serializers.CharField(source="pharmacy.name", read_only=True)
+
+    class Meta:
+        model = MethadonePrescription
+        fields = [
+            "id",
+            "service_user",
+            "version",
+            "nightly_dose_mg",
+            "pharmacy",
+            "pharmacy_name",
+            "valid_from",
+            "valid_to",
+            "prescriber",
+            "reason",
+            "issued_at",
+        ]
+        read_only_fields = fields
+
+
+class MethadonePrescribeSerializer(StrictFieldsMixin, serializers.Serializer):
+    service_user = serializers.IntegerField()
+    nightly_dose_mg = serializers.CharField()
+    pharmacy = serializers.IntegerField()
+    valid_from = serializers.DateTimeField(required=False, allow_null=True)
+    valid_to = serializers.DateTimeField(required=False, allow_null=True)
+    reason = serializers.CharField()
+
+
+class MethadonePrescriptionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Overnight oral methadone, versioned like diamorphine: issued, never edited."""
+
+    serializer_class = MethadonePrescriptionSerializer
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": "dosing.view_methadoneprescription",
+        "retrieve": "dosing.view_methadoneprescription",
+        "create": "dosing.prescribe",
+    }
+    filterset_fields = ["service_user"]
+
+    def get_queryset(self):
+        return methadone_prescriptions_for_staff(self.request.user)
+
+    @extend_schema(
+        request=MethadonePrescribeSerializer, responses={201: MethadonePrescriptionSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        data = MethadonePrescribeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        service_user = get_object_or_404(
+            service_users_for_staff(request.user), pk=fields.pop("service_user")
+        )
+        pharmacy = get_object_or_404(
+            Pharmacy.objects.filter(clinic=service_user.clinic), pk=fields.pop("pharmacy")
+        )
+        version = methadone_prescribe(
+            service_user=service_user, prescriber=request.user, pharmacy=pharmacy, **fields
+        )
+        return Response(
+            MethadonePrescriptionSerializer(version).data, status=status.HTTP_201_CREATED
+        )

@@ -99,3 +99,33 @@ class ReviewForm(forms.Form):
     @property
     def dose_fields(self):
         return [self[f"dose_{code}"] for code in self.slot_codes]
+
+
+class MethadoneForm(forms.Form):
+    nightly_dose_mg = forms.CharField(
+        label="Nightly dose (mg)",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "form-control"}),
+    )
+    pharmacy = forms.ModelChoiceField(
+        queryset=None, widget=forms.Select(attrs={"class": "form-select"})
+    )
+    valid_from = forms.DateTimeField(
+        label="Starts",
+        required=False,
+        widget=DATETIME_LOCAL,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        help_text="Leave empty to start now.",
+    )
+    valid_to = forms.DateTimeField(
+        label="Ends",
+        required=False,
+        widget=DATETIME_LOCAL,
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
+
+    def __init__(self, *args, pharmacies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pharmacy"].queryset = pharmacies
+        for name in ("valid_from", "valid_to"):
+            self.fields[name].widget.attrs.setdefault("class", "form-control")

@@ -175,3 +175,73 @@ class Review(models.Model):
 
     def __str__(self):
         return f"Review of {self.service_user} on {self.reviewed_at:%Y-%m-%d}: {self.decision}"
+
+
+class Pharmacy(models.Model):
+    """A community pharmacy where service users collect their overnight methadone."""
+
+    clinic = models.ForeignKey(
+        "eligibility.Clinic", on_delete=models.PROTECT, related_name="pharmacies"
+    )
+    name = models.CharField(max_length=120)
+    address = models.TextField()
+    ods_code = models.CharField("ODS code", max_length=10, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+
+    class Meta:
+        verbose_name_plural = "pharmacies"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "name"], name="pharmacy_name_unique_in_clinic"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class MethadonePrescription(models.Model):
+    """Overnight oral methadone cover, collected daily from a named pharmacy.
+
+    Versioned exactly as the diamorphine prescription: never edited, superseded
+    from the next version's ``valid_from``.
+    """
+
+    service_user = models.ForeignKey(
+        ServiceUser, on_delete=models.PROTECT, related_name="methadone_prescriptions"
+    )
+    version = models.PositiveIntegerField()
+    nightly_dose_mg = models.DecimalField("nightly dose (mg)", max_digits=6, decimal_places=2)
+    pharmacy = models.ForeignKey(Pharmacy, on_delete=models.PROTECT, related_name="+")
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+    prescriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["service_user", "-valid_from", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_user", "version"], name="methadone_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(nightly_dose_mg__gt=0), name="methadone_dose_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="methadone_valid_to_after_valid_from",
+            ),
+        ]
+        indexes = [
+            # Serves the methadone version in force: a person's latest started by T.
+            models.Index(
+                fields=["service_user", "-valid_from", "-version"], name="methadone_in_force_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.service_user} methadone v{self.version}: {self.nightly_dose_mg} mg"

@@ -16,7 +16,7 @@ from django.utils import timezone
 from eligibility.models import IN_TREATMENT, ServiceUser, Status, StatusChange
 from eligibility.selectors import policy_in_force
 
-from .models import Prescription, PrescriptionSlotDose, Review
+from .models import MethadonePrescription, Prescription, PrescriptionSlotDose, Review
 
 
 def _with_doses(queryset: QuerySet[Prescription]) -> QuerySet[Prescription]:
@@ -25,13 +25,19 @@ def _with_doses(queryset: QuerySet[Prescription]) -> QuerySet[Prescription]:
     )
 
 
+def _latest_started(versions: QuerySet, at: dt.datetime):
+    return versions.filter(valid_from__lte=at).order_by("-valid_from", "-version").first()
+
+
+def _in_force(latest, at: dt.datetime):
+    if latest is None or (latest.valid_to is not None and latest.valid_to <= at):
+        return None
+    return latest
+
+
 def latest_prescription(*, service_user: ServiceUser, at: dt.datetime) -> Prescription | None:
     """The latest version that had started by ``at``, whether or not it has since ended."""
-    return (
-        _with_doses(Prescription.objects.filter(service_user=service_user, valid_from__lte=at))
-        .order_by("-valid_from", "-version")
-        .first()
-    )
+    return _latest_started(_with_doses(service_user.prescriptions.all()), at)
 
 
 def prescription_in_force(
@@ -39,10 +45,15 @@ def prescription_in_force(
 ) -> Prescription | None:
     """The version in force at ``at``: the latest started, unless it has ended. None if none."""
     at = at or timezone.now()
-    latest = latest_prescription(service_user=service_user, at=at)
-    if latest is None or (latest.valid_to is not None and latest.valid_to <= at):
-        return None
-    return latest
+    return _in_force(latest_prescription(service_user=service_user, at=at), at)
+
+
+def methadone_in_force(
+    *, service_user: ServiceUser, at: dt.datetime | None = None
+) -> MethadonePrescription | None:
+    at = at or timezone.now()
+    versions = service_user.methadone_prescriptions.select_related("pharmacy", "prescriber")
+    return _in_force(_latest_started(versions, at), at)
 
 
 def prescriptions_for_staff(user) -> QuerySet[Prescription]:
@@ -52,6 +63,16 @@ def prescriptions_for_staff(user) -> QuerySet[Prescription]:
     return _with_doses(
         Prescription.objects.filter(service_user__clinic__memberships__user=user)
     ).order_by("service_user", "-valid_from", "-version")
+
+
+def methadone_prescriptions_for_staff(user) -> QuerySet[MethadonePrescription]:
+    if not user.is_authenticated:
+        return MethadonePrescription.objects.none()
+    return (
+        MethadonePrescription.objects.filter(service_user__clinic__memberships__user=user)
+        .select_related("pharmacy")
+        .order_by("service_user", "-valid_from", "-version")
+    )
 
 
 def prescription_versions(*, service_user: ServiceUser) -> QuerySet[Prescription]:

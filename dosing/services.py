@@ -18,6 +18,8 @@ from .models import (
     INDUCTION_TOPUP_MG,
     TITRATION_MAX_RISE,
     Decision,
+    MethadonePrescription,
+    Pharmacy,
     Prescription,
     PrescriptionSlotDose,
     Purpose,
@@ -89,25 +91,8 @@ def prescription_issue(
     """
     now = now or timezone.now()
     valid_from = valid_from or now
-    reason = (reason or "").strip()
-    if not reason:
-        raise RuleViolation(
-            "Give a reason for this prescription.", code="reason_required", field="reason"
-        )
-    if valid_from < now:
-        raise RuleViolation(
-            "A prescription cannot start in the past. Choose a start time from now on.",
-            code="prescription_in_past",
-            field="valid_from",
-        )
-    if valid_to is not None and valid_to <= valid_from:
-        raise RuleViolation(
-            f"The prescription must end after it starts: it starts "
-            f"{timezone.localtime(valid_from):%d %b %Y %H:%M} but ends "
-            f"{timezone.localtime(valid_to):%d %b %Y %H:%M}.",
-            code="valid_to_not_after_valid_from",
-            field="valid_to",
-        )
+    reason = _require_reason(reason, "Give a reason for this prescription.")
+    _check_window(valid_from, valid_to, now)
     if not (route_iv or route_im):
         raise RuleViolation(
             "Allow at least one route: intravenous or intramuscular.",
@@ -160,30 +145,23 @@ def prescription_issue(
         if purpose in RISING_PURPOSES and previous is not None:
             _check_rise(doses, previous)
 
-        version = (locked.prescriptions.aggregate(v=Max("version"))["v"] or 0) + 1
-        try:
-            with transaction.atomic():
-                prescription = Prescription.objects.create(
-                    service_user=locked,
-                    version=version,
-                    purpose=purpose,
-                    route_iv=route_iv,
-                    route_im=route_im,
-                    topup_max_mg=topup,
-                    max_daily_total_mg=daily_total,
-                    valid_from=valid_from,
-                    valid_to=valid_to,
-                    documented_transfer=documented_transfer,
-                    prescriber=prescriber,
-                    reason=reason,
-                    issued_at=now,
-                )
-        except IntegrityError as error:
-            raise Conflict(
-                "Another prescription for this person was just issued. Reload and "
-                "check it before issuing another.",
-                code="prescription_race",
-            ) from error
+        version = _next_version(locked.prescriptions)
+        prescription = _create_version(
+            Prescription,
+            service_user=locked,
+            version=version,
+            purpose=purpose,
+            route_iv=route_iv,
+            route_im=route_im,
+            topup_max_mg=topup,
+            max_daily_total_mg=daily_total,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            documented_transfer=documented_transfer,
+            prescriber=prescriber,
+            reason=reason,
+            issued_at=now,
+        )
         PrescriptionSlotDose.objects.bulk_create(
             PrescriptionSlotDose(prescription=prescription, slot_code=code, dose_mg=dose)
             for code, dose in doses.items()
@@ -197,6 +175,101 @@ def prescription_issue(
                 now=now,
             )
     return prescription
+
+
+def _require_reason(reason: str, message: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation(message, code="reason_required", field="reason")
+    return reason
+
+
+def _check_window(valid_from: dt.datetime, valid_to: dt.datetime | None, now: dt.datetime):
+    if valid_from < now:
+        raise RuleViolation(
+            "A prescription cannot start in the past. Choose a start time from now on.",
+            code="prescription_in_past",
+            field="valid_from",
+        )
+    if valid_to is not None and valid_to <= valid_from:
+        raise RuleViolation(
+            f"The prescription must end after it starts: it starts "
+            f"{timezone.localtime(valid_from):%d %b %Y %H:%M} but ends "
+            f"{timezone.localtime(valid_to):%d %b %Y %H:%M}.",
+            code="valid_to_not_after_valid_from",
+            field="valid_to",
+        )
+
+
+def _lock_prescribable(service_user: ServiceUser) -> ServiceUser:
+    """Lock the person: version numbers, the status read and its change must not
+    interleave with another prescriber or the missed-dose scan."""
+    locked = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
+    if locked.status not in PRESCRIBABLE:
+        raise RuleViolation(
+            f"{locked.display_name} is not in treatment (status: {locked.get_status_display()})."
+            " Prescriptions are for admitted service users.",
+            code="not_in_treatment",
+            field="service_user",
+        )
+    return locked
+
+
+def _next_version(versions) -> int:
+    return (versions.aggregate(v=Max("version"))["v"] or 0) + 1
+
+
+def _create_version(model, **fields):
+    """Insert a version; the unique (service user, version) constraint turns a race
+    between two prescribers into a clear 409 rather than two versions."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**fields)
+    except IntegrityError as error:
+        raise Conflict(
+            "Another prescription for this person was just issued. Reload and "
+            "check it before issuing another.",
+            code="prescription_race",
+        ) from error
+
+
+def methadone_prescribe(
+    *,
+    service_user: ServiceUser,
+    prescriber,
+    nightly_dose_mg: Decimal | str,
+    pharmacy: Pharmacy,
+    reason: str,
+    valid_from: dt.datetime | None = None,
+    valid_to: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> MethadonePrescription:
+    """The next version of a service user's overnight oral methadone."""
+    now = now or timezone.now()
+    valid_from = valid_from or now
+    reason = _require_reason(reason, "Give a reason for this methadone prescription.")
+    _check_window(valid_from, valid_to, now)
+    dose = _mg(nightly_dose_mg, field="nightly_dose_mg")
+    with transaction.atomic():
+        locked = _lock_prescribable(service_user)
+        if pharmacy.clinic_id != locked.clinic_id:
+            raise RuleViolation(
+                "Choose one of the clinic's own pharmacies.",
+                code="pharmacy_elsewhere",
+                field="pharmacy",
+            )
+        return _create_version(
+            MethadonePrescription,
+            service_user=locked,
+            version=_next_version(locked.methadone_prescriptions),
+            nightly_dose_mg=dose,
+            pharmacy=pharmacy,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            prescriber=prescriber,
+            reason=reason,
+            issued_at=now,
+        )
 
 
 def _check_daily_total(doses, topup, max_daily_total_mg, policy) -> None:
@@ -369,3 +442,23 @@ def _check_direction(decision, slot_doses, current) -> None:
             code="reduce_not_lower",
             field="slot_doses",
         )
+
+
+def pharmacy_add(
+    *,
+    clinic,
+    name: str,
+    address: str,
+    ods_code: str = "",
+    phone: str = "",
+) -> Pharmacy:
+    pharmacy = Pharmacy(
+        clinic=clinic,
+        name=name.strip(),
+        address=address.strip(),
+        ods_code=ods_code.strip().upper(),
+        phone=phone.strip(),
+    )
+    pharmacy.full_clean()
+    pharmacy.save()
+    return pharmacy

@@ -12,9 +12,16 @@ from eligibility.selectors import policy_in_force, service_users_for_staff
 from eligibility.services import service_user_transition
 from hat_clinic.errors import RuleViolation
 
-from .forms import PrescriptionForm, ReviewForm
-from .selectors import prescription_in_force, prescription_versions, review_queue, review_summary
-from .services import prescription_issue, review_record
+from .forms import MethadoneForm, PrescriptionForm, ReviewForm
+from .models import Pharmacy
+from .selectors import (
+    methadone_in_force,
+    prescription_in_force,
+    prescription_versions,
+    review_queue,
+    review_summary,
+)
+from .services import methadone_prescribe, prescription_issue, review_record
 
 
 @permission_required("dosing.view_prescription", raise_exception=True)
@@ -28,6 +35,10 @@ def prescription_list(request, pk):
             "service_user": service_user,
             "versions": prescription_versions(service_user=service_user),
             "current": current,
+            "methadone": methadone_in_force(service_user=service_user),
+            "methadone_versions": service_user.methadone_prescriptions.select_related(
+                "pharmacy", "prescriber"
+            ).order_by("-valid_from", "-version"),
             "can_prescribe": request.user.has_perm("dosing.prescribe"),
             "can_complete_titration": request.user.has_perm("eligibility.change_status")
             and service_user.status in (Status.TITRATION, Status.RETITRATION),
@@ -159,4 +170,44 @@ def review_new(request, pk):
             "form": form,
             "summary": review_summary(service_user=service_user),
         },
+    )
+
+
+def methadone_new(request, pk):
+    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    if not request.user.has_perm("dosing.prescribe"):
+        raise PermissionDenied("Only prescribers can prescribe methadone.")
+    current = methadone_in_force(service_user=service_user)
+    form = MethadoneForm(
+        request.POST or None,
+        pharmacies=Pharmacy.objects.filter(clinic=service_user.clinic),
+        initial={"nightly_dose_mg": current.nightly_dose_mg, "pharmacy": current.pharmacy}
+        if current
+        else {},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            version = methadone_prescribe(
+                service_user=service_user,
+                prescriber=request.user,
+                nightly_dose_mg=data["nightly_dose_mg"],
+                pharmacy=data["pharmacy"],
+                valid_from=data["valid_from"] or timezone.now(),
+                valid_to=data["valid_to"],
+                reason=data["reason"],
+            )
+        except RuleViolation as refusal:
+            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+        else:
+            messages.success(
+                request,
+                f"Methadone version {version.version} issued: "
+                f"{version.nightly_dose_mg} mg nightly from {version.pharmacy}.",
+            )
+            return redirect("prescription-list", pk=service_user.pk)
+    return render(
+        request,
+        "dosing/methadone_form.html",
+        {"service_user": service_user, "form": form, "current": current},
     )

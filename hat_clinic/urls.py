@@ -16,6 +16,11 @@ router.register("clinics", eligibility_api.ClinicViewSet, basename="clinic")
 router.register("service-users", eligibility_api.ServiceUserViewSet, basename="service-user")
 router.register("prescriptions", dosing_api.PrescriptionViewSet, basename="prescription")
 router.register("reviews", dosing_api.ReviewViewSet, basename="review")
+router.register(
+    "methadone-prescriptions",
+    dosing_api.MethadonePrescriptionViewSet,
+    basename="methadone-prescription",
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -46,6 +51,11 @@ urlpatterns = [
         "service-users/<int:pk>/prescriptions/new/",
         dosing_views.prescription_new,
         name="prescription-new",
+    ),
+    path(
+        "service-users/<int:pk>/methadone/new/",
+        dosing_views.methadone_new,
+        name="methadone-new",
     ),
     path(
         "service-users/<int:pk>/titration-complete/",
