@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 from eligibility.models import ABSOLUTE_MAX_DAILY_MG, ServiceUser
 
@@ -61,6 +62,14 @@ class Prescription(models.Model):
     )
     prescriber = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prescriptions_issued"
+    )
+    plan = models.ForeignKey(
+        "ReducingPlan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="versions",
+        help_text="The reducing plan that generated this version, if any.",
     )
     reason = models.TextField()
     issued_at = models.DateTimeField()
@@ -245,3 +254,102 @@ class MethadonePrescription(models.Model):
 
     def __str__(self):
         return f"{self.service_user} methadone v{self.version}: {self.nightly_dose_mg} mg"
+
+
+class PrescriptionCancellation(models.Model):
+    """Withdraws a future version before it takes effect. The version stays on record."""
+
+    prescription = models.OneToOneField(
+        Prescription, on_delete=models.PROTECT, related_name="cancellation"
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_at = models.DateTimeField()
+    reason = models.TextField()
+
+    def __str__(self):
+        return f"Cancellation of {self.prescription}"
+
+
+class ServiceClosure(models.Model):
+    """A manager's record that the service closes on a date, for example when funding ends.
+
+    Service users were promised six months' notice; a shorter notice is flagged.
+    """
+
+    clinic = models.ForeignKey(
+        "eligibility.Clinic", on_delete=models.PROTECT, related_name="closures"
+    )
+    closes_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+    reason = models.TextField()
+    short_notice = models.BooleanField(
+        help_text="Recorded less than six months before the closure date."
+    )
+
+    class Meta:
+        ordering = ["clinic", "-recorded_at"]
+
+    def __str__(self):
+        return f"{self.clinic} closes on {self.closes_on:%d %b %Y}"
+
+
+class ReducingPlan(models.Model):
+    """An exit plan: the dose falls by a share of the starting dose each week, to zero
+    or to a switch date. Activating it issues the future prescription versions."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        CANCELLED = "cancelled", "Cancelled"
+
+    service_user = models.ForeignKey(
+        ServiceUser, on_delete=models.PROTECT, related_name="reducing_plans"
+    )
+    weekly_reduction_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    starts_at = models.DateTimeField(help_text="When the first reduced version starts.")
+    switch_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The prescription ends here (switch to oral treatment, closure). "
+        "Empty: reduce to zero.",
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    closure = models.ForeignKey(
+        ServiceClosure, null=True, blank=True, on_delete=models.PROTECT, related_name="plans"
+    )
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["service_user", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekly_reduction_percent__gt=0) & Q(weekly_reduction_percent__lte=100),
+                name="plan_reduction_between_0_and_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(switch_at__isnull=True) | Q(switch_at__gt=F("starts_at")),
+                name="plan_switch_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.service_user}: -{self.weekly_reduction_percent}% a week ({self.state})"

@@ -20,13 +20,18 @@ from .models import MethadonePrescription, Prescription, PrescriptionSlotDose, R
 
 
 def _with_doses(queryset: QuerySet[Prescription]) -> QuerySet[Prescription]:
-    return queryset.select_related("prescriber").prefetch_related(
+    return queryset.select_related("prescriber", "cancellation").prefetch_related(
         Prefetch("slot_doses", queryset=PrescriptionSlotDose.objects.order_by("slot_code"))
     )
 
 
 def _latest_started(versions: QuerySet, at: dt.datetime):
     return versions.filter(valid_from__lte=at).order_by("-valid_from", "-version").first()
+
+
+def _not_cancelled(versions: QuerySet[Prescription]) -> QuerySet[Prescription]:
+    # A cancelled future version never takes effect; it stays on record.
+    return versions.filter(cancellation__isnull=True)
 
 
 def _in_force(latest, at: dt.datetime):
@@ -37,7 +42,7 @@ def _in_force(latest, at: dt.datetime):
 
 def latest_prescription(*, service_user: ServiceUser, at: dt.datetime) -> Prescription | None:
     """The latest version that had started by ``at``, whether or not it has since ended."""
-    return _latest_started(_with_doses(service_user.prescriptions.all()), at)
+    return _latest_started(_with_doses(_not_cancelled(service_user.prescriptions.all())), at)
 
 
 def prescription_in_force(

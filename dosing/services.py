@@ -11,7 +11,7 @@ from django.utils import timezone
 from eligibility.models import ABSOLUTE_MAX_DAILY_MG, IN_TREATMENT, ServiceUser, Status
 from eligibility.selectors import policy_in_force
 from eligibility.services import service_user_transition
-from hat_clinic.errors import Conflict, RuleViolation
+from hat_clinic.errors import Conflict, RuleViolation, require_reason
 
 from .models import (
     INDUCTION_FIRST_DOSE_MG,
@@ -23,6 +23,7 @@ from .models import (
     Prescription,
     PrescriptionSlotDose,
     Purpose,
+    ReducingPlan,
     Review,
 )
 from .selectors import latest_prescription, prescription_in_force
@@ -79,6 +80,8 @@ def prescription_issue(
     topup_max_mg: Decimal | str | None = None,
     max_daily_total_mg: Decimal | str | None = None,
     documented_transfer: bool = False,
+    purpose: Purpose | None = None,
+    plan: ReducingPlan | None = None,
     now: dt.datetime | None = None,
 ) -> Prescription:
     """Issue the next version of a service user's diamorphine prescription.
@@ -91,7 +94,7 @@ def prescription_issue(
     """
     now = now or timezone.now()
     valid_from = valid_from or now
-    reason = _require_reason(reason, "Give a reason for this prescription.")
+    reason = require_reason(reason, "Give a reason for this prescription.")
     _check_window(valid_from, valid_to, now)
     if not (route_iv or route_im):
         raise RuleViolation(
@@ -133,7 +136,10 @@ def prescription_issue(
             )
 
         previous = latest_prescription(service_user=locked, at=valid_from)
-        purpose = PRESCRIBABLE[status] if previous else Purpose.INDUCTION
+        if purpose == Purpose.REDUCTION:
+            _check_reduction(doses, previous)
+        else:
+            purpose = PRESCRIBABLE[status] if previous else Purpose.INDUCTION
         _check_daily_total(doses, topup, max_daily_total_mg, policy)
         daily_total = (
             _mg(max_daily_total_mg, field="max_daily_total_mg")
@@ -161,6 +167,7 @@ def prescription_issue(
             prescriber=prescriber,
             reason=reason,
             issued_at=now,
+            plan=plan,
         )
         PrescriptionSlotDose.objects.bulk_create(
             PrescriptionSlotDose(prescription=prescription, slot_code=code, dose_mg=dose)
@@ -175,13 +182,6 @@ def prescription_issue(
                 now=now,
             )
     return prescription
-
-
-def _require_reason(reason: str, message: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise RuleViolation(message, code="reason_required", field="reason")
-    return reason
 
 
 def _check_window(valid_from: dt.datetime, valid_to: dt.datetime | None, now: dt.datetime):
@@ -247,7 +247,7 @@ def methadone_prescribe(
     """The next version of a service user's overnight oral methadone."""
     now = now or timezone.now()
     valid_from = valid_from or now
-    reason = _require_reason(reason, "Give a reason for this methadone prescription.")
+    reason = require_reason(reason, "Give a reason for this methadone prescription.")
     _check_window(valid_from, valid_to, now)
     dose = _mg(nightly_dose_mg, field="nightly_dose_mg")
     with transaction.atomic():
@@ -320,6 +320,20 @@ def _check_new_starter(doses, topup) -> None:
             code="induction_topup_above_limit",
             field="topup_max_mg",
         )
+
+
+def _check_reduction(doses, previous: Prescription | None) -> None:
+    if previous is None:
+        raise RuleViolation("There is no prescription to reduce.", code="nothing_to_reduce")
+    for code, dose in doses.items():
+        before = previous.dose_for(code)
+        if before is None or dose > before:
+            raise RuleViolation(
+                f"A reduction cannot raise or add a dose: {code} would be {_fmt(dose)} mg "
+                f"against {_fmt(before) if before else 'none'} now.",
+                code="reduction_rises",
+                field=f"slot_doses.{code}",
+            )
 
 
 def _check_rise(doses, previous: Prescription) -> None:

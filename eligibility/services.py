@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from hat_clinic.errors import RuleViolation
+from hat_clinic.errors import RuleViolation, require_reason
 
 from .models import (
     ALLOWED_TRANSITIONS,
@@ -54,15 +54,6 @@ POLICY_FIELDS = (
     "tox_interval_days",
     "methadone_uncollected_days",
 )
-
-
-def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise RuleViolation(
-            "Give a reason: it is kept in the audit trail.", code="reason_required", field="reason"
-        )
-    return reason
 
 
 def _describe(error: ValidationError, model) -> str:
@@ -166,7 +157,7 @@ def policy_issue(
     were made under.
     """
     now = now or timezone.now()
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     unknown = set(values) - set(POLICY_FIELDS)
     if unknown:
         raise RuleViolation(
@@ -294,7 +285,7 @@ def service_user_transition(
 ) -> ServiceUser:
     """Move a service user along the pathway, refusing any step DOMAIN.md does not allow."""
     now = now or timezone.now()
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     to_status = Status(to_status)
     with transaction.atomic():
         # Lock the row: a missed-dose scan and a prescriber may change the same

@@ -22,3 +22,13 @@ class Conflict(RuleViolation):
     """The record changed under the caller: for example, the dose was already recorded."""
 
     status_code = 409
+
+
+def require_reason(
+    reason: str | None, message: str = "Give a reason: it is kept in the audit trail."
+) -> str:
+    """Every change to a clinical record says why; an empty or blank reason is refused."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation(message, code="reason_required", field="reason")
+    return reason
