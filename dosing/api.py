@@ -3,11 +3,13 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from eligibility.selectors import service_users_for_staff
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
+from .exit_plans import prescription_cancel
 from .models import Decision, MethadonePrescription, Pharmacy, Prescription, Review
 from .selectors import (
     methadone_prescriptions_for_staff,
@@ -23,6 +25,8 @@ class PrescriptionSerializer(serializers.ModelSerializer):
     slot_doses = serializers.SerializerMethodField()
     routes = serializers.ListField(child=serializers.ChoiceField(choices=ROUTES), read_only=True)
     prescriber_name = serializers.CharField(source="prescriber.get_full_name", read_only=True)
+    cancelled = serializers.SerializerMethodField()
+    plan = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = Prescription
@@ -43,8 +47,13 @@ class PrescriptionSerializer(serializers.ModelSerializer):
             "prescriber_name",
             "reason",
             "issued_at",
+            "plan",
+            "cancelled",
         ]
         read_only_fields = fields
+
+    def get_cancelled(self, prescription) -> bool:
+        return hasattr(prescription, "cancellation")
 
     @extend_schema_field(
         serializers.DictField(child=serializers.DecimalField(max_digits=7, decimal_places=2))
@@ -67,6 +76,10 @@ class PrescriptionIssueSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField()
 
 
+class CancelSerializer(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField()
+
+
 class PrescriptionViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -81,6 +94,7 @@ class PrescriptionViewSet(
         "list": "dosing.view_prescription",
         "retrieve": "dosing.view_prescription",
         "create": "dosing.prescribe",
+        "cancel": "dosing.prescribe",
     }
     filterset_fields = ["service_user", "purpose"]
 
@@ -106,6 +120,20 @@ class PrescriptionViewSet(
         )
         prescription = self.get_queryset().get(pk=prescription.pk)
         return Response(PrescriptionSerializer(prescription).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CancelSerializer, responses={200: PrescriptionSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Withdraw a future version before it takes effect. It stays on record."""
+        prescription = self.get_object()
+        data = CancelSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        prescription_cancel(
+            prescription=prescription,
+            cancelled_by=request.user,
+            reason=data.validated_data["reason"],
+        )
+        return Response(PrescriptionSerializer(self.get_queryset().get(pk=prescription.pk)).data)
 
 
 class ReviewSerializer(serializers.ModelSerializer):

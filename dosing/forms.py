@@ -1,5 +1,7 @@
 """The prescription form. It only collects input: the service decides what is allowed."""
 
+from decimal import Decimal
+
 from django import forms
 
 DATETIME_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -129,3 +131,40 @@ class MethadoneForm(forms.Form):
         self.fields["pharmacy"].queryset = pharmacies
         for name in ("valid_from", "valid_to"):
             self.fields[name].widget.attrs.setdefault("class", "form-control")
+
+
+class ExitPlanForm(forms.Form):
+    weekly_reduction_percent = forms.DecimalField(
+        label="Weekly reduction (% of today's dose)",
+        min_value=Decimal("0.01"),
+        max_value=Decimal("100"),
+        decimal_places=2,
+        initial=Decimal("10"),
+        widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01"}),
+    )
+    starts_at = forms.DateTimeField(
+        label="First reduction",
+        widget=DATETIME_LOCAL,
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+    switch_at = forms.DateTimeField(
+        label="Switch or end date",
+        required=False,
+        widget=DATETIME_LOCAL,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        help_text="Leave empty to reduce to zero.",
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("starts_at", "switch_at"):
+            self.fields[name].widget.attrs.setdefault("class", "form-control")
+
+
+class ClosureForm(forms.Form):
+    closes_on = forms.DateField(
+        label="The service closes on",
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))

@@ -81,6 +81,7 @@ def methadone_prescriptions_for_staff(user) -> QuerySet[MethadonePrescription]:
 
 
 def prescription_versions(*, service_user: ServiceUser) -> QuerySet[Prescription]:
+    """Every version, cancelled ones included: they stay on record."""
     return _with_doses(service_user.prescriptions.all()).order_by("-valid_from", "-version")
 
 

@@ -1,8 +1,11 @@
 """Prescribing pages. Thin: scope, check the role, call the service, render."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -12,12 +15,20 @@ from eligibility.selectors import policy_in_force, service_users_for_staff
 from eligibility.services import service_user_transition
 from hat_clinic.errors import RuleViolation
 
-from .forms import MethadoneForm, PrescriptionForm, ReviewForm
-from .models import Pharmacy
+from .exit_plans import (
+    prescription_cancel,
+    reducing_plan_activate,
+    reducing_plan_cancel,
+    reducing_plan_create,
+    service_closure_record,
+)
+from .forms import ClosureForm, ExitPlanForm, MethadoneForm, PrescriptionForm, ReviewForm
+from .models import Pharmacy, ReducingPlan, ServiceClosure
 from .selectors import (
     methadone_in_force,
     prescription_in_force,
     prescription_versions,
+    prescriptions_for_staff,
     review_queue,
     review_summary,
 )
@@ -36,6 +47,8 @@ def prescription_list(request, pk):
             "versions": prescription_versions(service_user=service_user),
             "current": current,
             "methadone": methadone_in_force(service_user=service_user),
+            "plans": service_user.reducing_plans.order_by("-created_at"),
+            "now": timezone.now(),
             "methadone_versions": service_user.methadone_prescriptions.select_related(
                 "pharmacy", "prescriber"
             ).order_by("-valid_from", "-version"),
@@ -211,3 +224,122 @@ def methadone_new(request, pk):
         "dosing/methadone_form.html",
         {"service_user": service_user, "form": form, "current": current},
     )
+
+
+def _prescriber_scope(request, service_user_id):
+    """The service user, if on the caller's clinics (else 404), for a prescriber (else 403)."""
+    service_user = get_object_or_404(service_users_for_staff(request.user), pk=service_user_id)
+    if not request.user.has_perm("dosing.prescribe"):
+        raise PermissionDenied("Only prescribers can change prescriptions or exit plans.")
+    return service_user
+
+
+def exit_plan_new(request, pk):
+    service_user = _prescriber_scope(request, pk)
+    form = ExitPlanForm(
+        request.POST or None, initial={"starts_at": timezone.localtime() + dt.timedelta(weeks=1)}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = reducing_plan_create(
+                service_user=service_user, created_by=request.user, **form.cleaned_data
+            )
+        except RuleViolation as refusal:
+            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+        else:
+            messages.success(
+                request,
+                f"Exit plan active: {plan.versions.count()} future "
+                "versions issued. Each can be cancelled before it starts.",
+            )
+            return redirect("prescription-list", pk=service_user.pk)
+    return render(
+        request, "dosing/exit_plan_form.html", {"service_user": service_user, "form": form}
+    )
+
+
+@require_POST
+def exit_plan_activate(request, plan_id):
+    plan = get_object_or_404(
+        ReducingPlan.objects.filter(service_user__in=service_users_for_staff(request.user)),
+        pk=plan_id,
+    )
+    _prescriber_scope(request, plan.service_user_id)
+    return _act(
+        request,
+        plan.service_user_id,
+        "Exit plan activated.",
+        lambda: reducing_plan_activate(plan=plan, prescriber=request.user),
+    )
+
+
+@require_POST
+def exit_plan_cancel(request, plan_id):
+    plan = get_object_or_404(
+        ReducingPlan.objects.filter(service_user__in=service_users_for_staff(request.user)),
+        pk=plan_id,
+    )
+    _prescriber_scope(request, plan.service_user_id)
+    return _act(
+        request,
+        plan.service_user_id,
+        "Exit plan stopped; its future versions are cancelled.",
+        lambda: reducing_plan_cancel(
+            plan=plan, cancelled_by=request.user, reason=request.POST.get("reason")
+        ),
+    )
+
+
+@require_POST
+def prescription_cancel_view(request, prescription_id):
+    prescription = get_object_or_404(prescriptions_for_staff(request.user), pk=prescription_id)
+    _prescriber_scope(request, prescription.service_user_id)
+    return _act(
+        request,
+        prescription.service_user_id,
+        f"Version {prescription.version} cancelled: it will not take effect.",
+        lambda: prescription_cancel(
+            prescription=prescription, cancelled_by=request.user, reason=request.POST.get("reason")
+        ),
+    )
+
+
+def _act(request, service_user_id, success: str, action):
+    """Run a one-button action; show its refusal or its success on the prescriptions page."""
+    try:
+        action()
+    except RuleViolation as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, success)
+    return redirect("prescription-list", pk=service_user_id)
+
+
+@permission_required("dosing.add_serviceclosure", raise_exception=True)
+def service_closure(request):
+    form = ClosureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            closure = service_closure_record(
+                clinic=request.clinic, recorded_by=request.user, **form.cleaned_data
+            )
+        except RuleViolation as refusal:
+            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+        else:
+            messages.success(
+                request,
+                f"Closure on {closure.closes_on:%d %b %Y} recorded. "
+                f"{closure.plans.count()} draft exit plans await a prescriber.",
+            )
+            if closure.short_notice:
+                messages.warning(
+                    request,
+                    "This is less than six months' notice: service users were promised six months.",
+                )
+            return redirect("service-closure")
+    closures = (
+        ServiceClosure.objects.filter(clinic=request.clinic)
+        .select_related("recorded_by")
+        .annotate(drafts=Count("plans"))
+    )
+    return render(request, "dosing/service_closure.html", {"form": form, "closures": closures})

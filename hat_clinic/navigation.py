@@ -19,6 +19,7 @@ NAVIGATION = (
     NavEntry("Service users", "service-user-list", "eligibility.view_serviceuser"),
     NavEntry("Reviews", "review-queue", "dosing.add_review"),
     NavEntry("Clinic policy", "clinic-policy", "eligibility.view_clinicpolicy"),
+    NavEntry("Service closure", "service-closure", "dosing.add_serviceclosure"),
 )
 
 

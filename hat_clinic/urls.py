@@ -63,6 +63,25 @@ urlpatterns = [
         name="titration-complete",
     ),
     path("reviews/", dosing_views.review_queue_page, name="review-queue"),
+    path("clinic/closure/", dosing_views.service_closure, name="service-closure"),
+    path(
+        "service-users/<int:pk>/exit-plan/new/",
+        dosing_views.exit_plan_new,
+        name="exit-plan-new",
+    ),
+    path(
+        "exit-plans/<int:plan_id>/activate/",
+        dosing_views.exit_plan_activate,
+        name="exit-plan-activate",
+    ),
+    path(
+        "exit-plans/<int:plan_id>/cancel/", dosing_views.exit_plan_cancel, name="exit-plan-cancel"
+    ),
+    path(
+        "prescriptions/<int:prescription_id>/cancel/",
+        dosing_views.prescription_cancel_view,
+        name="prescription-cancel",
+    ),
     path("service-users/<int:pk>/review/", dosing_views.review_new, name="review-new"),
     path(
         "login/",

@@ -185,7 +185,7 @@ def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
         ("nurse", ["Today", "Service users"]),
         ("hca", ["Today", "Service users"]),
         ("prescriber", ["Today", "Service users", "Reviews"]),
-        ("manager", ["Today", "Service users", "Clinic policy"]),
+        ("manager", ["Today", "Service users", "Clinic policy", "Service closure"]),
     ],
 )
 def test_navigation_follows_the_role(cast, who, links):
