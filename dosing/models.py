@@ -22,6 +22,8 @@ INDUCTION_FIRST_DOSE_MG = Decimal("15")
 INDUCTION_TOPUP_MG = Decimal("15")
 # During titration and re-titration a session dose may rise by at most 50%.
 TITRATION_MAX_RISE = Decimal("1.5")
+# After tolerance may be lost, the software suggests restarting at half the last dose.
+RETITRATION_RESTART = Decimal("0.5")
 
 
 class Purpose(models.TextChoices):

@@ -1,6 +1,7 @@
 """Reads about prescriptions."""
 
 import datetime as dt
+from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import (
     DateTimeField,
@@ -16,7 +17,13 @@ from django.utils import timezone
 from eligibility.models import IN_TREATMENT, ServiceUser, Status, StatusChange
 from eligibility.selectors import policy_in_force
 
-from .models import MethadonePrescription, Prescription, PrescriptionSlotDose, Review
+from .models import (
+    RETITRATION_RESTART,
+    MethadonePrescription,
+    Prescription,
+    PrescriptionSlotDose,
+    Review,
+)
 
 
 def _with_doses(queryset: QuerySet[Prescription]) -> QuerySet[Prescription]:
@@ -159,4 +166,22 @@ def review_summary(*, service_user: ServiceUser, now: dt.datetime | None = None)
         "previous_reviews": list(
             service_user.reviews.select_related("prescriber").order_by("-reviewed_at")[:3]
         ),
+    }
+
+
+def retitration_suggestion(
+    *, service_user: ServiceUser, at: dt.datetime | None = None
+) -> dict[str, Decimal]:
+    """DOMAIN.md: restart at 50% of the last dose; the prescriber decides.
+
+    Based on the last prescribed session doses until the dosing room records
+    administered doses, which then take their place.
+    """
+    at = at or timezone.now()
+    last = latest_prescription(service_user=service_user, at=at)
+    if last is None:
+        return {}
+    return {
+        d.slot_code: (d.dose_mg * RETITRATION_RESTART).quantize(Decimal("0.01"), ROUND_DOWN)
+        for d in last.slot_doses.all()
     }

@@ -29,6 +29,7 @@ from .selectors import (
     prescription_in_force,
     prescription_versions,
     prescriptions_for_staff,
+    retitration_suggestion,
     review_queue,
     review_summary,
 )
@@ -75,6 +76,10 @@ def prescription_new(request, pk):
             route_im=current.route_im,
             topup_max_mg=current.topup_max_mg or "",
         )
+    suggestion = {}
+    if service_user.status == Status.RETITRATION_REQUIRED:
+        suggestion = retitration_suggestion(service_user=service_user)
+        initial.update({f"dose_{code}": dose for code, dose in suggestion.items()})
     form = PrescriptionForm(request.POST or None, slot_codes=slot_codes, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -104,7 +109,13 @@ def prescription_new(request, pk):
     return render(
         request,
         "dosing/prescription_form.html",
-        {"service_user": service_user, "form": form, "current": current, "policy": policy},
+        {
+            "service_user": service_user,
+            "form": form,
+            "current": current,
+            "policy": policy,
+            "suggestion": suggestion,
+        },
     )
 
 

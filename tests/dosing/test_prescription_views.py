@@ -1,6 +1,7 @@
 """The prescription pages against the cast, and the form's refusals on the page."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -158,3 +159,31 @@ def test_titration_complete_is_refused_outside_titration(cast):
     assert "is not in titration" in response.content.decode()
     person.refresh_from_db()
     assert person.status == Status.WAITING
+
+
+def test_the_form_suggests_half_the_last_dose_for_retitration(cast):
+    from eligibility.services import service_user_transition
+
+    person = make_service_user(cast.clinic_a, Status.TITRATION, by=cast.prescriber)
+    client = cast.client("prescriber")
+    submit(client, person, dose_AM="15", dose_PM="12.25")
+    service_user_transition(
+        service_user=person,
+        to_status=Status.RETITRATION_REQUIRED,
+        changed_by=None,
+        reason="Three sessions missed",
+    )
+    response = client.get(reverse("prescription-new", args=[person.pk]))
+    assert response.context["suggestion"] == {"AM": Decimal("7.50"), "PM": Decimal("6.12")}
+    assert response.context["form"].initial["dose_AM"] == Decimal("7.50")
+    assert "Suggested restart at 50% of the last prescribed dose" in response.content.decode()
+    # The prescriber may change it within the limits: 50% above the previous version.
+    response = submit(client, person, dose_AM="10", dose_PM="6", valid_from="2026-11-27T10:00")
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.status == Status.RETITRATION
+
+
+def test_no_suggestion_outside_retitration(cast, starter):
+    response = cast.client("prescriber").get(reverse("prescription-new", args=[starter.pk]))
+    assert response.context["suggestion"] == {}
