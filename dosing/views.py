@@ -92,7 +92,7 @@ def prescription_new(request, pk):
                 route_im=data["route_im"],
                 topup_max_mg=data["topup_max_mg"] or None,
                 max_daily_total_mg=data["max_daily_total_mg"] or None,
-                valid_from=data["valid_from"] or timezone.now(),
+                valid_from=data["valid_from"],
                 valid_to=data["valid_to"],
                 documented_transfer=data["documented_transfer"],
                 reason=data["reason"],
@@ -217,7 +217,7 @@ def methadone_new(request, pk):
                 prescriber=request.user,
                 nightly_dose_mg=data["nightly_dose_mg"],
                 pharmacy=data["pharmacy"],
-                valid_from=data["valid_from"] or timezone.now(),
+                valid_from=data["valid_from"],
                 valid_to=data["valid_to"],
                 reason=data["reason"],
             )
