@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "axes",
+    # The project package itself, for project-wide commands such as seed_demo.
+    "hat_clinic",
     "eligibility",
     "dosing",
     "monitoring",

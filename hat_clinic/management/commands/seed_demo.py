@@ -11,6 +11,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from dosing.models import Pharmacy
+from dosing.services import methadone_prescribe, pharmacy_add, prescription_issue
 from eligibility.models import Clinic, ServiceUser, Status
 from eligibility.services import (
     clinic_create,
@@ -34,18 +36,52 @@ STAFF = [
 ADMITTED = [Status.ASSESSING, Status.TITRATION]
 MAINTAINED = [*ADMITTED, Status.MAINTENANCE]
 
-# (given, family, preferred, date of birth, flags, path from "referred")
+# (given, family, preferred, date of birth, flags, path from "referred", session dose mg)
+# Titration starts at the 15 mg induction dose; the others came on established
+# doses (documented transfers) so the demo shows a working clinic.
 SERVICE_USERS = [
-    ("Daniel", "Price", "Danny", dt.date(1979, 3, 14), ["alcohol"], ADMITTED),
-    ("Marie", "Kowalski", "", dt.date(1985, 7, 2), ["benzodiazepines"], ADMITTED),
-    ("Liam", "Byrne", "", dt.date(1972, 11, 30), [], MAINTAINED),
-    ("Shauna", "Walsh", "Shay", dt.date(1988, 1, 9), ["stimulants"], MAINTAINED),
-    ("Gary", "Thompson", "", dt.date(1969, 5, 21), ["alcohol", "gabapentinoids"], MAINTAINED),
-    ("Aisha", "Rahman", "", dt.date(1991, 9, 17), [], MAINTAINED),
-    ("Kevin", "Doyle", "Kev", dt.date(1976, 12, 3), ["stimulants", "benzodiazepines"], MAINTAINED),
-    ("Rachel", "Evans", "", dt.date(1983, 4, 26), [], [*MAINTAINED, Status.RETITRATION_REQUIRED]),
-    ("Paul", "Murphy", "", dt.date(1974, 8, 8), ["alcohol"], [*MAINTAINED, Status.SUSPENDED]),
-    ("Jodie", "Clarke", "", dt.date(1990, 2, 11), [], [Status.ASSESSING, Status.WAITING]),
+    ("Daniel", "Price", "Danny", dt.date(1979, 3, 14), ["alcohol"], ADMITTED, "15"),
+    ("Marie", "Kowalski", "", dt.date(1985, 7, 2), ["benzodiazepines"], ADMITTED, "15"),
+    ("Liam", "Byrne", "", dt.date(1972, 11, 30), [], MAINTAINED, "180"),
+    ("Shauna", "Walsh", "Shay", dt.date(1988, 1, 9), ["stimulants"], MAINTAINED, "150"),
+    (
+        "Gary",
+        "Thompson",
+        "",
+        dt.date(1969, 5, 21),
+        ["alcohol", "gabapentinoids"],
+        MAINTAINED,
+        "200",
+    ),
+    ("Aisha", "Rahman", "", dt.date(1991, 9, 17), [], MAINTAINED, "120"),
+    (
+        "Kevin",
+        "Doyle",
+        "Kev",
+        dt.date(1976, 12, 3),
+        ["stimulants", "benzodiazepines"],
+        MAINTAINED,
+        "240",
+    ),
+    (
+        "Rachel",
+        "Evans",
+        "",
+        dt.date(1983, 4, 26),
+        [],
+        [*MAINTAINED, Status.RETITRATION_REQUIRED],
+        "160",
+    ),
+    (
+        "Paul",
+        "Murphy",
+        "",
+        dt.date(1974, 8, 8),
+        ["alcohol"],
+        [*MAINTAINED, Status.SUSPENDED],
+        "140",
+    ),
+    ("Jodie", "Clarke", "", dt.date(1990, 2, 11), [], [Status.ASSESSING, Status.WAITING], None),
     (
         "Mark",
         "Bennett",
@@ -53,8 +89,16 @@ SERVICE_USERS = [
         dt.date(1981, 6, 19),
         ["gabapentinoids"],
         [Status.ASSESSING, Status.WAITING],
+        None,
     ),
-    ("Sean", "Gallagher", "", dt.date(1987, 10, 5), [], []),
+    ("Sean", "Gallagher", "", dt.date(1987, 10, 5), [], [], None),
+]
+
+PRESCRIBED_FROM = {Status.TITRATION, Status.MAINTENANCE}
+
+PHARMACIES = [
+    ("Riverside Pharmacy", "12 Quay Street", "FA001"),
+    ("Market Square Chemist", "3 Market Square", "FA002"),
 ]
 
 
@@ -125,8 +169,13 @@ class Command(BaseCommand):
         existing = set(
             ServiceUser.objects.filter(nhs_number__in=numbers).values_list("nhs_number", flat=True)
         )
-        for number, (given, family, preferred, born, flags, path) in zip(
-            numbers, SERVICE_USERS, strict=True
+        pharmacies = [
+            Pharmacy.objects.filter(clinic=clinic, name=name).first()
+            or pharmacy_add(clinic=clinic, name=name, address=address, ods_code=ods)
+            for name, address, ods in PHARMACIES
+        ]
+        for index, (number, (given, family, preferred, born, flags, path, dose)) in enumerate(
+            zip(numbers, SERVICE_USERS, strict=True)
         ):
             if number in existing:
                 continue
@@ -142,9 +191,38 @@ class Command(BaseCommand):
                 reason="Demo referral",
                 now=now,
             )
+            # Prescribe once admitted, then take any later steps (re-titration
+            # required, suspension), as would happen in the clinic.
+            admitted = max((i + 1 for i, s in enumerate(path) if s in PRESCRIBED_FROM), default=0)
             service_user_walk(
                 service_user=service_user,
-                path=path,
+                path=path[:admitted],
+                changed_by=prescriber,
+                reason="Demo pathway",
+                now=now,
+            )
+            if dose is not None:
+                established = dose != "15"
+                prescription_issue(
+                    service_user=service_user,
+                    prescriber=prescriber,
+                    slot_doses={"AM": dose, "PM": dose},
+                    topup_max_mg=None if established else "15",
+                    documented_transfer=established,
+                    now=now,
+                    reason="Transfer on an established dose" if established else "Induction",
+                )
+                methadone_prescribe(
+                    service_user=service_user,
+                    prescriber=prescriber,
+                    nightly_dose_mg="30",
+                    pharmacy=pharmacies[index % 2],
+                    reason="Overnight cover",
+                    now=now,
+                )
+            service_user_walk(
+                service_user=service_user,
+                path=path[admitted:],
                 changed_by=prescriber,
                 reason="Demo pathway",
                 now=now,

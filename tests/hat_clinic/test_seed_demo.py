@@ -5,9 +5,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count
 
-from eligibility.management.commands.seed_demo import CLINIC_NAME
 from eligibility.models import Clinic, ServiceUser, StatusChange
 from eligibility.selectors import policy_in_force
+from hat_clinic.management.commands.seed_demo import CLINIC_NAME
 from hat_clinic.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +65,19 @@ def test_if_empty_leaves_an_existing_database_alone():
     make_clinic("A real clinic")
     assert "not loaded" in _seed("--if-empty")
     assert not Clinic.objects.filter(name=CLINIC_NAME).exists()
+
+
+def test_people_in_treatment_have_prescriptions_and_methadone():
+    from dosing.selectors import methadone_in_force, prescription_in_force
+
+    _seed("--password", "demo-password-123")
+    treated = ServiceUser.objects.filter(
+        status__in=["titration", "maintenance", "retitration_required", "suspended"]
+    )
+    assert treated.count() == 9
+    for person in treated:
+        assert prescription_in_force(service_user=person) is not None, person
+        assert methadone_in_force(service_user=person) is not None, person
+    starter = ServiceUser.objects.get(given_name="Daniel")
+    assert prescription_in_force(service_user=starter).dose_for("AM") == 15
+    assert ServiceUser.objects.get(given_name="Rachel").status == "retitration_required"
