@@ -4,7 +4,21 @@ from decimal import Decimal
 
 from django import forms
 
-DATETIME_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def local_time_field(label: str, *, required: bool = False, help_text: str = ""):
+    """A date and time typed in the clinic's local time (the browser's datetime-local)."""
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        input_formats=[DATETIME_LOCAL_FORMAT],
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "class": "form-control"},
+            format=DATETIME_LOCAL_FORMAT,
+        ),
+    )
 
 
 class PrescriptionForm(forms.Form):
@@ -22,20 +36,8 @@ class PrescriptionForm(forms.Form):
         help_text="Leave empty to use the day's doses plus top-ups.",
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
-    valid_from = forms.DateTimeField(
-        label="Starts",
-        required=False,
-        widget=DATETIME_LOCAL,
-        input_formats=["%Y-%m-%dT%H:%M"],
-        help_text="Leave empty to start now.",
-    )
-    valid_to = forms.DateTimeField(
-        label="Ends",
-        required=False,
-        widget=DATETIME_LOCAL,
-        input_formats=["%Y-%m-%dT%H:%M"],
-        help_text="Leave empty for no end date.",
-    )
+    valid_from = local_time_field("Starts", help_text="Leave empty to start now.")
+    valid_to = local_time_field("Ends", help_text="Leave empty for no end date.")
     documented_transfer = forms.BooleanField(
         label="Documented transfer on an established dose",
         required=False,
@@ -111,26 +113,13 @@ class MethadoneForm(forms.Form):
     pharmacy = forms.ModelChoiceField(
         queryset=None, widget=forms.Select(attrs={"class": "form-select"})
     )
-    valid_from = forms.DateTimeField(
-        label="Starts",
-        required=False,
-        widget=DATETIME_LOCAL,
-        input_formats=["%Y-%m-%dT%H:%M"],
-        help_text="Leave empty to start now.",
-    )
-    valid_to = forms.DateTimeField(
-        label="Ends",
-        required=False,
-        widget=DATETIME_LOCAL,
-        input_formats=["%Y-%m-%dT%H:%M"],
-    )
+    valid_from = local_time_field("Starts", help_text="Leave empty to start now.")
+    valid_to = local_time_field("Ends")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
 
     def __init__(self, *args, pharmacies, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["pharmacy"].queryset = pharmacies
-        for name in ("valid_from", "valid_to"):
-            self.fields[name].widget.attrs.setdefault("class", "form-control")
 
 
 class ExitPlanForm(forms.Form):
@@ -142,24 +131,9 @@ class ExitPlanForm(forms.Form):
         initial=Decimal("10"),
         widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01"}),
     )
-    starts_at = forms.DateTimeField(
-        label="First reduction",
-        widget=DATETIME_LOCAL,
-        input_formats=["%Y-%m-%dT%H:%M"],
-    )
-    switch_at = forms.DateTimeField(
-        label="Switch or end date",
-        required=False,
-        widget=DATETIME_LOCAL,
-        input_formats=["%Y-%m-%dT%H:%M"],
-        help_text="Leave empty to reduce to zero.",
-    )
+    starts_at = local_time_field("First reduction", required=True)
+    switch_at = local_time_field("Switch or end date", help_text="Leave empty to reduce to zero.")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in ("starts_at", "switch_at"):
-            self.fields[name].widget.attrs.setdefault("class", "form-control")
 
 
 class ClosureForm(forms.Form):

@@ -269,13 +269,18 @@ def exit_plan_new(request, pk):
     )
 
 
-@require_POST
-def exit_plan_activate(request, plan_id):
+def _plan_for_prescriber(request, plan_id) -> ReducingPlan:
     plan = get_object_or_404(
         ReducingPlan.objects.filter(service_user__in=service_users_for_staff(request.user)),
         pk=plan_id,
     )
     _prescriber_scope(request, plan.service_user_id)
+    return plan
+
+
+@require_POST
+def exit_plan_activate(request, plan_id):
+    plan = _plan_for_prescriber(request, plan_id)
     return _act(
         request,
         plan.service_user_id,
@@ -286,11 +291,7 @@ def exit_plan_activate(request, plan_id):
 
 @require_POST
 def exit_plan_cancel(request, plan_id):
-    plan = get_object_or_404(
-        ReducingPlan.objects.filter(service_user__in=service_users_for_staff(request.user)),
-        pk=plan_id,
-    )
-    _prescriber_scope(request, plan.service_user_id)
+    plan = _plan_for_prescriber(request, plan_id)
     return _act(
         request,
         plan.service_user_id,

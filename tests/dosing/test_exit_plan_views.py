@@ -3,24 +3,16 @@
 import datetime as dt
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from dosing.exit_plans import reducing_plan_create
 from dosing.models import Prescription, PrescriptionCancellation, ReducingPlan, ServiceClosure
 from dosing.services import prescription_issue
 from eligibility.models import Status
+from tests.dosing.conftest import NOW
 from tests.factories import make_service_user
 
-pytestmark = pytest.mark.django_db
-
-NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 @pytest.fixture

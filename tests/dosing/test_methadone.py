@@ -4,7 +4,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from dosing.models import MethadonePrescription
@@ -12,17 +11,10 @@ from dosing.selectors import methadone_in_force
 from dosing.services import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
 from hat_clinic.errors import RuleViolation
+from tests.dosing.conftest import NOW
 from tests.factories import make_service_user
 
-pytestmark = pytest.mark.django_db
-
-NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 @pytest.fixture

@@ -1,25 +1,14 @@
 """prescriptions/ against the cast: prescribers issue, everyone in the clinic reads,
 nobody edits, another clinic gets 404, and refusals match the service's."""
 
-import datetime as dt
-
 import pytest
-import time_machine
 
 from dosing.models import Prescription
 from eligibility.models import Status
 from hat_clinic.roles import Role
 from tests.factories import make_service_user, make_staff
 
-pytestmark = pytest.mark.django_db
-
-NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """The prescription pages against the cast, and the form's refusals on the page."""
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from dosing.models import Prescription
@@ -12,15 +10,7 @@ from eligibility.models import Status
 from hat_clinic.roles import Role
 from tests.factories import make_service_user, make_staff
 
-pytestmark = pytest.mark.django_db
-
-NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 @pytest.fixture
