@@ -355,3 +355,80 @@ class ReducingPlan(models.Model):
 
     def __str__(self):
         return f"{self.service_user}: -{self.weekly_reduction_percent}% a week ({self.state})"
+
+
+class SessionStatus(models.TextChoices):
+    """API.md's fixed session status values."""
+
+    SCHEDULED = "scheduled", "Scheduled"
+    ASSESSED = "assessed", "Assessed"
+    ADMINISTERED = "administered", "Administered"
+    OBSERVED = "observed", "Complete"
+    WITHHELD = "withheld", "Withheld"
+    DECLINED = "declined", "Declined"
+    MISSED = "missed", "Missed"
+    EXCUSED = "excused", "Excused"
+
+
+# A session with one of these has no outcome yet: when its window closes it is missed.
+OPEN_SESSION_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.ASSESSED)
+
+
+class DoseSession(models.Model):
+    """One service user's dose slot on one clinic day. Each ends in exactly one outcome.
+
+    The window is stored as instants, computed from the slot's local times on the
+    clinic day, so the UK clock changes neither move nor double a session.
+    """
+
+    service_user = models.ForeignKey(
+        ServiceUser, on_delete=models.PROTECT, related_name="dose_sessions"
+    )
+    clinic = models.ForeignKey(
+        "eligibility.Clinic", on_delete=models.PROTECT, related_name="dose_sessions"
+    )
+    clinic_day = models.DateField()
+    slot_code = models.CharField(max_length=12)
+    policy = models.ForeignKey(
+        "eligibility.ClinicPolicy",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The policy version the session was scheduled under.",
+    )
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=12, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
+    )
+    status_changed_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["clinic_day", "opens_at", "service_user"]
+        constraints = [
+            # Generation may run twice, or in two workers at once: the database
+            # keeps exactly one session per person, day and slot.
+            models.UniqueConstraint(
+                fields=["service_user", "clinic_day", "slot_code"],
+                name="one_session_per_slot_per_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")), name="session_window_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=SessionStatus.values), name="session_status_valid"
+            ),
+        ]
+        indexes = [
+            # Serves the missed-dose scan: open sessions whose window has closed.
+            models.Index(
+                fields=["closes_at"],
+                condition=Q(status__in=OPEN_SESSION_STATUSES),
+                name="session_open_by_close_idx",
+            ),
+            # Serves the today board: a clinic's sessions for a day and slot.
+            models.Index(fields=["clinic", "clinic_day", "slot_code"], name="session_board_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.service_user} {self.clinic_day} {self.slot_code} ({self.status})"

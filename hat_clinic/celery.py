@@ -14,4 +14,10 @@ app.conf.beat_schedule = {
     # A heartbeat every minute lets staff and tests see that beat and a worker
     # are both alive: the missed-dose scan depends on them.
     "heartbeat": {"task": "monitoring.tasks.heartbeat", "schedule": 60.0},
+    # Today's and tomorrow's sessions, every 15 minutes: idempotent, so running
+    # often costs little and a new admission or prescription is picked up soon.
+    "generate-dose-sessions": {
+        "task": "dosing.tasks.generate_dose_sessions",
+        "schedule": 15 * 60.0,
+    },
 }

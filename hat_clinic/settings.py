@@ -106,7 +106,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, for the test database too: the test that starts a real
     # Celery worker process needs to see the same rows as the test itself.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_hat_clinic.sqlite3")}
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # The web app, the worker and beat share the file. IMMEDIATE takes the write lock
+    # at BEGIN, so two writers queue (up to the timeout) instead of deadlocking on a
+    # read-to-write upgrade; WAL lets readers carry on while one writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
