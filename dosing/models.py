@@ -401,6 +401,15 @@ class DoseSession(models.Model):
         max_length=12, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
     )
     status_changed_at = models.DateTimeField()
+    outcome_reason = models.CharField(max_length=12, blank=True)
+    outcome_note = models.TextField(blank=True)
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -432,3 +441,174 @@ class DoseSession(models.Model):
 
     def __str__(self):
         return f"{self.service_user} {self.clinic_day} {self.slot_code} ({self.status})"
+
+
+class Poss(models.TextChoices):
+    """Pasero Opioid-induced Sedation Scale."""
+
+    S = "S", "S: sleeping, easy to rouse"
+    ONE = "1", "1: awake and alert"
+    TWO = "2", "2: slightly drowsy, easily roused"
+    THREE = "3", "3: frequently drowsy, drifts off to sleep mid-conversation"
+    FOUR = "4", "4: somnolent, minimal or no response"
+
+
+POSS_CAUTION = {Poss.TWO}
+POSS_WITHHOLD = {Poss.THREE, Poss.FOUR}
+
+
+class WithholdReason(models.TextChoices):
+    SEDATION = "sedation", "Sedated (POSS 3 or 4)"
+    ALCOHOL = "alcohol", "Breath alcohol at or above the withhold threshold"
+    INTOXICATED = "intoxicated", "Intoxicated with other substances"
+    CLINICAL = "clinical", "Other clinical concern"
+    BEHAVIOUR = "behaviour", "Behaviour or safety in the dosing room"
+    OTHER = "other", "Other"
+
+
+class Assessment(models.Model):
+    """The pre-dose checks, in DOMAIN.md's order: identity, sedation, breath alcohol."""
+
+    session = models.OneToOneField(DoseSession, on_delete=models.PROTECT, related_name="assessment")
+    identity_confirmed = models.BooleanField()
+    poss = models.CharField("POSS", max_length=1, choices=Poss.choices)
+    breath_mcg_per_100ml = models.DecimalField(
+        "breath alcohol (µg/100 ml)", max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    caution_reason = models.TextField(blank=True)
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assessed_at = models.DateTimeField()
+
+    class Meta:
+        permissions = [("assess", "Can record a pre-dose assessment")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(identity_confirmed=True), name="assessment_identity_confirmed"
+            ),
+            models.CheckConstraint(
+                condition=Q(breath_mcg_per_100ml__isnull=True) | Q(breath_mcg_per_100ml__gte=0),
+                name="assessment_breath_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Assessment of {self.session}: POSS {self.poss}"
+
+
+class Route(models.TextChoices):
+    IV = "iv", "Intravenous"
+    IM = "im", "Intramuscular"
+
+
+class Site(models.TextChoices):
+    ARM = "arm", "Arm"
+    HAND = "hand", "Hand"
+    LEG = "leg", "Leg"
+    FOOT = "foot", "Foot"
+    GROIN = "groin", "Groin (femoral)"
+    DELTOID = "deltoid", "Deltoid"
+    THIGH = "thigh", "Thigh (vastus lateralis)"
+    GLUTEAL = "gluteal", "Gluteal"
+
+
+SITES_FOR_ROUTE = {
+    Route.IV: {Site.ARM, Site.HAND, Site.LEG, Site.FOOT, Site.GROIN},
+    Route.IM: {Site.DELTOID, Site.THIGH, Site.GLUTEAL},
+}
+# DOMAIN.md: lower-limb IV needs a recorded risk discussion.
+LOWER_LIMB_IV = {Site.LEG, Site.FOOT, Site.GROIN}
+
+
+class Administration(models.Model):
+    """One supervised self-injection: the first of a session, or a top-up.
+
+    ``sequence`` is 1 for the first injection and 2 for a top-up; the unique
+    constraint is what makes two nurses submitting the same dose at the same
+    moment produce one record and one "already recorded".
+    """
+
+    session = models.ForeignKey(
+        DoseSession, on_delete=models.PROTECT, related_name="administrations"
+    )
+    sequence = models.PositiveSmallIntegerField()
+    drawn_mg = models.DecimalField("drawn up (mg)", max_digits=7, decimal_places=2)
+    injected_mg = models.DecimalField("injected (mg)", max_digits=7, decimal_places=2)
+    route = models.CharField(max_length=2, choices=Route.choices)
+    site = models.CharField(max_length=10, choices=Site.choices)
+    risk_discussion = models.TextField(blank=True)
+    injected_at = models.DateTimeField()
+    nurse = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["session", "sequence"]
+        permissions = [
+            ("administer", "Can supervise and record an injection"),
+            ("witness_dose", "Can witness an injection"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "sequence"], name="one_injection_per_sequence"
+            ),
+            models.CheckConstraint(
+                condition=Q(sequence__in=[1, 2]), name="administration_first_or_topup"
+            ),
+            models.CheckConstraint(condition=Q(injected_mg__gt=0), name="injected_positive"),
+            models.CheckConstraint(
+                condition=Q(drawn_mg__gte=F("injected_mg")), name="drawn_at_least_injected"
+            ),
+            models.CheckConstraint(
+                condition=~Q(witness=F("nurse")), name="witness_is_another_person"
+            ),
+        ]
+        indexes = [
+            # Serves the minimum-interval check and the last administered dose.
+            models.Index(fields=["session", "-injected_at"], name="administration_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.injected_mg} mg {self.route} at {self.injected_at:%H:%M} ({self.session})"
+
+    @property
+    def waste_mg(self):
+        return self.drawn_mg - self.injected_mg
+
+
+class Observation(models.Model):
+    """Post-dose observation. A session is complete only when this is recorded."""
+
+    class Outcome(models.TextChoices):
+        NO_CONCERNS = "no_concerns", "No concerns"
+        ADVERSE_EVENT = "adverse_event", "Adverse event"
+
+    session = models.OneToOneField(
+        DoseSession, on_delete=models.PROTECT, related_name="observation"
+    )
+    outcome = models.CharField(max_length=14, choices=Outcome.choices)
+    over_sedation = models.BooleanField(default=False)
+    overdose = models.BooleanField(default=False)
+    naloxone_mg = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    naloxone_at = models.DateTimeField(null=True, blank=True)
+    ambulance_called = models.BooleanField(default=False)
+    details = models.TextField(blank=True)
+    observed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    observed_at = models.DateTimeField()
+
+    class Meta:
+        permissions = [("observe", "Can record a post-dose observation")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(naloxone_mg__isnull=True) | Q(naloxone_at__isnull=False),
+                name="naloxone_has_a_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Observation of {self.session}: {self.outcome}"

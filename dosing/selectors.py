@@ -10,6 +10,7 @@ from django.db.models import (
     Prefetch,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -19,6 +20,7 @@ from eligibility.selectors import policy_in_force
 
 from .models import (
     RETITRATION_RESTART,
+    DoseSession,
     MethadonePrescription,
     Prescription,
     PrescriptionSlotDose,
@@ -169,19 +171,31 @@ def review_summary(*, service_user: ServiceUser, now: dt.datetime | None = None)
     }
 
 
+def last_administered_session_dose(*, service_user: ServiceUser) -> Decimal | None:
+    """The most recent dosed session's total injected dose (first injection plus top-up)."""
+    return (
+        DoseSession.objects.filter(service_user=service_user, administrations__isnull=False)
+        .values("pk", "opens_at")
+        .annotate(total=Sum("administrations__injected_mg"))
+        .order_by("-opens_at")
+        .values_list("total", flat=True)
+        .first()
+    )
+
+
 def retitration_suggestion(
     *, service_user: ServiceUser, at: dt.datetime | None = None
 ) -> dict[str, Decimal]:
-    """DOMAIN.md: restart at 50% of the last dose; the prescriber decides.
-
-    Based on the last prescribed session doses until the dosing room records
-    administered doses, which then take their place.
-    """
+    """DOMAIN.md: restart at 50% of the last administered session dose; the prescriber
+    decides. Someone never dosed here is offered half their last prescribed doses."""
     at = at or timezone.now()
     last = latest_prescription(service_user=service_user, at=at)
     if last is None:
         return {}
+    given = last_administered_session_dose(service_user=service_user)
     return {
-        d.slot_code: (d.dose_mg * RETITRATION_RESTART).quantize(Decimal("0.01"), ROUND_DOWN)
+        d.slot_code: ((given or d.dose_mg) * RETITRATION_RESTART).quantize(
+            Decimal("0.01"), ROUND_DOWN
+        )
         for d in last.slot_doses.all()
     }

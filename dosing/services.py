@@ -26,7 +26,7 @@ from .models import (
     ReducingPlan,
     Review,
 )
-from .selectors import latest_prescription, prescription_in_force
+from .selectors import last_administered_session_dose, latest_prescription, prescription_in_force
 
 # Statuses in which a prescription may be issued, and the purpose it then has.
 PRESCRIBABLE = {
@@ -39,7 +39,7 @@ PRESCRIBABLE = {
 RISING_PURPOSES = {Purpose.INDUCTION, Purpose.TITRATION, Purpose.RETITRATION}
 
 
-def _mg(value, *, field: str) -> Decimal:
+def parse_mg(value, *, field: str) -> Decimal:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as error:
@@ -63,7 +63,7 @@ def _mg(value, *, field: str) -> Decimal:
     return amount
 
 
-def _fmt(amount: Decimal) -> str:
+def format_mg(amount: Decimal) -> str:
     return f"{amount.normalize():f}"
 
 
@@ -107,10 +107,10 @@ def prescription_issue(
             "Prescribe a dose for at least one slot.", code="no_slot_doses", field="slot_doses"
         )
     doses = {
-        code.strip().upper(): _mg(dose, field=f"slot_doses.{code}")
+        code.strip().upper(): parse_mg(dose, field=f"slot_doses.{code}")
         for code, dose in slot_doses.items()
     }
-    topup = None if topup_max_mg in (None, "") else _mg(topup_max_mg, field="topup_max_mg")
+    topup = None if topup_max_mg in (None, "") else parse_mg(topup_max_mg, field="topup_max_mg")
 
     with transaction.atomic():
         # Lock the person: version numbers, the status read and its change must
@@ -142,14 +142,14 @@ def prescription_issue(
             purpose = PRESCRIBABLE[status] if previous else Purpose.INDUCTION
         _check_daily_total(doses, topup, max_daily_total_mg, policy)
         daily_total = (
-            _mg(max_daily_total_mg, field="max_daily_total_mg")
+            parse_mg(max_daily_total_mg, field="max_daily_total_mg")
             if max_daily_total_mg not in (None, "")
             else sum(doses.values()) + (topup or 0) * len(doses)
         )
         if purpose == Purpose.INDUCTION and route_iv and not documented_transfer:
             _check_new_starter(doses, topup)
         if purpose in RISING_PURPOSES and previous is not None:
-            _check_rise(doses, previous)
+            _check_rise(doses, previous, last_administered_session_dose(service_user=locked))
 
         version = _next_version(locked.prescriptions)
         prescription = _create_version(
@@ -249,7 +249,7 @@ def methadone_prescribe(
     valid_from = valid_from or now
     reason = require_reason(reason, "Give a reason for this methadone prescription.")
     _check_window(valid_from, valid_to, now)
-    dose = _mg(nightly_dose_mg, field="nightly_dose_mg")
+    dose = parse_mg(nightly_dose_mg, field="nightly_dose_mg")
     with transaction.atomic():
         locked = _lock_prescribable(service_user)
         if pharmacy.clinic_id != locked.clinic_id:
@@ -277,18 +277,18 @@ def _check_daily_total(doses, topup, max_daily_total_mg, policy) -> None:
     which = "1,000 mg limit" if ceiling == ABSOLUTE_MAX_DAILY_MG else "clinic's daily ceiling"
     sessions = sum(doses.values())
     if max_daily_total_mg not in (None, ""):
-        stated = _mg(max_daily_total_mg, field="max_daily_total_mg")
+        stated = parse_mg(max_daily_total_mg, field="max_daily_total_mg")
         if stated > ceiling:
             raise RuleViolation(
-                f"A maximum daily total of {_fmt(stated)} mg is above the {which}; "
-                f"the most allowed is {_fmt(ceiling)} mg.",
+                f"A maximum daily total of {format_mg(stated)} mg is above the {which}; "
+                f"the most allowed is {format_mg(ceiling)} mg.",
                 code="daily_total_above_ceiling",
                 field="max_daily_total_mg",
             )
         if sessions > stated:
             raise RuleViolation(
-                f"The session doses add up to {_fmt(sessions)} mg, more than the maximum daily "
-                f"total of {_fmt(stated)} mg.",
+                f"The session doses add up to {format_mg(sessions)} mg, more than the maximum "
+                f"daily total of {format_mg(stated)} mg.",
                 code="sessions_above_daily_total",
                 field="max_daily_total_mg",
             )
@@ -296,8 +296,8 @@ def _check_daily_total(doses, topup, max_daily_total_mg, policy) -> None:
     planned = sessions + (topup or 0) * len(doses)
     if planned > ceiling:
         raise RuleViolation(
-            f"The day's doses{' with top-ups' if topup else ''} add up to {_fmt(planned)} mg, "
-            f"above the {which}; the most allowed is {_fmt(ceiling)} mg.",
+            f"The day's doses{' with top-ups' if topup else ''} add up to {format_mg(planned)} mg, "
+            f"above the {which}; the most allowed is {format_mg(ceiling)} mg.",
             code="daily_total_above_ceiling",
             field="slot_doses",
         )
@@ -307,16 +307,16 @@ def _check_new_starter(doses, topup) -> None:
     for code, dose in doses.items():
         if dose > INDUCTION_FIRST_DOSE_MG:
             raise RuleViolation(
-                f"A new starter's first IV dose is at most {_fmt(INDUCTION_FIRST_DOSE_MG)} mg; "
-                f"{code} asks for {_fmt(dose)} mg. Mark a documented transfer if the person "
-                "comes on an established dose.",
+                "A new starter's first IV dose is at most "
+                f"{format_mg(INDUCTION_FIRST_DOSE_MG)} mg; {code} asks for {format_mg(dose)} mg. "
+                "Mark a documented transfer if the person comes on an established dose.",
                 code="induction_dose_above_limit",
                 field=f"slot_doses.{code}",
             )
     if topup is not None and topup > INDUCTION_TOPUP_MG:
         raise RuleViolation(
-            f"A new starter's top-up is at most {_fmt(INDUCTION_TOPUP_MG)} mg if the first dose "
-            f"is tolerated; {_fmt(topup)} mg was asked.",
+            f"A new starter's top-up is at most {format_mg(INDUCTION_TOPUP_MG)} mg if the first "
+            f"dose is tolerated; {format_mg(topup)} mg was asked.",
             code="induction_topup_above_limit",
             field="topup_max_mg",
         )
@@ -329,28 +329,30 @@ def _check_reduction(doses, previous: Prescription | None) -> None:
         before = previous.dose_for(code)
         if before is None or dose > before:
             raise RuleViolation(
-                f"A reduction cannot raise or add a dose: {code} would be {_fmt(dose)} mg "
-                f"against {_fmt(before) if before else 'none'} now.",
+                f"A reduction cannot raise or add a dose: {code} would be {format_mg(dose)} mg "
+                f"against {format_mg(before) if before else 'none'} now.",
                 code="reduction_rises",
                 field=f"slot_doses.{code}",
             )
 
 
-def _check_rise(doses, previous: Prescription) -> None:
-    """No session dose more than 50% above the previous version's dose for that slot.
+def _check_rise(doses, previous: Prescription, last_given: Decimal | None) -> None:
+    """No session dose more than 50% above the previous one.
 
-    The previous prescribed dose bounds the rise here; once dose sessions are
-    recorded, the last administered session dose bounds it as well.
+    "Previous" is both the last administered session dose and the previous
+    version's dose for the slot; the stricter bound applies.
     """
     for code, dose in doses.items():
-        before = previous.dose_for(code)
-        if before is None:
+        bases = [b for b in (previous.dose_for(code), last_given) if b is not None]
+        if not bases:
             continue
+        before = min(bases)
         allowed = (before * TITRATION_MAX_RISE).quantize(Decimal("0.01"))
         if dose > allowed:
+            given = " (the last dose given)" if before == last_given else ""
             raise RuleViolation(
-                f"{code} rises from {_fmt(before)} mg to {_fmt(dose)} mg, more than 50%; "
-                f"during titration the most allowed is {_fmt(allowed)} mg.",
+                f"{code} rises from {format_mg(before)} mg{given} to {format_mg(dose)} mg, "
+                f"more than 50%; during titration the most allowed is {format_mg(allowed)} mg.",
                 code="titration_rise_above_limit",
                 field=f"slot_doses.{code}",
             )
@@ -440,19 +442,19 @@ def _check_direction(decision, slot_doses, current) -> None:
             code="doses_required",
             field="slot_doses",
         )
-    new_total = sum(_mg(dose, field=f"slot_doses.{code}") for code, dose in slot_doses.items())
+    new_total = sum(parse_mg(dose, field=f"slot_doses.{code}") for code, dose in slot_doses.items())
     old_total = sum(d.dose_mg for d in current.slot_doses.all()) if current else Decimal(0)
     if decision == Decision.INCREASE and new_total <= old_total:
         raise RuleViolation(
-            f"An increase must raise the day's doses above {_fmt(old_total)} mg; these add up "
-            f"to {_fmt(new_total)} mg.",
+            f"An increase must raise the day's doses above {format_mg(old_total)} mg; these add up "
+            f"to {format_mg(new_total)} mg.",
             code="increase_not_higher",
             field="slot_doses",
         )
     if decision == Decision.REDUCE and (current is None or new_total >= old_total):
         raise RuleViolation(
-            f"A reduction must lower the day's doses below {_fmt(old_total)} mg; these add up "
-            f"to {_fmt(new_total)} mg.",
+            f"A reduction must lower the day's doses below {format_mg(old_total)} mg; these add up "
+            f"to {format_mg(new_total)} mg.",
             code="reduce_not_lower",
             field="slot_doses",
         )

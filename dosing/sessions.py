@@ -4,12 +4,12 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from eligibility.models import IN_TREATMENT, Clinic, ClinicPolicy, ServiceUser, Status
 
-from .models import DoseSession, Prescription, SessionStatus
+from .models import DoseSession, Prescription, PrescriptionSlotDose, SessionStatus
 
 
 def slot_windows(
@@ -55,12 +55,24 @@ def dose_sessions_generate(
     created = 0
     for day in days:
         for policy, code, opens, closes in slot_windows(clinic=clinic, day=day):
-            prescribed = Prescription.objects.filter(
-                service_user=OuterRef("pk"), valid_from__lte=opens, cancellation__isnull=True
-            ).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=opens))
+            # The version in force when the slot opens must dose this slot: a
+            # once-daily prescription gets no PM session to be "missed".
+            in_force = Subquery(
+                Prescription.objects.filter(
+                    service_user=OuterRef("pk"),
+                    valid_from__lte=opens,
+                    cancellation__isnull=True,
+                )
+                .order_by("-valid_from", "-version")
+                .values("pk")[:1]
+            )
+            doses_slot = PrescriptionSlotDose.objects.filter(
+                prescription=OuterRef("prescription_id"), slot_code=code
+            ).filter(Q(prescription__valid_to__isnull=True) | Q(prescription__valid_to__gt=opens))
             people = list(
                 ServiceUser.objects.filter(clinic=clinic, status__in=IN_TREATMENT)
-                .filter(Exists(prescribed))
+                .annotate(prescription_id=in_force)
+                .filter(Exists(doses_slot))
                 .values_list("pk", "status")
             )
             sessions = [

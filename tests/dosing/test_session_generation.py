@@ -159,6 +159,14 @@ def test_a_policy_change_during_the_day_applies_to_later_slots(clinic, prescribe
         effective_from=dt.datetime(2026, 2, 10, 15, 0, tzinfo=LONDON),
         now=OPENED,
     )
+    prescription_issue(
+        service_user=person,
+        prescriber=prescriber,
+        reason="Evening dose",
+        slot_doses={"AM": "10", "PM": "10", "EVE": "10"},
+        valid_from=dt.datetime(2026, 2, 10, 15, 0, tzinfo=LONDON),
+        now=OPENED,
+    )
     dose_sessions_generate(clinic=clinic, days=[dt.date(2026, 2, 10)])
     assert [s[1] for s in sessions_of(person)] == ["AM", "PM", "EVE"]
     # Slots that opened before the change keep the version they were scheduled under.
@@ -221,3 +229,41 @@ def test_two_runs_at_the_same_moment_make_one_set_of_sessions():
         thread.join()
     assert errors == []
     assert DoseSession.objects.count() == 40
+
+
+@pytest.mark.django_db
+def test_only_slots_the_prescription_doses_get_a_session(clinic, prescriber):
+    person = make_service_user(clinic, Status.TITRATION, by=prescriber, now=OPENED)
+    prescription_issue(
+        service_user=person,
+        prescriber=prescriber,
+        slot_doses={"AM": "10"},
+        reason="Once daily",
+        now=OPENED,
+    )
+    change = dt.datetime(2026, 2, 10, 12, 0, tzinfo=LONDON)
+    prescription_issue(
+        service_user=person,
+        prescriber=prescriber,
+        slot_doses={"AM": "10", "PM": "10"},
+        reason="Twice daily",
+        valid_from=change,
+        now=OPENED,
+    )
+    dose_sessions_generate(clinic=clinic, days=[dt.date(2026, 2, 9), dt.date(2026, 2, 10)])
+    assert [(s[0].day, s[1]) for s in sessions_of(person)] == [(9, "AM"), (10, "AM"), (10, "PM")]
+
+
+@pytest.mark.django_db
+def test_an_ended_prescription_schedules_nothing(clinic, prescriber):
+    person = make_service_user(clinic, Status.TITRATION, by=prescriber, now=OPENED)
+    prescription_issue(
+        service_user=person,
+        prescriber=prescriber,
+        slot_doses={"AM": "10"},
+        reason="Short",
+        valid_to=dt.datetime(2026, 2, 9, 12, 0, tzinfo=LONDON),
+        now=OPENED,
+    )
+    dose_sessions_generate(clinic=clinic, days=[dt.date(2026, 2, 9), dt.date(2026, 2, 10)])
+    assert [s[0].day for s in sessions_of(person)] == [9]
