@@ -10,7 +10,7 @@ from eligibility.selectors import service_users_for_staff
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
 from .exit_plans import prescription_cancel
-from .models import Decision, MethadonePrescription, Pharmacy, Prescription, Review
+from .models import Decision, MethadonePrescription, Pharmacy, Prescription, Review, Route
 from .selectors import (
     methadone_prescriptions_for_staff,
     prescriptions_for_staff,
@@ -18,12 +18,12 @@ from .selectors import (
 )
 from .services import methadone_prescribe, prescription_issue, review_record
 
-ROUTES = [("iv", "Intravenous"), ("im", "Intramuscular")]
-
 
 class PrescriptionSerializer(serializers.ModelSerializer):
     slot_doses = serializers.SerializerMethodField()
-    routes = serializers.ListField(child=serializers.ChoiceField(choices=ROUTES), read_only=True)
+    routes = serializers.ListField(
+        child=serializers.ChoiceField(choices=Route.choices), read_only=True
+    )
     prescriber_name = serializers.CharField(source="prescriber.get_full_name", read_only=True)
     cancelled = serializers.SerializerMethodField()
     plan = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -67,7 +67,7 @@ class PrescriptionIssueSerializer(StrictFieldsMixin, serializers.Serializer):
     slot_doses = serializers.DictField(
         child=serializers.CharField(), help_text='Dose per slot in mg, e.g. {"AM": "30.00"}.'
     )
-    routes = serializers.MultipleChoiceField(choices=ROUTES, default=["iv"])
+    routes = serializers.MultipleChoiceField(choices=Route.choices, default=["iv"])
     topup_max_mg = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     max_daily_total_mg = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     valid_from = serializers.DateTimeField(required=False, allow_null=True)

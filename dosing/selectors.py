@@ -20,6 +20,7 @@ from eligibility.selectors import policy_in_force
 
 from .models import (
     RETITRATION_RESTART,
+    Administration,
     DoseSession,
     MethadonePrescription,
     Prescription,
@@ -199,3 +200,18 @@ def retitration_suggestion(
         )
         for d in last.slot_doses.all()
     }
+
+
+def dose_sessions_for_staff(user) -> QuerySet[DoseSession]:
+    """Sessions of the member of staff's clinics, with everything the board and API show,
+    in a fixed number of queries."""
+    if not user.is_authenticated:
+        return DoseSession.objects.none()
+    return (
+        DoseSession.objects.filter(clinic__memberships__user=user)
+        .select_related("assessment", "observation", "service_user")
+        .prefetch_related(
+            Prefetch("administrations", queryset=Administration.objects.order_by("sequence"))
+        )
+        .order_by("clinic_day", "opens_at", "service_user__family_name", "pk")
+    )

@@ -227,6 +227,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for a choice set used by fields of different names (route, routes).
+    "ENUM_NAME_OVERRIDES": {"RouteEnum": "dosing.models.Route"},
 }
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

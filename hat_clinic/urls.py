@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from dosing import api as dosing_api
+from dosing import room_api
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
 from eligibility import views as eligibility_views
@@ -16,6 +17,7 @@ router.register("clinics", eligibility_api.ClinicViewSet, basename="clinic")
 router.register("service-users", eligibility_api.ServiceUserViewSet, basename="service-user")
 router.register("prescriptions", dosing_api.PrescriptionViewSet, basename="prescription")
 router.register("reviews", dosing_api.ReviewViewSet, basename="review")
+router.register("dose-sessions", room_api.DoseSessionViewSet, basename="dose-session")
 router.register(
     "methadone-prescriptions",
     dosing_api.MethadonePrescriptionViewSet,

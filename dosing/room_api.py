@@ -1,0 +1,217 @@
+"""dose-sessions/ and its actions: the dosing room through the API, same services,
+same refusals as the browser."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from hat_clinic.api import ActionPermissions, StrictFieldsMixin
+
+from .models import (
+    Administration,
+    Assessment,
+    DoseSession,
+    Observation,
+    Poss,
+    Route,
+    SessionStatus,
+    Site,
+    WithholdReason,
+)
+from .room import (
+    dose_administer,
+    session_assess,
+    session_decline,
+    session_observe,
+    session_withhold,
+)
+from .selectors import dose_sessions_for_staff
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Assessment
+        fields = [
+            "identity_confirmed",
+            "poss",
+            "breath_mcg_per_100ml",
+            "caution_reason",
+            "assessed_by",
+            "assessed_at",
+        ]
+
+
+class AdministrationSerializer(serializers.ModelSerializer):
+    waste_mg = serializers.DecimalField(max_digits=7, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Administration
+        fields = [
+            "sequence",
+            "drawn_mg",
+            "injected_mg",
+            "waste_mg",
+            "route",
+            "site",
+            "risk_discussion",
+            "injected_at",
+            "nurse",
+            "witness",
+            "recorded_at",
+        ]
+
+
+class ObservationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Observation
+        exclude = ["id", "session"]
+
+
+class DoseSessionSerializer(serializers.ModelSerializer):
+    assessment = AssessmentSerializer(read_only=True, allow_null=True)
+    administrations = AdministrationSerializer(many=True, read_only=True)
+    observation = ObservationSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = DoseSession
+        fields = [
+            "id",
+            "service_user",
+            "clinic",
+            "clinic_day",
+            "slot_code",
+            "opens_at",
+            "closes_at",
+            "status",
+            "status_changed_at",
+            "outcome_reason",
+            "outcome_note",
+            "assessment",
+            "administrations",
+            "observation",
+        ]
+        read_only_fields = fields
+
+
+class AssessInput(StrictFieldsMixin, serializers.Serializer):
+    identity_confirmed = serializers.BooleanField()
+    poss = serializers.ChoiceField(choices=Poss.choices)
+    breath_mcg_per_100ml = serializers.DecimalField(
+        max_digits=6, decimal_places=1, required=False, allow_null=True
+    )
+    caution_reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AdministerInput(StrictFieldsMixin, serializers.Serializer):
+    drawn_mg = serializers.CharField()
+    injected_mg = serializers.CharField()
+    route = serializers.ChoiceField(choices=Route.choices)
+    site = serializers.ChoiceField(choices=Site.choices)
+    risk_discussion = serializers.CharField(required=False, allow_blank=True, default="")
+    injected_at = serializers.DateTimeField(required=False, allow_null=True)
+    topup = serializers.BooleanField(default=False)
+    witness_username = serializers.CharField()
+    witness_password = serializers.CharField(
+        style={"input_type": "password"}, trim_whitespace=False
+    )
+
+
+class WithholdInput(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.ChoiceField(choices=WithholdReason.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DeclineInput(StrictFieldsMixin, serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ObserveInput(StrictFieldsMixin, serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Observation.Outcome.choices)
+    details = serializers.CharField(required=False, allow_blank=True, default="")
+    over_sedation = serializers.BooleanField(default=False)
+    overdose = serializers.BooleanField(default=False)
+    naloxone_mg = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    naloxone_at = serializers.DateTimeField(required=False, allow_null=True)
+    ambulance_called = serializers.BooleanField(default=False)
+
+
+class DoseSessionFilter(django_filters.FilterSet):
+    date = django_filters.DateFilter(field_name="clinic_day")
+    slot = django_filters.CharFilter(field_name="slot_code", lookup_expr="iexact")
+    status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
+
+    class Meta:
+        model = DoseSession
+        fields = ["date", "slot", "service_user", "status"]
+
+
+class DoseSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Dose sessions, filterable by ?date=YYYY-MM-DD&slot=AM&service_user=ID&status=."""
+
+    serializer_class = DoseSessionSerializer
+    permission_classes = [ActionPermissions]
+    filterset_class = DoseSessionFilter
+    action_permissions = {
+        "list": "dosing.view_dosesession",
+        "retrieve": "dosing.view_dosesession",
+        "assess": "dosing.assess",
+        "administer": "dosing.administer",
+        "withhold": "dosing.administer",
+        "decline": "dosing.administer",
+        "observe": "dosing.observe",
+    }
+
+    def get_queryset(self):
+        return dose_sessions_for_staff(self.request.user)
+
+    def _act(self, request, input_class, call):
+        session = self.get_object()
+        data = input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        call(session, dict(data.validated_data))
+        return Response(DoseSessionSerializer(self.get_queryset().get(pk=session.pk)).data)
+
+    @extend_schema(request=AssessInput, responses={200: DoseSessionSerializer})
+    @action(detail=True, methods=["post"])
+    def assess(self, request, pk=None):
+        """Pre-dose assessment. POSS 3-4 or breath at the withhold threshold withholds."""
+        return self._act(
+            request, AssessInput, lambda s, d: session_assess(session=s, nurse=request.user, **d)
+        )
+
+    @extend_schema(request=AdministerInput, responses={200: DoseSessionSerializer})
+    @action(detail=True, methods=["post"])
+    def administer(self, request, pk=None):
+        """One witnessed injection (topup=true for a top-up). 409 if already recorded."""
+        return self._act(
+            request,
+            AdministerInput,
+            lambda s, d: dose_administer(session=s, nurse=request.user, **d),
+        )
+
+    @extend_schema(request=WithholdInput, responses={200: DoseSessionSerializer})
+    @action(detail=True, methods=["post"])
+    def withhold(self, request, pk=None):
+        return self._act(
+            request,
+            WithholdInput,
+            lambda s, d: session_withhold(session=s, nurse=request.user, **d),
+        )
+
+    @extend_schema(request=DeclineInput, responses={200: DoseSessionSerializer})
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        return self._act(
+            request, DeclineInput, lambda s, d: session_decline(session=s, nurse=request.user, **d)
+        )
+
+    @extend_schema(request=ObserveInput, responses={200: DoseSessionSerializer})
+    @action(detail=True, methods=["post"])
+    def observe(self, request, pk=None):
+        return self._act(
+            request,
+            ObserveInput,
+            lambda s, d: session_observe(session=s, observer=request.user, **d),
+        )
