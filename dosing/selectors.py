@@ -215,3 +215,44 @@ def dose_sessions_for_staff(user) -> QuerySet[DoseSession]:
         )
         .order_by("clinic_day", "opens_at", "service_user__family_name", "pk")
     )
+
+
+def current_slot(*, clinic, now: dt.datetime | None = None) -> tuple[dt.date, str | None]:
+    """The slot the dosing room is working on: the one open now, else the next today,
+    else the day's last."""
+    now = now or timezone.now()
+    day = clinic.clinic_day_of(now)
+    policy = policy_in_force(clinic=clinic, at=now)
+    windows = [(slot.code, *slot.window_on(day, clinic.zone)) for slot in policy.slots.all()]
+    for code, opens, closes in windows:
+        if opens <= now < closes:
+            return day, code
+    upcoming = [code for code, opens, _ in windows if opens > now]
+    return day, (upcoming[0] if upcoming else (windows[-1][0] if windows else None))
+
+
+def board_sessions(*, clinic, day: dt.date, slot_code: str) -> list[DoseSession]:
+    """The board's rows in two queries whatever the number of service users: sessions
+    with the person, assessment, observation and the dose in force for the slot, then
+    the injections."""
+    in_force = (
+        Prescription.objects.filter(
+            service_user=OuterRef(OuterRef("service_user")),
+            valid_from__lte=OuterRef(OuterRef("opens_at")),
+            cancellation__isnull=True,
+        )
+        .order_by("-valid_from", "-version")
+        .values("pk")[:1]
+    )
+    dose = PrescriptionSlotDose.objects.filter(
+        prescription=Subquery(in_force), slot_code=OuterRef("slot_code")
+    ).values("dose_mg")[:1]
+    return list(
+        DoseSession.objects.filter(clinic=clinic, clinic_day=day, slot_code=slot_code)
+        .select_related("service_user", "assessment", "observation")
+        .prefetch_related(
+            Prefetch("administrations", queryset=Administration.objects.order_by("sequence"))
+        )
+        .annotate(dose_mg=Subquery(dose))
+        .order_by("service_user__family_name", "service_user__given_name", "pk")
+    )

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from dosing import api as dosing_api
-from dosing import room_api
+from dosing import room_api, room_views
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
 from eligibility import views as eligibility_views
@@ -65,6 +65,8 @@ urlpatterns = [
         name="titration-complete",
     ),
     path("reviews/", dosing_views.review_queue_page, name="review-queue"),
+    path("dosing/", room_views.board, name="board"),
+    path("dosing/sessions/<int:pk>/", room_views.session_page, name="dose-session"),
     path("clinic/closure/", dosing_views.service_closure, name="service-closure"),
     path(
         "service-users/<int:pk>/exit-plan/new/",

@@ -182,10 +182,10 @@ def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
 @pytest.mark.parametrize(
     ("who", "links"),
     [
-        ("nurse", ["Today", "Service users"]),
-        ("hca", ["Today", "Service users"]),
-        ("prescriber", ["Today", "Service users", "Reviews"]),
-        ("manager", ["Today", "Service users", "Clinic policy", "Service closure"]),
+        ("nurse", ["Today", "Dosing room", "Service users"]),
+        ("hca", ["Today", "Dosing room", "Service users"]),
+        ("prescriber", ["Today", "Dosing room", "Service users", "Reviews"]),
+        ("manager", ["Today", "Dosing room", "Service users", "Clinic policy", "Service closure"]),
     ],
 )
 def test_navigation_follows_the_role(cast, who, links):

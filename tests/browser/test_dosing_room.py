@@ -1,0 +1,146 @@
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from dosing.models import Administration, DoseSession
+from dosing.services import prescription_issue
+from dosing.sessions import dose_sessions_generate
+from eligibility.models import Status
+from tests.factories import PASSWORD, make_service_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LONDON = ZoneInfo("Europe/London")
+DAY = dt.date(2026, 2, 10)
+NINE = dt.datetime(2026, 2, 10, 9, 0, tzinfo=LONDON)
+SET_UP = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)
+SCREENSHOT = os.environ.get("BOARD_SCREENSHOT")  # set to write the README's picture
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NINE, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def people(cast):
+    names = [
+        ("Sunny", "Ahmed", ["alcohol"]),
+        ("Jo", "Baker", []),
+        ("Kit", "Clarke", []),
+        ("Mo", "Davies", ["benzodiazepines"]),
+    ]
+    made = []
+    for preferred, family, flags in names:
+        person = make_service_user(
+            cast.clinic_a,
+            Status.TITRATION,
+            by=cast.prescriber,
+            now=SET_UP,
+            preferred_name=preferred,
+            family_name=family,
+            flags=flags,
+        )
+        prescription_issue(
+            service_user=person,
+            prescriber=cast.prescriber,
+            slot_doses={"AM": "60", "PM": "60"},
+            topup_max_mg="10",
+            documented_transfer=True,
+            reason="Transfer",
+            now=SET_UP,
+        )
+        made.append(person)
+    dose_sessions_generate(clinic=cast.clinic_a, days=[DAY], now=SET_UP)
+    return made
+
+
+def log_in(page, live_server, username):
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+
+
+def open_session(page, live_server, name):
+    page.goto(f"{live_server.url}/dosing/")
+    page.get_by_role("row").filter(has_text=name).get_by_role("link", name="Open").click()
+
+
+def inject(page, witness, mg="60"):
+    page.get_by_label("Drawn up (mg)").fill(mg)
+    page.get_by_label("Injected (mg)").fill(mg)
+    page.get_by_label("Witness username").fill(witness.username)
+    page.get_by_label("Witness password").fill(PASSWORD)
+    page.get_by_role("button", name="Record injection").click()
+
+
+def test_a_full_session_assess_inject_top_up_observe(page, live_server, cast, people, clock):
+    log_in(page, live_server, cast.nurse.username)
+    page.goto(f"{live_server.url}/dosing/")
+    assert "4 expected" in page.get_by_test_id("board-summary").inner_text()
+    # Counted against the server's clock (09:00), not the browser's: 2 h 30 min to go.
+    assert page.get_by_test_id("window-countdown").inner_text().startswith("2 h 2")
+    if SCREENSHOT:
+        page.set_viewport_size({"width": 1024, "height": 640})
+        page.screenshot(path=SCREENSHOT)
+    open_session(page, live_server, "Jo")
+    page.get_by_label("Identity confirmed").check()
+    page.get_by_label("1: awake and alert").check()
+    page.get_by_role("button", name="Record assessment").click()
+    assert "Assessment recorded." in page.get_by_role("alert").first.inner_text()
+    inject(page, cast.hca, mg="55")
+    assert "Observation has started" in page.get_by_role("alert").first.inner_text()
+    assert page.get_by_test_id("observation-timer").is_visible()
+    clock.shift(dt.timedelta(minutes=20))
+    page.reload()
+    page.get_by_label("Drawn up (mg)").fill("5")
+    page.get_by_label("Injected (mg)").fill("5")
+    page.get_by_label("Witness username").fill(cast.hca.username)
+    page.get_by_label("Witness password").fill(PASSWORD)
+    page.get_by_role("button", name="Record top-up").click()
+    assert "Top-up recorded." in page.get_by_role("alert").first.inner_text()
+    clock.shift(dt.timedelta(minutes=20))
+    page.reload()
+    page.get_by_label("No concerns").check()
+    page.get_by_role("button", name="Record observation").click()
+    assert "the session is complete" in page.get_by_role("alert").first.inner_text()
+    assert page.get_by_test_id("session-status").inner_text() == "Complete"
+
+
+def test_poss_3_is_refused_with_its_message(page, live_server, cast, people, clock):
+    log_in(page, live_server, cast.nurse.username)
+    open_session(page, live_server, "Kit")
+    page.get_by_label("Identity confirmed").check()
+    page.get_by_label("3: frequently drowsy").check()
+    page.get_by_role("button", name="Record assessment").click()
+    assert page.get_by_test_id("session-status").inner_text() == "Withheld"
+    assert "POSS 3: too sedated to dose" in page.locator("main").inner_text()
+    assert page.get_by_role("button", name="Record injection").count() == 0
+
+
+def test_two_nurses_racing_see_already_recorded(page, browser, live_server, cast, people, clock):
+    person = people[3]
+    session = DoseSession.objects.get(service_user=person, slot_code="AM")
+    log_in(page, live_server, cast.nurse.username)
+    open_session(page, live_server, "Mo")
+    page.get_by_label("Identity confirmed").check()
+    page.get_by_label("1: awake and alert").check()
+    page.get_by_role("button", name="Record assessment").click()
+    other = browser.new_context().new_page()
+    from hat_clinic.roles import Role
+    from tests.factories import make_staff
+
+    second_nurse = make_staff(cast.clinic_a, Role.NURSE)
+    log_in(other, live_server, second_nurse.username)
+    other.goto(f"{live_server.url}/dosing/sessions/{session.pk}/")
+    inject(page, cast.hca)
+    inject(other, cast.hca)
+    assert "This dose is already recorded." in other.get_by_role("alert").first.inner_text()
+    assert Administration.objects.filter(session=session).count() == 1
+    other.context.close()
