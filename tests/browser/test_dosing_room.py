@@ -144,3 +144,15 @@ def test_two_nurses_racing_see_already_recorded(page, browser, live_server, cast
     assert "This dose is already recorded." in other.get_by_role("alert").first.inner_text()
     assert Administration.objects.filter(session=session).count() == 1
     other.context.close()
+
+
+def test_the_board_fits_a_tablet_without_sideways_scrolling(page, live_server, cast, people, clock):
+    page.set_viewport_size({"width": 768, "height": 1024})
+    log_in(page, live_server, cast.nurse.username)
+    page.goto(f"{live_server.url}/dosing/")
+    assert page.get_by_role("row").filter(has_text="Sunny").is_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    open_button = page.get_by_role("row").filter(has_text="Sunny").get_by_role("link", name="Open")
+    box = open_button.bounding_box()
+    assert box["x"] + box["width"] <= 768 and box["height"] >= 40  # a finger-sized target
