@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import (
+    Count,
     DateTimeField,
     ExpressionWrapper,
     OuterRef,
@@ -21,11 +22,13 @@ from eligibility.selectors import policy_in_force
 from .models import (
     RETITRATION_RESTART,
     Administration,
+    Assessment,
     DoseSession,
     MethadonePrescription,
     Prescription,
     PrescriptionSlotDose,
     Review,
+    SessionStatus,
 )
 
 
@@ -146,15 +149,34 @@ def reviews_for_staff(user) -> QuerySet[Review]:
 
 
 def review_summary(*, service_user: ServiceUser, now: dt.datetime | None = None) -> dict:
-    """What the prescriber looks at for the last 7 days: whatever exists so far.
-
-    Dose sessions, breath and tox results and methadone collections join this
-    as those records arrive.
-    """
+    """What the prescriber looks at for the last 7 days, in a fixed number of queries:
+    sessions by outcome, doses given, POSS and breath readings, withholds with their
+    reasons, prescriptions and status changes. Tox screens and methadone collections
+    join this when the monitoring records arrive."""
     now = now or timezone.now()
     since = now - dt.timedelta(days=7)
+    sessions = DoseSession.objects.filter(
+        service_user=service_user, opens_at__gte=since, opens_at__lte=now
+    )
+    by_outcome = dict(sessions.values_list("status").annotate(n=Count("pk")).order_by())
     return {
         "since": since,
+        "sessions_by_outcome": [
+            (label, by_outcome.get(value, 0))
+            for value, label in SessionStatus.choices
+            if by_outcome.get(value)
+        ],
+        "doses_given": list(
+            Administration.objects.filter(session__in=sessions)
+            .select_related("session")
+            .order_by("injected_at")
+        ),
+        "assessments": list(
+            Assessment.objects.filter(session__in=sessions)
+            .select_related("session")
+            .order_by("assessed_at")
+        ),
+        "withholds": list(sessions.filter(status=SessionStatus.WITHHELD).order_by("opens_at")),
         "prescription": prescription_in_force(service_user=service_user, at=now),
         "prescriptions_issued": list(
             _with_doses(service_user.prescriptions.filter(issued_at__gte=since)).order_by(

@@ -501,3 +501,20 @@ def test_excused_sessions_neither_count_nor_reset(clinic, staff):
     )
     person.refresh_from_db()
     assert person.consecutive_not_taken == 2
+
+
+def test_the_weekly_review_summarises_the_weeks_sessions(clinic, staff):
+    from dosing.selectors import review_summary
+
+    person = person_on(clinic, staff, flags=["alcohol"])
+    assess(session(person), staff, at(9), breath_mcg_per_100ml="3")
+    inject(session(person), staff, at(9))
+    assess(session(person, "PM"), staff, at(14), poss="3")
+    summary = review_summary(service_user=person, now=at(18))
+    assert summary["sessions_by_outcome"] == [("Administered", 1), ("Withheld", 1)]
+    assert [a.injected_mg for a in summary["doses_given"]] == [Decimal("100")]
+    assert [(x.poss, x.breath_mcg_per_100ml) for x in summary["assessments"]] == [
+        ("1", Decimal("3")),
+        ("3", None),
+    ]
+    assert "POSS 3" in summary["withholds"][0].outcome_note
