@@ -612,3 +612,46 @@ class Observation(models.Model):
 
     def __str__(self):
         return f"Observation of {self.session}: {self.outcome}"
+
+
+class Amendment(models.Model):
+    """A dated correction of a dose session's record. The original is never changed:
+    this row says what was corrected, from what to what, by whom, when and why, and
+    both stay visible (Misuse of Drugs Regulations 2001, reg. 20)."""
+
+    class Record(models.TextChoices):
+        ASSESSMENT = "assessment", "Assessment"
+        ADMINISTRATION = "administration", "Injection"
+        OBSERVATION = "observation", "Observation"
+        OUTCOME = "outcome", "Outcome note"
+
+    session = models.ForeignKey(DoseSession, on_delete=models.PROTECT, related_name="amendments")
+    record = models.CharField(max_length=14, choices=Record.choices)
+    administration = models.ForeignKey(
+        Administration,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="amendments",
+    )
+    changes = models.JSONField(help_text='{"field": {"from": "...", "to": "..."}}')
+    reason = models.TextField()
+    amended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    amended_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["session", "amended_at", "pk"]
+        permissions = [("amend", "Can correct a dose session record by amendment")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="amendment_has_a_reason"),
+            models.CheckConstraint(
+                condition=Q(record="administration", administration__isnull=False)
+                | (~Q(record="administration") & Q(administration__isnull=True)),
+                name="amendment_names_its_injection",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Amendment of {self.session} {self.record} at {self.amended_at:%Y-%m-%d %H:%M}"

@@ -9,8 +9,10 @@ from rest_framework.response import Response
 
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
+from .amendments import session_amend
 from .models import (
     Administration,
+    Amendment,
     Assessment,
     DoseSession,
     Observation,
@@ -69,10 +71,30 @@ class ObservationSerializer(serializers.ModelSerializer):
         exclude = ["id", "session"]
 
 
+class AmendInput(StrictFieldsMixin, serializers.Serializer):
+    record = serializers.ChoiceField(choices=Amendment.Record.choices)
+    sequence = serializers.IntegerField(
+        required=False, allow_null=True, help_text="For an injection: 1 first, 2 top-up."
+    )
+    changes = serializers.DictField(help_text='Corrected values, e.g. {"injected_mg": "50"}.')
+    reason = serializers.CharField()
+
+
+class AmendmentSerializer(serializers.ModelSerializer):
+    sequence = serializers.IntegerField(
+        source="administration.sequence", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Amendment
+        fields = ["record", "sequence", "changes", "reason", "amended_by", "amended_at"]
+
+
 class DoseSessionSerializer(serializers.ModelSerializer):
     assessment = AssessmentSerializer(read_only=True, allow_null=True)
     administrations = AdministrationSerializer(many=True, read_only=True)
     observation = ObservationSerializer(read_only=True, allow_null=True)
+    amendments = AmendmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = DoseSession
@@ -91,6 +113,7 @@ class DoseSessionSerializer(serializers.ModelSerializer):
             "assessment",
             "administrations",
             "observation",
+            "amendments",
         ]
         read_only_fields = fields
 
@@ -161,6 +184,7 @@ class DoseSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         "withhold": "dosing.administer",
         "decline": "dosing.administer",
         "observe": "dosing.observe",
+        "amend": "dosing.amend",
     }
 
     def get_queryset(self):
@@ -214,4 +238,12 @@ class DoseSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             request,
             ObserveInput,
             lambda s, d: session_observe(session=s, observer=request.user, **d),
+        )
+
+    @extend_schema(request=AmendInput, responses={200: DoseSessionSerializer})
+    @action(detail=True, methods=["post"])
+    def amend(self, request, pk=None):
+        """Correct a record by a dated amendment. The original is kept and stays visible."""
+        return self._act(
+            request, AmendInput, lambda s, d: session_amend(session=s, amended_by=request.user, **d)
         )

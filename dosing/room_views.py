@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_date
 
 from hat_clinic.errors import Conflict, RuleViolation
 
+from .amendments import AMENDABLE, session_amend
 from .models import Observation, Poss, Route, SessionStatus, Site, WithholdReason
 from .room import (
     dose_administer,
@@ -62,6 +63,7 @@ ACTIONS = {
     "withhold": "dosing.administer",
     "decline": "dosing.administer",
     "observe": "dosing.observe",
+    "amend": "dosing.amend",
 }
 
 
@@ -103,6 +105,7 @@ def session_page(request, pk):
             "site_choices": Site.choices,
             "withhold_choices": WithholdReason.choices,
             "observation_choices": Observation.Outcome.choices,
+            "amendable": AMENDABLE,
             "can": {name: request.user.has_perm(perm) for name, perm in ACTIONS.items()},
             "now": timezone.now(),
         },
@@ -116,6 +119,7 @@ DONE = {
     "withhold": "Dose withheld.",
     "decline": "Recorded as declined.",
     "observe": "Observation recorded: the session is complete.",
+    "amend": "Correction recorded beside the original.",
 }
 
 
@@ -151,6 +155,15 @@ def _perform(action, session, user, data):
         )
     elif action == "decline":
         session_decline(session=session, nurse=user, note=data.get("note", ""))
+    elif action == "amend":
+        session_amend(
+            session=session,
+            amended_by=user,
+            record=data.get("record", ""),
+            sequence=int(data.get("sequence") or 1),
+            changes={data.get("field", ""): data.get("value", "")},
+            reason=data.get("reason", ""),
+        )
     elif action == "observe":
         session_observe(
             session=session,

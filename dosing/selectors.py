@@ -22,6 +22,7 @@ from eligibility.selectors import policy_in_force
 from .models import (
     RETITRATION_RESTART,
     Administration,
+    Amendment,
     Assessment,
     DoseSession,
     MethadonePrescription,
@@ -233,7 +234,13 @@ def dose_sessions_for_staff(user) -> QuerySet[DoseSession]:
         DoseSession.objects.filter(clinic__memberships__user=user)
         .select_related("assessment", "observation", "service_user")
         .prefetch_related(
-            Prefetch("administrations", queryset=Administration.objects.order_by("sequence"))
+            Prefetch("administrations", queryset=Administration.objects.order_by("sequence")),
+            Prefetch(
+                "amendments",
+                queryset=Amendment.objects.select_related("administration", "amended_by").order_by(
+                    "amended_at", "pk"
+                ),
+            ),
         )
         .order_by("clinic_day", "opens_at", "service_user__family_name", "pk")
     )
