@@ -1,0 +1,58 @@
+"""Database triggers that make append-only tables refuse changes.
+
+Controlled drug records are never altered (Misuse of Drugs Regulations 2001,
+reg. 20): a mistake is corrected by a dated amendment. The application never
+updates these rows; the triggers make sure nothing else can either. PostgreSQL
+refuses UPDATE and DELETE. SQLite refuses UPDATE (its DELETE is left for the
+test suite's flush, which on PostgreSQL uses TRUNCATE and fires no row trigger).
+"""
+
+MESSAGE = "append-only: {table} rows are never changed; record an amendment instead"
+
+
+def _postgresql(table: str) -> tuple[str, str]:
+    function = f"{table}_append_only"
+    forwards = f"""
+        CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$
+        BEGIN
+            RAISE EXCEPTION '{MESSAGE.format(table=table)}';
+        END;
+        $$ LANGUAGE plpgsql;
+        CREATE TRIGGER {function}
+            BEFORE UPDATE OR DELETE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION {function}();
+    """
+    backwards = (
+        f"DROP TRIGGER IF EXISTS {function} ON {table}; DROP FUNCTION IF EXISTS {function}();"
+    )
+    return forwards, backwards
+
+
+def _sqlite(table: str) -> tuple[str, str]:
+    trigger = f"{table}_append_only"
+    forwards = f"""
+        CREATE TRIGGER IF NOT EXISTS {trigger} BEFORE UPDATE ON {table}
+        BEGIN SELECT RAISE(ABORT, '{MESSAGE.format(table=table)}'); END;
+    """
+    return forwards, f"DROP TRIGGER IF EXISTS {trigger};"
+
+
+def protect(tables: list[str]):
+    """A pair of RunPython functions installing and removing the triggers for the
+    database in use (other back ends are left as they are)."""
+
+    def run(schema_editor, index):
+        builders = {"postgresql": _postgresql, "sqlite": _sqlite}
+        build = builders.get(schema_editor.connection.vendor)
+        if build is None:
+            return
+        for table in tables:
+            schema_editor.execute(build(table)[index])
+
+    def forwards(apps, schema_editor):
+        run(schema_editor, 0)
+
+    def backwards(apps, schema_editor):
+        run(schema_editor, 1)
+
+    return forwards, backwards
