@@ -2,26 +2,17 @@
 
 import datetime as dt
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.urls import reverse
 
 from dosing.amendments import session_amend
-from dosing.models import Administration, Amendment, DoseSession
-from dosing.room import dose_administer, session_assess
-from dosing.services import prescription_issue
-from dosing.sessions import dose_sessions_generate
-from eligibility.models import Status
+from dosing.models import Administration, Amendment
 from hat_clinic.errors import RuleViolation
-from tests.factories import PASSWORD, make_service_user
+from tests.dosing.room_setup import NINE, dosed_at_nine, on_prescription
 
 pytestmark = pytest.mark.django_db
-
-LONDON = ZoneInfo("Europe/London")
-NINE = dt.datetime(2026, 2, 10, 9, 0, tzinfo=LONDON)
-SET_UP = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -32,30 +23,7 @@ def at_ten():
 
 @pytest.fixture
 def dosed(cast):
-    person = make_service_user(cast.clinic_a, Status.TITRATION, by=cast.prescriber, now=SET_UP)
-    prescription_issue(
-        service_user=person,
-        prescriber=cast.prescriber,
-        slot_doses={"AM": "60"},
-        documented_transfer=True,
-        reason="Transfer",
-        now=SET_UP,
-    )
-    dose_sessions_generate(clinic=cast.clinic_a, days=[NINE.date()], now=SET_UP)
-    session = DoseSession.objects.get(service_user=person)
-    session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=NINE)
-    dose_administer(
-        session=session,
-        nurse=cast.nurse,
-        witness_username=cast.hca.username,
-        witness_password=PASSWORD,
-        drawn_mg="60",
-        injected_mg="60",
-        route="iv",
-        site="arm",
-        now=NINE,
-    )
-    return session
+    return dosed_at_nine(cast, on_prescription(cast, slot_doses={"AM": "60"}))
 
 
 def amend(session, who, changes, record="administration", reason="Mis-keyed"):

@@ -1,7 +1,6 @@
 """dose-sessions/ and its actions against the cast, refusing exactly what the service refuses."""
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -9,18 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dosing.models import Administration, DoseSession
-from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
-from eligibility.models import Status
 from hat_clinic.roles import Role
-from tests.factories import PASSWORD, make_service_user, make_staff
+from tests.dosing.room_setup import DAY, NINE, SET_UP, on_prescription
+from tests.factories import PASSWORD, make_staff
 
 pytestmark = pytest.mark.django_db
-
-LONDON = ZoneInfo("Europe/London")
-DAY = dt.date(2026, 2, 10)
-NINE = dt.datetime(2026, 2, 10, 9, 0, tzinfo=LONDON)
-SET_UP = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -29,23 +22,9 @@ def at_nine():
         yield clock
 
 
-def on_prescription(clinic, prescriber, **fields):
-    person = make_service_user(clinic, Status.TITRATION, by=prescriber, now=SET_UP, **fields)
-    prescription_issue(
-        service_user=person,
-        prescriber=prescriber,
-        slot_doses={"AM": "60", "PM": "60"},
-        topup_max_mg="10",
-        documented_transfer=True,
-        reason="Transfer",
-        now=SET_UP,
-    )
-    return person
-
-
 @pytest.fixture
 def am(cast):
-    person = on_prescription(cast.clinic_a, cast.prescriber)
+    person = on_prescription(cast, topup_max_mg="10")
     dose_sessions_generate(clinic=cast.clinic_a, days=[DAY], now=SET_UP)
     return DoseSession.objects.get(service_user=person, slot_code="AM")
 
@@ -214,7 +193,7 @@ def test_the_list_filters_and_scopes(cast, am, who, expected):
 @pytest.mark.parametrize("size", [15, 150])
 def test_the_list_runs_fixed_queries(cast, size):
     for n in range(size):
-        on_prescription(cast.clinic_a, cast.prescriber, family_name=f"P{n:03d}")
+        on_prescription(cast, topup_max_mg="10", family_name=f"P{n:03d}")
     dose_sessions_generate(clinic=cast.clinic_a, days=[DAY], now=SET_UP)
     client = cast.client("nurse")
     with CaptureQueriesContext(connection) as queries:

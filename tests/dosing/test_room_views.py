@@ -2,7 +2,6 @@
 page, and a fixed number of queries whatever the number of service users."""
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -11,17 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from dosing.models import Administration, DoseSession, SessionStatus
-from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
-from eligibility.models import Status
-from tests.factories import PASSWORD, make_service_user
+from tests.dosing.room_setup import DAY, NINE, SET_UP, on_prescription
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-LONDON = ZoneInfo("Europe/London")
-DAY = dt.date(2026, 2, 10)
-NINE = dt.datetime(2026, 2, 10, 9, 0, tzinfo=LONDON)
-SET_UP = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -30,22 +23,9 @@ def at_nine():
         yield clock
 
 
-def on_prescription(clinic, prescriber, **fields):
-    person = make_service_user(clinic, Status.TITRATION, by=prescriber, now=SET_UP, **fields)
-    prescription_issue(
-        service_user=person,
-        prescriber=prescriber,
-        slot_doses={"AM": "60", "PM": "60"},
-        documented_transfer=True,
-        reason="Transfer",
-        now=SET_UP,
-    )
-    return person
-
-
 @pytest.fixture
 def am(cast):
-    person = on_prescription(cast.clinic_a, cast.prescriber, preferred_name="Sunny")
+    person = on_prescription(cast, preferred_name="Sunny")
     dose_sessions_generate(clinic=cast.clinic_a, days=[DAY], now=SET_UP)
     return DoseSession.objects.get(service_user=person, slot_code="AM")
 
@@ -83,12 +63,7 @@ def test_htmx_refresh_returns_only_the_rows(cast, am):
 @pytest.mark.parametrize("size", [15, 150])
 def test_the_board_runs_the_same_queries_for_15_and_150(cast, size):
     for n in range(size):
-        on_prescription(
-            cast.clinic_a,
-            cast.prescriber,
-            family_name=f"P{n:03d}",
-            flags=["alcohol"] if n % 3 else [],
-        )
+        on_prescription(cast, family_name=f"P{n:03d}", flags=["alcohol"] if n % 3 else [])
     dose_sessions_generate(clinic=cast.clinic_a, days=[DAY], now=SET_UP)
     client = cast.client("nurse")
     with CaptureQueriesContext(connection) as queries:

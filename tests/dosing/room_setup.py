@@ -1,0 +1,54 @@
+"""The dosing-room tests' shared day and set-up: a Tuesday in February (GMT), clinic
+data made through the services a month before."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from dosing.models import DoseSession
+from dosing.room import dose_administer, session_assess
+from dosing.services import prescription_issue
+from dosing.sessions import dose_sessions_generate
+from eligibility.models import Status
+from tests.factories import PASSWORD, make_service_user
+
+LONDON = ZoneInfo("Europe/London")
+DAY = dt.date(2026, 2, 10)
+NINE = dt.datetime(2026, 2, 10, 9, 0, tzinfo=LONDON)
+SET_UP = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)
+
+
+def on_prescription(cast, *, slot_doses=None, topup_max_mg=None, **fields):
+    """A service user of clinic A on an established dose, with DAY's sessions scheduled."""
+    person = make_service_user(
+        cast.clinic_a, Status.TITRATION, by=cast.prescriber, now=SET_UP, **fields
+    )
+    prescription_issue(
+        service_user=person,
+        prescriber=cast.prescriber,
+        slot_doses=slot_doses or {"AM": "60", "PM": "60"},
+        topup_max_mg=topup_max_mg,
+        documented_transfer=True,
+        reason="Transfer",
+        now=SET_UP,
+    )
+    dose_sessions_generate(clinic=cast.clinic_a, days=[DAY], now=SET_UP)
+    return person
+
+
+def dosed_at_nine(cast, person) -> DoseSession:
+    """Assess and give the AM dose at 09:00, witnessed by the HCA."""
+    session = DoseSession.objects.get(service_user=person, slot_code="AM")
+    session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=NINE)
+    dose_administer(
+        session=session,
+        nurse=cast.nurse,
+        witness_username=cast.hca.username,
+        witness_password=PASSWORD,
+        drawn_mg="60",
+        injected_mg="60",
+        route="iv",
+        site="arm",
+        now=NINE,
+    )
+    session.refresh_from_db()
+    return session
