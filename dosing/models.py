@@ -412,6 +412,10 @@ class DoseSession(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Every step of the session (assessed, administered, observed, withheld...) with who
+    # took it and why; generation's bulk insert is the one step not recorded here.
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["clinic_day", "opens_at", "service_user"]
         constraints = [
@@ -655,3 +659,21 @@ class Amendment(models.Model):
 
     def __str__(self):
         return f"Amendment of {self.session} {self.record} at {self.amended_at:%Y-%m-%d %H:%M}"
+
+
+class WitnessFailure(models.Model):
+    """A wrong witness password. The witness field checks credentials like the login page,
+    so it is limited like the login page: too many failures lock that witness out."""
+
+    username = models.CharField(max_length=150)
+    failed_at = models.DateTimeField()
+    nurse = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        indexes = [
+            # Serves the lockout check: a username's failures within the cool-off.
+            models.Index(fields=["username", "failed_at"], name="witness_failure_idx"),
+        ]
+
+    def __str__(self):
+        return f"Witness failure for {self.username} at {self.failed_at:%H:%M}"

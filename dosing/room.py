@@ -8,6 +8,7 @@ session at once are serialised: the second sees the first's result and is told
 import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -31,6 +32,7 @@ from .models import (
     Route,
     SessionStatus,
     WithholdReason,
+    WitnessFailure,
 )
 from .selectors import last_administered_session_dose, prescription_in_force  # noqa: F401
 from .services import format_mg, parse_mg
@@ -85,6 +87,8 @@ def _end(
     session.outcome_by = by
     session.outcome_reason = reason
     session.outcome_note = note
+    session._history_user = by
+    session._change_reason = note or status.label
     session.save(
         update_fields=[
             "status",
@@ -243,20 +247,41 @@ def session_assess(
         else:
             locked.status = SessionStatus.ASSESSED
             locked.status_changed_at = now
+            locked._history_user = nurse
+            locked._change_reason = f"Assessed: POSS {poss}"
             locked.save(update_fields=["status", "status_changed_at"])
     session.refresh_from_db()
     return assessment
 
 
-def _confirm_witness(*, witness_username: str, witness_password: str, nurse, clinic):
-    """The witness confirms with their own credentials: picking a name is not enough."""
+def _confirm_witness(
+    *, witness_username: str, witness_password: str, nurse, clinic, now: dt.datetime
+):
+    """The witness confirms with their own credentials: picking a name is not enough.
+
+    Wrong passwords are limited like logins (AXES_FAILURE_LIMIT within
+    AXES_COOLOFF_TIME, per witness), so the field cannot be used to guess a
+    colleague's password. Failures are saved outside the dose's transaction.
+    """
+    window_start = now - settings.AXES_COOLOFF_TIME
+    failures = WitnessFailure.objects.filter(username=witness_username, failed_at__gte=window_start)
+    if failures.count() >= settings.AXES_FAILURE_LIMIT:
+        raise RuleViolation(
+            f"Too many wrong passwords for witness {witness_username}: witnessing is locked "
+            f"for {int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)} minutes. Ask another "
+            "member of staff to witness.",
+            code="witness_locked",
+            field="witness_username",
+        )
     witness = get_user_model().objects.filter(username=witness_username).first()
     if witness is None or not witness.check_password(witness_password or ""):
+        WitnessFailure.objects.create(username=witness_username, failed_at=now, nurse=nurse)
         raise RuleViolation(
             "The witness's username or password is not right. The witness must enter their own.",
             code="witness_not_confirmed",
             field="witness_password",
         )
+    WitnessFailure.objects.filter(username=witness_username).delete()
     if witness.pk == nurse.pk:
         raise RuleViolation(
             "The witness must be a different member of staff.",
@@ -328,6 +353,7 @@ def dose_administer(
         witness_password=witness_password,
         nurse=nurse,
         clinic=session.clinic,
+        now=now,
     )
     with transaction.atomic():
         locked = _lock(session)
@@ -517,6 +543,8 @@ def session_observe(
         )
         locked.status = SessionStatus.OBSERVED
         locked.status_changed_at = now
+        locked._history_user = observer
+        locked._change_reason = f"Observed: {outcome.label}"
         locked.save(update_fields=["status", "status_changed_at"])
     session.refresh_from_db()
     return observation

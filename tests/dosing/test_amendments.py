@@ -131,3 +131,15 @@ def test_the_page_shows_the_correction_beside_the_original(cast, dosed):
         },
     )
     assert other.status_code == 403
+
+
+def test_each_step_of_a_session_is_in_its_history_with_who_and_why(cast, dosed):
+    steps = list(
+        dosed.history.order_by("history_id").values_list(
+            "status", "history_user", "history_change_reason"
+        )
+    )
+    assert steps == [
+        ("assessed", cast.nurse.pk, "Assessed: POSS 1"),
+        ("administered", cast.nurse.pk, "Administered"),
+    ]

@@ -518,3 +518,26 @@ def test_the_weekly_review_summarises_the_weeks_sessions(clinic, staff):
         ("3", None),
     ]
     assert "POSS 3" in summary["withholds"][0].outcome_note
+
+
+def test_wrong_witness_passwords_lock_that_witness_like_a_login(clinic, staff):
+    s = session(person_on(clinic, staff))
+    assess(s, staff, at(9))
+    for minute in range(5):
+        refused("witness_not_confirmed", inject, s, staff, at(9, minute), witness_password="guess")
+    error = refused("witness_locked", inject, s, staff, at(9, 6))  # even the right one
+    assert "locked for 30 minutes" in error.message
+    inject(s, staff, at(9, 6), witness=staff.nurse2)  # another witness can step in
+    assert s.status == SessionStatus.ADMINISTERED
+
+
+def test_the_witness_lock_ends_after_the_cool_off_and_success_clears_it(clinic, staff):
+    from dosing.models import WitnessFailure
+
+    person = person_on(clinic, staff)
+    s = session(person)
+    assess(s, staff, at(9))
+    for minute in range(5):
+        refused("witness_not_confirmed", inject, s, staff, at(9, minute), witness_password="guess")
+    inject(s, staff, at(9, 35))  # 31 minutes after the first failure
+    assert not WitnessFailure.objects.filter(username=staff.hca.username).exists()
