@@ -14,6 +14,7 @@ from eligibility.models import Status
 from eligibility.selectors import policy_in_force, service_users_for_staff
 from eligibility.services import service_user_transition
 from hat_clinic.errors import RuleViolation
+from hat_clinic.forms import add_refusal
 
 from .exit_plans import (
     prescription_cancel,
@@ -98,7 +99,7 @@ def prescription_new(request, pk):
                 reason=data["reason"],
             )
         except RuleViolation as refusal:
-            form.add_error(form.field_for(refusal.field), refusal.message)
+            add_refusal(form, refusal)
         else:
             messages.success(
                 request,
@@ -173,7 +174,7 @@ def review_new(request, pk):
                 topup_max_mg=form.cleaned_data["topup_max_mg"] or None,
             )
         except RuleViolation as refusal:
-            form.add_error(form.field_for(refusal.field), refusal.message)
+            add_refusal(form, refusal)
         else:
             issued = (
                 f" Prescription version {review.prescription.version} issued."
@@ -222,7 +223,7 @@ def methadone_new(request, pk):
                 reason=data["reason"],
             )
         except RuleViolation as refusal:
-            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+            add_refusal(form, refusal)
         else:
             messages.success(
                 request,
@@ -256,7 +257,7 @@ def exit_plan_new(request, pk):
                 service_user=service_user, created_by=request.user, **form.cleaned_data
             )
         except RuleViolation as refusal:
-            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+            add_refusal(form, refusal)
         else:
             messages.success(
                 request,
@@ -336,7 +337,7 @@ def service_closure(request):
                 clinic=request.clinic, recorded_by=request.user, **form.cleaned_data
             )
         except RuleViolation as refusal:
-            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+            add_refusal(form, refusal)
         else:
             messages.success(
                 request,
