@@ -34,7 +34,7 @@ from .models import (
     WithholdReason,
     WitnessFailure,
 )
-from .selectors import last_administered_session_dose, prescription_in_force  # noqa: F401
+from .selectors import prescription_in_force
 from .services import format_mg, parse_mg
 
 NOT_TAKEN = {SessionStatus.WITHHELD, SessionStatus.DECLINED, SessionStatus.MISSED}

@@ -9,12 +9,12 @@ import pytest
 from dosing.models import Administration, DoseSession, SessionStatus
 from dosing.room import (
     dose_administer,
-    last_administered_session_dose,
     session_assess,
     session_decline,
     session_observe,
     session_withhold,
 )
+from dosing.selectors import last_administered_session_dose
 from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
