@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from eligibility.models import Status
 from eligibility.selectors import policy_in_force, service_users_for_staff
-from eligibility.services import service_user_transition
+from eligibility.services import titration_complete as titration_complete_service
 from hat_clinic.errors import RuleViolation
 from hat_clinic.forms import add_refusal
 
@@ -35,6 +35,24 @@ from .selectors import (
     review_summary,
 )
 from .services import methadone_prescribe, prescription_issue, review_record
+
+
+def _service_user_for(request, pk, permission: str, refusal: str):
+    """The service user if on the caller's clinics (else 404, so existence never leaks),
+    and only then the role check (else 403)."""
+    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(refusal)
+    return service_user
+
+
+def _prescriber_scope(request, service_user_id):
+    return _service_user_for(
+        request,
+        service_user_id,
+        "dosing.prescribe",
+        "Only prescribers can change prescriptions or exit plans.",
+    )
 
 
 @permission_required("dosing.view_prescription", raise_exception=True)
@@ -62,10 +80,9 @@ def prescription_list(request, pk):
 
 
 def prescription_new(request, pk):
-    # Scope first: another clinic's service user is a 404 even for a prescriber.
-    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
-    if not request.user.has_perm("dosing.prescribe"):
-        raise PermissionDenied("Only prescribers can issue a prescription.")
+    service_user = _service_user_for(
+        request, pk, "dosing.prescribe", "Only prescribers can issue a prescription."
+    )
     policy = policy_in_force(clinic=service_user.clinic)
     slot_codes = [slot.code for slot in policy.slots.all()]
     current = prescription_in_force(service_user=service_user)
@@ -123,22 +140,14 @@ def prescription_new(request, pk):
 @require_POST
 def titration_complete(request, pk):
     """The prescriber judges the dose stable: titration or re-titration ends."""
-    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
-    if not request.user.has_perm("eligibility.change_status"):
-        raise PermissionDenied("Only prescribers can mark titration complete.")
-    if service_user.status not in (Status.TITRATION, Status.RETITRATION):
-        messages.error(
-            request,
-            f"{service_user.display_name} is not in titration "
-            f"(status: {service_user.get_status_display()}).",
-        )
-        return redirect("prescription-list", pk=service_user.pk)
+    service_user = _service_user_for(
+        request, pk, "eligibility.change_status", "Only prescribers can mark titration complete."
+    )
     try:
-        service_user_transition(
+        titration_complete_service(
             service_user=service_user,
-            to_status=Status.MAINTENANCE,
-            changed_by=request.user,
-            reason=request.POST.get("reason", "").strip() or "Titration complete: dose stable",
+            prescriber=request.user,
+            reason=request.POST.get("reason", ""),
         )
     except RuleViolation as refusal:
         messages.error(request, refusal.message)
@@ -158,9 +167,9 @@ def review_queue_page(request):
 
 
 def review_new(request, pk):
-    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
-    if not request.user.has_perm("dosing.add_review"):
-        raise PermissionDenied("Only prescribers record reviews.")
+    service_user = _service_user_for(
+        request, pk, "dosing.add_review", "Only prescribers record reviews."
+    )
     policy = policy_in_force(clinic=service_user.clinic)
     form = ReviewForm(request.POST or None, slot_codes=[s.code for s in policy.slots.all()])
     if request.method == "POST" and form.is_valid():
@@ -199,9 +208,9 @@ def review_new(request, pk):
 
 
 def methadone_new(request, pk):
-    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
-    if not request.user.has_perm("dosing.prescribe"):
-        raise PermissionDenied("Only prescribers can prescribe methadone.")
+    service_user = _service_user_for(
+        request, pk, "dosing.prescribe", "Only prescribers can prescribe methadone."
+    )
     current = methadone_in_force(service_user=service_user)
     form = MethadoneForm(
         request.POST or None,
@@ -236,14 +245,6 @@ def methadone_new(request, pk):
         "dosing/methadone_form.html",
         {"service_user": service_user, "form": form, "current": current},
     )
-
-
-def _prescriber_scope(request, service_user_id):
-    """The service user, if on the caller's clinics (else 404), for a prescriber (else 403)."""
-    service_user = get_object_or_404(service_users_for_staff(request.user), pk=service_user_id)
-    if not request.user.has_perm("dosing.prescribe"):
-        raise PermissionDenied("Only prescribers can change prescriptions or exit plans.")
-    return service_user
 
 
 def exit_plan_new(request, pk):

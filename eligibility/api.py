@@ -1,10 +1,16 @@
 """API for clinics and service users. Thin: scope to the caller's clinics, serialise."""
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from hat_clinic.api import StrictFieldsMixin
 
 from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser
 from .selectors import attach_policies_in_force, clinics_for_staff, service_users_for_staff
+from .services import titration_complete
 
 
 class DoseSlotSerializer(serializers.ModelSerializer):
@@ -70,6 +76,10 @@ class ServiceUserSerializer(serializers.ModelSerializer):
         ]
 
 
+class TitrationCompleteInput(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
 class ServiceUserViewSet(viewsets.ReadOnlyModelViewSet):
     """People in the pathway. Another clinic's service user is a 404, never a 403."""
 
@@ -78,3 +88,17 @@ class ServiceUserViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return service_users_for_staff(self.request.user).order_by("family_name", "id")
+
+    @extend_schema(request=TitrationCompleteInput, responses={200: ServiceUserSerializer})
+    @action(detail=True, methods=["post"], url_path="titration-complete")
+    def titration_complete(self, request, pk=None):
+        """The prescriber marks titration (or re-titration) complete: maintenance."""
+        service_user = self.get_object()
+        if not request.user.has_perm("eligibility.change_status"):
+            raise PermissionDenied("Only prescribers can mark titration complete.")
+        data = TitrationCompleteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        titration_complete(
+            service_user=service_user, prescriber=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(ServiceUserSerializer(self.get_queryset().get(pk=pk)).data)

@@ -336,3 +336,28 @@ def service_user_walk(
             now=now,
         )
     return service_user
+
+
+def titration_complete(
+    *, service_user: ServiceUser, prescriber, reason: str = "", now: dt.datetime | None = None
+) -> ServiceUser:
+    """The prescriber judges the dose stable: titration or re-titration ends in maintenance.
+
+    Only from titration or re-titration: a suspended person also may move to
+    maintenance, but on return from suspension, not through this decision.
+    """
+    with transaction.atomic():
+        locked = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
+        if locked.status not in (Status.TITRATION, Status.RETITRATION):
+            raise RuleViolation(
+                f"{locked.display_name} is not in titration "
+                f"(status: {locked.get_status_display()}).",
+                code="not_in_titration",
+            )
+        return service_user_transition(
+            service_user=locked,
+            to_status=Status.MAINTENANCE,
+            changed_by=prescriber,
+            reason=(reason or "").strip() or "Titration complete: dose stable",
+            now=now,
+        )

@@ -177,3 +177,45 @@ def test_the_form_suggests_half_the_last_dose_for_retitration(cast):
 def test_no_suggestion_outside_retitration(cast, starter):
     response = cast.client("prescriber").get(reverse("prescription-new", args=[starter.pk]))
     assert response.context["suggestion"] == {}
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("prescriber", 200),
+        ("nurse", 403),
+        ("hca", 403),
+        ("manager", 403),
+        ("nurse_b", 404),
+        (None, 403),
+    ],
+)
+def test_titration_complete_through_the_api(cast, starter, who, expected):
+    response = cast.client(who).post(
+        f"/api/v1/service-users/{starter.pk}/titration-complete/",
+        {"reason": "Stable"},
+        content_type="application/json",
+    )
+    assert response.status_code == expected
+    starter.refresh_from_db()
+    assert starter.status == (Status.MAINTENANCE if expected == 200 else Status.TITRATION)
+
+
+@pytest.mark.parametrize("status", [Status.SUSPENDED, Status.MAINTENANCE, Status.WAITING])
+def test_titration_complete_is_refused_outside_titration_everywhere(cast, status):
+    from eligibility.services import titration_complete
+    from hat_clinic.errors import RuleViolation
+
+    person = make_service_user(cast.clinic_a, status)
+    with pytest.raises(RuleViolation) as refused:
+        titration_complete(service_user=person, prescriber=cast.prescriber)
+    assert refused.value.code == "not_in_titration"
+    response = cast.client("prescriber").post(
+        f"/api/v1/service-users/{person.pk}/titration-complete/",
+        {},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "is not in titration" in response.json()["detail"]
+    person.refresh_from_db()
+    assert person.status == status
