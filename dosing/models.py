@@ -372,6 +372,23 @@ class SessionStatus(models.TextChoices):
 
 # A session with one of these has no outcome yet: when its window closes it is missed.
 OPEN_SESSION_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.ASSESSED)
+# DOMAIN.md: a dose "taken" resets the consecutive count; these are "not taken".
+TAKEN_STATUSES = (SessionStatus.ADMINISTERED, SessionStatus.OBSERVED)
+NOT_TAKEN_STATUSES = (SessionStatus.WITHHELD, SessionStatus.DECLINED, SessionStatus.MISSED)
+
+
+class MissedScan(models.Model):
+    """One run of the missed-dose scan that found closed windows. Each session it
+    marked missed points here, which is how the run knows which rows it claimed."""
+
+    ran_at = models.DateTimeField()
+    sessions_missed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-ran_at"]
+
+    def __str__(self):
+        return f"Missed-dose scan at {self.ran_at:%Y-%m-%d %H:%M} ({self.sessions_missed})"
 
 
 class DoseSession(models.Model):
@@ -410,6 +427,14 @@ class DoseSession(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    missed_scan = models.ForeignKey(
+        MissedScan,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sessions",
+        help_text="The scan that marked the session missed when its window closed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Every step of the session (assessed, administered, observed, withheld...) with who
@@ -441,6 +466,9 @@ class DoseSession(models.Model):
             ),
             # Serves the today board: a clinic's sessions for a day and slot.
             models.Index(fields=["clinic", "clinic_day", "slot_code"], name="session_board_idx"),
+            # Serves the consecutive count: a person's last taken session and the
+            # sessions since (dosing.missed.consecutive_counts_apply).
+            models.Index(fields=["service_user", "status", "opens_at"], name="session_person_idx"),
         ]
 
     def __str__(self):

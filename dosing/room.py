@@ -15,9 +15,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from eligibility.models import ServiceUser, Status
-from eligibility.services import service_user_transition
 from hat_clinic.errors import Conflict, RuleViolation, require_reason
 
+from .missed import consecutive_counts_apply
 from .models import (
     LOWER_LIMB_IV,
     OPEN_SESSION_STATUSES,
@@ -36,8 +36,6 @@ from .models import (
 )
 from .selectors import prescription_in_force
 from .services import format_mg, parse_mg
-
-NOT_TAKEN = {SessionStatus.WITHHELD, SessionStatus.DECLINED, SessionStatus.MISSED}
 
 
 def _local(instant: dt.datetime) -> str:
@@ -102,32 +100,9 @@ def _end(
 
 
 def count_apply(*, service_user: ServiceUser, session: DoseSession, now: dt.datetime) -> None:
-    """DOMAIN.md: count consecutive sessions not taken (missed, withheld, declined);
-    excused ones are skipped; an administered one resets the count. At the clinic's
-    threshold the person needs re-titration."""
-    person = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
-    if session.status == SessionStatus.ADMINISTERED:
-        person.consecutive_not_taken = 0
-    elif session.status in NOT_TAKEN:
-        person.consecutive_not_taken += 1
-    else:
-        return
-    person._change_reason = f"{session.slot_code} {session.clinic_day}: {session.status}"
-    person.save(update_fields=["consecutive_not_taken"])
-    threshold = session.policy.retitration_threshold
-    if person.consecutive_not_taken >= threshold and person.status in (
-        Status.TITRATION,
-        Status.MAINTENANCE,
-        Status.RETITRATION,
-    ):
-        service_user_transition(
-            service_user=person,
-            to_status=Status.RETITRATION_REQUIRED,
-            changed_by=None,
-            reason=f"{person.consecutive_not_taken} consecutive sessions not taken "
-            f"(threshold {threshold}): tolerance may be lost.",
-            now=now,
-        )
+    """A session ended: recount the person's consecutive sessions not taken, with the
+    same rule, threshold and alerts as the missed-dose scan."""
+    consecutive_counts_apply(ServiceUser.objects.filter(pk=service_user.pk), now=now)
 
 
 def _first_dose_of_day(session: DoseSession) -> bool:

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from .missed import missed_sessions_scan
 from .sessions import dose_sessions_generate_ahead
 
 
@@ -8,3 +9,12 @@ def generate_dose_sessions() -> int:
     """Schedule today's and tomorrow's sessions in every clinic. Safe to run any time,
     any number of times, in several workers at once."""
     return dose_sessions_generate_ahead()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def scan_missed_sessions() -> int:
+    """Mark missed every session whose window closed with no outcome, and raise the
+    alerts. Catches up every closed window however long since the last run; a run
+    killed half-way leaves nothing done, and is redelivered."""
+    scan = missed_sessions_scan()
+    return scan.sessions_missed if scan else 0

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import capfirst
 
 from hat_clinic.errors import RuleViolation, require_reason
+from hat_clinic.history import history_snapshot
 
 from .models import (
     ALLOWED_TRANSITIONS,
@@ -361,3 +363,39 @@ def titration_complete(
             reason=(reason or "").strip() or "Titration complete: dose stable",
             now=now,
         )
+
+
+def service_users_transition_many(
+    *, service_users: QuerySet, to_status: str, reason: str, now: dt.datetime, changed_by=None
+) -> list[int]:
+    """Move many service users at once, for a scan: those whose status allows the
+    step move, under row locks, with a StatusChange and a history row each, in a
+    fixed number of queries. Returns the ids moved."""
+    to_status = Status(to_status)
+    reason = require_reason(reason)
+    allowed_from = [status for status, nexts in ALLOWED_TRANSITIONS.items() if to_status in nexts]
+    with transaction.atomic():
+        rows = list(
+            service_users.filter(status__in=allowed_from)
+            .select_for_update()
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        if not rows:
+            return []
+        ids = [pk for pk, _ in rows]
+        moved = ServiceUser.objects.filter(pk__in=ids)
+        moved.update(status=to_status, status_changed_at=now)
+        StatusChange.objects.bulk_create(
+            StatusChange(
+                service_user_id=pk,
+                from_status=from_status,
+                to_status=to_status,
+                changed_at=now,
+                changed_by=changed_by,
+                reason=reason,
+            )
+            for pk, from_status in rows
+        )
+        history_snapshot(moved, reason=reason, when=now, user=changed_by)
+    return ids

@@ -20,4 +20,13 @@ app.conf.beat_schedule = {
         "task": "dosing.tasks.generate_dose_sessions",
         "schedule": 15 * 60.0,
     },
+    # DOMAIN.md: a window that closes with no outcome is a missed dose. The scan
+    # works from the data, so a late or doubled run is harmless.
+    "scan-missed-sessions": {
+        "task": "dosing.tasks.scan_missed_sessions",
+        "schedule": 5 * 60.0,
+    },
+    # Alerts are e-mailed after the commit that raises them; this sweep sends any
+    # whose queued e-mail was lost with a worker.
+    "email-alerts": {"task": "monitoring.tasks.email_alerts", "schedule": 5 * 60.0},
 }

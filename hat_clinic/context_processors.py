@@ -1,5 +1,6 @@
 from hat_clinic.navigation import navigation_for
 from hat_clinic.roles import Role
+from monitoring.selectors import open_alert_count
 
 
 def clinic_navigation(request):
@@ -9,8 +10,14 @@ def clinic_navigation(request):
         return {}
     group_names = {group.name for group in user.groups.all()}
     roles = [role for role in Role if role.value in group_names]
+    clinic = getattr(request, "clinic", None)
     return {
-        "current_clinic": getattr(request, "clinic", None),
+        "open_alert_count": (
+            open_alert_count(clinic=clinic)
+            if clinic is not None and user.has_perm("monitoring.view_alert")
+            else 0
+        ),
+        "current_clinic": clinic,
         "staff_clinics": getattr(request, "staff_clinics", []),
         "staff_roles": roles,
         "can_view_audit": user.has_perm("eligibility.view_audit"),

@@ -17,6 +17,7 @@ class NavEntry:
 NAVIGATION = (
     NavEntry("Today", "home"),
     NavEntry("Dosing room", "board", "dosing.view_dosesession"),
+    NavEntry("Alerts", "alert-inbox", "monitoring.view_alert"),
     NavEntry("Service users", "service-user-list", "eligibility.view_serviceuser"),
     NavEntry("Reviews", "review-queue", "dosing.add_review"),
     NavEntry("Clinic policy", "clinic-policy", "eligibility.view_clinicpolicy"),

@@ -182,6 +182,8 @@ STORAGES = {
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "hat-clinic@localhost")
+# The address staff reach the clinic at, for links in alert e-mails.
+SITE_URL = env.str("SITE_URL", "http://localhost:8000")
 
 # Celery: Redis when REDIS_URL is given, otherwise a real worker on kombu's
 # filesystem transport so that the default run needs no server at all.

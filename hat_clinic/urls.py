@@ -9,6 +9,8 @@ from dosing import room_api, room_views
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
 from eligibility import views as eligibility_views
+from monitoring import api as monitoring_api
+from monitoring import views as monitoring_views
 
 from . import views
 
@@ -18,6 +20,7 @@ router.register("service-users", eligibility_api.ServiceUserViewSet, basename="s
 router.register("prescriptions", dosing_api.PrescriptionViewSet, basename="prescription")
 router.register("reviews", dosing_api.ReviewViewSet, basename="review")
 router.register("dose-sessions", room_api.DoseSessionViewSet, basename="dose-session")
+router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
 router.register(
     "methadone-prescriptions",
     dosing_api.MethadonePrescriptionViewSet,
@@ -65,6 +68,8 @@ urlpatterns = [
         name="titration-complete",
     ),
     path("reviews/", dosing_views.review_queue_page, name="review-queue"),
+    path("alerts/", monitoring_views.inbox, name="alert-inbox"),
+    path("alerts/<int:pk>/acknowledge/", monitoring_views.acknowledge, name="alert-acknowledge"),
     path("dosing/", room_views.board, name="board"),
     path("dosing/sessions/<int:pk>/", room_views.session_page, name="dose-session"),
     path("clinic/closure/", dosing_views.service_closure, name="service-closure"),

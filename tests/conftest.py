@@ -44,6 +44,17 @@ CAST_A = ["nurse", "hca", "prescriber", "manager"]
 EVERYONE = [*CAST_A, "nurse_b", None]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_in_process():
+    """A task queued by the code under test (an alert's e-mail after commit) runs in
+    the test's own process. The worker tests reach real workers with send_task,
+    which this does not touch."""
+    from hat_clinic.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+
+
 def _restore_roles():
     """A transactional test (browser, worker) ends by emptying every table, the role
     groups that the migration made among them. Apply that migration's grants again."""

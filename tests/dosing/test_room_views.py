@@ -69,7 +69,7 @@ def test_the_board_runs_the_same_queries_for_15_and_150(cast, size):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("board"))
     assert len(response.context["sessions"]) == size
-    assert len(queries) == 13, [q["sql"][:70] for q in queries]
+    assert len(queries) == 14, [q["sql"][:70] for q in queries]
 
 
 def test_a_full_session_through_the_page(cast, am, at_nine):

@@ -182,10 +182,13 @@ def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
 @pytest.mark.parametrize(
     ("who", "links"),
     [
-        ("nurse", ["Today", "Dosing room", "Service users"]),
-        ("hca", ["Today", "Dosing room", "Service users"]),
-        ("prescriber", ["Today", "Dosing room", "Service users", "Reviews"]),
-        ("manager", ["Today", "Dosing room", "Service users", "Clinic policy", "Service closure"]),
+        ("nurse", ["Today", "Dosing room", "Alerts", "Service users"]),
+        ("hca", ["Today", "Dosing room", "Alerts", "Service users"]),
+        ("prescriber", ["Today", "Dosing room", "Alerts", "Service users", "Reviews"]),
+        (
+            "manager",
+            ["Today", "Dosing room", "Alerts", "Service users", "Clinic policy", "Service closure"],
+        ),
     ],
 )
 def test_navigation_follows_the_role(cast, who, links):

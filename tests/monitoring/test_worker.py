@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from hat_clinic.celery import app as celery_app
 from monitoring.models import Heartbeat
 from monitoring.tasks import heartbeat
 
@@ -81,7 +82,7 @@ def worker_queue():
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_a_task_and_writes_to_the_database(worker_queue):
     name = f"worker-test-{uuid.uuid4().hex[:6]}"
-    heartbeat.apply_async(kwargs={"name": name}, queue=worker_queue)
+    celery_app.send_task(heartbeat.name, kwargs={"name": name}, queue=worker_queue)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if Heartbeat.objects.filter(name=name).exists():

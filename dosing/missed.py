@@ -1,0 +1,188 @@
+"""Missed doses and the consecutive count (DOMAIN.md, "Missed doses and re-titration").
+
+The scan works from the data, not from when it last ran: every session still
+open after its window closed is missed, however late the scan is. It claims
+those sessions with one conditional UPDATE, tagging them with the scan's own
+row, and does the rest set-wise from that tag, all in one transaction, so a
+worker killed half-way leaves nothing done and the next run does it all. Two
+scans at once are serialised (an advisory lock on PostgreSQL; SQLite's write
+transactions are serial already): the second finds nothing left to claim.
+"""
+
+import datetime as dt
+
+from django.db import connection, transaction
+from django.db.models import (
+    CharField,
+    Count,
+    DateTimeField,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
+from django.utils import timezone
+
+from eligibility.models import ServiceUser, Status
+from eligibility.services import service_users_transition_many
+from hat_clinic.history import history_snapshot
+from monitoring.alerts import alerts_raise_from
+from monitoring.models import AlertKind
+
+from .models import (
+    NOT_TAKEN_STATUSES,
+    OPEN_SESSION_STATUSES,
+    TAKEN_STATUSES,
+    DoseSession,
+    MissedScan,
+    SessionStatus,
+)
+
+# Any PostgreSQL advisory lock key unique to this scan.
+SCAN_LOCK_KEY = 0x4841_5401
+BEFORE_ANY_SESSION = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Statuses from which DOMAIN.md's threshold moves a person to re-titration required.
+DOSED_STATUSES = (Status.TITRATION, Status.MAINTENANCE, Status.RETITRATION)
+
+
+def _serialise_scans() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCAN_LOCK_KEY])
+
+
+def missed_sessions_scan(*, now: dt.datetime | None = None) -> MissedScan | None:
+    """Mark missed every session whose window has closed with no outcome, update the
+    consecutive counts and raise the alerts. Returns the scan's record, or None when
+    nothing was due. A fixed number of queries, whatever the number of sessions."""
+    now = now or timezone.now()
+    due = DoseSession.objects.filter(status__in=OPEN_SESSION_STATUSES, closes_at__lte=now)
+    with transaction.atomic():
+        _serialise_scans()
+        if not due.exists():
+            return None
+        scan = MissedScan.objects.create(ran_at=now)
+        # The claim: a conditional UPDATE. A session another scan (or a nurse) ended
+        # first no longer matches, so nothing is marked twice.
+        scan.sessions_missed = due.update(
+            status=SessionStatus.MISSED,
+            status_changed_at=now,
+            outcome_reason="missed",
+            missed_scan=scan,
+        )
+        scan.save(update_fields=["sessions_missed"])
+        claimed = DoseSession.objects.filter(missed_scan=scan)
+        history_snapshot(claimed, reason="Window closed with no dose recorded: missed", when=now)
+        alerts_raise_from(
+            claimed.values(
+                alert_clinic=F("clinic_id"),
+                alert_service_user=F("service_user_id"),
+                alert_session=F("pk"),
+                alert_cause=Concat(Value("session:"), Cast("pk", CharField())),
+                alert_detail=Concat(
+                    F("slot_code"),
+                    Value(" session on "),
+                    Cast("clinic_day", CharField()),
+                    Value(" missed: the window closed with no dose recorded."),
+                    output_field=CharField(),
+                ),
+            ),
+            kind=AlertKind.MISSED_DOSE,
+            now=now,
+        )
+        consecutive_counts_apply(
+            ServiceUser.objects.filter(pk__in=claimed.values("service_user_id")), now=now
+        )
+    return scan
+
+
+def _streak() -> QuerySet:
+    """As a subquery of ServiceUser: the person's sessions not taken since the last
+    one taken, their current streak. Excused sessions neither count nor break it."""
+    last_taken = (
+        DoseSession.objects.filter(service_user=OuterRef(OuterRef("pk")), status__in=TAKEN_STATUSES)
+        .order_by("-opens_at")
+        .values("opens_at")[:1]
+    )
+    return DoseSession.objects.filter(
+        service_user=OuterRef("pk"),
+        status__in=NOT_TAKEN_STATUSES,
+        opens_at__gt=Coalesce(
+            Subquery(last_taken), Value(BEFORE_ANY_SESSION, output_field=DateTimeField())
+        ),
+    )
+
+
+def _latest_policy(field: str) -> Subquery:
+    """A number from the policy of the person's latest ended session."""
+    return Subquery(
+        DoseSession.objects.filter(service_user=OuterRef("pk"))
+        .exclude(status__in=OPEN_SESSION_STATUSES)
+        .order_by("-opens_at")
+        .values(f"policy__{field}")[:1]
+    )
+
+
+def consecutive_counts_apply(service_users: QuerySet, *, now: dt.datetime) -> None:
+    """Recount these people's consecutive sessions not taken from their sessions,
+    move those at the clinic's threshold to re-titration required, and raise the
+    warning at 2 and the re-titration alert. Set-wise: the same queries for one
+    person (a nurse withholding a dose) as for thousands (the scan)."""
+    count = _streak().order_by().values("service_user").annotate(n=Count("pk")).values("n")
+    ServiceUser.objects.filter(pk__in=service_users.values("pk")).update(
+        consecutive_not_taken=Coalesce(Subquery(count), 0)
+    )
+    counted = ServiceUser.objects.filter(pk__in=service_users.values("pk"))
+    history_snapshot(counted, reason="Consecutive count of sessions not taken", when=now)
+
+    streak_start = Subquery(_streak().order_by("opens_at").values("pk")[:1])
+    in_streak = counted.filter(consecutive_not_taken__gt=0).annotate(
+        streak_start=streak_start,
+        warning_at=_latest_policy("missed_warning_threshold"),
+        threshold=_latest_policy("retitration_threshold"),
+    )
+    moved = service_users_transition_many(
+        service_users=in_streak.filter(
+            status__in=DOSED_STATUSES, consecutive_not_taken__gte=F("threshold")
+        ),
+        to_status=Status.RETITRATION_REQUIRED,
+        reason="Consecutive sessions not taken reached the clinic's threshold: "
+        "tolerance may be lost. No dose until a prescriber issues a re-titration "
+        "prescription.",
+        now=now,
+    )
+    _raise_streak_alerts(
+        in_streak.filter(consecutive_not_taken__gte=F("warning_at")),
+        kind=AlertKind.CONSECUTIVE_MISSED,
+        detail=" consecutive sessions not taken: contact the service user.",
+        now=now,
+    )
+    if moved:
+        _raise_streak_alerts(
+            in_streak.filter(pk__in=moved),
+            kind=AlertKind.RETITRATION_REQUIRED,
+            detail=" consecutive sessions not taken: re-titration required, no dose "
+            "until a prescriber issues a re-titration prescription.",
+            now=now,
+        )
+
+
+def _raise_streak_alerts(people: QuerySet, *, kind: AlertKind, detail: str, now) -> None:
+    """One alert per streak: its cause is the streak's first session."""
+    alerts_raise_from(
+        people.values(
+            alert_clinic=F("clinic_id"),
+            alert_service_user=F("pk"),
+            alert_session=F("streak_start"),
+            alert_cause=Concat(Value("streak:"), Cast("streak_start", CharField())),
+            alert_detail=Concat(
+                Cast("consecutive_not_taken", CharField()),
+                Value(detail),
+                output_field=CharField(),
+            ),
+        ),
+        kind=kind,
+        now=now,
+    )
