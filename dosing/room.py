@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from eligibility.models import ServiceUser, Status
 from hat_clinic.errors import Conflict, RuleViolation, require_reason
+from monitoring.records import breath_test_record, parse_breath
 
 from .missed import consecutive_counts_apply
 from .models import (
@@ -134,20 +135,7 @@ def session_assess(
         )
     breath = None
     if breath_mcg_per_100ml not in (None, ""):
-        try:
-            breath = Decimal(str(breath_mcg_per_100ml))
-        except ArithmeticError as error:
-            raise RuleViolation(
-                "The breath reading must be a number (µg/100 ml).",
-                code="breath_not_a_number",
-                field="breath_mcg_per_100ml",
-            ) from error
-        if not breath.is_finite() or breath < 0:
-            raise RuleViolation(
-                "The breath reading must be 0 or more (µg/100 ml).",
-                code="breath_not_a_number",
-                field="breath_mcg_per_100ml",
-            )
+        breath = parse_breath(breath_mcg_per_100ml, field="breath_mcg_per_100ml")
     with transaction.atomic():
         locked = _lock(session)
         if locked.status != SessionStatus.SCHEDULED:
@@ -210,6 +198,15 @@ def session_assess(
             assessed_by=nurse,
             assessed_at=now,
         )
+        if breath is not None:
+            breath_test_record(
+                service_user=locked.service_user,
+                recorded_by=nurse,
+                reading=breath,
+                taken_at=now,
+                session=locked,
+                now=now,
+            )
         if withhold:
             _end(
                 locked,

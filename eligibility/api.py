@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from hat_clinic.api import StrictFieldsMixin
+from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
 from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser
 from .selectors import attach_policies_in_force, clinics_for_staff, service_users_for_staff
@@ -44,6 +44,8 @@ class ClinicViewSet(viewsets.ReadOnlyModelViewSet):
     """The caller's clinics and the policy in force in each now."""
 
     serializer_class = ClinicSerializer
+    permission_classes = [ActionPermissions]
+    action_permissions = {"list": "eligibility.view_clinic", "retrieve": "eligibility.view_clinic"}
 
     def get_queryset(self):
         return clinics_for_staff(self.request.user).order_by("name")
@@ -85,6 +87,13 @@ class ServiceUserViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ServiceUserSerializer
     filterset_fields = ["status", "clinic"]
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": "eligibility.view_serviceuser",
+        "retrieve": "eligibility.view_serviceuser",
+        # Checked in the action, after the lookup: another clinic's person is a 404.
+        "titration_complete": "eligibility.view_serviceuser",
+    }
 
     def get_queryset(self):
         return service_users_for_staff(self.request.user).order_by("family_name", "id")

@@ -12,6 +12,8 @@ class Role(TextChoices):
     HCA = "Health-care assistant"
     PRESCRIBER = "Prescriber"
     MANAGER = "Manager"
+    # Not a person: an integration token's role, e.g. a pharmacy reporting collections.
+    PHARMACY = "Pharmacy integration"
 
 
 def grant_role_permissions(grants: dict[str, list[str]]):

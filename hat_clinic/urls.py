@@ -21,6 +21,13 @@ router.register("prescriptions", dosing_api.PrescriptionViewSet, basename="presc
 router.register("reviews", dosing_api.ReviewViewSet, basename="review")
 router.register("dose-sessions", room_api.DoseSessionViewSet, basename="dose-session")
 router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
+router.register("tox-screens", monitoring_api.ToxScreenViewSet, basename="tox-screen")
+router.register("breath-tests", monitoring_api.BreathTestViewSet, basename="breath-test")
+router.register(
+    "methadone-collections",
+    monitoring_api.MethadoneCollectionViewSet,
+    basename="methadone-collection",
+)
 router.register(
     "methadone-prescriptions",
     dosing_api.MethadonePrescriptionViewSet,

@@ -1,16 +1,34 @@
-"""alerts/: the alert inbox through the API, with the same service as the browser."""
+"""alerts/ and the monitoring records (tox-screens/, breath-tests/,
+methadone-collections/) through the API, with the same services as the browser."""
 
 import django_filters
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from eligibility.selectors import service_users_for_staff
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
+from hat_clinic.errors import RuleViolation
 
 from .alerts import alert_acknowledge
-from .models import Alert, AlertKind
-from .selectors import alerts_for_staff
+from .models import (
+    Alert,
+    AlertKind,
+    BreathTest,
+    MethadoneCollection,
+    Substance,
+    ToxResult,
+    ToxScreen,
+)
+from .records import breath_test_record, methadone_collection_record, tox_screen_record
+from .selectors import (
+    alerts_for_staff,
+    breath_tests_for_staff,
+    methadone_collections_for_staff,
+    tox_screens_for_staff,
+)
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -76,3 +94,222 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data.is_valid(raise_exception=True)
         alert_acknowledge(alert=alert, by=request.user, note=data.validated_data["note"])
         return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
+
+
+class _RecordViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Monitoring records: listed and read by the clinic's staff, added, never edited."""
+
+    permission_classes = [ActionPermissions]
+    input_class: type[serializers.Serializer]
+
+    def _person(self, service_user_id):
+        # Another clinic's service user is a 404, as if absent.
+        return get_object_or_404(service_users_for_staff(self.request.user), pk=service_user_id)
+
+    def _respond(self, record, created=True):
+        fresh = self.get_queryset().get(pk=record.pk)
+        return Response(
+            self.get_serializer(fresh).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ToxScreenSerializer(serializers.ModelSerializer):
+    results = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ToxScreen
+        fields = [
+            "id",
+            "service_user",
+            "sample_date",
+            "results",
+            "street_heroin",
+            "notes",
+            "recorded_by",
+            "recorded_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.DictField(child=serializers.ChoiceField(choices=ToxResult.choices))
+    )
+    def get_results(self, screen):
+        return {r.substance: r.result for r in screen.results.all()}
+
+
+class ToxScreenInput(StrictFieldsMixin, serializers.Serializer):
+    service_user = serializers.IntegerField()
+    sample_date = serializers.DateField()
+    results = serializers.DictField(
+        child=serializers.ChoiceField(choices=ToxResult.choices),
+        help_text="Result per substance; those left out are not_tested. Substances: "
+        + ", ".join(Substance.values),
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ToxScreenViewSet(_RecordViewSet):
+    """Urine tox screens, a result per substance on DOMAIN.md's panel."""
+
+    serializer_class = ToxScreenSerializer
+    filterset_fields = ["service_user", "sample_date", "street_heroin"]
+    action_permissions = {
+        "list": "monitoring.view_toxscreen",
+        "retrieve": "monitoring.view_toxscreen",
+        "create": "monitoring.add_toxscreen",
+    }
+
+    def get_queryset(self):
+        return tox_screens_for_staff(self.request.user)
+
+    @extend_schema(request=ToxScreenInput, responses={201: ToxScreenSerializer})
+    def create(self, request, *args, **kwargs):
+        data = ToxScreenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        screen = tox_screen_record(
+            service_user=self._person(fields.pop("service_user")),
+            recorded_by=request.user,
+            **fields,
+        )
+        return self._respond(screen)
+
+
+class BreathTestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BreathTest
+        fields = [
+            "id",
+            "service_user",
+            "session",
+            "taken_at",
+            "clinic_day",
+            "reading_mcg_per_100ml",
+            "recorded_by",
+            "recorded_at",
+        ]
+        read_only_fields = fields
+
+
+class BreathTestInput(StrictFieldsMixin, serializers.Serializer):
+    service_user = serializers.IntegerField()
+    reading_mcg_per_100ml = serializers.CharField(help_text='µg/100 ml breath, e.g. "12.5".')
+    taken_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class BreathTestViewSet(_RecordViewSet):
+    """Breath alcohol readings. Those taken at a pre-dose check name their session;
+    record those through dose-sessions/{id}/assess/."""
+
+    serializer_class = BreathTestSerializer
+    filterset_fields = ["service_user", "clinic_day", "session"]
+    action_permissions = {
+        "list": "monitoring.view_breathtest",
+        "retrieve": "monitoring.view_breathtest",
+        "create": "monitoring.add_breathtest",
+    }
+
+    def get_queryset(self):
+        return breath_tests_for_staff(self.request.user)
+
+    @extend_schema(request=BreathTestInput, responses={201: BreathTestSerializer})
+    def create(self, request, *args, **kwargs):
+        data = BreathTestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        test = breath_test_record(
+            service_user=self._person(fields["service_user"]),
+            recorded_by=request.user,
+            reading=fields["reading_mcg_per_100ml"],
+            taken_at=fields.get("taken_at"),
+        )
+        return self._respond(test)
+
+
+class MethadoneCollectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MethadoneCollection
+        fields = [
+            "id",
+            "service_user",
+            "pharmacy",
+            "day",
+            "collected",
+            "note",
+            "source",
+            "recorded_by",
+            "recorded_at",
+        ]
+        read_only_fields = fields
+
+
+class MethadoneCollectionInput(StrictFieldsMixin, serializers.Serializer):
+    service_user = serializers.IntegerField(
+        required=False, help_text="The service user's id; or give nhs_number instead."
+    )
+    nhs_number = serializers.CharField(required=False, help_text="Instead of service_user.")
+    day = serializers.DateField()
+    collected = serializers.BooleanField()
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if ("service_user" in attrs) == ("nhs_number" in attrs):
+            raise serializers.ValidationError(
+                {"service_user": ["Give either service_user or nhs_number, not both."]}
+            )
+        return attrs
+
+
+class MethadoneCollectionViewSet(_RecordViewSet):
+    """Methadone collected or not, per service user and day. A pharmacy integration
+    reports with its token; a second report for the same day replaces the first
+    (200 instead of 201), and the history keeps both."""
+
+    serializer_class = MethadoneCollectionSerializer
+    filterset_fields = ["service_user", "day", "collected", "pharmacy"]
+    action_permissions = {
+        "list": "monitoring.view_methadonecollection",
+        "retrieve": "monitoring.view_methadonecollection",
+        "create": "monitoring.add_methadonecollection",
+    }
+
+    def get_queryset(self):
+        return methadone_collections_for_staff(self.request.user)
+
+    @extend_schema(
+        request=MethadoneCollectionInput,
+        responses={201: MethadoneCollectionSerializer, 200: MethadoneCollectionSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        data = MethadoneCollectionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        if "nhs_number" in fields:
+            person = self._person_by_nhs_number(fields.pop("nhs_number"))
+        else:
+            person = self._person(fields.pop("service_user"))
+        source = (
+            MethadoneCollection.Source.PHARMACY
+            if request.auth is not None
+            else MethadoneCollection.Source.STAFF
+        )
+        record, created = methadone_collection_record(
+            service_user=person, recorded_by=request.user, source=source, **fields
+        )
+        return self._respond(record, created)
+
+    def _person_by_nhs_number(self, value):
+        from eligibility.models import normalise_nhs_number
+
+        number = normalise_nhs_number(value)
+        if len(number) != 10 or not number.isdigit():
+            raise RuleViolation(
+                "Give the NHS number as 10 digits.", code="nhs_number_invalid", field="nhs_number"
+            )
+        return get_object_or_404(service_users_for_staff(self.request.user), nhs_number=number)

@@ -179,3 +179,185 @@ class AlertAddress(models.Model):
 
     def __str__(self):
         return f"{self.clinic}: {self.role} → {self.email}"
+
+
+class Substance(models.TextChoices):
+    """DOMAIN.md's urine panel. The first three tell street heroin from prescribed
+    diamorphine: they come from the street drug's impurities."""
+
+    ACETYLCODEINE = "acetylcodeine", "Acetylcodeine (street heroin marker)"
+    PAPAVERINE = "papaverine", "Papaverine (street heroin marker)"
+    NOSCAPINE = "noscapine", "Noscapine (street heroin marker)"
+    MORPHINE = "morphine_6mam", "Morphine or 6-MAM"
+    METHADONE = "methadone_eddp", "Methadone or EDDP"
+    COCAINE = "cocaine", "Cocaine (benzoylecgonine)"
+    BENZODIAZEPINES = "benzodiazepines", "Benzodiazepines"
+    GABAPENTINOIDS = "gabapentinoids", "Gabapentinoids"
+    AMPHETAMINES = "amphetamines", "Amphetamines"
+    CANNABIS = "cannabis", "Cannabis"
+    FENTANYL = "fentanyl", "Fentanyl"
+    BUPRENORPHINE = "buprenorphine", "Buprenorphine"
+    ALCOHOL = "alcohol_etg", "Alcohol (EtG)"
+
+
+STREET_HEROIN_MARKERS = (Substance.ACETYLCODEINE, Substance.PAPAVERINE, Substance.NOSCAPINE)
+
+
+class ToxResult(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEGATIVE = "negative", "Negative"
+    NOT_TESTED = "not_tested", "Not tested"
+
+
+class ToxScreen(models.Model):
+    """A urine toxicology screen: one sample, a result for every substance on the panel."""
+
+    service_user = models.ForeignKey(
+        "eligibility.ServiceUser", on_delete=models.PROTECT, related_name="tox_screens"
+    )
+    clinic = models.ForeignKey(
+        "eligibility.Clinic", on_delete=models.PROTECT, related_name="tox_screens"
+    )
+    sample_date = models.DateField()
+    street_heroin = models.BooleanField(
+        help_text="Any street heroin marker positive: kept with the screen for the dashboards."
+    )
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-sample_date", "-pk"]
+        indexes = [
+            # Serves the tox-overdue scan and the service user's page: a person's
+            # latest sample.
+            models.Index(fields=["service_user", "-sample_date"], name="tox_by_person_idx"),
+            # Serves the outcome dashboards: a clinic's screens by month.
+            models.Index(fields=["clinic", "sample_date"], name="tox_by_clinic_idx"),
+        ]
+
+    def __str__(self):
+        return f"Tox screen of {self.service_user} on {self.sample_date}"
+
+
+class ToxScreenResult(models.Model):
+    screen = models.ForeignKey(ToxScreen, on_delete=models.PROTECT, related_name="results")
+    substance = models.CharField(max_length=20, choices=Substance.choices)
+    result = models.CharField(max_length=12, choices=ToxResult.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["screen", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["screen", "substance"], name="one_result_per_substance"
+            ),
+            models.CheckConstraint(
+                condition=Q(substance__in=Substance.values), name="tox_substance_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(result__in=ToxResult.values), name="tox_result_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_substance_display()}: {self.get_result_display()}"
+
+
+class BreathTest(models.Model):
+    """A breath alcohol reading in micrograms per 100 ml of breath. One taken at a
+    pre-dose assessment is linked to that session."""
+
+    service_user = models.ForeignKey(
+        "eligibility.ServiceUser", on_delete=models.PROTECT, related_name="breath_tests"
+    )
+    clinic = models.ForeignKey(
+        "eligibility.Clinic", on_delete=models.PROTECT, related_name="breath_tests"
+    )
+    session = models.ForeignKey(
+        "dosing.DoseSession",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="breath_tests",
+    )
+    taken_at = models.DateTimeField()
+    clinic_day = models.DateField(help_text="The clinic's calendar day of taken_at.")
+    reading_mcg_per_100ml = models.DecimalField(
+        "reading (µg/100 ml)", max_digits=5, decimal_places=1
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-taken_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reading_mcg_per_100ml__gte=0) & Q(reading_mcg_per_100ml__lte=500),
+                name="breath_reading_in_range",
+                violation_error_message="A breath reading is between 0 and 500 µg/100 ml.",
+            ),
+        ]
+        indexes = [
+            # Serves the breath-missing scan and the service user's page.
+            models.Index(fields=["service_user", "clinic_day"], name="breath_by_person_day_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.reading_mcg_per_100ml} µg/100 ml at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class MethadoneCollection(models.Model):
+    """Whether the service user collected their overnight methadone on a day, from the
+    pharmacy named on their methadone prescription. One record per person and day;
+    a later report for the same day replaces it, and the history keeps both."""
+
+    class Source(models.TextChoices):
+        STAFF = "staff", "Clinic staff"
+        PHARMACY = "pharmacy", "Pharmacy integration"
+
+    service_user = models.ForeignKey(
+        "eligibility.ServiceUser",
+        on_delete=models.PROTECT,
+        related_name="methadone_collections",
+    )
+    clinic = models.ForeignKey(
+        "eligibility.Clinic", on_delete=models.PROTECT, related_name="methadone_collections"
+    )
+    pharmacy = models.ForeignKey("dosing.Pharmacy", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    collected = models.BooleanField()
+    note = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_user", "day"], name="one_methadone_record_per_day"
+            ),
+        ]
+        indexes = [
+            # Serves the uncollected scan: a person's recent days, latest first.
+            models.Index(fields=["service_user", "-day"], name="methadone_by_person_idx"),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.service_user} {self.day}: {'collected' if self.collected else 'not collected'}"
+        )

@@ -1,6 +1,12 @@
 from celery import shared_task
 
 from .alerts import alerts_email_pending
+from .scans import (
+    breath_missing_scan,
+    methadone_uncollected_scan,
+    reviews_overdue_scan,
+    tox_overdue_scan,
+)
 from .services import heartbeat_record
 
 
@@ -14,3 +20,23 @@ def email_alerts() -> int:
     """Send whatever alerts are not yet e-mailed: queued after each commit that raises
     one, and on the beat schedule in case a queued run was lost."""
     return alerts_email_pending()
+
+
+@shared_task
+def scan_reviews_overdue() -> int:
+    return reviews_overdue_scan()
+
+
+@shared_task
+def scan_tox_overdue() -> int:
+    return tox_overdue_scan()
+
+
+@shared_task
+def scan_breath_missing() -> int:
+    return breath_missing_scan()
+
+
+@shared_task
+def scan_methadone_uncollected() -> int:
+    return methadone_uncollected_scan()

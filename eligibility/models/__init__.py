@@ -9,6 +9,7 @@ from .service_users import (
     normalise_nhs_number,
     validate_nhs_number,
 )
+from .tokens import IntegrationToken
 
 __all__ = [
     "ABSOLUTE_MAX_DAILY_MG",
@@ -18,6 +19,7 @@ __all__ = [
     "ClinicPolicy",
     "DoseSlot",
     "Flag",
+    "IntegrationToken",
     "ServiceUser",
     "StaffMembership",
     "Status",

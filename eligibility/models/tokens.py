@@ -1,0 +1,50 @@
+"""Integration tokens: API access for a system, not a person (a pharmacy reporting
+methadone collections). Each token acts as its own account, a member of one clinic
+holding one role, so the clinic scoping and the role permissions apply unchanged."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from hat_clinic.roles import Role
+
+
+class IntegrationToken(models.Model):
+    clinic = models.ForeignKey(
+        "eligibility.Clinic", on_delete=models.PROTECT, related_name="integration_tokens"
+    )
+    name = models.CharField(max_length=120, help_text="Who uses it, e.g. the pharmacy's name.")
+    role = models.CharField(max_length=40, choices=Role.choices)
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="integration_token"
+    )
+    # Only a hash is kept: the key is shown once, when the token is made.
+    key_hash = models.CharField(max_length=64, unique=True)
+    key_prefix = models.CharField(
+        max_length=8, help_text="The key's first characters, to tell tokens apart."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["clinic", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | Q(revoked_by__isnull=False),
+                name="token_revoked_by_someone",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.key_prefix}…) at {self.clinic}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,90 @@
+"""Issuing and revoking integration tokens, and finding the token for a key."""
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from hat_clinic.errors import Conflict, RuleViolation
+from hat_clinic.roles import Role
+
+from .models import Clinic, IntegrationToken, StaffMembership
+
+# Roles a token may hold: systems report data; they do not dose or prescribe.
+TOKEN_ROLES = (Role.PHARMACY,)
+# last_used_at is written at most this often, not on every request.
+USE_RECORDED_EVERY = dt.timedelta(minutes=1)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def token_issue(
+    *, clinic: Clinic, name: str, role: str, created_by, now: dt.datetime | None = None
+) -> tuple[IntegrationToken, str]:
+    """Make a token; returns it and its key, which is not stored and is shown once."""
+    now = now or timezone.now()
+    name = (name or "").strip()
+    if not name:
+        raise RuleViolation(
+            "Name the token after who will use it.", code="name_required", field="name"
+        )
+    if role not in TOKEN_ROLES:
+        allowed = ", ".join(r.label for r in TOKEN_ROLES)
+        raise RuleViolation(
+            f"A token may hold only these roles: {allowed}.", code="token_role", field="role"
+        )
+    key = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        account = get_user_model()(
+            username=f"token-{clinic.pk}-{slugify(name)[:40]}-{secrets.token_hex(3)}",
+            first_name=name[:150],
+        )
+        account.set_unusable_password()  # a token's account cannot log in to the browser
+        account.save()
+        account.groups.add(Group.objects.get(name=role))
+        StaffMembership.objects.create(user=account, clinic=clinic)
+        token = IntegrationToken.objects.create(
+            clinic=clinic,
+            name=name,
+            role=role,
+            account=account,
+            key_hash=_hash(key),
+            key_prefix=key[:8],
+            created_by=created_by,
+            created_at=now,
+        )
+    return token, key
+
+
+def token_revoke(*, token: IntegrationToken, revoked_by, now: dt.datetime | None = None) -> None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = IntegrationToken.objects.select_for_update().get(pk=token.pk)
+        if not locked.is_active:
+            raise Conflict("This token was already revoked.", code="token_revoked")
+        locked.revoked_at, locked.revoked_by = now, revoked_by
+        locked.save(update_fields=["revoked_at", "revoked_by"])
+        type(locked.account).objects.filter(pk=locked.account_id).update(is_active=False)
+    token.refresh_from_db()
+
+
+def token_for_key(key: str, *, now: dt.datetime | None = None) -> IntegrationToken | None:
+    """The active token with this key, or None. Notes when it was used."""
+    now = now or timezone.now()
+    token = (
+        IntegrationToken.objects.select_related("account")
+        .filter(key_hash=_hash(key), revoked_at__isnull=True, account__is_active=True)
+        .first()
+    )
+    if token is not None and (
+        token.last_used_at is None or token.last_used_at < now - USE_RECORDED_EVERY
+    ):
+        IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token

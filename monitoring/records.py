@@ -1,0 +1,219 @@
+"""Recording tox screens, breath tests and methadone collections."""
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from eligibility.models import ServiceUser
+from hat_clinic.errors import RuleViolation
+
+from .models import (
+    STREET_HEROIN_MARKERS,
+    BreathTest,
+    MethadoneCollection,
+    Substance,
+    ToxResult,
+    ToxScreen,
+    ToxScreenResult,
+)
+
+MAX_BREATH_READING = Decimal("500")
+
+
+def _not_in_the_future(day: dt.date, clinic, now: dt.datetime, *, field: str, what: str):
+    today = clinic.clinic_day_of(now)
+    if day > today:
+        raise RuleViolation(
+            f"The {what} {day:%d %b %Y} is in the future; today is {today:%d %b %Y}.",
+            code="date_in_future",
+            field=field,
+        )
+
+
+def tox_screen_record(
+    *,
+    service_user: ServiceUser,
+    recorded_by,
+    sample_date: dt.date,
+    results: dict[str, str],
+    notes: str = "",
+    now: dt.datetime | None = None,
+) -> ToxScreen:
+    """Record a urine screen: a result per substance on the panel. Substances left out
+    are "not tested"; at least one must have been tested."""
+    now = now or timezone.now()
+    _not_in_the_future(
+        sample_date, service_user.clinic, now, field="sample_date", what="sample date"
+    )
+    unknown = sorted(set(results) - set(Substance.values))
+    if unknown:
+        raise RuleViolation(
+            f"Not on the panel: {', '.join(unknown)}. The substances are: "
+            f"{', '.join(Substance.values)}.",
+            code="unknown_substance",
+            field="results",
+        )
+    wrong = sorted(name for name, value in results.items() if value not in ToxResult.values)
+    if wrong:
+        raise RuleViolation(
+            f"Give each result as positive, negative or not_tested (check: {', '.join(wrong)}).",
+            code="unknown_result",
+            field="results",
+        )
+    full = {substance: results.get(substance, ToxResult.NOT_TESTED) for substance in Substance}
+    if all(value == ToxResult.NOT_TESTED for value in full.values()):
+        raise RuleViolation(
+            "Record at least one result: every substance is marked not tested.",
+            code="no_result",
+            field="results",
+        )
+    with transaction.atomic():
+        screen = ToxScreen(
+            service_user=service_user,
+            clinic=service_user.clinic,
+            sample_date=sample_date,
+            street_heroin=any(full[m] == ToxResult.POSITIVE for m in STREET_HEROIN_MARKERS),
+            notes=(notes or "").strip(),
+            recorded_by=recorded_by,
+            recorded_at=now,
+        )
+        screen._history_user = recorded_by
+        screen.save()
+        ToxScreenResult.objects.bulk_create(
+            ToxScreenResult(screen=screen, substance=substance, result=result)
+            for substance, result in full.items()
+        )
+    return screen
+
+
+def parse_breath(value, *, field: str = "reading_mcg_per_100ml") -> Decimal:
+    try:
+        reading = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as error:
+        raise RuleViolation(
+            f"{value!r} is not a breath reading: give µg/100 ml, e.g. 12.5.",
+            code="breath_not_a_number",
+            field=field,
+        ) from error
+    if not reading.is_finite() or not (0 <= reading <= MAX_BREATH_READING):
+        raise RuleViolation(
+            f"A breath reading is between 0 and {MAX_BREATH_READING} µg/100 ml.",
+            code="breath_out_of_range",
+            field=field,
+        )
+    if reading != reading.quantize(Decimal("0.1")):
+        raise RuleViolation(
+            "Give the breath reading to one decimal place at most.",
+            code="breath_precision",
+            field=field,
+        )
+    return reading
+
+
+def breath_test_record(
+    *,
+    service_user: ServiceUser,
+    recorded_by,
+    reading,
+    taken_at: dt.datetime | None = None,
+    session=None,
+    now: dt.datetime | None = None,
+) -> BreathTest:
+    """Record a breath alcohol reading; one taken at a pre-dose check names its session."""
+    now = now or timezone.now()
+    taken_at = taken_at or now
+    reading = parse_breath(reading)
+    if taken_at > now + dt.timedelta(minutes=1):
+        raise RuleViolation(
+            "The time taken is in the future.", code="time_in_future", field="taken_at"
+        )
+    clinic = service_user.clinic
+    test = BreathTest(
+        service_user=service_user,
+        clinic=clinic,
+        session=session,
+        taken_at=taken_at,
+        clinic_day=clinic.clinic_day_of(taken_at),
+        reading_mcg_per_100ml=reading,
+        recorded_by=recorded_by,
+        recorded_at=now,
+    )
+    test._history_user = recorded_by
+    test.save()
+    return test
+
+
+def methadone_collection_record(
+    *,
+    service_user: ServiceUser,
+    day: dt.date,
+    collected: bool,
+    recorded_by,
+    source: str = MethadoneCollection.Source.STAFF,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> tuple[MethadoneCollection, bool]:
+    """Record whether the day's methadone was collected, at the pharmacy on the
+    prescription in force that day. A second report for the same day replaces the
+    first (the history keeps it). Returns the record and whether it is new."""
+    from dosing.selectors import methadone_in_force
+
+    from .scans import methadone_uncollected_check
+
+    now = now or timezone.now()
+    clinic = service_user.clinic
+    _not_in_the_future(day, clinic, now, field="day", what="day")
+    midday = dt.datetime.combine(day, dt.time(12), tzinfo=clinic.zone)
+    prescription = methadone_in_force(service_user=service_user, at=midday)
+    if prescription is None:
+        raise RuleViolation(
+            f"{service_user.display_name} had no methadone prescription on {day:%d %b %Y}: "
+            "there was nothing to collect.",
+            code="no_methadone_prescription",
+            field="day",
+        )
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                record = _methadone_day_save(
+                    service_user,
+                    day,
+                    prescription.pharmacy,
+                    collected,
+                    note,
+                    source,
+                    recorded_by,
+                    now,
+                )
+                methadone_uncollected_check(ServiceUser.objects.filter(pk=service_user.pk), now=now)
+            return record
+        except IntegrityError:
+            # Two reports for a new day at once: the other one created it; replace it.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _methadone_day_save(
+    service_user, day, pharmacy, collected, note, source, recorded_by, now
+) -> tuple[MethadoneCollection, bool]:
+    record = (
+        MethadoneCollection.objects.select_for_update()
+        .filter(service_user=service_user, day=day)
+        .first()
+    )
+    created = record is None
+    if created:
+        record = MethadoneCollection(service_user=service_user, clinic=service_user.clinic, day=day)
+    record.pharmacy = pharmacy
+    record.collected = collected
+    record.note = (note or "").strip()
+    record.source = source
+    record.recorded_by = recorded_by
+    record.recorded_at = now
+    record._history_user = recorded_by
+    record._change_reason = "Recorded" if created else "Replaced by a later report"
+    record.save()
+    return record, created

@@ -1,0 +1,271 @@
+"""The overdue scans (DOMAIN.md, "Monitoring"): prescriber reviews, tox screens,
+breath tests for alcohol-flagged service users, and methadone not collected.
+
+Each finds what is due from the stored records, whenever it last ran, and raises
+its alert once per cause (the cause names the last record, so a new review, sample
+or collection starts a new cause). Set-wise: a fixed number of queries per clinic.
+"""
+
+import datetime as dt
+
+from django.db.models import (
+    CharField,
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
+from django.utils import timezone
+
+from eligibility.models import IN_TREATMENT, Clinic, ClinicPolicy, ServiceUser, Status, StatusChange
+
+from .alerts import alerts_raise_from
+from .models import AlertKind, BreathTest, MethadoneCollection, ToxScreen
+
+# Reviews and samples are not expected while someone is in hospital or custody.
+MONITORED = [status for status in IN_TREATMENT if status != Status.SUSPENDED]
+NEVER = dt.date(1970, 1, 1)
+
+
+def _text(expression) -> Cast:
+    return Cast(expression, CharField())
+
+
+def _admitted_at() -> Subquery:
+    return Subquery(
+        StatusChange.objects.filter(service_user=OuterRef("pk"), to_status=Status.TITRATION)
+        .order_by("-changed_at")
+        .values("changed_at")[:1]
+    )
+
+
+def _policy(clinic: Clinic, now: dt.datetime) -> ClinicPolicy | None:
+    return (
+        ClinicPolicy.objects.filter(clinic=clinic, effective_from__lte=now)
+        .order_by("-effective_from")
+        .first()
+    )
+
+
+def _person_alerts(people: QuerySet, *, kind: AlertKind, cause, detail, now) -> int:
+    return alerts_raise_from(
+        people.values(
+            alert_clinic=F("clinic_id"),
+            alert_service_user=F("pk"),
+            alert_session=Value(None, output_field=IntegerField()),
+            alert_cause=cause,
+            alert_detail=Value(detail),
+        ),
+        kind=kind,
+        now=now,
+    )
+
+
+def reviews_overdue_scan(*, now: dt.datetime | None = None) -> int:
+    """A prescriber review is due every review_interval_days, from admission for
+    someone never reviewed (dosing.selectors.review_queue shows the same dates)."""
+    from dosing.models import Review
+
+    now = now or timezone.now()
+    raised = 0
+    for clinic in Clinic.objects.all():
+        policy = _policy(clinic, now)
+        if policy is None:
+            continue
+        interval = dt.timedelta(days=policy.review_interval_days)
+        last = Review.objects.filter(service_user=OuterRef("pk")).order_by("-reviewed_at")
+        overdue = (
+            ServiceUser.objects.filter(clinic=clinic, status__in=MONITORED)
+            .annotate(
+                last_review=Subquery(last.values("pk")[:1]),
+                due_at=ExpressionWrapper(
+                    Coalesce(
+                        Subquery(last.values("reviewed_at")[:1]),
+                        _admitted_at(),
+                        "status_changed_at",
+                    )
+                    + interval,
+                    output_field=DateTimeField(),
+                ),
+            )
+            .filter(due_at__lt=now)
+        )
+        raised += _person_alerts(
+            overdue,
+            kind=AlertKind.REVIEW_OVERDUE,
+            cause=Concat(
+                Value("review:"),
+                _text("pk"),
+                Value(":after:"),
+                _text(Coalesce("last_review", 0)),
+                output_field=CharField(),
+            ),
+            detail=f"No prescriber review in the last {policy.review_interval_days} days.",
+            now=now,
+        )
+    return raised
+
+
+def tox_overdue_scan(*, now: dt.datetime | None = None) -> int:
+    """A urine sample at least every tox_interval_days; overdue after that."""
+    now = now or timezone.now()
+    raised = 0
+    for clinic in Clinic.objects.all():
+        policy = _policy(clinic, now)
+        if policy is None:
+            continue
+        days = policy.tox_interval_days
+        today = clinic.clinic_day_of(now)
+        last = ToxScreen.objects.filter(service_user=OuterRef("pk")).order_by("-sample_date", "-pk")
+        overdue = (
+            ServiceUser.objects.filter(clinic=clinic, status__in=MONITORED)
+            .annotate(
+                last_screen=Subquery(last.values("pk")[:1]),
+                last_sample=Subquery(last.values("sample_date")[:1], output_field=DateField()),
+                admitted_at=Coalesce(_admitted_at(), "status_changed_at"),
+            )
+            .filter(
+                Q(last_sample__lt=today - dt.timedelta(days=days))
+                | Q(last_sample__isnull=True, admitted_at__lt=now - dt.timedelta(days=days))
+            )
+        )
+        raised += _person_alerts(
+            overdue,
+            kind=AlertKind.TOX_OVERDUE,
+            cause=Concat(
+                Value("tox:"),
+                _text("pk"),
+                Value(":after:"),
+                _text(Coalesce("last_screen", 0)),
+                output_field=CharField(),
+            ),
+            detail=f"No urine tox screen in the last {days} days.",
+            now=now,
+        )
+    return raised
+
+
+def breath_missing_scan(*, now: dt.datetime | None = None, days_back: int = 7) -> int:
+    """An alcohol-flagged service user who attended on a clinic day (any session ended
+    other than missed or excused) and had no breath test that day. The alert names
+    the day's last session; it looks back days_back days, to catch up."""
+    from dosing.models import DoseSession, SessionStatus
+
+    now = now or timezone.now()
+    since = (now - dt.timedelta(days=days_back)).date()
+    attended = [
+        SessionStatus.ADMINISTERED,
+        SessionStatus.OBSERVED,
+        SessionStatus.WITHHELD,
+        SessionStatus.DECLINED,
+    ]
+    same_day = DoseSession.objects.filter(
+        service_user=OuterRef("service_user"), clinic_day=OuterRef("clinic_day")
+    )
+    last_of_day = (
+        DoseSession.objects.filter(
+            service_user__flag_alcohol=True,
+            service_user__status__in=MONITORED,
+            clinic_day__gte=since,
+            closes_at__lte=now,
+        )
+        .filter(~Exists(same_day.filter(closes_at__gt=OuterRef("closes_at"))))
+        .filter(Exists(same_day.filter(status__in=attended)))
+        .filter(
+            ~Exists(
+                BreathTest.objects.filter(
+                    service_user=OuterRef("service_user"), clinic_day=OuterRef("clinic_day")
+                )
+            )
+        )
+    )
+    return alerts_raise_from(
+        last_of_day.values(
+            alert_clinic=F("clinic_id"),
+            alert_service_user=F("service_user_id"),
+            alert_session=F("pk"),
+            alert_cause=Concat(
+                Value("breath:"),
+                _text("service_user_id"),
+                Value(":"),
+                _text("clinic_day"),
+                output_field=CharField(),
+            ),
+            alert_detail=Concat(
+                Value("Alcohol-flagged, attended on "),
+                _text("clinic_day"),
+                Value(" with no breath test recorded."),
+                output_field=CharField(),
+            ),
+        ),
+        kind=AlertKind.BREATH_MISSING,
+        now=now,
+    )
+
+
+def methadone_uncollected_check(service_users: QuerySet, *, now: dt.datetime) -> int:
+    """DOMAIN.md: after methadone_uncollected_days uncollected days in a row (the days
+    reported since the last collection), alert. One alert per run of days: its cause
+    is the run's first uncollected day."""
+    last_collected = (
+        MethadoneCollection.objects.filter(service_user=OuterRef(OuterRef("pk")), collected=True)
+        .order_by("-day")
+        .values("day")[:1]
+    )
+    run = MethadoneCollection.objects.filter(
+        service_user=OuterRef("pk"),
+        collected=False,
+        day__gt=Coalesce(Subquery(last_collected), Value(NEVER, output_field=DateField())),
+    )
+    threshold = Subquery(
+        ClinicPolicy.objects.filter(clinic=OuterRef("clinic"), effective_from__lte=now)
+        .order_by("-effective_from")
+        .values("methadone_uncollected_days")[:1]
+    )
+    people = (
+        service_users.filter(status__in=MONITORED)
+        .annotate(
+            uncollected=Subquery(
+                run.order_by().values("service_user").annotate(n=Count("pk")).values("n")
+            ),
+            run_start=Subquery(run.order_by("day").values("pk")[:1]),
+            threshold=threshold,
+        )
+        .filter(uncollected__gte=F("threshold"))
+    )
+    return alerts_raise_from(
+        people.values(
+            alert_clinic=F("clinic_id"),
+            alert_service_user=F("pk"),
+            alert_session=Value(None, output_field=IntegerField()),
+            alert_cause=Concat(Value("methadone:"), _text("run_start"), output_field=CharField()),
+            alert_detail=Concat(
+                _text("uncollected"),
+                Value(" days in a row with methadone not collected: consider monitored methadone."),
+                output_field=CharField(),
+            ),
+        ),
+        kind=AlertKind.METHADONE_UNCOLLECTED,
+        now=now,
+    )
+
+
+def methadone_uncollected_scan(*, now: dt.datetime | None = None) -> int:
+    """Everyone with a collection record: the catch-all behind the check run at each
+    report."""
+    now = now or timezone.now()
+    return methadone_uncollected_check(
+        ServiceUser.objects.filter(
+            Exists(MethadoneCollection.objects.filter(service_user=OuterRef("pk")))
+        ),
+        now=now,
+    )
