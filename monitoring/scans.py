@@ -9,6 +9,7 @@ or collection starts a new cause). Set-wise: a fixed number of queries per clini
 import datetime as dt
 
 from django.db.models import (
+    BigIntegerField,
     CharField,
     Count,
     DateField,
@@ -16,7 +17,6 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -34,6 +34,8 @@ from .models import AlertKind, BreathTest, MethadoneCollection, ToxScreen
 # Reviews and samples are not expected while someone is in hospital or custody.
 MONITORED = [status for status in IN_TREATMENT if status != Status.SUSPENDED]
 NEVER = dt.date(1970, 1, 1)
+# A typed NULL: PostgreSQL will not put an untyped parameter into a bigint column.
+NO_SESSION = Cast(Value(None), output_field=BigIntegerField())
 
 
 def _text(expression) -> Cast:
@@ -61,7 +63,7 @@ def _person_alerts(people: QuerySet, *, kind: AlertKind, cause, detail, now) -> 
         people.values(
             alert_clinic=F("clinic_id"),
             alert_service_user=F("pk"),
-            alert_session=Value(None, output_field=IntegerField()),
+            alert_session=NO_SESSION,
             alert_cause=cause,
             alert_detail=Value(detail),
         ),
@@ -246,7 +248,7 @@ def methadone_uncollected_check(service_users: QuerySet, *, now: dt.datetime) ->
         people.values(
             alert_clinic=F("clinic_id"),
             alert_service_user=F("pk"),
-            alert_session=Value(None, output_field=IntegerField()),
+            alert_session=NO_SESSION,
             alert_cause=Concat(Value("methadone:"), _text("run_start"), output_field=CharField()),
             alert_detail=Concat(
                 _text("uncollected"),
