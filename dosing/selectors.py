@@ -152,8 +152,10 @@ def reviews_for_staff(user) -> QuerySet[Review]:
 def review_summary(*, service_user: ServiceUser, now: dt.datetime | None = None) -> dict:
     """What the prescriber looks at for the last 7 days, in a fixed number of queries:
     sessions by outcome, doses given, POSS and breath readings, withholds with their
-    reasons, prescriptions and status changes. Tox screens and methadone collections
-    join this when the monitoring records arrive."""
+    reasons, prescriptions and status changes, the last tox screen, breath tests taken
+    apart from a dose, and methadone collections."""
+    from monitoring.models import BreathTest, MethadoneCollection, ToxScreen, ToxScreenResult
+
     now = now or timezone.now()
     since = now - dt.timedelta(days=7)
     sessions = DoseSession.objects.filter(
@@ -191,6 +193,25 @@ def review_summary(*, service_user: ServiceUser, now: dt.datetime | None = None)
         ),
         "previous_reviews": list(
             service_user.reviews.select_related("prescriber").order_by("-reviewed_at")[:3]
+        ),
+        "last_tox": ToxScreen.objects.filter(service_user=service_user)
+        .prefetch_related(
+            Prefetch(
+                "results",
+                queryset=ToxScreenResult.objects.exclude(result="not_tested").order_by("pk"),
+            )
+        )
+        .first(),
+        "other_breath_tests": list(
+            BreathTest.objects.filter(
+                service_user=service_user, taken_at__gte=since, session__isnull=True
+            ).order_by("taken_at")
+        ),
+        "methadone_collections": list(
+            MethadoneCollection.objects.filter(
+                service_user=service_user,
+                day__gte=service_user.clinic.clinic_day_of(since),
+            ).order_by("day")
         ),
     }
 

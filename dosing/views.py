@@ -4,7 +4,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_POST
 from eligibility.models import Status
 from eligibility.selectors import policy_in_force, service_users_for_staff
 from eligibility.services import titration_complete as titration_complete_service
+from eligibility.views import service_user_for
 from hat_clinic.errors import RuleViolation
 from hat_clinic.forms import add_refusal
 
@@ -37,17 +37,8 @@ from .selectors import (
 from .services import methadone_prescribe, prescription_issue, review_record
 
 
-def _service_user_for(request, pk, permission: str, refusal: str):
-    """The service user if on the caller's clinics (else 404, so existence never leaks),
-    and only then the role check (else 403)."""
-    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
-    if not request.user.has_perm(permission):
-        raise PermissionDenied(refusal)
-    return service_user
-
-
 def _prescriber_scope(request, service_user_id):
-    return _service_user_for(
+    return service_user_for(
         request,
         service_user_id,
         "dosing.prescribe",
@@ -80,7 +71,7 @@ def prescription_list(request, pk):
 
 
 def prescription_new(request, pk):
-    service_user = _service_user_for(
+    service_user = service_user_for(
         request, pk, "dosing.prescribe", "Only prescribers can issue a prescription."
     )
     policy = policy_in_force(clinic=service_user.clinic)
@@ -140,7 +131,7 @@ def prescription_new(request, pk):
 @require_POST
 def titration_complete(request, pk):
     """The prescriber judges the dose stable: titration or re-titration ends."""
-    service_user = _service_user_for(
+    service_user = service_user_for(
         request, pk, "eligibility.change_status", "Only prescribers can mark titration complete."
     )
     try:
@@ -167,7 +158,7 @@ def review_queue_page(request):
 
 
 def review_new(request, pk):
-    service_user = _service_user_for(
+    service_user = service_user_for(
         request, pk, "dosing.add_review", "Only prescribers record reviews."
     )
     policy = policy_in_force(clinic=service_user.clinic)
@@ -208,7 +199,7 @@ def review_new(request, pk):
 
 
 def methadone_new(request, pk):
-    service_user = _service_user_for(
+    service_user = service_user_for(
         request, pk, "dosing.prescribe", "Only prescribers can prescribe methadone."
     )
     current = methadone_in_force(service_user=service_user)

@@ -7,7 +7,17 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 
 from .models import Status
+from .panels import panels_for
 from .selectors import policy_versions, service_users_for_staff
+
+
+def service_user_for(request, pk, permission: str, refusal: str):
+    """The service user if on the caller's clinics (else 404, so existence never leaks),
+    and only then the role check (else 403)."""
+    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(refusal)
+    return service_user
 
 
 def service_user_list(request):
@@ -34,7 +44,11 @@ def service_user_detail(request, pk):
     return render(
         request,
         "eligibility/service_user_detail.html",
-        {"service_user": service_user, "status_changes": status_changes},
+        {
+            "service_user": service_user,
+            "status_changes": status_changes,
+            "panels": panels_for(request, service_user),
+        },
     )
 
 

@@ -76,6 +76,21 @@ urlpatterns = [
     ),
     path("reviews/", dosing_views.review_queue_page, name="review-queue"),
     path("alerts/", monitoring_views.inbox, name="alert-inbox"),
+    path(
+        "service-users/<int:pk>/tox-screens/new/",
+        monitoring_views.tox_screen_new,
+        name="tox-screen-new",
+    ),
+    path(
+        "service-users/<int:pk>/breath-tests/new/",
+        monitoring_views.breath_test_new,
+        name="breath-test-new",
+    ),
+    path(
+        "service-users/<int:pk>/methadone-collections/new/",
+        monitoring_views.methadone_collection_new,
+        name="methadone-collection-new",
+    ),
     path("alerts/<int:pk>/acknowledge/", monitoring_views.acknowledge, name="alert-acknowledge"),
     path("dosing/", room_views.board, name="board"),
     path("dosing/sessions/<int:pk>/", room_views.session_page, name="dose-session"),

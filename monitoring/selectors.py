@@ -1,8 +1,17 @@
 """Reading alerts and monitoring records, scoped to the member of staff's clinics."""
 
-from django.db.models import Prefetch, QuerySet
+import datetime as dt
 
-from .models import Alert, BreathTest, MethadoneCollection, ToxScreen, ToxScreenResult
+from django.db.models import Prefetch, Q, QuerySet
+
+from .models import (
+    Alert,
+    BreathTest,
+    MethadoneCollection,
+    ToxResult,
+    ToxScreen,
+    ToxScreenResult,
+)
 
 
 def alerts_for_staff(user) -> QuerySet[Alert]:
@@ -37,3 +46,67 @@ def methadone_collections_for_staff(user) -> QuerySet[MethadoneCollection]:
     if not user.is_authenticated:
         return MethadoneCollection.objects.none()
     return MethadoneCollection.objects.filter(clinic__memberships__user=user)
+
+
+def monitoring_summary(*, service_user, now: dt.datetime, days: int = 28) -> dict:
+    """The service user's page: the latest tox results, recent breath readings, the
+    methadone collection calendar for the last `days` days, and open alerts.
+    A fixed number of queries."""
+    from dosing.models import MethadonePrescription
+
+    clinic = service_user.clinic
+    today = clinic.clinic_day_of(now)
+    first_day = today - dt.timedelta(days=days - 1)
+    latest_tox = (
+        ToxScreen.objects.filter(service_user=service_user)
+        .select_related("recorded_by")
+        .prefetch_related(Prefetch("results", queryset=ToxScreenResult.objects.order_by("pk")))
+        .first()
+    )
+    breath_tests = list(
+        BreathTest.objects.filter(service_user=service_user)
+        .select_related("session", "recorded_by")
+        .order_by("-taken_at")[:10]
+    )
+    collections = {
+        record.day: record
+        for record in MethadoneCollection.objects.filter(
+            service_user=service_user, day__gte=first_day, day__lte=today
+        )
+    }
+    window_start = dt.datetime.combine(first_day, dt.time(0), tzinfo=clinic.zone)
+    versions = list(
+        MethadonePrescription.objects.filter(service_user=service_user, valid_from__lte=now)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=window_start))
+        .order_by("-valid_from", "-version")
+    )
+
+    def prescribed(day):
+        midday = dt.datetime.combine(day, dt.time(12), tzinfo=clinic.zone)
+        version = next((v for v in versions if v.valid_from <= midday), None)
+        return version is not None and (version.valid_to is None or version.valid_to > midday)
+
+    calendar = []
+    for offset in range(days):
+        day = first_day + dt.timedelta(days=offset)
+        record = collections.get(day)
+        if record is not None:
+            state = "collected" if record.collected else "not_collected"
+        else:
+            state = "unreported" if prescribed(day) else "none"
+        calendar.append({"day": day, "state": state, "record": record})
+    return {
+        "latest_tox": latest_tox,
+        "tox_positive": [r for r in latest_tox.results.all() if r.result == ToxResult.POSITIVE]
+        if latest_tox
+        else [],
+        "breath_tests": breath_tests,
+        "calendar": calendar,
+        # Blank cells before the first day, so the grid's columns are Monday to Sunday.
+        "calendar_lead": range(first_day.weekday()),
+        "open_alerts": list(
+            Alert.objects.filter(service_user=service_user, acknowledged_at__isnull=True)
+            .select_related("session")
+            .order_by("-severity", "created_at")
+        ),
+    }

@@ -9,11 +9,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from eligibility.panels import Panel
+from eligibility.views import service_user_for
 from hat_clinic.errors import Conflict, RuleViolation
+from hat_clinic.forms import add_refusal
 
 from .alerts import alert_acknowledge
+from .forms import BreathTestForm, MethadoneCollectionForm, ToxScreenForm
 from .models import AlertKind, Severity
-from .selectors import alerts_for_staff
+from .records import breath_test_record, methadone_collection_record, tox_screen_record
+from .selectors import alerts_for_staff, monitoring_summary
 
 ACKNOWLEDGED_SHOWN_FOR = dt.timedelta(days=7)
 
@@ -63,3 +68,97 @@ def acknowledge(request, pk):
         return render(request, "monitoring/inbox.html", context, status=400)
     messages.success(request, f"Acknowledged: {alert.get_kind_display()}.")
     return redirect("alert-inbox")
+
+
+# The monitoring records, one form each, and the section on the service user's page.
+
+
+def monitoring_panel(request, service_user) -> Panel | None:
+    if not request.user.has_perm("monitoring.view_toxscreen"):
+        return None
+    summary = monitoring_summary(service_user=service_user, now=timezone.now())
+    return Panel("monitoring/_service_user_panel.html", {**summary, "service_user": service_user})
+
+
+RECORD_PAGES = {
+    "tox": ("monitoring.add_toxscreen", "Only nurses record tox screens.", "Record tox screen"),
+    "breath": (
+        "monitoring.add_breathtest",
+        "Only nurses and health-care assistants record breath tests.",
+        "Record breath test",
+    ),
+    "methadone": (
+        "monitoring.add_methadonecollection",
+        "Only nurses record methadone collections.",
+        "Record methadone collection",
+    ),
+}
+
+
+def _record_page(request, pk, kind, form, save):
+    permission, refusal, title = RECORD_PAGES[kind]
+    service_user = service_user_for(request, pk, permission, refusal)
+    if request.method == "POST" and form.is_valid():
+        try:
+            message = save(service_user, form.cleaned_data)
+        except RuleViolation as violation:
+            add_refusal(form, violation)
+        else:
+            messages.success(request, message)
+            return redirect("service-user-detail", pk=service_user.pk)
+    return render(
+        request,
+        "monitoring/record_form.html",
+        {"service_user": service_user, "form": form, "title": title, "kind": kind},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def tox_screen_new(request, pk):
+    def save(service_user, data):
+        screen = tox_screen_record(
+            service_user=service_user,
+            recorded_by=request.user,
+            sample_date=data["sample_date"],
+            results=form.results(),
+            notes=data["notes"],
+        )
+        positive = [
+            r.get_substance_display() for r in screen.results.all() if r.result == "positive"
+        ]
+        return f"Tox screen of {screen.sample_date:%d %b} recorded: " + (
+            f"positive for {', '.join(positive)}." if positive else "nothing positive."
+        )
+
+    form = ToxScreenForm(request.POST or None)
+    return _record_page(request, pk, "tox", form, save)
+
+
+def breath_test_new(request, pk):
+    def save(service_user, data):
+        test = breath_test_record(
+            service_user=service_user,
+            recorded_by=request.user,
+            reading=data["reading_mcg_per_100ml"],
+            taken_at=data["taken_at"],
+        )
+        return f"Breath test recorded: {test.reading_mcg_per_100ml:.1f} µg/100 ml."
+
+    return _record_page(request, pk, "breath", BreathTestForm(request.POST or None), save)
+
+
+def methadone_collection_new(request, pk):
+    def save(service_user, data):
+        record, created = methadone_collection_record(
+            service_user=service_user,
+            day=data["day"],
+            collected=data["collected"],
+            recorded_by=request.user,
+            note=data["note"],
+        )
+        state = "collected" if record.collected else "not collected"
+        verb = "recorded" if created else "updated (the earlier report is in the history)"
+        return f"Methadone on {record.day:%d %b} {verb}: {state}."
+
+    form = MethadoneCollectionForm(request.POST or None)
+    return _record_page(request, pk, "methadone", form, save)
