@@ -81,3 +81,19 @@ def test_people_in_treatment_have_prescriptions_and_methadone():
     starter = ServiceUser.objects.get(given_name="Daniel")
     assert prescription_in_force(service_user=starter).dose_for("AM") == 15
     assert ServiceUser.objects.get(given_name="Rachel").status == "retitration_required"
+
+
+def test_the_demo_has_alert_addresses_and_first_monitoring_records():
+    from monitoring.models import AlertAddress, BreathTest, ToxScreen
+
+    _seed()
+    _seed()  # and again: nothing doubled
+    assert set(AlertAddress.objects.values_list("role", flat=True)) == {
+        Role.NURSE,
+        Role.PRESCRIBER,
+        Role.MANAGER,
+    }
+    in_treatment = ServiceUser.objects.filter(status__in=["titration", "maintenance"])
+    assert ToxScreen.objects.count() == in_treatment.count() > 0
+    assert ToxScreen.objects.filter(street_heroin=True).exists()
+    assert BreathTest.objects.count() == in_treatment.filter(flag_alcohol=True).count() > 0

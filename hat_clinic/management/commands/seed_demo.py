@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dosing.models import Pharmacy
+from dosing.selectors import methadone_in_force
 from dosing.services import methadone_prescribe, pharmacy_add, prescription_issue
 from eligibility.models import Clinic, ServiceUser, Status
 from eligibility.services import (
@@ -22,6 +23,8 @@ from eligibility.services import (
 )
 from eligibility.synthetic import synthetic_nhs_numbers
 from hat_clinic.roles import Role
+from monitoring.models import AlertAddress, ToxScreen
+from monitoring.records import breath_test_record, methadone_collection_record, tox_screen_record
 
 CLINIC_NAME = "Riverside HAT Clinic"
 
@@ -102,6 +105,23 @@ PHARMACIES = [
 ]
 
 
+ALERT_ADDRESSES = [
+    (Role.NURSE, "nurses@riverside-hat.example"),
+    (Role.PRESCRIBER, "prescribers@riverside-hat.example"),
+    (Role.MANAGER, "managers@riverside-hat.example"),
+]
+
+NEGATIVE_PANEL = dict.fromkeys(
+    ["acetylcodeine", "papaverine", "noscapine", "cocaine", "benzodiazepines", "fentanyl"],
+    "negative",
+)
+DEMO_TOX = [
+    {**NEGATIVE_PANEL, "morphine_6mam": "positive", "methadone_eddp": "positive"},
+    {**NEGATIVE_PANEL, "morphine_6mam": "positive", "cocaine": "positive"},
+    {**NEGATIVE_PANEL, "morphine_6mam": "positive", "papaverine": "positive"},
+]
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo clinic: policy defaults, 15 places, 12 service users across the "
@@ -147,6 +167,7 @@ class Command(BaseCommand):
                 self.stdout.write("It is shown only this once. Keep it, or run with --password.")
         prescriber = get_user_model().objects.get(username="prescriber")
         self._service_users(clinic, prescriber, now)
+        self._monitoring(clinic, get_user_model().objects.get(username="nurse"), now)
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready: {clinic}."))
 
     def _staff(self, clinic, password):
@@ -227,3 +248,39 @@ class Command(BaseCommand):
                 reason="Demo pathway",
                 now=now,
             )
+
+    def _monitoring(self, clinic, nurse, now):
+        """Team addresses for alert e-mails, and a first tox screen, breath test and
+        methadone report for those in treatment, so the service user pages show them."""
+        for role, address in ALERT_ADDRESSES:
+            AlertAddress.objects.get_or_create(
+                clinic=clinic, role=role, defaults={"email": address}
+            )
+        if ToxScreen.objects.filter(clinic=clinic).exists():
+            return
+        today = clinic.clinic_day_of(now)
+        midday = dt.datetime.combine(today, dt.time(12), tzinfo=clinic.zone)
+        in_treatment = ServiceUser.objects.filter(
+            clinic=clinic, status__in=[Status.TITRATION, Status.MAINTENANCE]
+        ).order_by("pk")
+        for index, person in enumerate(in_treatment):
+            tox_screen_record(
+                service_user=person,
+                recorded_by=nurse,
+                sample_date=today,
+                results=DEMO_TOX[index % len(DEMO_TOX)],
+                now=now,
+            )
+            if person.flag_alcohol:
+                breath_test_record(service_user=person, recorded_by=nurse, reading="0", now=now)
+            # A day's methadone is the prescription in force at its midday (as the
+            # collection service reads it): prescribed this afternoon, none yet.
+            if methadone_in_force(service_user=person, at=midday) is not None:
+                methadone_collection_record(
+                    service_user=person,
+                    day=today,
+                    collected=index % 3 != 0,
+                    recorded_by=nurse,
+                    note="" if index % 3 else "Pharmacy says not seen today",
+                    now=now,
+                )
