@@ -76,6 +76,7 @@ urlpatterns = [
     ),
     path("reviews/", dosing_views.review_queue_page, name="review-queue"),
     path("alerts/", monitoring_views.inbox, name="alert-inbox"),
+    path("clinic/alert-addresses/", monitoring_views.alert_addresses, name="alert-addresses"),
     path(
         "service-users/<int:pk>/tox-screens/new/",
         monitoring_views.tox_screen_new,

@@ -188,3 +188,22 @@ def alerts_email_pending(*, now: dt.datetime | None = None) -> int:
             )
         Alert.objects.filter(pk__in=[pk for pk, _, _ in pending]).update(emailed_at=now)
     return len(counts)
+
+
+def alert_addresses_set(*, clinic, addresses: dict[str, str], by) -> None:
+    """Set (or, with an empty address, clear) each team's alert e-mail address."""
+    with transaction.atomic():
+        for role, email in addresses.items():
+            email = (email or "").strip()
+            current = AlertAddress.objects.select_for_update().filter(clinic=clinic, role=role)
+            record = current.first()
+            if not email:
+                if record is not None:
+                    record._history_user = by
+                    record.delete()
+                continue
+            record = record or AlertAddress(clinic=clinic, role=role)
+            if record.email != email:
+                record.email = email
+                record._history_user = by
+                record.save()

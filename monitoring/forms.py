@@ -65,3 +65,16 @@ class MethadoneCollectionForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["day"].initial = timezone.localdate()
+
+
+class AlertAddressForm(forms.Form):
+    """One team address per role that alerts go to (see monitoring.models.KIND_ROLES)."""
+
+    def __init__(self, *args, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        for role in roles:
+            self.fields[role.value] = forms.EmailField(
+                label=f"{role.label} team",
+                required=False,
+                widget=forms.EmailInput(attrs={"class": "form-control"}),
+            )

@@ -13,10 +13,11 @@ from eligibility.panels import Panel
 from eligibility.views import service_user_for
 from hat_clinic.errors import Conflict, RuleViolation
 from hat_clinic.forms import add_refusal
+from hat_clinic.roles import Role
 
-from .alerts import alert_acknowledge
-from .forms import BreathTestForm, MethadoneCollectionForm, ToxScreenForm
-from .models import AlertKind, Severity
+from .alerts import alert_acknowledge, alert_addresses_set
+from .forms import AlertAddressForm, BreathTestForm, MethadoneCollectionForm, ToxScreenForm
+from .models import KIND_ROLES, AlertAddress, AlertKind, Severity
 from .records import breath_test_record, methadone_collection_record, tox_screen_record
 from .selectors import alerts_for_staff, monitoring_summary
 
@@ -162,3 +163,32 @@ def methadone_collection_new(request, pk):
 
     form = MethadoneCollectionForm(request.POST or None)
     return _record_page(request, pk, "methadone", form, save)
+
+
+# Roles that alerts are sent to (the pharmacy integration is not told).
+ALERTED_ROLES = [Role.NURSE, Role.PRESCRIBER, Role.MANAGER]
+
+
+@permission_required("monitoring.change_alertaddress", raise_exception=True)
+def alert_addresses(request):
+    if request.clinic is None:
+        raise PermissionDenied("You are not on a clinic's staff.")
+    current = dict(AlertAddress.objects.filter(clinic=request.clinic).values_list("role", "email"))
+    form = AlertAddressForm(request.POST or None, roles=ALERTED_ROLES, initial=current)
+    if request.method == "POST" and form.is_valid():
+        alert_addresses_set(clinic=request.clinic, addresses=form.cleaned_data, by=request.user)
+        messages.success(request, "Alert e-mail addresses saved.")
+        return redirect("alert-addresses")
+    return render(
+        request,
+        "monitoring/alert_addresses.html",
+        {"form": form, "kinds_by_role": _kinds_by_role()},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _kinds_by_role():
+    return {
+        role.label: [kind.label for kind, roles in KIND_ROLES.items() if role in roles]
+        for role in ALERTED_ROLES
+    }

@@ -246,3 +246,28 @@ def test_the_inbox_runs_fixed_queries(cast, person, django_assert_max_num_querie
     with django_assert_max_num_queries(12):
         response = client.get(reverse("alert-inbox"))
     assert response.context["open_count"] == 60
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("manager", 200), ("nurse", 403), ("hca", 403), ("prescriber", 403), (None, 302)],
+)
+def test_only_managers_set_the_alert_addresses(cast, who, status):
+    assert cast.client(who).get(reverse("alert-addresses")).status_code == status
+
+
+def test_a_manager_sets_and_clears_the_team_addresses(cast):
+    client = cast.client("manager")
+    url = reverse("alert-addresses")
+    bad = client.post(url, {"Nurse": "not an address"})
+    assert bad.status_code == 400 and "Enter a valid email address." in bad.content.decode()
+    client.post(url, {"Nurse": "nurses@a.test", "Prescriber": "rx@a.test"})
+    assert dict(AlertAddress.objects.values_list("role", "email")) == {
+        Role.NURSE: "nurses@a.test",
+        Role.PRESCRIBER: "rx@a.test",
+    }
+    client.post(url, {"Nurse": "", "Prescriber": "rx@a.test"})
+    assert list(AlertAddress.objects.values_list("role", flat=True)) == [Role.PRESCRIBER]
+    assert AlertAddress.history.filter(history_type="-").get().history_user == cast.manager
+    # Clinic B's manager would see only clinic B's: addresses belong to the current clinic.
+    assert set(AlertAddress.objects.values_list("clinic", flat=True)) == {cast.clinic_a.pk}
