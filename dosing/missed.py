@@ -13,7 +13,6 @@ import datetime as dt
 
 from django.db import connection, transaction
 from django.db.models import (
-    CharField,
     Count,
     DateTimeField,
     F,
@@ -22,13 +21,13 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from eligibility.models import ServiceUser, Status
 from eligibility.services import service_users_transition_many
 from hat_clinic.history import history_snapshot
-from monitoring.alerts import alerts_raise_from
+from monitoring.alerts import alerts_raise_from, sql_text
 from monitoring.models import AlertKind
 
 from .models import (
@@ -80,13 +79,12 @@ def missed_sessions_scan(*, now: dt.datetime | None = None) -> MissedScan | None
                 alert_clinic=F("clinic_id"),
                 alert_service_user=F("service_user_id"),
                 alert_session=F("pk"),
-                alert_cause=Concat(Value("session:"), Cast("pk", CharField())),
-                alert_detail=Concat(
+                alert_cause=sql_text("session:", F("pk")),
+                alert_detail=sql_text(
                     F("slot_code"),
-                    Value(" session on "),
-                    Cast("clinic_day", CharField()),
-                    Value(" missed: the window closed with no dose recorded."),
-                    output_field=CharField(),
+                    " session on ",
+                    F("clinic_day"),
+                    " missed: the window closed with no dose recorded.",
                 ),
             ),
             kind=AlertKind.MISSED_DOSE,
@@ -176,12 +174,8 @@ def _raise_streak_alerts(people: QuerySet, *, kind: AlertKind, detail: str, now)
             alert_clinic=F("clinic_id"),
             alert_service_user=F("pk"),
             alert_session=F("streak_start"),
-            alert_cause=Concat(Value("streak:"), Cast("streak_start", CharField())),
-            alert_detail=Concat(
-                Cast("consecutive_not_taken", CharField()),
-                Value(detail),
-                output_field=CharField(),
-            ),
+            alert_cause=sql_text("streak:", F("streak_start")),
+            alert_detail=sql_text(F("consecutive_not_taken"), detail),
         ),
         kind=kind,
         now=now,

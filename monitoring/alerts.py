@@ -12,7 +12,8 @@ from collections import defaultdict
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +21,16 @@ from eligibility.models import Clinic
 from hat_clinic.errors import Conflict, RuleViolation
 
 from .models import KIND_ROLES, KIND_SEVERITY, Alert, AlertAddress, AlertKind
+
+
+def sql_text(*parts) -> Concat:
+    """Text built in the database, for cause keys and details raised set-wise: each
+    str is a literal, anything else an expression cast to text."""
+    return Concat(
+        *[Value(part) if isinstance(part, str) else Cast(part, CharField()) for part in parts],
+        output_field=CharField(),
+    )
+
 
 # The columns a set-wise raise reads from its source query, by their aliases.
 SOURCE_COLUMNS = (

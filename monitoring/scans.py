@@ -10,7 +10,6 @@ import datetime as dt
 
 from django.db.models import (
     BigIntegerField,
-    CharField,
     Count,
     DateField,
     DateTimeField,
@@ -23,12 +22,12 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from eligibility.models import IN_TREATMENT, Clinic, ClinicPolicy, ServiceUser, Status, StatusChange
 
-from .alerts import alerts_raise_from
+from .alerts import alerts_raise_from, sql_text
 from .models import AlertKind, BreathTest, MethadoneCollection, ToxScreen
 
 # Reviews and samples are not expected while someone is in hospital or custody.
@@ -36,10 +35,6 @@ MONITORED = [status for status in IN_TREATMENT if status != Status.SUSPENDED]
 NEVER = dt.date(1970, 1, 1)
 # A typed NULL: PostgreSQL will not put an untyped parameter into a bigint column.
 NO_SESSION = Cast(Value(None), output_field=BigIntegerField())
-
-
-def _text(expression) -> Cast:
-    return Cast(expression, CharField())
 
 
 def _admitted_at() -> Subquery:
@@ -104,13 +99,7 @@ def reviews_overdue_scan(*, now: dt.datetime | None = None) -> int:
         raised += _person_alerts(
             overdue,
             kind=AlertKind.REVIEW_OVERDUE,
-            cause=Concat(
-                Value("review:"),
-                _text("pk"),
-                Value(":after:"),
-                _text(Coalesce("last_review", 0)),
-                output_field=CharField(),
-            ),
+            cause=sql_text("review:", F("pk"), ":after:", Coalesce("last_review", 0)),
             detail=f"No prescriber review in the last {policy.review_interval_days} days.",
             now=now,
         )
@@ -143,13 +132,7 @@ def tox_overdue_scan(*, now: dt.datetime | None = None) -> int:
         raised += _person_alerts(
             overdue,
             kind=AlertKind.TOX_OVERDUE,
-            cause=Concat(
-                Value("tox:"),
-                _text("pk"),
-                Value(":after:"),
-                _text(Coalesce("last_screen", 0)),
-                output_field=CharField(),
-            ),
+            cause=sql_text("tox:", F("pk"), ":after:", Coalesce("last_screen", 0)),
             detail=f"No urine tox screen in the last {days} days.",
             now=now,
         )
@@ -195,18 +178,9 @@ def breath_missing_scan(*, now: dt.datetime | None = None, days_back: int = 7) -
             alert_clinic=F("clinic_id"),
             alert_service_user=F("service_user_id"),
             alert_session=F("pk"),
-            alert_cause=Concat(
-                Value("breath:"),
-                _text("service_user_id"),
-                Value(":"),
-                _text("clinic_day"),
-                output_field=CharField(),
-            ),
-            alert_detail=Concat(
-                Value("Alcohol-flagged, attended on "),
-                _text("clinic_day"),
-                Value(" with no breath test recorded."),
-                output_field=CharField(),
+            alert_cause=sql_text("breath:", F("service_user_id"), ":", F("clinic_day")),
+            alert_detail=sql_text(
+                "Alcohol-flagged, attended on ", F("clinic_day"), " with no breath test recorded."
             ),
         ),
         kind=AlertKind.BREATH_MISSING,
@@ -249,11 +223,10 @@ def methadone_uncollected_check(service_users: QuerySet, *, now: dt.datetime) ->
             alert_clinic=F("clinic_id"),
             alert_service_user=F("pk"),
             alert_session=NO_SESSION,
-            alert_cause=Concat(Value("methadone:"), _text("run_start"), output_field=CharField()),
-            alert_detail=Concat(
-                _text("uncollected"),
-                Value(" days in a row with methadone not collected: consider monitored methadone."),
-                output_field=CharField(),
+            alert_cause=sql_text("methadone:", F("run_start")),
+            alert_detail=sql_text(
+                F("uncollected"),
+                " days in a row with methadone not collected: consider monitored methadone.",
             ),
         ),
         kind=AlertKind.METHADONE_UNCOLLECTED,

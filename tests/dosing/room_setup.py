@@ -35,20 +35,24 @@ def on_prescription(cast, *, slot_doses=None, topup_max_mg=None, **fields):
     return person
 
 
-def dosed_at_nine(cast, person) -> DoseSession:
-    """Assess and give the AM dose at 09:00, witnessed by the HCA."""
-    session = DoseSession.objects.get(service_user=person, slot_code="AM")
-    session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=NINE)
+def give_dose(cast, session: DoseSession, when, mg: str = "60") -> DoseSession:
+    """Assess and give a session's dose at `when`, witnessed by the HCA."""
+    session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=when)
     dose_administer(
         session=session,
         nurse=cast.nurse,
         witness_username=cast.hca.username,
         witness_password=PASSWORD,
-        drawn_mg="60",
-        injected_mg="60",
+        drawn_mg=mg,
+        injected_mg=mg,
         route="iv",
         site="arm",
-        now=NINE,
+        now=when,
     )
     session.refresh_from_db()
     return session
+
+
+def dosed_at_nine(cast, person) -> DoseSession:
+    """Assess and give the AM dose at 09:00, witnessed by the HCA."""
+    return give_dose(cast, DoseSession.objects.get(service_user=person, slot_code="AM"), NINE)

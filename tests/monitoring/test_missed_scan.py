@@ -12,31 +12,15 @@ from django.test.utils import CaptureQueriesContext
 
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, MissedScan, SessionStatus
-from dosing.room import dose_administer, session_assess, session_decline, session_withhold
+from dosing.room import session_assess, session_decline, session_withhold
 from dosing.tasks import scan_missed_sessions
 from eligibility.models import ServiceUser, Status
 from monitoring.models import Alert, AlertKind
-from tests.dosing.room_setup import dosed_at_nine, on_prescription
-from tests.factories import PASSWORD
+from tests.dosing.room_setup import dosed_at_nine, give_dose, on_prescription
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule, session_of
 
 DAY = dt.date(2026, 2, 10)  # a Tuesday, GMT
 NEXT = DAY + dt.timedelta(days=1)
-
-
-def give_dose(cast, session, when):
-    session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=when)
-    dose_administer(
-        session=session,
-        nurse=cast.nurse,
-        witness_username=cast.hca.username,
-        witness_password=PASSWORD,
-        drawn_mg="60",
-        injected_mg="60",
-        route="iv",
-        site="arm",
-        now=when,
-    )
 
 
 def alerts(kind=None):
