@@ -250,7 +250,14 @@ def test_the_inbox_runs_fixed_queries(cast, person, django_assert_max_num_querie
 
 @pytest.mark.parametrize(
     ("who", "status"),
-    [("manager", 200), ("nurse", 403), ("hca", 403), ("prescriber", 403), (None, 302)],
+    [
+        ("manager", 200),
+        ("nurse", 403),
+        ("hca", 403),
+        ("prescriber", 403),
+        ("nurse_b", 403),
+        (None, 302),
+    ],
 )
 def test_only_managers_set_the_alert_addresses(cast, who, status):
     assert cast.client(who).get(reverse("alert-addresses")).status_code == status
