@@ -7,8 +7,11 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
+from hat_clinic.errors import RuleViolation
 
 from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser
+from .pathway import service_user_admit
+from .pathway_api import AdmitInput
 from .selectors import attach_policies_in_force, clinics_for_staff, service_users_for_staff
 from .services import titration_complete
 
@@ -93,6 +96,7 @@ class ServiceUserViewSet(viewsets.ReadOnlyModelViewSet):
         "retrieve": "eligibility.view_serviceuser",
         # Checked in the action, after the lookup: another clinic's person is a 404.
         "titration_complete": "eligibility.view_serviceuser",
+        "admit": "eligibility.view_serviceuser",
     }
 
     def get_queryset(self):
@@ -109,5 +113,28 @@ class ServiceUserViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         titration_complete(
             service_user=service_user, prescriber=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(ServiceUserSerializer(self.get_queryset().get(pk=pk)).data)
+
+    @extend_schema(request=AdmitInput, responses={200: ServiceUserSerializer})
+    @action(detail=True, methods=["post"])
+    def admit(self, request, pk=None):
+        """Admit an accepted person: the signed treatment agreement, then titration.
+        Refused (400, clinic_full) when no place is free. Prescribers only."""
+        service_user = self.get_object()
+        if not request.user.has_perm("eligibility.admit"):
+            raise PermissionDenied("Only prescribers admit service users.")
+        data = AdmitInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        witness = data.witness_user()
+        if witness is None:
+            raise RuleViolation(
+                "No member of staff has that username.", code="witness_unknown", field="witness"
+            )
+        service_user_admit(
+            service_user=service_user,
+            admitted_by=request.user,
+            agreement_signed_on=data.validated_data["agreement_signed_on"],
+            witness=witness,
         )
         return Response(ServiceUserSerializer(self.get_queryset().get(pk=pk)).data)

@@ -24,6 +24,7 @@ from .models import (
     StaffMembership,
     Status,
     StatusChange,
+    default_eligibility_levels,
     normalise_nhs_number,
 )
 
@@ -55,6 +56,7 @@ POLICY_FIELDS = (
     "review_interval_days",
     "tox_interval_days",
     "methadone_uncollected_days",
+    "eligibility_levels",
 )
 
 
@@ -181,6 +183,15 @@ def policy_issue(
             .first()
         )
         carried = {name: getattr(previous, name) for name in POLICY_FIELDS} if previous else {}
+        if "eligibility_levels" in values and isinstance(values["eligibility_levels"], dict):
+            # A change to some criteria keeps the levels of the others.
+            values = {
+                **values,
+                "eligibility_levels": {
+                    **carried.get("eligibility_levels", default_eligibility_levels()),
+                    **values["eligibility_levels"],
+                },
+            }
         carried.update(values)
         if slots is None:
             slots = [SlotSpec(s.code, s.opens_at, s.closes_at) for s in previous.slots.all()]

@@ -34,6 +34,8 @@ app.conf.beat_schedule = {
     "scan-reviews-overdue": {"task": "monitoring.tasks.scan_reviews_overdue", "schedule": 3600.0},
     "scan-tox-overdue": {"task": "monitoring.tasks.scan_tox_overdue", "schedule": 3600.0},
     "scan-breath-missing": {"task": "monitoring.tasks.scan_breath_missing", "schedule": 3600.0},
+    # Free places offered to the waiting list; also queued after each exit or acceptance.
+    "offer-free-places": {"task": "monitoring.tasks.offer_free_places", "schedule": 3600.0},
     "scan-methadone-uncollected": {
         "task": "monitoring.tasks.scan_methadone_uncollected",
         "schedule": 3600.0,

@@ -233,7 +233,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name for a choice set used by fields of different names (route, routes).
-    "ENUM_NAME_OVERRIDES": {"RouteEnum": "dosing.models.Route"},
+    "ENUM_NAME_OVERRIDES": {
+        "RouteEnum": "dosing.models.Route",
+        # Two "decision" fields: a review's outcome and a referral's.
+        "ReviewDecisionEnum": "dosing.models.Decision",
+        "ReferralDecisionEnum": "eligibility.models.Decision",
+    },
 }
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -8,6 +8,7 @@ from dosing import api as dosing_api
 from dosing import room_api, room_views
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
+from eligibility import pathway_api
 from eligibility import views as eligibility_views
 from monitoring import api as monitoring_api
 from monitoring import views as monitoring_views
@@ -20,6 +21,12 @@ router.register("service-users", eligibility_api.ServiceUserViewSet, basename="s
 router.register("prescriptions", dosing_api.PrescriptionViewSet, basename="prescription")
 router.register("reviews", dosing_api.ReviewViewSet, basename="review")
 router.register("dose-sessions", room_api.DoseSessionViewSet, basename="dose-session")
+router.register("referrals", pathway_api.ReferralViewSet, basename="referral")
+router.register(
+    "eligibility-assessments",
+    pathway_api.EligibilityAssessmentViewSet,
+    basename="eligibility-assessment",
+)
 router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
 router.register("tox-screens", monitoring_api.ToxScreenViewSet, basename="tox-screen")
 router.register("breath-tests", monitoring_api.BreathTestViewSet, basename="breath-test")

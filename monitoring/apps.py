@@ -11,3 +11,13 @@ class MonitoringConfig(AppConfig):
         from .views import monitoring_panel
 
         register(monitoring_panel)
+
+        from eligibility.pathway import places_may_have_freed
+
+        places_may_have_freed.connect(_offer_places, dispatch_uid="monitoring-offer-places")
+
+
+def _offer_places(sender, clinic_id, **kwargs):
+    from .tasks import offer_free_places
+
+    offer_free_places.delay(clinic_id)

@@ -31,6 +31,7 @@ class AlertKind(models.TextChoices):
     METHADONE_UNCOLLECTED = "methadone_uncollected", "Methadone not collected"
     BREATH_MISSING = "breath_missing", "Breath test missing"
     REGISTER_DISCREPANCY = "register_discrepancy", "Controlled drugs register discrepancy"
+    PLACE_OFFERED = "place_offered", "Place offered from the waiting list"
 
 
 class Severity(models.IntegerChoices):
@@ -51,6 +52,7 @@ KIND_SEVERITY = {
     AlertKind.METHADONE_UNCOLLECTED: Severity.WARNING,
     AlertKind.BREATH_MISSING: Severity.NOTICE,
     AlertKind.REGISTER_DISCREPANCY: Severity.URGENT,
+    AlertKind.PLACE_OFFERED: Severity.WARNING,
 }
 KIND_ROLES = {
     AlertKind.MISSED_DOSE: (Role.NURSE,),
@@ -61,6 +63,7 @@ KIND_ROLES = {
     AlertKind.METHADONE_UNCOLLECTED: (Role.NURSE, Role.PRESCRIBER),
     AlertKind.BREATH_MISSING: (Role.NURSE,),
     AlertKind.REGISTER_DISCREPANCY: (Role.MANAGER,),
+    AlertKind.PLACE_OFFERED: (Role.PRESCRIBER, Role.MANAGER),
 }
 
 

@@ -25,7 +25,15 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from eligibility.models import IN_TREATMENT, Clinic, ClinicPolicy, ServiceUser, Status, StatusChange
+from eligibility.models import (
+    IN_TREATMENT,
+    Clinic,
+    ClinicPolicy,
+    Referral,
+    ServiceUser,
+    Status,
+    StatusChange,
+)
 
 from .alerts import alerts_raise_from, sql_text
 from .models import AlertKind, BreathTest, MethadoneCollection, ToxScreen
@@ -244,3 +252,35 @@ def methadone_uncollected_scan(*, now: dt.datetime | None = None) -> int:
         ),
         now=now,
     )
+
+
+def free_places_offer(*, clinic_ids=None, now: dt.datetime | None = None) -> int:
+    """Offer each clinic's free places to the next on its waiting list, and alert the
+    prescribers and managers to each offer. Returns the number of offers made."""
+    from eligibility.pathway import waiting_offers_make
+
+    now = now or timezone.now()
+    clinics = (
+        Clinic.objects.all() if clinic_ids is None else Clinic.objects.filter(pk__in=clinic_ids)
+    )
+    offers = 0
+    for clinic in clinics:
+        made = waiting_offers_make(clinic=clinic, now=now)
+        if not made:
+            continue
+        offers += len(made)
+        alerts_raise_from(
+            Referral.objects.filter(pk__in=[r.pk for r in made]).values(
+                alert_clinic=F("clinic_id"),
+                alert_service_user=F("service_user_id"),
+                alert_session=NO_SESSION,
+                alert_cause=sql_text("place-offer:", F("pk")),
+                alert_detail=Value(
+                    "A place is free and is offered to this person, next on the waiting list: "
+                    "arrange the admission and the treatment agreement."
+                ),
+            ),
+            kind=AlertKind.PLACE_OFFERED,
+            now=now,
+        )
+    return offers

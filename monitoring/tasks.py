@@ -3,6 +3,7 @@ from celery import shared_task
 from .alerts import alerts_email_pending
 from .scans import (
     breath_missing_scan,
+    free_places_offer,
     methadone_uncollected_scan,
     reviews_overdue_scan,
     tox_overdue_scan,
@@ -40,3 +41,9 @@ def scan_breath_missing() -> int:
 @shared_task
 def scan_methadone_uncollected() -> int:
     return methadone_uncollected_scan()
+
+
+@shared_task
+def offer_free_places(clinic_id: int | None = None) -> int:
+    """After an exit or an acceptance, and hourly: offer free places to the waiting list."""
+    return free_places_offer(clinic_ids=None if clinic_id is None else [clinic_id])

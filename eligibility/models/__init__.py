@@ -1,4 +1,14 @@
 from .clinics import ABSOLUTE_MAX_DAILY_MG, Clinic, ClinicPolicy, DoseSlot, StaffMembership
+from .pathway import (
+    Criterion,
+    CriterionAnswer,
+    Decision,
+    EligibilityAssessment,
+    Level,
+    Referral,
+    TreatmentAgreement,
+    default_eligibility_levels,
+)
 from .service_users import (
     ALLOWED_TRANSITIONS,
     IN_TREATMENT,
@@ -17,13 +27,21 @@ __all__ = [
     "IN_TREATMENT",
     "Clinic",
     "ClinicPolicy",
+    "Criterion",
+    "CriterionAnswer",
+    "Decision",
     "DoseSlot",
+    "EligibilityAssessment",
     "Flag",
     "IntegrationToken",
+    "Level",
+    "Referral",
     "ServiceUser",
     "StaffMembership",
     "Status",
     "StatusChange",
+    "TreatmentAgreement",
+    "default_eligibility_levels",
     "normalise_nhs_number",
     "validate_nhs_number",
 ]

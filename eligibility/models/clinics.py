@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from .pathway import default_eligibility_levels, validate_eligibility_levels
+
 # DOMAIN.md: "No daily total may exceed 1,000 mg; a clinic may set a lower ceiling."
 ABSOLUTE_MAX_DAILY_MG = Decimal("1000")
 
@@ -117,6 +119,11 @@ class ClinicPolicy(models.Model):
     review_interval_days = models.PositiveSmallIntegerField(default=7)
     tox_interval_days = models.PositiveSmallIntegerField(default=7)
     methadone_uncollected_days = models.PositiveSmallIntegerField(default=3)
+    eligibility_levels = models.JSONField(
+        default=default_eligibility_levels,
+        validators=[validate_eligibility_levels],
+        help_text="Each eligibility criterion: required, advisory or off.",
+    )
     reason = models.TextField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"

@@ -1,0 +1,257 @@
+"""referrals/, eligibility-assessments/ and admission: the pathway before treatment
+through the API, with the same services and refusals as the browser."""
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from hat_clinic.api import ActionPermissions, StrictFieldsMixin
+from hat_clinic.errors import RuleViolation
+
+from .models import (
+    Criterion,
+    CriterionAnswer,
+    Decision,
+    EligibilityAssessment,
+    Flag,
+    Referral,
+)
+from .pathway import eligibility_assess, referral_decide, referral_record
+from .selectors import clinics_for_staff, service_users_for_staff
+
+
+def referrals_for_staff(user):
+    if not user.is_authenticated:
+        return Referral.objects.none()
+    return Referral.objects.filter(clinic__memberships__user=user).select_related(
+        "service_user", "agreement"
+    )
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "service_user",
+            "clinic",
+            "referred_by",
+            "referral_date",
+            "substance_use_history",
+            "treatment_history",
+            "risk_notes",
+            "recorded_by",
+            "recorded_at",
+            "decision",
+            "decision_reason",
+            "advisory_reason",
+            "decided_by",
+            "decided_at",
+            "priority",
+            "offered_at",
+            "admitted_at",
+            "closed_at",
+            "closed_reason",
+        ]
+        read_only_fields = fields
+
+
+class PersonInput(StrictFieldsMixin, serializers.Serializer):
+    nhs_number = serializers.CharField()
+    given_name = serializers.CharField()
+    family_name = serializers.CharField()
+    preferred_name = serializers.CharField(required=False, allow_blank=True, default="")
+    date_of_birth = serializers.DateField()
+
+
+class ReferralInput(StrictFieldsMixin, serializers.Serializer):
+    clinic = serializers.IntegerField(
+        required=False, help_text="Needed only by staff of more than one clinic."
+    )
+    service_user = serializers.IntegerField(
+        required=False, help_text="To re-refer someone who left or was declined."
+    )
+    person = PersonInput(required=False, help_text="A new person; or give service_user.")
+    referred_by = serializers.CharField()
+    referral_date = serializers.DateField()
+    substance_use_history = serializers.CharField()
+    treatment_history = serializers.CharField()
+    risk_flags = serializers.MultipleChoiceField(choices=Flag.choices, required=False, default=[])
+    risk_notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if ("service_user" in attrs) == ("person" in attrs):
+            raise serializers.ValidationError(
+                {"person": ["Give either person (a new referral) or service_user (re-referral)."]}
+            )
+        return attrs
+
+
+class DecideInput(StrictFieldsMixin, serializers.Serializer):
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    reason = serializers.CharField()
+    advisory_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    priority = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=3)
+
+
+class ReferralViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Referrals. ?waiting=true lists the waiting list in its order (priority, then
+    the date accepted)."""
+
+    serializer_class = ReferralSerializer
+    permission_classes = [ActionPermissions]
+    filterset_fields = ["service_user", "clinic", "decision"]
+    action_permissions = {
+        "list": "eligibility.view_referral",
+        "retrieve": "eligibility.view_referral",
+        "create": "eligibility.add_referral",
+        "decide": "eligibility.view_referral",  # decide_referral is checked after the lookup
+    }
+
+    def get_queryset(self):
+        referrals = referrals_for_staff(self.request.user)
+        if self.request.query_params.get("waiting") == "true":
+            referrals = referrals.filter(
+                decision=Decision.ACCEPTED, admitted_at__isnull=True, closed_at__isnull=True
+            ).order_by("priority", "decided_at", "pk")
+        return referrals
+
+    @extend_schema(request=ReferralInput, responses={201: ReferralSerializer})
+    def create(self, request, *args, **kwargs):
+        data = ReferralInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        clinics = clinics_for_staff(request.user)
+        if "service_user" in fields:
+            person = get_object_or_404(
+                service_users_for_staff(request.user), pk=fields.pop("service_user")
+            )
+            clinic = person.clinic
+        else:
+            person = None
+            if "clinic" in fields:
+                clinic = get_object_or_404(clinics, pk=fields.pop("clinic"))
+            elif clinics.count() == 1:
+                clinic = clinics.get()
+            else:
+                raise RuleViolation(
+                    "You work in several clinics: say which one (clinic).",
+                    code="clinic_required",
+                    field="clinic",
+                )
+        fields.pop("clinic", None)
+        referral = referral_record(
+            clinic=clinic,
+            recorded_by=request.user,
+            service_user=person,
+            person=fields.pop("person", None),
+            risk_flags=sorted(fields.pop("risk_flags")),
+            **fields,
+        )
+        return Response(
+            ReferralSerializer(self.get_queryset().get(pk=referral.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=DecideInput, responses={200: ReferralSerializer})
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        """The prescriber accepts or declines, with a reason (prescribers only)."""
+        referral = self.get_object()
+        if not request.user.has_perm("eligibility.decide_referral"):
+            raise PermissionDenied("Only prescribers decide eligibility.")
+        data = DecideInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral_decide(referral=referral, prescriber=request.user, **data.validated_data)
+        return Response(ReferralSerializer(self.get_queryset().get(pk=referral.pk)).data)
+
+
+class AnswerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CriterionAnswer
+        fields = ["criterion", "level", "met", "evidence"]
+
+
+class EligibilityAssessmentSerializer(serializers.ModelSerializer):
+    answers = AnswerSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = EligibilityAssessment
+        fields = ["id", "referral", "answers", "notes", "assessed_by", "assessed_at"]
+        read_only_fields = fields
+
+
+class AnswerInput(StrictFieldsMixin, serializers.Serializer):
+    met = serializers.BooleanField()
+    evidence = serializers.CharField(allow_blank=True)
+
+
+class AssessmentInput(StrictFieldsMixin, serializers.Serializer):
+    referral = serializers.IntegerField()
+    answers = serializers.DictField(
+        child=AnswerInput(),
+        help_text="Per criterion of the clinic's checklist: {met, evidence}. Criteria: "
+        + ", ".join(Criterion.values),
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class EligibilityAssessmentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = EligibilityAssessmentSerializer
+    permission_classes = [ActionPermissions]
+    filterset_fields = ["referral"]
+    action_permissions = {
+        "list": "eligibility.view_eligibilityassessment",
+        "retrieve": "eligibility.view_eligibilityassessment",
+        "create": "eligibility.add_eligibilityassessment",
+    }
+
+    def get_queryset(self):
+        if not self.request.user.is_authenticated:
+            return EligibilityAssessment.objects.none()
+        return EligibilityAssessment.objects.filter(
+            referral__clinic__memberships__user=self.request.user
+        ).prefetch_related("answers")
+
+    @extend_schema(request=AssessmentInput, responses={201: EligibilityAssessmentSerializer})
+    def create(self, request, *args, **kwargs):
+        data = AssessmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral = get_object_or_404(
+            referrals_for_staff(request.user), pk=data.validated_data["referral"]
+        )
+        assessment = eligibility_assess(
+            referral=referral,
+            assessed_by=request.user,
+            answers={
+                code: (answer["met"], answer["evidence"])
+                for code, answer in data.validated_data["answers"].items()
+            },
+            notes=data.validated_data["notes"],
+        )
+        return Response(
+            EligibilityAssessmentSerializer(self.get_queryset().get(pk=assessment.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class AdmitInput(StrictFieldsMixin, serializers.Serializer):
+    agreement_signed_on = serializers.DateField()
+    witness = serializers.CharField(help_text="The witnessing staff member's username.")
+
+    def witness_user(self):
+        return get_user_model().objects.filter(username=self.validated_data["witness"]).first()
