@@ -19,6 +19,7 @@ NAVIGATION = (
     NavEntry("Dosing room", "board", "dosing.view_dosesession"),
     NavEntry("Alerts", "alert-inbox", "monitoring.view_alert"),
     NavEntry("Service users", "service-user-list", "eligibility.view_serviceuser"),
+    NavEntry("Referrals", "referral-list", "eligibility.view_referral"),
     NavEntry("Reviews", "review-queue", "dosing.add_review"),
     NavEntry("Clinic policy", "clinic-policy", "eligibility.view_clinicpolicy"),
     NavEntry("Service closure", "service-closure", "dosing.add_serviceclosure"),

@@ -8,7 +8,7 @@ from dosing import api as dosing_api
 from dosing import room_api, room_views
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
-from eligibility import pathway_api
+from eligibility import pathway_api, pathway_views
 from eligibility import views as eligibility_views
 from monitoring import api as monitoring_api
 from monitoring import views as monitoring_views
@@ -82,6 +82,13 @@ urlpatterns = [
         name="titration-complete",
     ),
     path("reviews/", dosing_views.review_queue_page, name="review-queue"),
+    path("referrals/", pathway_views.referral_list, name="referral-list"),
+    path("referrals/new/", pathway_views.referral_new, name="referral-new"),
+    path("referrals/<int:pk>/", pathway_views.referral_detail, name="referral-detail"),
+    path("referrals/<int:pk>/assess/", pathway_views.referral_assess, name="referral-assess"),
+    path("referrals/<int:pk>/decide/", pathway_views.referral_decide_view, name="referral-decide"),
+    path("referrals/<int:pk>/admit/", pathway_views.referral_admit, name="referral-admit"),
+    path("service-users/<int:pk>/re-refer/", pathway_views.re_refer, name="re-refer"),
     path("alerts/", monitoring_views.inbox, name="alert-inbox"),
     path("clinic/alert-addresses/", monitoring_views.alert_addresses, name="alert-addresses"),
     path(

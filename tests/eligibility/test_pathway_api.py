@@ -149,7 +149,7 @@ def test_admissions_racing_for_places_never_exceed_capacity(cast):
                 {"agreement_signed_on": "2026-03-02", "witness": cast.nurse.username},
             )
             answers.append((response.status_code, response.json().get("code")))
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             errors.append(error)
         finally:
             connections.close_all()

@@ -182,12 +182,20 @@ def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
 @pytest.mark.parametrize(
     ("who", "links"),
     [
-        ("nurse", ["Today", "Dosing room", "Alerts", "Service users"]),
-        ("hca", ["Today", "Dosing room", "Alerts", "Service users"]),
-        ("prescriber", ["Today", "Dosing room", "Alerts", "Service users", "Reviews"]),
+        ("nurse", ["Today", "Dosing room", "Alerts", "Service users", "Referrals"]),
+        ("hca", ["Today", "Dosing room", "Alerts", "Service users", "Referrals"]),
+        ("prescriber", ["Today", "Dosing room", "Alerts", "Service users", "Referrals", "Reviews"]),
         (
             "manager",
-            ["Today", "Dosing room", "Alerts", "Service users", "Clinic policy", "Service closure"],
+            [
+                "Today",
+                "Dosing room",
+                "Alerts",
+                "Service users",
+                "Referrals",
+                "Clinic policy",
+                "Service closure",
+            ],
         ),
     ],
 )

@@ -1,0 +1,117 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from .models import Decision, Flag
+
+TEXT = {"class": "form-control"}
+AREA = {"class": "form-control", "rows": 2}
+
+
+def _date(label, **kwargs):
+    return forms.DateField(
+        label=label,
+        widget=forms.DateInput(attrs={"type": "date", **TEXT}, format="%Y-%m-%d"),
+        **kwargs,
+    )
+
+
+class ReferralForm(forms.Form):
+    """A referral; the person's fields only for someone new to the clinic."""
+
+    nhs_number = forms.CharField(label="NHS number", widget=forms.TextInput(attrs=TEXT))
+    given_name = forms.CharField(widget=forms.TextInput(attrs=TEXT))
+    family_name = forms.CharField(widget=forms.TextInput(attrs=TEXT))
+    preferred_name = forms.CharField(required=False, widget=forms.TextInput(attrs=TEXT))
+    date_of_birth = _date("Date of birth")
+    referred_by = forms.CharField(
+        label="Referred by",
+        help_text="A person and their service.",
+        widget=forms.TextInput(attrs=TEXT),
+    )
+    referral_date = _date("Referral date")
+    substance_use_history = forms.CharField(widget=forms.Textarea(attrs=AREA))
+    treatment_history = forms.CharField(
+        label="Earlier treatment attempts", widget=forms.Textarea(attrs=AREA)
+    )
+    risk_flags = forms.MultipleChoiceField(
+        choices=Flag.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    risk_notes = forms.CharField(required=False, widget=forms.Textarea(attrs=AREA))
+
+    PERSON = ("nhs_number", "given_name", "family_name", "preferred_name", "date_of_birth")
+
+    def __init__(self, *args, re_referral=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["referral_date"].initial = timezone.localdate()
+        if re_referral:
+            for name in self.PERSON:
+                del self.fields[name]
+
+    def person(self) -> dict | None:
+        if "nhs_number" not in self.fields:
+            return None
+        return {name: self.cleaned_data[name] for name in self.PERSON}
+
+
+class AssessmentForm(forms.Form):
+    """Met or not, with evidence, for each criterion of the clinic's checklist."""
+
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs=AREA))
+
+    def __init__(self, *args, criteria, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = []
+        for criterion, level in criteria:
+            met = f"met_{criterion.value}"
+            evidence = f"evidence_{criterion.value}"
+            self.fields[met] = forms.TypedChoiceField(
+                label=criterion.label,
+                choices=[("yes", "Met"), ("no", "Not met")],
+                coerce=lambda value: value == "yes",
+                widget=forms.RadioSelect,
+            )
+            self.fields[evidence] = forms.CharField(
+                label=f"Evidence: {criterion.label}",
+                required=False,
+                widget=forms.TextInput(attrs=TEXT),
+            )
+            self.criteria.append((criterion, level, self[met], self[evidence]))
+
+    def answers(self) -> dict[str, tuple[bool, str]]:
+        return {
+            c.value: (self.cleaned_data[f"met_{c.value}"], self.cleaned_data[f"evidence_{c.value}"])
+            for c, _, _, _ in self.criteria
+        }
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(widget=forms.Textarea(attrs=AREA))
+    advisory_reason = forms.CharField(
+        label="Why accept although an advisory criterion is not met",
+        required=False,
+        widget=forms.Textarea(attrs=AREA),
+    )
+    priority = forms.TypedChoiceField(
+        label="Waiting list priority",
+        choices=[(1, "1: most urgent"), (2, "2: usual"), (3, "3: least urgent")],
+        coerce=int,
+        initial=2,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+
+class AdmitForm(forms.Form):
+    agreement_signed_on = _date("Treatment agreement signed on")
+    witness = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(),
+        label="Witnessed by",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agreement_signed_on"].initial = timezone.localdate()
+        self.fields["witness"].queryset = staff
+        self.fields["witness"].label_from_instance = lambda u: u.get_full_name() or u.username

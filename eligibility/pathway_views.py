@@ -1,0 +1,236 @@
+"""The pathway in the browser: referrals, the assessment, the decision, the waiting
+list and admission. Thin: each form calls one service; refusals show on the page."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from hat_clinic.errors import RuleViolation
+from hat_clinic.forms import add_refusal
+
+from .forms import AdmitForm, AssessmentForm, DecisionForm, ReferralForm
+from .models import Criterion, Decision, Level
+from .pathway import (
+    eligibility_assess,
+    places,
+    referral_decide,
+    referral_record,
+    service_user_admit,
+    waiting_list,
+)
+from .pathway_api import referrals_for_staff
+from .selectors import policy_in_force
+from .views import service_user_for
+
+
+def _clinic(request):
+    if request.clinic is None:
+        raise PermissionDenied("You are not on a clinic's staff.")
+    return request.clinic
+
+
+@permission_required("eligibility.view_referral", raise_exception=True)
+def referral_list(request):
+    clinic = _clinic(request)
+    open_referrals = (
+        referrals_for_staff(request.user)
+        .filter(clinic=clinic, decision="", closed_at__isnull=True)
+        .order_by("referral_date", "pk")
+    )
+    return render(
+        request,
+        "eligibility/referral_list.html",
+        {
+            "open_referrals": open_referrals,
+            "waiting": list(waiting_list(clinic=clinic)),
+            "places": places(clinic=clinic),
+        },
+    )
+
+
+def _referral_form_page(request, form, *, service_user=None):
+    clinic = service_user.clinic if service_user else _clinic(request)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            referral = referral_record(
+                clinic=clinic,
+                recorded_by=request.user,
+                service_user=service_user,
+                person=form.person(),
+                referred_by=data["referred_by"],
+                referral_date=data["referral_date"],
+                substance_use_history=data["substance_use_history"],
+                treatment_history=data["treatment_history"],
+                risk_flags=data["risk_flags"],
+                risk_notes=data["risk_notes"],
+            )
+        except RuleViolation as refusal:
+            add_refusal(form, refusal)
+        except ValidationError as error:
+            # The person's own fields (an NHS number already registered, say).
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Referral of {referral.service_user.display_name} recorded.")
+            return redirect("referral-detail", pk=referral.pk)
+    return render(
+        request,
+        "eligibility/referral_form.html",
+        {"form": form, "service_user": service_user},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@permission_required("eligibility.add_referral", raise_exception=True)
+def referral_new(request):
+    return _referral_form_page(request, ReferralForm(request.POST or None))
+
+
+def re_refer(request, pk):
+    service_user = service_user_for(
+        request, pk, "eligibility.add_referral", "Your role cannot record referrals."
+    )
+    form = ReferralForm(request.POST or None, re_referral=True)
+    return _referral_form_page(request, form, service_user=service_user)
+
+
+def _checklist(referral):
+    levels = policy_in_force(clinic=referral.clinic).eligibility_levels
+    return [
+        (criterion, Level(levels.get(criterion.value, Level.REQUIRED)))
+        for criterion in Criterion
+        if levels.get(criterion.value, Level.REQUIRED) != Level.OFF
+    ]
+
+
+def referral_detail(request, pk):
+    referral = get_object_or_404(referrals_for_staff(request.user), pk=pk)
+    if not request.user.has_perm("eligibility.view_referral"):
+        raise PermissionDenied("Your role cannot see referrals.")
+    return _detail(request, referral)
+
+
+def _detail(request, referral, *, forms=None, status=200):
+    user = request.user
+    undecided = not referral.decision and referral.closed_at is None
+    waiting = (
+        referral.decision == Decision.ACCEPTED
+        and referral.admitted_at is None
+        and referral.closed_at is None
+    )
+    forms = forms or {}
+    context = {
+        "referral": referral,
+        "assessment": referral.assessments.prefetch_related("answers")
+        .select_related("assessed_by")
+        .first(),
+        "assess_form": forms.get("assess")
+        or (
+            AssessmentForm(criteria=_checklist(referral))
+            if undecided and user.has_perm("eligibility.add_eligibilityassessment")
+            else None
+        ),
+        "decide_form": forms.get("decide")
+        or (
+            DecisionForm()
+            if undecided
+            and referral.assessments.exists()
+            and user.has_perm("eligibility.decide_referral")
+            else None
+        ),
+        "admit_form": forms.get("admit")
+        or (
+            AdmitForm(staff=_staff(referral))
+            if waiting and user.has_perm("eligibility.admit")
+            else None
+        ),
+        "places": places(clinic=referral.clinic) if waiting else None,
+    }
+    return render(request, "eligibility/referral_detail.html", context, status=status)
+
+
+def _staff(referral):
+    return (
+        get_user_model()
+        .objects.filter(
+            memberships__clinic=referral.clinic, is_active=True, integration_token__isnull=True
+        )
+        .order_by("first_name", "username")
+    )
+
+
+def _act(request, pk, permission, refusal):
+    referral = get_object_or_404(referrals_for_staff(request.user), pk=pk)
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(refusal)
+    return referral
+
+
+@require_POST
+def referral_assess(request, pk):
+    referral = _act(
+        request, pk, "eligibility.add_eligibilityassessment", "Your role cannot assess eligibility."
+    )
+    form = AssessmentForm(request.POST, criteria=_checklist(referral))
+    if form.is_valid():
+        try:
+            eligibility_assess(
+                referral=referral,
+                assessed_by=request.user,
+                answers=form.answers(),
+                notes=form.cleaned_data["notes"],
+            )
+        except RuleViolation as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, "Eligibility assessment recorded.")
+            return redirect("referral-detail", pk=referral.pk)
+    return _detail(request, referral, forms={"assess": form}, status=400)
+
+
+@require_POST
+def referral_decide_view(request, pk):
+    referral = _act(
+        request, pk, "eligibility.decide_referral", "Only prescribers decide eligibility."
+    )
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            referral_decide(referral=referral, prescriber=request.user, **form.cleaned_data)
+        except RuleViolation as refusal:
+            add_refusal(form, refusal)
+        else:
+            referral.refresh_from_db()
+            messages.success(
+                request,
+                f"{referral.service_user.display_name}: {referral.get_decision_display().lower()}.",
+            )
+            return redirect("referral-detail", pk=referral.pk)
+    return _detail(request, referral, forms={"decide": form}, status=400)
+
+
+@require_POST
+def referral_admit(request, pk):
+    referral = _act(request, pk, "eligibility.admit", "Only prescribers admit service users.")
+    form = AdmitForm(request.POST, staff=_staff(referral))
+    if form.is_valid():
+        try:
+            service_user_admit(
+                service_user=referral.service_user,
+                admitted_by=request.user,
+                agreement_signed_on=form.cleaned_data["agreement_signed_on"],
+                witness=form.cleaned_data["witness"],
+            )
+        except RuleViolation as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(
+                request,
+                f"{referral.service_user.display_name} admitted: titration starts with the "
+                "first prescription.",
+            )
+            return redirect("service-user-detail", pk=referral.service_user_id)
+    return _detail(request, referral, forms={"admit": form}, status=400)
