@@ -88,6 +88,7 @@ def dose_sessions_generate(
                     status=SessionStatus.EXCUSED
                     if status == Status.SUSPENDED
                     else SessionStatus.SCHEDULED,
+                    outcome_reason="suspended" if status == Status.SUSPENDED else "",
                 )
                 for pk, status in people
             ]

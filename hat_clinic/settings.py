@@ -238,6 +238,10 @@ SPECTACULAR_SETTINGS = {
         # Two "decision" fields: a review's outcome and a referral's.
         "ReviewDecisionEnum": "dosing.models.Decision",
         "ReferralDecisionEnum": "eligibility.models.Decision",
+        # Three "kind" fields: an alert's, a suspension's and an exit's.
+        "AlertKindEnum": "monitoring.models.AlertKind",
+        "SuspensionKindEnum": "dosing.models.Suspension.Kind",
+        "ExitKindEnum": "dosing.models.ExitKind",
     },
 }
 

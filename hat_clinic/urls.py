@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from dosing import api as dosing_api
-from dosing import room_api, room_views
+from dosing import leaving_api, leaving_views, room_api, room_views
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
 from eligibility import pathway_api, pathway_views
@@ -27,6 +27,8 @@ router.register(
     pathway_api.EligibilityAssessmentViewSet,
     basename="eligibility-assessment",
 )
+router.register("suspensions", leaving_api.SuspensionViewSet, basename="suspension")
+router.register("exits", leaving_api.ExitViewSet, basename="exit")
 router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
 router.register("tox-screens", monitoring_api.ToxScreenViewSet, basename="tox-screen")
 router.register("breath-tests", monitoring_api.BreathTestViewSet, basename="breath-test")
@@ -89,6 +91,9 @@ urlpatterns = [
     path("referrals/<int:pk>/decide/", pathway_views.referral_decide_view, name="referral-decide"),
     path("referrals/<int:pk>/admit/", pathway_views.referral_admit, name="referral-admit"),
     path("service-users/<int:pk>/re-refer/", pathway_views.re_refer, name="re-refer"),
+    path("service-users/<int:pk>/suspend/", leaving_views.suspend, name="suspend"),
+    path("suspensions/<int:pk>/return/", leaving_views.suspension_return, name="suspension-return"),
+    path("service-users/<int:pk>/exit/", leaving_views.exit_page, name="exit"),
     path("alerts/", monitoring_views.inbox, name="alert-inbox"),
     path("clinic/alert-addresses/", monitoring_views.alert_addresses, name="alert-addresses"),
     path(

@@ -1,0 +1,165 @@
+"""suspensions/ and exits/: suspension and exit through the API, same services as the
+browser."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from eligibility.selectors import service_users_for_staff
+from hat_clinic.api import ActionPermissions, StrictFieldsMixin
+
+from .leaving import service_user_exit, suspension_end, suspension_start
+from .models import Exit, ExitDetail, ExitKind, Suspension
+
+
+class SuspensionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Suspension
+        fields = [
+            "id",
+            "service_user",
+            "kind",
+            "starts_on",
+            "expected_end_on",
+            "reason",
+            "status_before",
+            "recorded_by",
+            "recorded_at",
+            "returned_on",
+            "opioid_cover_confirmed",
+            "sessions_missed",
+            "ended_by",
+            "ended_at",
+        ]
+        read_only_fields = fields
+
+
+class SuspensionInput(StrictFieldsMixin, serializers.Serializer):
+    service_user = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Suspension.Kind.choices)
+    starts_on = serializers.DateField()
+    expected_end_on = serializers.DateField(required=False, allow_null=True)
+    reason = serializers.CharField()
+
+
+class SuspensionEndInput(StrictFieldsMixin, serializers.Serializer):
+    returned_on = serializers.DateField()
+    opioid_cover_confirmed = serializers.BooleanField(
+        default=False, help_text="Prescribers only: opioid cover for the whole time."
+    )
+
+
+def _person(request, pk):
+    return get_object_or_404(service_users_for_staff(request.user), pk=pk)
+
+
+class SuspensionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Suspensions (hospital, custody). POST suspensions/{id}/end/ records the return."""
+
+    serializer_class = SuspensionSerializer
+    permission_classes = [ActionPermissions]
+    filterset_fields = ["service_user", "kind"]
+    action_permissions = {
+        "list": "dosing.view_suspension",
+        "retrieve": "dosing.view_suspension",
+        "create": "dosing.add_suspension",
+        "end": "dosing.change_suspension",
+    }
+
+    def get_queryset(self):
+        if not self.request.user.is_authenticated:
+            return Suspension.objects.none()
+        return Suspension.objects.filter(service_user__clinic__memberships__user=self.request.user)
+
+    @extend_schema(request=SuspensionInput, responses={201: SuspensionSerializer})
+    def create(self, request, *args, **kwargs):
+        data = SuspensionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        suspension = suspension_start(
+            service_user=_person(request, fields.pop("service_user")),
+            recorded_by=request.user,
+            **fields,
+        )
+        return Response(
+            SuspensionSerializer(self.get_queryset().get(pk=suspension.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=SuspensionEndInput, responses={200: SuspensionSerializer})
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        suspension = self.get_object()
+        data = SuspensionEndInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        suspension_end(suspension=suspension, ended_by=request.user, **data.validated_data)
+        return Response(SuspensionSerializer(self.get_queryset().get(pk=pk)).data)
+
+
+class ExitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Exit
+        fields = [
+            "id",
+            "service_user",
+            "kind",
+            "detail",
+            "reason",
+            "exited_on",
+            "recorded_by",
+            "recorded_at",
+        ]
+        read_only_fields = fields
+
+
+class ExitInput(StrictFieldsMixin, serializers.Serializer):
+    service_user = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ExitKind.choices)
+    detail = serializers.ChoiceField(choices=ExitDetail.choices)
+    reason = serializers.CharField()
+    exited_on = serializers.DateField()
+
+
+class ExitViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Exits from treatment: planned, unplanned or service closure, with the reason."""
+
+    serializer_class = ExitSerializer
+    permission_classes = [ActionPermissions]
+    filterset_fields = ["service_user", "kind", "detail"]
+    action_permissions = {
+        "list": "dosing.view_exit",
+        "retrieve": "dosing.view_exit",
+        "create": "dosing.add_exit",
+    }
+
+    def get_queryset(self):
+        if not self.request.user.is_authenticated:
+            return Exit.objects.none()
+        return Exit.objects.filter(service_user__clinic__memberships__user=self.request.user)
+
+    @extend_schema(request=ExitInput, responses={201: ExitSerializer})
+    def create(self, request, *args, **kwargs):
+        data = ExitInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        exit_record = service_user_exit(
+            service_user=_person(request, fields.pop("service_user")),
+            recorded_by=request.user,
+            **fields,
+        )
+        return Response(
+            ExitSerializer(self.get_queryset().get(pk=exit_record.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
