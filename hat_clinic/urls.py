@@ -94,6 +94,11 @@ urlpatterns = [
     path("service-users/<int:pk>/suspend/", leaving_views.suspend, name="suspend"),
     path("suspensions/<int:pk>/return/", leaving_views.suspension_return, name="suspension-return"),
     path("service-users/<int:pk>/exit/", leaving_views.exit_page, name="exit"),
+    path(
+        "service-users/<int:pk>/timeline/",
+        views.service_user_timeline,
+        name="service-user-timeline",
+    ),
     path("alerts/", monitoring_views.inbox, name="alert-inbox"),
     path("clinic/alert-addresses/", monitoring_views.alert_addresses, name="alert-addresses"),
     path(
