@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from .models import Decision, Flag
+from .models import Criterion, Decision, Flag, Level
 
 TEXT = {"class": "form-control"}
 AREA = {"class": "form-control", "rows": 2}
@@ -115,3 +115,33 @@ class AdmitForm(forms.Form):
         self.fields["agreement_signed_on"].initial = timezone.localdate()
         self.fields["witness"].queryset = staff
         self.fields["witness"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+
+class ChecklistForm(forms.Form):
+    """The clinic's eligibility checklist: each criterion required, advisory or off,
+    from a stated time (a new policy version)."""
+
+    effective_from = forms.DateTimeField(
+        label="From",
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", **TEXT}, format="%Y-%m-%dT%H:%M"
+        ),
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs=AREA))
+
+    def __init__(self, *args, levels, **kwargs):
+        super().__init__(*args, **kwargs)
+        for criterion in Criterion:
+            self.fields[f"level_{criterion.value}"] = forms.ChoiceField(
+                label=criterion.label,
+                choices=Level.choices,
+                initial=levels.get(criterion.value, Level.REQUIRED),
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
+        self.fields["effective_from"].initial = timezone.localtime().replace(
+            second=0, microsecond=0
+        )
+
+    def levels(self) -> dict[str, str]:
+        return {c.value: self.cleaned_data[f"level_{c.value}"] for c in Criterion}

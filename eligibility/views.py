@@ -1,14 +1,21 @@
 """Pages about service users and the clinic's policy. Thin: scope, call, render."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
+from hat_clinic.errors import RuleViolation
+from hat_clinic.forms import add_refusal
+
+from .forms import ChecklistForm
 from .models import Status
 from .panels import panels_for
-from .selectors import policy_versions, service_users_for_staff
+from .selectors import policy_in_force, policy_versions, service_users_for_staff
+from .services import policy_issue
 
 
 def service_user_for(request, pk, permission: str, refusal: str):
@@ -90,3 +97,35 @@ def service_user_history(request, pk):
 def clinic_policy(request):
     versions = policy_versions(clinic=request.clinic) if request.clinic else []
     return render(request, "eligibility/clinic_policy.html", {"versions": versions})
+
+
+@permission_required("eligibility.add_clinicpolicy", raise_exception=True)
+def eligibility_checklist(request):
+    """Managers set each criterion to required, advisory or off: a new policy version."""
+    if request.clinic is None:
+        raise PermissionDenied("You are not on a clinic's staff.")
+    current = policy_in_force(clinic=request.clinic)
+    form = ChecklistForm(request.POST or None, levels=current.eligibility_levels)
+    if request.method == "POST" and form.is_valid():
+        effective_from = form.cleaned_data["effective_from"]
+        if timezone.is_naive(effective_from):
+            effective_from = timezone.make_aware(effective_from, request.clinic.zone)
+        try:
+            policy_issue(
+                clinic=request.clinic,
+                issued_by=request.user,
+                effective_from=max(effective_from, timezone.now()),
+                reason=form.cleaned_data["reason"],
+                eligibility_levels=form.levels(),
+            )
+        except RuleViolation as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, "The eligibility checklist is changed from the time given.")
+            return redirect("clinic-policy")
+    return render(
+        request,
+        "eligibility/checklist_form.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -47,6 +47,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("clinic/switch/", views.clinic_switch, name="clinic-switch"),
     path("clinic/policy/", eligibility_views.clinic_policy, name="clinic-policy"),
+    path(
+        "clinic/eligibility-checklist/",
+        eligibility_views.eligibility_checklist,
+        name="eligibility-checklist",
+    ),
     path("service-users/", eligibility_views.service_user_list, name="service-user-list"),
     path(
         "service-users/<int:pk>/",

@@ -144,3 +144,61 @@ def test_the_pathway_pages_role_cast(cast, who, listing, new_form, detail, decid
     assert answer.status_code == decide
     referral.refresh_from_db()
     assert bool(referral.decision) == (who == "prescriber")
+
+
+def test_a_manager_switches_stable_on_methadone_off(cast):
+    client = cast.client("manager")
+    url = reverse("eligibility-checklist")
+    form = {f"level_{c.value}": "required" for c in Criterion}
+    form.update(
+        {"level_stable_on_methadone": "off", "effective_from": "2026-03-02T10:00", "reason": ""}
+    )
+    refused = client.post(url, form)
+    assert refused.status_code == 400
+    done = client.post(url, {**form, "reason": "Service users' feedback"}, follow=True)
+    assert "The eligibility checklist is changed" in done.content.decode()
+    referral = refer(cast)
+    page = cast.client("nurse").get(reverse("referral-detail", args=[referral.pk]))
+    asked = [criterion for criterion, *_ in page.context["assess_form"].criteria]
+    assert Criterion.STABLE_ON_METHADONE not in asked and Criterion.ADULT in asked
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("manager", 200), ("nurse", 403), ("hca", 403), ("prescriber", 403), (None, 302)],
+)
+def test_only_managers_change_the_checklist(cast, who, status):
+    assert cast.client(who).get(reverse("eligibility-checklist")).status_code == status
+
+
+def test_sessions_start_from_the_first_slot_after_the_first_prescription(cast):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from dosing.models import DoseSession
+    from dosing.services import prescription_issue
+    from dosing.sessions import dose_sessions_generate
+    from eligibility.pathway import service_user_admit
+
+    referral = accepted(cast)
+    service_user_admit(
+        service_user=referral.service_user,
+        admitted_by=cast.prescriber,
+        agreement_signed_on=NOW.date(),
+        witness=cast.nurse,
+        now=NOW,
+    )
+    assert dose_sessions_generate(clinic=cast.clinic_a, days=[NOW.date()], now=NOW) == 0
+    prescribed = dt.datetime(2026, 3, 2, 9, 30, tzinfo=ZoneInfo("Europe/London"))
+    prescription_issue(
+        service_user=referral.service_user,
+        prescriber=cast.prescriber,
+        slot_doses={"AM": "15", "PM": "15"},
+        topup_max_mg="15",
+        reason="Induction",
+        valid_from=prescribed,
+        now=prescribed,
+    )
+    dose_sessions_generate(clinic=cast.clinic_a, days=[NOW.date()], now=prescribed)
+    slots = DoseSession.objects.filter(service_user=referral.service_user)
+    assert list(slots.values_list("slot_code", flat=True)) == ["PM"], "the AM slot had opened"

@@ -82,7 +82,8 @@ def test_the_page_shows_tox_breath_methadone_and_open_alerts(cast, person):
     assert "Cocaine (benzoylecgonine)" in html and "Fentanyl" in html
     assert "Buprenorphine" not in html, "substances not tested are left out"
     assert ">12.5<" in html
-    calendar = response.context["panels"][0].context["calendar"]
+    (monitoring,) = [p for p in response.context["panels"] if p.template.startswith("monitoring/")]
+    calendar = monitoring.context["calendar"]
     assert len(calendar) == 28
     states = {cell["day"]: cell["state"] for cell in calendar}
     assert states[dt.date(2026, 2, 8)] == "collected"
