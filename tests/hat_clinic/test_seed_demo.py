@@ -97,3 +97,16 @@ def test_the_demo_has_alert_addresses_and_first_monitoring_records():
     assert ToxScreen.objects.count() == in_treatment.count() > 0
     assert ToxScreen.objects.filter(street_heroin=True).exists()
     assert BreathTest.objects.count() == in_treatment.filter(flag_alcohol=True).count() > 0
+
+
+def test_the_demo_pathway_goes_through_referrals_and_admission():
+    from dosing.models import Suspension
+    from eligibility.models import Referral
+
+    _seed()
+    assert Referral.objects.count() == 12
+    waiting = Referral.objects.filter(decision="accepted", admitted_at__isnull=True)
+    assert set(waiting.values_list("service_user__status", flat=True)) == {"waiting"}
+    admitted = Referral.objects.filter(admitted_at__isnull=False)
+    assert admitted.count() == 9 and all(r.agreement for r in admitted)
+    assert Suspension.objects.filter(ended_at__isnull=True).count() == 1

@@ -11,10 +11,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from dosing.leaving import suspension_start
 from dosing.models import Pharmacy
 from dosing.selectors import methadone_in_force
 from dosing.services import methadone_prescribe, pharmacy_add, prescription_issue
-from eligibility.models import Clinic, ServiceUser, Status
+from eligibility.models import Clinic, Criterion, Referral, ServiceUser, Status
+from eligibility.pathway import eligibility_assess, referral_decide, service_user_admit
 from eligibility.services import (
     clinic_create,
     service_user_register,
@@ -97,7 +99,6 @@ SERVICE_USERS = [
     ("Sean", "Gallagher", "", dt.date(1987, 10, 5), [], [], None),
 ]
 
-PRESCRIBED_FROM = {Status.TITRATION, Status.MAINTENANCE}
 
 PHARMACIES = [
     ("Riverside Pharmacy", "12 Quay Street", "FA001"),
@@ -212,16 +213,7 @@ class Command(BaseCommand):
                 reason="Demo referral",
                 now=now,
             )
-            # Prescribe once admitted, then take any later steps (re-titration
-            # required, suspension), as would happen in the clinic.
-            admitted = max((i + 1 for i, s in enumerate(path) if s in PRESCRIBED_FROM), default=0)
-            service_user_walk(
-                service_user=service_user,
-                path=path[:admitted],
-                changed_by=prescriber,
-                reason="Demo pathway",
-                now=now,
-            )
+            self._pathway(service_user, path, prescriber, now)
             if dose is not None:
                 established = dose != "15"
                 prescription_issue(
@@ -241,11 +233,70 @@ class Command(BaseCommand):
                     reason="Overnight cover",
                     now=now,
                 )
-            service_user_walk(
+            # Later steps, as would happen in the clinic once prescribed.
+            if Status.MAINTENANCE in path:
+                service_user_walk(
+                    service_user=service_user,
+                    path=[Status.MAINTENANCE],
+                    changed_by=prescriber,
+                    reason="Titration complete",
+                    now=now,
+                )
+            if Status.RETITRATION_REQUIRED in path:
+                service_user_walk(
+                    service_user=service_user,
+                    path=[Status.RETITRATION_REQUIRED],
+                    changed_by=None,
+                    reason="3 consecutive sessions not taken (threshold 3): tolerance may be lost.",
+                    now=now,
+                )
+            if Status.SUSPENDED in path:
+                suspension_start(
+                    service_user=service_user,
+                    kind="hospital",
+                    starts_on=clinic.clinic_day_of(now),
+                    reason="Admitted to the general hospital with a leg infection",
+                    recorded_by=get_user_model().objects.get(username="nurse"),
+                    now=now,
+                )
+
+    def _pathway(self, service_user, path, prescriber, now):
+        """Through the pathway services: the referral, the assessment (every criterion
+        met), the decision and the admission with the agreement, as far as the path goes."""
+        referral = Referral.objects.create(
+            service_user=service_user,
+            clinic=service_user.clinic,
+            referred_by="Riverside community drug service",
+            referral_date=service_user.clinic.clinic_day_of(now),
+            substance_use_history="Injecting heroin daily for over ten years.",
+            treatment_history="Oral methadone twice, residential rehab once; relapsed each time.",
+            recorded_by=prescriber,
+            recorded_at=now,
+        )
+        if Status.ASSESSING not in path:
+            return
+        eligibility_assess(
+            referral=referral,
+            assessed_by=prescriber,
+            answers={c.value: (True, "Demo assessment") for c in Criterion},
+            now=now,
+        )
+        if Status.WAITING not in path and Status.TITRATION not in path:
+            return
+        referral_decide(
+            referral=referral,
+            prescriber=prescriber,
+            decision="accepted",
+            reason="Meets the criteria",
+            advisory_reason="Never stable on methadone: the reason HAT exists",
+            now=now,
+        )
+        if Status.TITRATION in path:
+            service_user_admit(
                 service_user=service_user,
-                path=path[admitted:],
-                changed_by=prescriber,
-                reason="Demo pathway",
+                admitted_by=prescriber,
+                agreement_signed_on=service_user.clinic.clinic_day_of(now),
+                witness=get_user_model().objects.get(username="nurse"),
                 now=now,
             )
 
