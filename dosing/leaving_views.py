@@ -2,15 +2,14 @@
 user's page."""
 
 from django import forms
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from eligibility.models import Status
 from eligibility.panels import Panel
 from eligibility.views import service_user_for
-from hat_clinic.errors import RuleViolation
-from hat_clinic.forms import add_refusal
+from hat_clinic.forms import form_page
 
 from .leaving import SUSPENDABLE, service_user_exit, suspension_end, suspension_start
 from .models import ExitDetail, ExitKind, Suspension
@@ -49,19 +48,17 @@ class ExitForm(forms.Form):
 
 
 def _form_page(request, service_user, form, title, button, call, done):
-    if request.method == "POST" and form.is_valid():
-        try:
-            call(form.cleaned_data)
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(request, done)
-            return redirect("service-user-detail", pk=service_user.pk)
-    return render(
+    def save(data):
+        call(data)
+        return done
+
+    return form_page(
         request,
-        "dosing/leaving_form.html",
-        {"service_user": service_user, "form": form, "title": title, "button": button},
-        status=400 if request.method == "POST" else 200,
+        form,
+        save=save,
+        template="dosing/leaving_form.html",
+        context={"service_user": service_user, "title": title, "button": button},
+        done_url=reverse("service-user-detail", args=[service_user.pk]),
     )
 
 

@@ -1,5 +1,8 @@
 """Form helpers shared by every app's pages."""
 
+from django.contrib import messages
+from django.shortcuts import redirect, render
+
 from hat_clinic.errors import RuleViolation
 
 
@@ -12,3 +15,23 @@ def add_refusal(form, refusal: RuleViolation) -> None:
     translate = getattr(form, "field_for", None)
     field = translate(refusal.field) if translate else refusal.field
     form.add_error(field if field in form.fields else None, refusal.message)
+
+
+def form_page(request, form, *, save, template: str, context: dict, done_url: str):
+    """The usual form page: on a valid POST call save(cleaned_data), which returns
+    the success message, and redirect to done_url; on a refusal show it beside its
+    field and answer 400."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            message = save(form.cleaned_data)
+        except RuleViolation as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, message)
+            return redirect(done_url)
+    return render(
+        request,
+        template,
+        {**context, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -6,13 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from eligibility.panels import Panel
 from eligibility.views import service_user_for
 from hat_clinic.errors import Conflict, RuleViolation
-from hat_clinic.forms import add_refusal
+from hat_clinic.forms import form_page
 from hat_clinic.roles import Role
 
 from .alerts import alert_acknowledge, alert_addresses_set
@@ -99,19 +100,13 @@ RECORD_PAGES = {
 def _record_page(request, pk, kind, form, save):
     permission, refusal, title = RECORD_PAGES[kind]
     service_user = service_user_for(request, pk, permission, refusal)
-    if request.method == "POST" and form.is_valid():
-        try:
-            message = save(service_user, form.cleaned_data)
-        except RuleViolation as violation:
-            add_refusal(form, violation)
-        else:
-            messages.success(request, message)
-            return redirect("service-user-detail", pk=service_user.pk)
-    return render(
+    return form_page(
         request,
-        "monitoring/record_form.html",
-        {"service_user": service_user, "form": form, "title": title, "kind": kind},
-        status=400 if request.method == "POST" else 200,
+        form,
+        save=lambda data: save(service_user, data),
+        template="monitoring/record_form.html",
+        context={"service_user": service_user, "title": title, "kind": kind},
+        done_url=reverse("service-user-detail", args=[service_user.pk]),
     )
 
 

@@ -34,6 +34,7 @@ def test_a_heartbeat_counts_every_run():
 def test_the_beat_schedule_is_in_code():
     from hat_clinic.celery import app
 
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovery
     schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
     assert schedule["monitoring.tasks.heartbeat"] == 60
     assert schedule["dosing.tasks.generate_dose_sessions"] == 15 * 60
