@@ -41,7 +41,7 @@ def history_snapshot(queryset: QuerySet, *, reason: str, when: dt.datetime, user
             sql,
             [
                 connection.ops.adapt_datetimefield_value(when),
-                reason[:100],
+                reason,
                 user.pk if user is not None else None,
                 *params,
             ],

@@ -185,6 +185,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "hat-clinic@localhost")
 # The address staff reach the clinic at, for links in alert e-mails.
 SITE_URL = env.str("SITE_URL", "http://localhost:8000")
 
+# A change's reason is a clinician's words (a withhold note, a decision's reason):
+# never cut to 100 characters, nor refused by PostgreSQL for being longer.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 # Celery: Redis when REDIS_URL is given, otherwise a real worker on kombu's
 # filesystem transport so that the default run needs no server at all.
 REDIS_URL = env.str("REDIS_URL", "")

@@ -44,12 +44,12 @@ def assess(cast, referral, now=NOW, **overrides):
     )
 
 
-def accept(cast, referral, now=NOW, priority=2, **kwargs):
+def accept(cast, referral, now=NOW, priority=2, reason="Meets the criteria", **kwargs):
     return referral_decide(
         referral=referral,
         prescriber=cast.prescriber,
         decision="accepted",
-        reason="Meets the criteria",
+        reason=reason,
         priority=priority,
         now=now,
         **kwargs,

@@ -284,3 +284,12 @@ def test_re_referral_after_exit_keeps_the_history(cast):
             service_user=person,
             now=NOW + dt.timedelta(days=1),
         )
+
+
+def test_a_long_reason_is_kept_whole_in_the_history(cast):
+    referral = refer(cast)
+    assess(cast, referral)
+    reason = "Meets every criterion. " * 20  # 460 characters
+    accept(cast, referral, reason=reason)
+    latest = referral.service_user.history.first()
+    assert latest.history_change_reason == f"Accepted: {reason.strip()}"
