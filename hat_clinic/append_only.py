@@ -37,13 +37,18 @@ def _sqlite(table: str) -> tuple[str, str]:
     return forwards, f"DROP TRIGGER IF EXISTS {trigger};"
 
 
-def protect(tables: list[str]):
+def protect(tables: list[str], *, vendors: tuple[str, ...] = ("postgresql", "sqlite")):
     """A pair of RunPython functions installing and removing the triggers for the
-    database in use (other back ends are left as they are)."""
+    database in use (other back ends are left as they are).
+
+    SQLite rebuilds a table to alter a column, dropping its triggers: a migration
+    that alters a protected table must protect it again with vendors=("sqlite",).
+    """
 
     def run(schema_editor, index):
         builders = {"postgresql": _postgresql, "sqlite": _sqlite}
-        build = builders.get(schema_editor.connection.vendor)
+        vendor = schema_editor.connection.vendor
+        build = builders.get(vendor) if vendor in vendors else None
         if build is None:
             return
         for table in tables:

@@ -3,9 +3,9 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from dosing.models import Administration, Assessment, Prescription, Review
+from dosing.models import Administration, Assessment, DoseSession, Prescription, Review
 from dosing.services import review_record
-from eligibility.models import ServiceUser, StatusChange
+from eligibility.models import Clinic, ServiceUser, StaffMembership, StatusChange
 from tests.dosing.room_setup import NINE, dosed_at_nine, on_prescription
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +28,10 @@ UPDATES = [
     (Review, {"notes": "rewritten"}),
     (StatusChange, {"reason": "rewritten"}),
     (ServiceUser.history.model, {"history_change_reason": "rewritten"}),
+    # Every protected history table, including those SQLite rebuilt in a migration.
+    (DoseSession.history.model, {"history_change_reason": "rewritten"}),
+    (Clinic.history.model, {"history_change_reason": "rewritten"}),
+    (StaffMembership.history.model, {"history_change_reason": "rewritten"}),
 ]
 
 
