@@ -35,6 +35,7 @@ from .models import (
     WithholdReason,
     WitnessFailure,
 )
+from .register import register_supply_for
 from .selectors import prescription_in_force
 from .services import format_mg, parse_mg
 
@@ -226,8 +227,15 @@ def session_assess(
     return assessment
 
 
-def _confirm_witness(
-    *, witness_username: str, witness_password: str, nurse, clinic, now: dt.datetime
+def witness_confirm(
+    *,
+    witness_username: str,
+    witness_password: str,
+    nurse,
+    clinic,
+    now: dt.datetime,
+    permission: str = "dosing.witness_dose",
+    may_witness: str = "doses in this clinic: a witness is an HCA or a nurse of the clinic",
 ):
     """The witness confirms with their own credentials: picking a name is not enough.
 
@@ -262,12 +270,11 @@ def _confirm_witness(
         )
     if not (
         witness.is_active
-        and witness.has_perm("dosing.witness_dose")
+        and witness.has_perm(permission)
         and witness.memberships.filter(clinic=clinic).exists()
     ):
         raise RuleViolation(
-            f"{witness.get_full_name() or witness.username} cannot witness "
-            "doses in this clinic: a witness is an HCA or a nurse of the clinic.",
+            f"{witness.get_full_name() or witness.username} cannot witness {may_witness}.",
             code="witness_not_allowed",
             field="witness_username",
         )
@@ -320,7 +327,7 @@ def dose_administer(
             field="injected_at",
         )
     # Before the lock: password hashing is slow by design and must not hold the row.
-    witness = _confirm_witness(
+    witness = witness_confirm(
         witness_username=witness_username,
         witness_password=witness_password,
         nurse=nurse,
@@ -409,6 +416,10 @@ def dose_administer(
                 "This dose is already recorded. Reload the session before doing anything else.",
                 code="already_recorded",
             ) from error
+        # The controlled drugs register: the drawn amount is supplied (and any rest
+        # recorded as waste) in the same transaction, so a dose is never on record
+        # without its register line, and too little stock refuses the dose.
+        register_supply_for(administration, now=now)
         if not topup:
             _end(locked, SessionStatus.ADMINISTERED, by=nurse, now=now)
     session.refresh_from_db()

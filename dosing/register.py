@@ -1,0 +1,331 @@
+"""The controlled drugs register for diamorphine (DOMAIN.md, "Controlled drugs
+register"; Misuse of Drugs Regulations 2001, regs 19, 20 and 27).
+
+Every entry is appended under a lock on its section's row, which holds the running
+balance: entries are numbered in time order, and nothing that would take the
+balance below zero is accepted, even when two entries race. Entries are never
+changed; a correction is a dated note pointing at the entry it corrects.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from hat_clinic.errors import Conflict, RuleViolation, require_reason
+from monitoring.alerts import alert_raise
+from monitoring.models import AlertKind
+
+from .models import (
+    Administration,
+    EntryKind,
+    RegisterEntry,
+    RegisterSection,
+)
+from .services import format_mg, parse_mg
+
+
+def register_section_add(
+    *, clinic, strength_mg, form: str = "ampoule", supplies_doses: bool = False
+) -> RegisterSection:
+    strength = parse_mg(strength_mg, field="strength_mg")
+    return RegisterSection.objects.create(
+        clinic=clinic,
+        strength_mg=strength,
+        form=form.strip() or "ampoule",
+        supplies_doses=supplies_doses,
+    )
+
+
+def _append(
+    section: RegisterSection,
+    *,
+    kind: EntryKind,
+    by,
+    now,
+    occurred_at=None,
+    quantity_in=Decimal("0"),
+    quantity_out=Decimal("0"),
+    **fields,
+) -> RegisterEntry:
+    """Append one entry under the section's row lock."""
+    locked = RegisterSection.objects.select_for_update().get(pk=section.pk)
+    balance = locked.balance_mg + quantity_in - quantity_out
+    if balance < 0:
+        raise RuleViolation(
+            f"Not enough in the register for {locked}: the balance is "
+            f"{format_mg(locked.balance_mg)} mg and this takes out {format_mg(quantity_out)} mg. "
+            "Record the receipt first, or check the quantity.",
+            code="register_balance_negative",
+            field="quantity_mg",
+        )
+    last = locked.entries.aggregate(last=Max("sequence"))["last"] or 0
+    entry = RegisterEntry.objects.create(
+        section=locked,
+        sequence=last + 1,
+        kind=kind,
+        occurred_at=occurred_at or now,
+        quantity_in_mg=quantity_in,
+        quantity_out_mg=quantity_out,
+        balance_mg=balance,
+        recorded_by=by,
+        recorded_at=now,
+        **fields,
+    )
+    locked.balance_mg = balance
+    locked.save(update_fields=["balance_mg"])
+    section.balance_mg = balance
+    return entry
+
+
+def _same_day(occurred_at: dt.datetime | None, section, now) -> None:
+    """DOMAIN.md: entries are made the same day."""
+    if occurred_at is None:
+        return
+    clinic = section.clinic
+    if occurred_at > now or clinic.clinic_day_of(occurred_at) != clinic.clinic_day_of(now):
+        raise RuleViolation(
+            "Register entries are made the same day as what they record, and not ahead.",
+            code="register_not_same_day",
+            field="occurred_at",
+        )
+
+
+def register_receive(
+    *,
+    section: RegisterSection,
+    ampoules: int,
+    supplier_name: str,
+    supplier_address: str,
+    batch: str,
+    expiry: dt.date,
+    received_by,
+    occurred_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> RegisterEntry:
+    """Stock received from a supplier: name and address, quantity, batch, expiry."""
+    now = now or timezone.now()
+    if not isinstance(ampoules, int) or ampoules <= 0:
+        raise RuleViolation(
+            "Give the number of ampoules received (1 or more).",
+            code="quantity_invalid",
+            field="ampoules",
+        )
+    supplier_name = require_reason(supplier_name, "Give the supplier's name.")
+    supplier_address = require_reason(supplier_address, "Give the supplier's address.")
+    batch = (batch or "").strip()
+    if not batch:
+        raise RuleViolation("Give the batch number.", code="batch_required", field="batch")
+    if expiry <= section.clinic.clinic_day_of(now):
+        raise RuleViolation(
+            f"This stock expired on {expiry:%d %b %Y}: do not receive it into stock.",
+            code="stock_expired",
+            field="expiry",
+        )
+    _same_day(occurred_at, section, now)
+    with transaction.atomic():
+        return _append(
+            section,
+            kind=EntryKind.RECEIPT,
+            by=received_by,
+            now=now,
+            occurred_at=occurred_at,
+            quantity_in=section.strength_mg * ampoules,
+            ampoules=ampoules,
+            supplier_name=supplier_name,
+            supplier_address=supplier_address,
+            batch=batch,
+            expiry=expiry,
+        )
+
+
+def register_supply_for(administration: Administration, *, now: dt.datetime) -> None:
+    """Called inside the dose's transaction: the drawn amount is supplied from the
+    clinic's dose-supply section, and anything drawn but not injected is recorded as
+    waste, witnessed by the dose's witness. A clinic without a register section for
+    doses records nothing here. Too little in the register refuses the dose."""
+    session = administration.session
+    section = RegisterSection.objects.filter(
+        clinic_id=session.clinic_id, supplies_doses=True
+    ).first()
+    if section is None:
+        return
+    _append(
+        section,
+        kind=EntryKind.SUPPLY,
+        by=administration.nurse,
+        now=now,
+        occurred_at=administration.injected_at,
+        quantity_out=administration.drawn_mg,
+        session=session,
+        administration=administration,
+        witness=administration.witness,
+        note=f"{session.slot_code} {session.clinic_day:%d %b}, injection {administration.sequence}",
+    )
+    waste = administration.drawn_mg - administration.injected_mg
+    if waste > 0:
+        _append(
+            section,
+            kind=EntryKind.WASTE,
+            by=administration.nurse,
+            now=now,
+            occurred_at=administration.injected_at,
+            session=session,
+            administration=administration,
+            witness=administration.witness,
+            note=f"{format_mg(waste)} mg drawn but not injected, of the "
+            f"{format_mg(administration.drawn_mg)} mg supplied above; destroyed.",
+        )
+
+
+def _witness(section, username, password, by, now, *, permission, may_witness):
+    from .room import witness_confirm
+
+    return witness_confirm(
+        witness_username=username,
+        witness_password=password,
+        nurse=by,
+        clinic=section.clinic,
+        now=now,
+        permission=permission,
+        may_witness=may_witness,
+    )
+
+
+def register_waste(
+    *,
+    section: RegisterSection,
+    quantity_mg,
+    note: str,
+    recorded_by,
+    witness_username: str,
+    witness_password: str,
+    now: dt.datetime | None = None,
+) -> RegisterEntry:
+    """Stock drawn up but not used outside a dose (a dose drawn, then withheld),
+    destroyed in front of a witness who confirms with their own credentials."""
+    now = now or timezone.now()
+    quantity = parse_mg(quantity_mg, field="quantity_mg")
+    note = require_reason(note, "Say what was wasted and why.")
+    witness = _witness(
+        section,
+        witness_username,
+        witness_password,
+        recorded_by,
+        now,
+        permission="dosing.witness_dose",
+        may_witness="waste in this clinic: a witness is an HCA or a nurse of the clinic",
+    )
+    with transaction.atomic():
+        return _append(
+            section,
+            kind=EntryKind.WASTE,
+            by=recorded_by,
+            now=now,
+            quantity_out=quantity,
+            witness=witness,
+            note=note,
+        )
+
+
+def register_destroy(
+    *,
+    section: RegisterSection,
+    ampoules: int,
+    note: str,
+    recorded_by,
+    witness_username: str,
+    witness_password: str,
+    now: dt.datetime | None = None,
+) -> RegisterEntry:
+    """Destruction of stock (expired, damaged), in front of an authorised witness named
+    and confirmed by their own credentials (reg. 27)."""
+    now = now or timezone.now()
+    if not isinstance(ampoules, int) or ampoules <= 0:
+        raise RuleViolation(
+            "Give the number of ampoules destroyed (1 or more).",
+            code="quantity_invalid",
+            field="ampoules",
+        )
+    note = require_reason(note, "Say what was destroyed and why (e.g. expired batch).")
+    witness = _witness(
+        section,
+        witness_username,
+        witness_password,
+        recorded_by,
+        now,
+        permission="dosing.witness_cd_destruction",
+        may_witness="the destruction of controlled drugs: an authorised witness is needed",
+    )
+    with transaction.atomic():
+        return _append(
+            section,
+            kind=EntryKind.DESTRUCTION,
+            by=recorded_by,
+            now=now,
+            quantity_out=section.strength_mg * ampoules,
+            ampoules=ampoules,
+            witness=witness,
+            note=note,
+        )
+
+
+def register_stock_check(
+    *,
+    section: RegisterSection,
+    counted_mg,
+    checked_by,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> RegisterEntry:
+    """A physical count against the computed balance. A difference raises a register
+    discrepancy alert; the balance stays what the entries say until explained."""
+    now = now or timezone.now()
+    counted = Decimal(str(counted_mg).strip()) if str(counted_mg).strip() else None
+    if counted is None or not counted.is_finite() or counted < 0:
+        raise RuleViolation(
+            "Give the quantity counted, in mg (0 or more).",
+            code="quantity_invalid",
+            field="counted_mg",
+        )
+    with transaction.atomic():
+        entry = _append(
+            section,
+            kind=EntryKind.STOCK_CHECK,
+            by=checked_by,
+            now=now,
+            counted_mg=counted,
+            note=(note or "").strip(),
+        )
+        if counted != entry.balance_mg:
+            alert_raise(
+                kind=AlertKind.REGISTER_DISCREPANCY,
+                clinic=section.clinic,
+                cause_key=f"stock-check:{entry.pk}",
+                detail=f"{section}: counted {format_mg(counted)} mg, the register says "
+                f"{format_mg(entry.balance_mg)} mg (difference "
+                f"{format_mg(counted - entry.balance_mg)} mg).",
+                now=now,
+            )
+    return entry
+
+
+def register_correct(
+    *, entry: RegisterEntry, note: str, corrected_by, now: dt.datetime | None = None
+) -> RegisterEntry:
+    """A dated note correcting an earlier entry, which is never changed."""
+    now = now or timezone.now()
+    note = require_reason(note, "Say what was wrong in the entry and what is right.")
+    if entry.kind == EntryKind.CORRECTION:
+        raise Conflict("Correct the original entry, not a correction.", code="correct_original")
+    with transaction.atomic():
+        return _append(
+            entry.section,
+            kind=EntryKind.CORRECTION,
+            by=corrected_by,
+            now=now,
+            corrects=entry,
+            note=note,
+        )

@@ -1,0 +1,374 @@
+"""The controlled drugs register (issue 7): entries in time order, a balance that is
+the sum of the entries and never negative, append-only, witnessed destruction."""
+
+import datetime as dt
+import itertools
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, connection, connections, transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from dosing.models import DoseSession, EntryKind, RegisterEntry, RegisterSection
+from dosing.register import (
+    _append,
+    register_correct,
+    register_destroy,
+    register_receive,
+    register_section_add,
+    register_stock_check,
+    register_waste,
+)
+from hat_clinic.errors import RuleViolation
+from monitoring.models import Alert, AlertKind
+from tests.dosing.room_setup import NINE, dosed_at_nine, on_prescription
+from tests.factories import PASSWORD, make_clinic
+
+NOW = NINE
+EXPIRY = dt.date(2027, 6, 30)
+
+
+def refused(code, call, **kwargs):
+    with pytest.raises(RuleViolation) as refusal:
+        call(**kwargs)
+    assert refusal.value.code == code, refusal.value.message
+    return refusal.value
+
+
+@pytest.fixture
+def section(cast):
+    return register_section_add(clinic=cast.clinic_a, strength_mg="100", supplies_doses=True)
+
+
+def receive(cast, section, ampoules=10, now=NOW):
+    return register_receive(
+        section=section,
+        ampoules=ampoules,
+        supplier_name="Wholesale Pharma Ltd",
+        supplier_address="1 Depot Road, Leeds",
+        batch="B123",
+        expiry=EXPIRY,
+        received_by=cast.nurse,
+        now=now,
+    )
+
+
+def test_a_receipt_adds_stock_with_supplier_batch_and_expiry(cast, section):
+    entry = receive(cast, section)
+    assert (entry.sequence, entry.quantity_in_mg, entry.balance_mg) == (1, 1000, 1000)
+    section.refresh_from_db()
+    assert section.balance_mg == 1000
+    refused(
+        "stock_expired",
+        register_receive,
+        section=section,
+        ampoules=1,
+        supplier_name="X",
+        supplier_address="Y",
+        batch="B",
+        expiry=NOW.date(),
+        received_by=cast.nurse,
+        now=NOW,
+    )
+    refused(
+        "batch_required",
+        register_receive,
+        section=section,
+        ampoules=1,
+        supplier_name="X",
+        supplier_address="Y",
+        batch=" ",
+        expiry=EXPIRY,
+        received_by=cast.nurse,
+        now=NOW,
+    )
+
+
+def test_each_dose_supplies_the_drawn_amount_and_records_the_waste(cast, section):
+    receive(cast, section, ampoules=1)
+    person = on_prescription(cast)
+    session = DoseSession.objects.get(service_user=person, slot_code="AM")
+    from dosing.room import dose_administer, session_assess
+
+    session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=NOW)
+    dose_administer(
+        session=session,
+        nurse=cast.nurse,
+        witness_username=cast.hca.username,
+        witness_password=PASSWORD,
+        drawn_mg="60",
+        injected_mg="55",
+        route="iv",
+        site="arm",
+        now=NOW,
+    )
+    supply, waste = RegisterEntry.objects.filter(kind__in=["supply", "waste"]).order_by("sequence")
+    assert (supply.quantity_out_mg, supply.session, supply.balance_mg) == (60, session, 40)
+    assert (waste.quantity_out_mg, waste.witness, waste.balance_mg) == (0, cast.hca, 40)
+    assert "5 mg drawn but not injected" in waste.note
+
+
+def test_too_little_stock_refuses_the_dose_and_records_nothing(cast, section):
+    receive(cast, section, ampoules=1)
+    _append(
+        section,
+        kind=EntryKind.SUPPLY,
+        by=cast.nurse,
+        now=NOW,
+        quantity_out=Decimal("50"),
+        session=_a_session(cast),
+    )
+    person = on_prescription(cast)
+    with pytest.raises(RuleViolation) as refusal:
+        dosed_at_nine(cast, person)
+    assert refusal.value.code == "register_balance_negative"
+    assert "the balance is 50 mg and this takes out 60 mg" in refusal.value.message
+    session = DoseSession.objects.get(service_user=person, slot_code="AM")
+    assert not session.administrations.exists()
+    section.refresh_from_db()
+    assert section.balance_mg == 50
+
+
+def _a_session(cast):
+    person = on_prescription(cast, family_name="Other")
+    return DoseSession.objects.filter(service_user=person).first()
+
+
+def test_destruction_needs_an_authorised_witness_with_their_own_password(cast, section):
+    receive(cast, section, ampoules=3)
+    destroy = {
+        "section": section,
+        "ampoules": 2,
+        "note": "Expired batch A1",
+        "recorded_by": cast.nurse,
+        "now": NOW,
+    }
+    error = refused(
+        "witness_not_allowed",
+        register_destroy,
+        witness_username=cast.hca.username,
+        witness_password=PASSWORD,
+        **destroy,
+    )
+    assert "an authorised witness is needed" in error.message
+    refused(
+        "witness_not_confirmed",
+        register_destroy,
+        witness_username=cast.prescriber.username,
+        witness_password="wrong",
+        **destroy,
+    )
+    entry = register_destroy(
+        witness_username=cast.prescriber.username, witness_password=PASSWORD, **destroy
+    )
+    assert (entry.quantity_out_mg, entry.witness, entry.balance_mg) == (200, cast.prescriber, 100)
+    refused(
+        "register_balance_negative",
+        register_destroy,
+        witness_username=cast.prescriber.username,
+        witness_password=PASSWORD,
+        **{**destroy, "ampoules": 2},
+    )
+
+
+def test_waste_outside_a_dose_is_witnessed(cast, section):
+    receive(cast, section, ampoules=1)
+    entry = register_waste(
+        section=section,
+        quantity_mg="30",
+        note="Drawn for a dose then withheld",
+        recorded_by=cast.nurse,
+        witness_username=cast.hca.username,
+        witness_password=PASSWORD,
+        now=NOW,
+    )
+    assert (entry.quantity_out_mg, entry.witness, entry.balance_mg) == (30, cast.hca, 70)
+
+
+def test_a_stock_check_that_does_not_match_raises_a_discrepancy_alert(cast, section):
+    receive(cast, section, ampoules=2)
+    register_stock_check(section=section, counted_mg="200", checked_by=cast.nurse, now=NOW)
+    assert not Alert.objects.exists()
+    check = register_stock_check(section=section, counted_mg="100", checked_by=cast.nurse, now=NOW)
+    alert = Alert.objects.get(kind=AlertKind.REGISTER_DISCREPANCY)
+    assert "counted 100 mg, the register says 200 mg (difference -100 mg)" in alert.detail
+    assert (check.balance_mg, check.counted_mg) == (200, 100)
+
+
+def test_a_correction_is_a_dated_note_and_never_changes_the_entry(cast, section):
+    receipt = receive(cast, section)
+    correction = register_correct(
+        entry=receipt, note="Batch is B124, not B123", corrected_by=cast.nurse, now=NOW
+    )
+    receipt.refresh_from_db()
+    assert receipt.batch == "B123"
+    assert (correction.corrects, correction.quantity_in_mg, correction.balance_mg) == (
+        receipt,
+        0,
+        1000,
+    )
+
+
+def test_the_database_refuses_to_change_an_entry(cast, section):
+    receive(cast, section)
+    with pytest.raises(DatabaseError) as refused_update, transaction.atomic():
+        RegisterEntry.objects.update(quantity_in_mg=1)
+    assert "append-only" in str(refused_update.value)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="DELETE triggers are PostgreSQL only (SQLite's test flush deletes)",
+)
+def test_the_database_refuses_to_delete_an_entry_on_postgresql(cast, section):
+    receive(cast, section)
+    with pytest.raises(DatabaseError) as refused_delete, transaction.atomic():
+        RegisterEntry.objects.all()._raw_delete(RegisterEntry.objects.db)
+    assert "append-only" in str(refused_delete.value)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_destructions_racing_for_the_last_stock_never_go_below_zero(cast):
+    section = register_section_add(clinic=cast.clinic_a, strength_mg="100")
+    receive(cast, section, ampoules=1)
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def destroy():
+        try:
+            barrier.wait()
+            register_destroy(
+                section=section,
+                ampoules=1,
+                note="Broken",
+                recorded_by=cast.nurse,
+                witness_username=cast.prescriber.username,
+                witness_password=PASSWORD,
+            )
+            outcomes.append("done")
+        except RuleViolation as refusal:
+            outcomes.append(refusal.code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=destroy) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["done"] + ["register_balance_negative"] * 3
+    section.refresh_from_db()
+    assert section.balance_mg == 0
+    assert list(section.entries.values_list("sequence", flat=True)) == [1, 2]
+
+
+_clinics = itertools.count()
+
+
+class Ledger(RuleBasedStateMachine):
+    """Random receipts, supplies, wastes, destructions, stock checks and corrections:
+    the balance is always the sum of the entries, and never negative."""
+
+    cast = None
+
+    def __init__(self):
+        super().__init__()
+        cast = Ledger.cast
+        self.section = register_section_add(
+            clinic=make_clinic(f"Ledger {next(_clinics)}"), strength_mg="100"
+        )
+        self.session = Ledger.session
+        self.nurse, self.prescriber, self.hca = cast.nurse, cast.prescriber, cast.hca
+        self.section.clinic.memberships.create(user=cast.nurse)
+        self.section.clinic.memberships.create(user=cast.prescriber)
+        self.section.clinic.memberships.create(user=cast.hca)
+
+    def _try(self, call, **kwargs):
+        try:
+            with transaction.atomic():
+                call(**kwargs)
+        except RuleViolation as refusal:
+            assert refusal.code in {"register_balance_negative", "quantity_invalid"}
+
+    @rule(ampoules=st.integers(min_value=1, max_value=5))
+    def receipt(self, ampoules):
+        receive(self, self.section, ampoules=ampoules)
+
+    @rule(mg=st.decimals(min_value=1, max_value=300, places=2))
+    def supply(self, mg):
+        self._try(
+            _append,
+            section=self.section,
+            kind=EntryKind.SUPPLY,
+            by=self.nurse,
+            now=NOW,
+            quantity_out=mg,
+            session=self.session,
+        )
+
+    @rule(mg=st.decimals(min_value=1, max_value=100, places=2))
+    def waste(self, mg):
+        self._try(
+            register_waste,
+            section=self.section,
+            quantity_mg=str(mg),
+            note="Spilt",
+            recorded_by=self.nurse,
+            witness_username=self.hca.username,
+            witness_password=PASSWORD,
+            now=NOW,
+        )
+
+    @rule(ampoules=st.integers(min_value=1, max_value=3))
+    def destruction(self, ampoules):
+        self._try(
+            register_destroy,
+            section=self.section,
+            ampoules=ampoules,
+            note="Expired",
+            recorded_by=self.nurse,
+            witness_username=self.prescriber.username,
+            witness_password=PASSWORD,
+            now=NOW,
+        )
+
+    @rule(counted=st.decimals(min_value=0, max_value=2000, places=2))
+    def stock_check(self, counted):
+        register_stock_check(
+            section=self.section, counted_mg=str(counted), checked_by=self.nurse, now=NOW
+        )
+
+    @rule()
+    def correction(self):
+        entry = self.section.entries.exclude(kind=EntryKind.CORRECTION).last()
+        if entry is not None:
+            register_correct(entry=entry, note="Noted", corrected_by=self.nurse, now=NOW)
+
+    @invariant()
+    def balance_is_the_sum_of_the_entries(self):
+        section = RegisterSection.objects.get(pk=self.section.pk)
+        entries = list(section.entries.order_by("sequence"))
+        total = sum((e.quantity_in_mg - e.quantity_out_mg for e in entries), Decimal("0"))
+        assert section.balance_mg == total >= 0
+        running = Decimal("0")
+        for number, entry in enumerate(entries, start=1):
+            running += entry.quantity_in_mg - entry.quantity_out_mg
+            assert (entry.sequence, entry.balance_mg) == (number, running)
+            assert running >= 0
+
+
+def test_the_ledger_always_balances(cast):
+    Ledger.cast = cast
+    Ledger.session = _a_session(cast)
+    run_state_machine_as_test(
+        Ledger,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=15,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
