@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from hat_clinic.errors import Conflict, RuleViolation, require_reason
@@ -329,3 +329,20 @@ def register_correct(
             corrects=entry,
             note=note,
         )
+
+
+def register_balances(*, clinic) -> list[RegisterSection]:
+    """Each section's balance and its last stock check (when, and whether it matched),
+    in one query: the managers' summary."""
+    last_check = RegisterEntry.objects.filter(
+        section=OuterRef("pk"), kind=EntryKind.STOCK_CHECK
+    ).order_by("-sequence")
+    return list(
+        RegisterSection.objects.filter(clinic=clinic)
+        .annotate(
+            last_check_at=Subquery(last_check.values("occurred_at")[:1]),
+            last_check_counted=Subquery(last_check.values("counted_mg")[:1]),
+            last_check_balance=Subquery(last_check.values("balance_mg")[:1]),
+        )
+        .order_by("drug", "strength_mg")
+    )

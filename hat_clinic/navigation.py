@@ -20,6 +20,7 @@ NAVIGATION = (
     NavEntry("Alerts", "alert-inbox", "monitoring.view_alert"),
     NavEntry("Service users", "service-user-list", "eligibility.view_serviceuser"),
     NavEntry("Referrals", "referral-list", "eligibility.view_referral"),
+    NavEntry("CD register", "register-index", "dosing.view_registersection"),
     NavEntry("Reviews", "review-queue", "dosing.add_review"),
     NavEntry("Clinic policy", "clinic-policy", "eligibility.view_clinicpolicy"),
     NavEntry("Service closure", "service-closure", "dosing.add_serviceclosure"),

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from dosing import api as dosing_api
-from dosing import leaving_api, leaving_views, room_api, room_views
+from dosing import leaving_api, leaving_views, register_api, register_views, room_api, room_views
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
 from eligibility import pathway_api, pathway_views
@@ -29,6 +29,7 @@ router.register(
 )
 router.register("suspensions", leaving_api.SuspensionViewSet, basename="suspension")
 router.register("exits", leaving_api.ExitViewSet, basename="exit")
+router.register("cd-register", register_api.RegisterEntryViewSet, basename="cd-register")
 router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
 router.register("tox-screens", monitoring_api.ToxScreenViewSet, basename="tox-screen")
 router.register("breath-tests", monitoring_api.BreathTestViewSet, basename="breath-test")
@@ -104,6 +105,10 @@ urlpatterns = [
         views.service_user_timeline,
         name="service-user-timeline",
     ),
+    path("register/", register_views.register_index, name="register-index"),
+    path("register/<int:pk>/", register_views.register_page, name="register-page"),
+    path("register/<int:pk>/csv/", register_views.register_csv, name="register-csv"),
+    path("register/<int:pk>/<str:kind>/", register_views.register_action, name="register-action"),
     path("alerts/", monitoring_views.inbox, name="alert-inbox"),
     path("clinic/alert-addresses/", monitoring_views.alert_addresses, name="alert-addresses"),
     path(

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from dosing.register import register_balances
 from eligibility.models import Status
 from eligibility.selectors import status_counts
 from eligibility.views import service_user_for
@@ -16,13 +17,15 @@ from .timeline import KIND_LABELS, timeline
 
 def home(request):
     counts = status_counts(clinic=request.clinic) if request.clinic else {}
+    show_register = request.clinic and request.user.has_perm("dosing.view_registersection")
     return render(
         request,
         "home.html",
         {
             "status_counts": [
                 (value, label, counts.get(value, 0)) for value, label in Status.choices
-            ]
+            ],
+            "register_sections": register_balances(clinic=request.clinic) if show_register else [],
         },
     )
 

@@ -180,9 +180,20 @@ def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
 @pytest.mark.parametrize(
     ("who", "links"),
     [
-        ("nurse", ["Today", "Dosing room", "Alerts", "Service users", "Referrals"]),
-        ("hca", ["Today", "Dosing room", "Alerts", "Service users", "Referrals"]),
-        ("prescriber", ["Today", "Dosing room", "Alerts", "Service users", "Referrals", "Reviews"]),
+        ("nurse", ["Today", "Dosing room", "Alerts", "Service users", "Referrals", "CD register"]),
+        ("hca", ["Today", "Dosing room", "Alerts", "Service users", "Referrals", "CD register"]),
+        (
+            "prescriber",
+            [
+                "Today",
+                "Dosing room",
+                "Alerts",
+                "Service users",
+                "Referrals",
+                "CD register",
+                "Reviews",
+            ],
+        ),
         (
             "manager",
             [
@@ -191,6 +202,7 @@ def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
                 "Alerts",
                 "Service users",
                 "Referrals",
+                "CD register",
                 "Clinic policy",
                 "Service closure",
             ],

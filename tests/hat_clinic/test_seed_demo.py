@@ -110,3 +110,13 @@ def test_the_demo_pathway_goes_through_referrals_and_admission():
     admitted = Referral.objects.filter(admitted_at__isnull=False)
     assert admitted.count() == 9 and all(r.agreement for r in admitted)
     assert Suspension.objects.filter(ended_at__isnull=True).count() == 1
+
+
+def test_the_demo_register_has_stock_for_doses():
+    from dosing.models import RegisterSection
+
+    _seed()
+    _seed()
+    doses = RegisterSection.objects.get(supplies_doses=True)
+    assert (str(doses), doses.balance_mg) == ("Diamorphine hydrochloride 100 mg ampoule", 10000)
+    assert RegisterSection.objects.count() == 2

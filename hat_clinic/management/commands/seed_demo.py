@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from dosing.leaving import suspension_start
-from dosing.models import Pharmacy
+from dosing.models import Pharmacy, RegisterSection
+from dosing.register import register_receive, register_section_add
 from dosing.selectors import methadone_in_force
 from dosing.services import methadone_prescribe, pharmacy_add, prescription_issue
 from eligibility.models import Clinic, Criterion, Referral, ServiceUser, Status
@@ -168,6 +169,7 @@ class Command(BaseCommand):
                 self.stdout.write("It is shown only this once. Keep it, or run with --password.")
         prescriber = get_user_model().objects.get(username="prescriber")
         self._service_users(clinic, prescriber, now)
+        self._register(clinic, get_user_model().objects.get(username="nurse"), now)
         self._monitoring(clinic, get_user_model().objects.get(username="nurse"), now)
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready: {clinic}."))
 
@@ -299,6 +301,24 @@ class Command(BaseCommand):
                 witness=get_user_model().objects.get(username="nurse"),
                 now=now,
             )
+
+    def _register(self, clinic, nurse, now):
+        """The controlled drugs register: a 100 mg section that supplies doses, with a
+        first delivery, and a 500 mg section."""
+        if RegisterSection.objects.filter(clinic=clinic).exists():
+            return
+        doses = register_section_add(clinic=clinic, strength_mg="100", supplies_doses=True)
+        register_section_add(clinic=clinic, strength_mg="500")
+        register_receive(
+            section=doses,
+            ampoules=100,
+            supplier_name="Demo Pharmaceutical Wholesale Ltd",
+            supplier_address="Unit 4, Riverside Trading Estate",
+            batch="DEMO-0001",
+            expiry=clinic.clinic_day_of(now) + dt.timedelta(days=365),
+            received_by=nurse,
+            now=now,
+        )
 
     def _monitoring(self, clinic, nurse, now):
         """Team addresses for alert e-mails, and a first tox screen, breath test and

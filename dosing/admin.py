@@ -1,0 +1,39 @@
+"""Register entries in the admin are for reading only: the register is append-only
+(regs 19 and 20), changed by no one, corrected only by a dated correction entry."""
+
+from django.contrib import admin
+
+from .models import RegisterEntry, RegisterSection
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RegisterSection)
+class RegisterSectionAdmin(ReadOnly):
+    list_display = ["__str__", "clinic", "balance_mg", "supplies_doses"]
+    list_filter = ["clinic"]
+
+
+@admin.register(RegisterEntry)
+class RegisterEntryAdmin(ReadOnly):
+    list_display = [
+        "section",
+        "sequence",
+        "kind",
+        "occurred_at",
+        "quantity_in_mg",
+        "quantity_out_mg",
+        "balance_mg",
+        "recorded_by",
+        "witness",
+    ]
+    list_filter = ["section__clinic", "kind"]

@@ -1,0 +1,189 @@
+"""cd-register/: the controlled drugs register's entries and balances through the
+API, with the same services and refusals as the browser."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from hat_clinic.api import ActionPermissions, StrictFieldsMixin
+from hat_clinic.errors import RuleViolation
+
+from .models import EntryKind, RegisterEntry, RegisterSection
+from .register import (
+    register_correct,
+    register_destroy,
+    register_receive,
+    register_stock_check,
+    register_waste,
+)
+from .register_views import sections_for_staff
+
+
+class RegisterEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RegisterEntry
+        fields = [
+            "id",
+            "section",
+            "sequence",
+            "kind",
+            "occurred_at",
+            "quantity_in_mg",
+            "quantity_out_mg",
+            "balance_mg",
+            "ampoules",
+            "supplier_name",
+            "supplier_address",
+            "batch",
+            "expiry",
+            "session",
+            "administration",
+            "counted_mg",
+            "corrects",
+            "note",
+            "recorded_by",
+            "witness",
+            "recorded_at",
+        ]
+        read_only_fields = fields
+
+
+class RegisterSectionSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = RegisterSection
+        fields = [
+            "id",
+            "clinic",
+            "name",
+            "drug",
+            "strength_mg",
+            "form",
+            "supplies_doses",
+            "balance_mg",
+        ]
+        read_only_fields = fields
+
+
+class RegisterEntryInput(StrictFieldsMixin, serializers.Serializer):
+    """One register entry. Supplies come from each administration, never from here."""
+
+    KINDS = [(kind.value, kind.label) for kind in EntryKind if kind != EntryKind.SUPPLY]
+    section = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=KINDS)
+    ampoules = serializers.IntegerField(
+        required=False, min_value=1, help_text="receipt, destruction"
+    )
+    supplier_name = serializers.CharField(required=False, help_text="receipt")
+    supplier_address = serializers.CharField(required=False, help_text="receipt")
+    batch = serializers.CharField(required=False, help_text="receipt")
+    expiry = serializers.DateField(required=False, help_text="receipt")
+    quantity_mg = serializers.CharField(required=False, help_text="waste")
+    counted_mg = serializers.CharField(required=False, help_text="stock_check")
+    corrects = serializers.IntegerField(required=False, help_text="correction: the entry's id")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    witness_username = serializers.CharField(required=False, help_text="waste, destruction")
+    witness_password = serializers.CharField(
+        required=False, style={"input_type": "password"}, trim_whitespace=False
+    )
+
+    REQUIRED = {
+        EntryKind.RECEIPT: ["ampoules", "supplier_name", "supplier_address", "batch", "expiry"],
+        EntryKind.WASTE: ["quantity_mg", "witness_username", "witness_password"],
+        EntryKind.DESTRUCTION: ["ampoules", "witness_username", "witness_password"],
+        EntryKind.STOCK_CHECK: ["counted_mg"],
+        EntryKind.CORRECTION: ["corrects"],
+    }
+
+    def validate(self, attrs):
+        missing = [f for f in self.REQUIRED[EntryKind(attrs["kind"])] if f not in attrs]
+        if missing:
+            raise serializers.ValidationError(
+                {f: [f"Needed for a {attrs['kind']} entry."] for f in missing}
+            )
+        return attrs
+
+
+class RegisterEntryViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Register entries in time order (?section=&kind=); GET cd-register/balances/ for
+    each section's balance. Entries are never changed: correct by a correction."""
+
+    serializer_class = RegisterEntrySerializer
+    permission_classes = [ActionPermissions]
+    filterset_fields = ["section", "kind"]
+    action_permissions = {
+        "list": "dosing.view_registerentry",
+        "retrieve": "dosing.view_registerentry",
+        "balances": "dosing.view_registersection",
+        "create": "dosing.add_registerentry",
+    }
+
+    def get_queryset(self):
+        if not self.request.user.is_authenticated:
+            return RegisterEntry.objects.none()
+        return RegisterEntry.objects.filter(
+            section__clinic__memberships__user=self.request.user
+        ).order_by("section", "sequence")
+
+    @extend_schema(responses={200: RegisterSectionSerializer(many=True)})
+    @action(detail=False, methods=["get"])
+    def balances(self, request):
+        sections = sections_for_staff(request.user).order_by("clinic", "drug", "strength_mg")
+        return Response(RegisterSectionSerializer(sections, many=True).data)
+
+    @extend_schema(request=RegisterEntryInput, responses={201: RegisterEntrySerializer})
+    def create(self, request, *args, **kwargs):
+        data = RegisterEntryInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        section = get_object_or_404(sections_for_staff(request.user), pk=fields.pop("section"))
+        kind = EntryKind(fields.pop("kind"))
+        by = request.user
+        note = fields.get("note", "")
+        if kind == EntryKind.RECEIPT:
+            if not by.has_perm("dosing.receive_stock"):
+                raise PermissionDenied("Your role cannot receive stock.")
+            entry = register_receive(
+                section=section,
+                received_by=by,
+                **{k: fields[k] for k in RegisterEntryInput.REQUIRED[kind]},
+            )
+        elif kind == EntryKind.WASTE:
+            entry = register_waste(
+                section=section,
+                quantity_mg=fields["quantity_mg"],
+                note=note,
+                recorded_by=by,
+                witness_username=fields["witness_username"],
+                witness_password=fields["witness_password"],
+            )
+        elif kind == EntryKind.DESTRUCTION:
+            entry = register_destroy(
+                section=section,
+                ampoules=fields["ampoules"],
+                note=note,
+                recorded_by=by,
+                witness_username=fields["witness_username"],
+                witness_password=fields["witness_password"],
+            )
+        elif kind == EntryKind.STOCK_CHECK:
+            entry = register_stock_check(
+                section=section, counted_mg=fields["counted_mg"], checked_by=by, note=note
+            )
+        else:
+            original = section.entries.filter(pk=fields["corrects"]).first()
+            if original is None:
+                raise RuleViolation(
+                    "No such entry in this section.", code="no_such_entry", field="corrects"
+                )
+            entry = register_correct(entry=original, note=note, corrected_by=by)
+        return Response(RegisterEntrySerializer(entry).data, status=status.HTTP_201_CREATED)

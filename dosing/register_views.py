@@ -1,0 +1,221 @@
+"""The controlled drugs register in the browser: a page per section laid out like a
+paper register, printable, with its forms and a CSV export."""
+
+import csv
+
+from django import forms
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+
+from hat_clinic.errors import RuleViolation
+from hat_clinic.forms import form_page
+
+from .models import EntryKind, RegisterEntry, RegisterSection
+from .register import (
+    register_correct,
+    register_destroy,
+    register_receive,
+    register_stock_check,
+    register_waste,
+)
+
+TEXT = {"class": "form-control"}
+
+
+def sections_for_staff(user):
+    if not user.is_authenticated:
+        return RegisterSection.objects.none()
+    return RegisterSection.objects.filter(clinic__memberships__user=user).select_related("clinic")
+
+
+def register_entries(section):
+    return section.entries.select_related(
+        "recorded_by", "witness", "session__service_user", "corrects"
+    ).order_by("sequence")
+
+
+class ReceiptForm(forms.Form):
+    ampoules = forms.IntegerField(min_value=1, widget=forms.NumberInput(attrs=TEXT))
+    supplier_name = forms.CharField(widget=forms.TextInput(attrs=TEXT))
+    supplier_address = forms.CharField(widget=forms.Textarea(attrs={**TEXT, "rows": 2}))
+    batch = forms.CharField(widget=forms.TextInput(attrs=TEXT))
+    expiry = forms.DateField(widget=forms.DateInput(attrs={"type": "date", **TEXT}))
+
+
+class WitnessedForm(forms.Form):
+    note = forms.CharField(widget=forms.TextInput(attrs=TEXT))
+    witness_username = forms.CharField(
+        label="Witness's username", widget=forms.TextInput(attrs={**TEXT, "autocomplete": "off"})
+    )
+    witness_password = forms.CharField(
+        label="Witness's password",
+        widget=forms.PasswordInput(attrs={**TEXT, "autocomplete": "new-password"}),
+    )
+
+
+class DestructionForm(WitnessedForm):
+    ampoules = forms.IntegerField(min_value=1, widget=forms.NumberInput(attrs=TEXT))
+    field_order = ["ampoules", "note", "witness_username", "witness_password"]
+
+
+class WasteForm(WitnessedForm):
+    quantity_mg = forms.CharField(label="Quantity (mg)", widget=forms.TextInput(attrs=TEXT))
+    field_order = ["quantity_mg", "note", "witness_username", "witness_password"]
+
+
+class StockCheckForm(forms.Form):
+    counted_mg = forms.CharField(label="Counted (mg)", widget=forms.TextInput(attrs=TEXT))
+    note = forms.CharField(required=False, widget=forms.TextInput(attrs=TEXT))
+
+
+class CorrectionForm(forms.Form):
+    entry = forms.IntegerField(
+        label="Entry number", min_value=1, widget=forms.NumberInput(attrs=TEXT)
+    )
+    note = forms.CharField(widget=forms.Textarea(attrs={**TEXT, "rows": 2}))
+
+
+ACTIONS = {
+    "receipt": ("dosing.receive_stock", ReceiptForm, "Record a receipt"),
+    "waste": ("dosing.add_registerentry", WasteForm, "Record waste"),
+    "destruction": ("dosing.add_registerentry", DestructionForm, "Record a destruction"),
+    "stock_check": ("dosing.add_registerentry", StockCheckForm, "Record a stock check"),
+    "correction": ("dosing.add_registerentry", CorrectionForm, "Add a correction"),
+}
+
+
+@permission_required("dosing.view_registersection", raise_exception=True)
+def register_index(request):
+    sections = sections_for_staff(request.user).filter(clinic=request.clinic)
+    return render(request, "dosing/register_index.html", {"sections": sections})
+
+
+def _section(request, pk):
+    section = get_object_or_404(sections_for_staff(request.user), pk=pk)
+    if not request.user.has_perm("dosing.view_registerentry"):
+        raise PermissionDenied("Your role cannot read the register.")
+    return section
+
+
+def register_page(request, pk):
+    section = _section(request, pk)
+    return render(
+        request,
+        "dosing/register_page.html",
+        {
+            "section": section,
+            "entries": register_entries(section),
+            "actions": [
+                (kind, title)
+                for kind, (perm, _, title) in ACTIONS.items()
+                if request.user.has_perm(perm)
+            ],
+        },
+    )
+
+
+def register_action(request, pk, kind):
+    section = _section(request, pk)
+    if kind not in ACTIONS:
+        raise PermissionDenied("No such register entry.")
+    permission, form_class, title = ACTIONS[kind]
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(
+            "Your role cannot receive stock."
+            if kind == "receipt"
+            else "Your role cannot record register entries."
+        )
+    form = form_class(request.POST or None)
+
+    def save(data):
+        by, now = request.user, timezone.now()
+        if kind == "receipt":
+            entry = register_receive(section=section, received_by=by, now=now, **data)
+        elif kind == "waste":
+            entry = register_waste(section=section, recorded_by=by, now=now, **data)
+        elif kind == "destruction":
+            entry = register_destroy(section=section, recorded_by=by, now=now, **data)
+        elif kind == "stock_check":
+            entry = register_stock_check(section=section, checked_by=by, now=now, **data)
+        else:
+            original = section.entries.filter(sequence=data["entry"]).first()
+            if original is None:
+                raise RuleViolation(
+                    f"There is no entry {data['entry']} in this section.",
+                    code="no_such_entry",
+                    field="entry",
+                )
+            entry = register_correct(entry=original, note=data["note"], corrected_by=by, now=now)
+        return (
+            f"Entry {entry.sequence} recorded: {entry.get_kind_display().lower()}. "
+            f"Balance {entry.balance_mg} mg."
+        )
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        template="dosing/register_form.html",
+        context={"section": section, "title": title},
+        done_url=reverse("register-page", args=[section.pk]),
+    )
+
+
+def register_csv(request, pk):
+    section = _section(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"cd-register-{section.clinic_id}-{section.pk}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "entry",
+            "date and time",
+            "kind",
+            "from or to",
+            "in (mg)",
+            "out (mg)",
+            "balance (mg)",
+            "recorded by",
+            "witness",
+            "batch",
+            "expiry",
+            "counted (mg)",
+            "corrects entry",
+            "note",
+        ]
+    )
+    for entry in register_entries(section):
+        writer.writerow(
+            [
+                entry.sequence,
+                timezone.localtime(entry.occurred_at).isoformat(),
+                entry.get_kind_display(),
+                party(entry),
+                entry.quantity_in_mg,
+                entry.quantity_out_mg,
+                entry.balance_mg,
+                entry.recorded_by.get_username(),
+                entry.witness.get_username() if entry.witness else "",
+                entry.batch,
+                entry.expiry or "",
+                "" if entry.counted_mg is None else entry.counted_mg,
+                entry.corrects.sequence if entry.corrects else "",
+                entry.note,
+            ]
+        )
+    return response
+
+
+def party(entry: RegisterEntry) -> str:
+    """The register's "received from or supplied to" column."""
+    if entry.kind == EntryKind.RECEIPT:
+        return f"{entry.supplier_name}, {entry.supplier_address}".replace("\n", ", ")
+    if entry.session_id:
+        person = entry.session.service_user
+        return f"{person.full_name} (NHS {person.nhs_number})"
+    return ""
