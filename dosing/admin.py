@@ -3,18 +3,13 @@
 
 from django.contrib import admin
 
+from hat_clinic.read_only_admin import ReadOnlyAdminMixin
+
 from .models import RegisterEntry, RegisterSection
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(RegisterSection)

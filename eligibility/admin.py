@@ -4,18 +4,13 @@ through the services, which check the rules and write the audit trail."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from hat_clinic.read_only_admin import ReadOnlyAdminMixin
+
 from .models import Clinic, ClinicPolicy, ServiceUser, StatusChange
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    pass
 
 
 @admin.register(ServiceUser)

@@ -8,8 +8,9 @@ from dosing.leaving import service_user_exit, suspension_end, suspension_start
 from dosing.models import DoseSession, SessionStatus
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Referral, Status
-from hat_clinic.errors import Conflict, RuleViolation
+from hat_clinic.errors import Conflict
 from monitoring.models import Alert, AlertKind
+from tests.helpers import refused
 from tests.monitoring.scan_setup import LONDON, SET_UP, people_on_prescription
 
 DAY = dt.date(2026, 2, 10)
@@ -17,13 +18,6 @@ DAY = dt.date(2026, 2, 10)
 
 def at(day, hh=7):
     return dt.datetime.combine(day, dt.time(hh), tzinfo=LONDON)
-
-
-def refused(code, call, **kwargs):
-    with pytest.raises(RuleViolation) as refusal:
-        call(**kwargs)
-    assert refusal.value.code == code, refusal.value.message
-    return refusal.value
 
 
 @pytest.fixture

@@ -26,16 +26,10 @@ from hat_clinic.errors import RuleViolation
 from monitoring.models import Alert, AlertKind
 from tests.dosing.room_setup import NINE, dosed_at_nine, on_prescription
 from tests.factories import PASSWORD, make_clinic
+from tests.helpers import refused
 
 NOW = NINE
 EXPIRY = dt.date(2027, 6, 30)
-
-
-def refused(code, call, **kwargs):
-    with pytest.raises(RuleViolation) as refusal:
-        call(**kwargs)
-    assert refusal.value.code == code, refusal.value.message
-    return refusal.value
 
 
 @pytest.fixture

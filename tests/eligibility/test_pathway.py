@@ -15,15 +15,9 @@ from eligibility.pathway import (
     waiting_offers_make,
 )
 from eligibility.services import policy_issue, service_user_transition
-from hat_clinic.errors import Conflict, RuleViolation
+from hat_clinic.errors import Conflict
 from tests.eligibility.pathway_setup import NOW, accept, accepted, assess, refer
-
-
-def refused(code, call, **kwargs):
-    with pytest.raises(RuleViolation) as refusal:
-        call(**kwargs)
-    assert refusal.value.code == code, refusal.value.message
-    return refusal.value
+from tests.helpers import refused
 
 
 def admit(cast, referral, now=NOW):

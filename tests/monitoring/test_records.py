@@ -9,7 +9,6 @@ from dosing.room import session_assess
 from dosing.services import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
 from eligibility.tokens import token_issue, token_revoke
-from hat_clinic.errors import RuleViolation
 from hat_clinic.roles import Role
 from monitoring.models import (
     Alert,
@@ -26,16 +25,10 @@ from monitoring.records import (
 )
 from tests.dosing.room_setup import NINE, on_prescription
 from tests.factories import make_service_user
+from tests.helpers import refused
 
 NOW = dt.datetime(2026, 2, 10, 12, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 2, 10)
-
-
-def refused(code, call, **kwargs):
-    with pytest.raises(RuleViolation) as refusal:
-        call(**kwargs)
-    assert refusal.value.code == code, refusal.value.message
-    return refusal.value
 
 
 @pytest.fixture
