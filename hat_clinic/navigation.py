@@ -22,6 +22,7 @@ NAVIGATION = (
     NavEntry("Referrals", "referral-list", "eligibility.view_referral"),
     NavEntry("CD register", "register-index", "dosing.view_registersection"),
     NavEntry("Reviews", "review-queue", "dosing.add_review"),
+    NavEntry("Attendance", "dashboard-attendance", "monitoring.view_dashboards"),
     NavEntry("Clinic policy", "clinic-policy", "eligibility.view_clinicpolicy"),
     NavEntry("Service closure", "service-closure", "dosing.add_serviceclosure"),
 )

@@ -11,6 +11,7 @@ from eligibility import api as eligibility_api
 from eligibility import pathway_api, pathway_views
 from eligibility import views as eligibility_views
 from monitoring import api as monitoring_api
+from monitoring import dashboard_views
 from monitoring import views as monitoring_views
 
 from . import views
@@ -109,6 +110,8 @@ urlpatterns = [
     path("register/<int:pk>/", register_views.register_page, name="register-page"),
     path("register/<int:pk>/csv/", register_views.register_csv, name="register-csv"),
     path("register/<int:pk>/<str:kind>/", register_views.register_action, name="register-action"),
+    path("dashboards/attendance/", dashboard_views.attendance_page, name="dashboard-attendance"),
+    path("api/v1/dashboard/attendance/", dashboard_views.attendance_api, name="api-attendance"),
     path("alerts/", monitoring_views.inbox, name="alert-inbox"),
     path("clinic/alert-addresses/", monitoring_views.alert_addresses, name="alert-addresses"),
     path(

@@ -364,3 +364,15 @@ class MethadoneCollection(models.Model):
         return (
             f"{self.service_user} {self.day}: {'collected' if self.collected else 'not collected'}"
         )
+
+
+class Dashboard(models.Model):
+    """No table: it carries the permission to read the managers' dashboards."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("view_dashboards", "Can read the managers' dashboards")]
+
+    def __str__(self):
+        return "Dashboards"

@@ -203,6 +203,7 @@ def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
                 "Service users",
                 "Referrals",
                 "CD register",
+                "Attendance",
                 "Clinic policy",
                 "Service closure",
             ],

@@ -1,0 +1,32 @@
+"""The managers' dashboards in Chromium (issue 8.8, attendance so far): the chart
+renders with data, and a table downloads as CSV."""
+
+import datetime as dt
+
+import pytest
+
+from tests.browser.test_login import _log_in
+from tests.monitoring.scan_setup import people_on_prescription, schedule
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_attendance_chart_renders_and_the_csv_downloads(page, live_server, cast):
+    people_on_prescription(cast, 3)
+    schedule(cast, dt.date(2026, 2, 9), dt.date(2026, 2, 10))
+    _log_in(page, live_server, cast.manager.username)
+    page.get_by_role("link", name="Attendance").click()
+    page.get_by_label("From").fill("2026-02-09")
+    page.get_by_label("To").fill("2026-02-10")
+    page.get_by_label("By", exact=True).select_option("day")
+    page.get_by_role("button", name="Show").click()
+    assert page.locator("canvas#attendance-chart").is_visible()
+    points = page.evaluate(
+        "Chart.getChart('attendance-chart').data.datasets"
+        ".map(d => d.data.reduce((a, b) => a + b, 0))"
+    )
+    assert sum(points) == 12, "the chart carries every session"
+    assert "12 sessions scheduled" in page.get_by_test_id("totals").inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").first.click()
+    assert download.value.suggested_filename == "attendance-by-period-2026-02-09-2026-02-10.csv"
