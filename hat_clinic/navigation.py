@@ -23,6 +23,7 @@ NAVIGATION = (
     NavEntry("CD register", "register-index", "dosing.view_registersection"),
     NavEntry("Reviews", "review-queue", "dosing.add_review"),
     NavEntry("Attendance", "dashboard-attendance", "monitoring.view_dashboards"),
+    NavEntry("Outcomes", "dashboard-outcomes", "monitoring.view_dashboards"),
     NavEntry("Clinic policy", "clinic-policy", "eligibility.view_clinicpolicy"),
     NavEntry("Service closure", "service-closure", "dosing.add_serviceclosure"),
 )

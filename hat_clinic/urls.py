@@ -112,6 +112,8 @@ urlpatterns = [
     path("register/<int:pk>/<str:kind>/", register_views.register_action, name="register-action"),
     path("dashboards/attendance/", dashboard_views.attendance_page, name="dashboard-attendance"),
     path("api/v1/dashboard/attendance/", dashboard_views.attendance_api, name="api-attendance"),
+    path("dashboards/outcomes/", dashboard_views.outcomes_page, name="dashboard-outcomes"),
+    path("api/v1/dashboard/outcomes/", dashboard_views.outcomes_api, name="api-outcomes"),
     path("alerts/", monitoring_views.inbox, name="alert-inbox"),
     path("clinic/alert-addresses/", monitoring_views.alert_addresses, name="alert-addresses"),
     path(

@@ -18,13 +18,13 @@ from rest_framework.response import Response
 from eligibility.selectors import clinics_for_staff
 from hat_clinic.errors import RuleViolation
 
-from .dashboards import COLUMNS, PERIODS, Filters, attendance
+from .dashboards import COLUMNS, PERIODS, Filters, attendance, outcomes
 
 DEFAULT_DAYS = 28
 MAX_DAYS = 3 * 366
 
 
-def dashboard_filters(request, params) -> Filters:
+def dashboard_filters(request, params, *, default_days: int = DEFAULT_DAYS) -> Filters:
     """?from=&to=&clinic=: the caller's clinics (all, or one), and a date range
     (the last 28 days by default). Another clinic is a 404."""
     clinics = clinics_for_staff(request.user)
@@ -40,7 +40,7 @@ def dashboard_filters(request, params) -> Filters:
             raise NotFound("No such clinic.")
     today = timezone.localdate()
     end = _date(params.get("to"), "to") or today
-    start = _date(params.get("from"), "from") or end - dt.timedelta(days=DEFAULT_DAYS - 1)
+    start = _date(params.get("from"), "from") or end - dt.timedelta(days=default_days - 1)
     if start > end:
         raise RuleViolation("'from' is after 'to'.", code="range_invalid", field="from")
     if (end - start).days > MAX_DAYS:
@@ -155,4 +155,71 @@ def attendance_api(request):
     )
     for row in numbers["by_period"]:
         row["period"] = row["period"].isoformat()
+    return Response(numbers)
+
+
+@permission_required("monitoring.view_dashboards", raise_exception=True)
+def outcomes_page(request):
+    try:
+        filters = dashboard_filters(request, request.GET, default_days=365)
+    except RuleViolation as refusal:
+        return render(request, "monitoring/outcomes.html", {"error": refusal.message}, status=400)
+    numbers = outcomes(filters)
+    if request.GET.get("export") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="outcomes-{filters.start}-{filters.end}.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow(["month", "substance", "positive", "tested", "positive %"])
+        for row in numbers["rows"]:
+            for cell in row["cells"]:
+                writer.writerow(
+                    [
+                        row["month"].strftime("%Y-%m"),
+                        numbers["substances"][cell["substance"]],
+                        cell["positive"],
+                        cell["tested"],
+                        "" if cell["percent"] is None else cell["percent"],
+                    ]
+                )
+        return response
+    return render(
+        request,
+        "monitoring/outcomes.html",
+        {
+            "numbers": numbers,
+            "filters": filters,
+            "clinics": clinics_for_staff(request.user),
+            "query": request.GET.urlencode(),
+            "chart": {
+                "labels": [row["month"].strftime("%Y-%m") for row in numbers["rows"]],
+                "series": {
+                    numbers["substances"][code]: [
+                        next(c["percent"] for c in row["cells"] if c["substance"] == code)
+                        for row in numbers["rows"]
+                    ]
+                    for code in numbers["substances"]
+                },
+            },
+        },
+    )
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("from", str, description="YYYY-MM-DD (default: a year before 'to')"),
+        OpenApiParameter("to", str, description="YYYY-MM-DD (default: today)"),
+        OpenApiParameter("clinic", int, description="One of the caller's clinics (default: all)"),
+    ],
+    responses={200: dict},
+)
+@api_view(["GET"])
+@permission_classes([CanViewDashboards])
+def outcomes_api(request):
+    """By month: the share of tox screens positive for the street heroin markers and
+    for each other substance, among the screens that tested it."""
+    numbers = outcomes(dashboard_filters(request, request.query_params, default_days=365))
+    for row in numbers["rows"]:
+        row["month"] = row["month"].strftime("%Y-%m")
     return Response(numbers)

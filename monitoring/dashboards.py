@@ -4,7 +4,7 @@ aggregated in SQL, a fixed number of queries whatever the size of the history.""
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from dosing.models import DoseSession, SessionStatus
@@ -84,4 +84,71 @@ def attendance(filters: Filters, *, period: str = "week") -> dict:
         "by_period": by_period,
         "by_slot": by_slot,
         "by_service_user": by_person,
+    }
+
+
+def outcomes(filters: Filters) -> dict:
+    """By month of sample: the share of tox screens positive for the street heroin
+    markers, and for each other substance (among the screens that tested it).
+    Two queries."""
+    from .models import STREET_HEROIN_MARKERS, Substance, ToxResult, ToxScreen, ToxScreenResult
+
+    screens = ToxScreen.objects.filter(
+        clinic__in=filters.clinics,
+        sample_date__gte=filters.start,
+        sample_date__lte=filters.end,
+    )
+    markers_tested = Exists(
+        ToxScreenResult.objects.filter(
+            screen=OuterRef("pk"), substance__in=STREET_HEROIN_MARKERS
+        ).exclude(result=ToxResult.NOT_TESTED)
+    )
+    heroin = list(
+        screens.filter(markers_tested)
+        .annotate(month=TruncMonth("sample_date"))
+        .values("month")
+        .annotate(tested=Count("pk"), positive=Count("pk", filter=Q(street_heroin=True)))
+        .order_by("month")
+    )
+    others = list(
+        ToxScreenResult.objects.filter(screen__in=screens)
+        .exclude(substance__in=STREET_HEROIN_MARKERS)
+        .exclude(result=ToxResult.NOT_TESTED)
+        .annotate(month=TruncMonth("screen__sample_date"))
+        .values("month", "substance")
+        .annotate(tested=Count("pk"), positive=Count("pk", filter=Q(result=ToxResult.POSITIVE)))
+        .order_by("month", "substance")
+    )
+    months = sorted({_day(r["month"]) for r in heroin} | {_day(r["month"]) for r in others})
+    labels = {"street_heroin": "Street heroin markers"} | {
+        s.value: s.label for s in Substance if s not in STREET_HEROIN_MARKERS
+    }
+    table = {month: {} for month in months}
+    for row in heroin:
+        table[_day(row["month"])]["street_heroin"] = (row["positive"], row["tested"])
+    for row in others:
+        table[_day(row["month"])][row["substance"]] = (row["positive"], row["tested"])
+    rows = [
+        {
+            "month": month,
+            "cells": [
+                _share(*table[month].get(code, (0, 0))) | {"substance": code} for code in labels
+            ],
+        }
+        for month in months
+    ]
+    return {"substances": labels, "rows": rows}
+
+
+def _day(value):
+    return (
+        value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else value.date()
+    )
+
+
+def _share(positive: int, tested: int) -> dict:
+    return {
+        "positive": positive,
+        "tested": tested,
+        "percent": round(100 * positive / tested, 1) if tested else None,
     }

@@ -16,8 +16,8 @@ def test_the_attendance_chart_renders_and_the_csv_downloads(page, live_server, c
     schedule(cast, dt.date(2026, 2, 9), dt.date(2026, 2, 10))
     _log_in(page, live_server, cast.manager.username)
     page.get_by_role("link", name="Attendance").click()
-    page.get_by_label("From").fill("2026-02-09")
-    page.get_by_label("To").fill("2026-02-10")
+    page.get_by_label("From", exact=True).fill("2026-02-09")
+    page.get_by_label("To", exact=True).fill("2026-02-10")
     page.get_by_label("By", exact=True).select_option("day")
     page.get_by_role("button", name="Show").click()
     assert page.locator("canvas#attendance-chart").is_visible()
@@ -30,3 +30,28 @@ def test_the_attendance_chart_renders_and_the_csv_downloads(page, live_server, c
     with page.expect_download() as download:
         page.get_by_role("link", name="CSV").first.click()
     assert download.value.suggested_filename == "attendance-by-period-2026-02-09-2026-02-10.csv"
+
+
+def test_the_outcomes_chart_renders_and_the_csv_downloads(page, live_server, cast):
+    from eligibility.models import Status
+    from monitoring.records import tox_screen_record
+    from tests.factories import make_service_user
+
+    person = make_service_user(cast.clinic_a, Status.MAINTENANCE, by=cast.prescriber)
+    for day, result in [(dt.date(2026, 1, 5), "positive"), (dt.date(2026, 2, 5), "negative")]:
+        tox_screen_record(
+            service_user=person,
+            recorded_by=cast.nurse,
+            sample_date=day,
+            results={"papaverine": result},
+        )
+    _log_in(page, live_server, cast.manager.username)
+    page.get_by_role("link", name="Outcomes").click()
+    page.get_by_label("From", exact=True).fill("2026-01-01")
+    page.get_by_label("To", exact=True).fill("2026-02-28")
+    page.get_by_role("button", name="Show").click()
+    heroin = page.evaluate("Chart.getChart('outcomes-chart').data.datasets[0].data")
+    assert heroin == [100, 0]
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    assert download.value.suggested_filename == "outcomes-2026-01-01-2026-02-28.csv"

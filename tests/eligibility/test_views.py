@@ -204,6 +204,7 @@ def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
                 "Referrals",
                 "CD register",
                 "Attendance",
+                "Outcomes",
                 "Clinic policy",
                 "Service closure",
             ],
