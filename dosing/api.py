@@ -6,7 +6,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from eligibility.selectors import service_users_for_staff
+from eligibility.selectors import service_user_in_scope
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
 from .exit_plans import prescription_cancel
@@ -76,11 +76,6 @@ class PrescriptionIssueSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField()
 
 
-def service_user_in_scope(request, pk):
-    """A service user named in a request body: another clinic's is a 404, as if absent."""
-    return get_object_or_404(service_users_for_staff(request.user), pk=pk)
-
-
 class CancelSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField()
 
@@ -112,7 +107,7 @@ class PrescriptionViewSet(
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         # Another clinic's service user is a 404, as if it did not exist.
-        service_user = service_user_in_scope(request, fields.pop("service_user"))
+        service_user = service_user_in_scope(request.user, pk=fields.pop("service_user"))
         routes = fields.pop("routes")
         prescription = prescription_issue(
             service_user=service_user,
@@ -187,7 +182,7 @@ class ReviewViewSet(
         data = ReviewRecordSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        service_user = service_user_in_scope(request, fields.pop("service_user"))
+        service_user = service_user_in_scope(request.user, pk=fields.pop("service_user"))
         review = review_record(service_user=service_user, prescriber=request.user, **fields)
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
 
@@ -249,7 +244,7 @@ class MethadonePrescriptionViewSet(
         data = MethadonePrescribeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        service_user = service_user_in_scope(request, fields.pop("service_user"))
+        service_user = service_user_in_scope(request.user, pk=fields.pop("service_user"))
         pharmacy = get_object_or_404(
             Pharmacy.objects.filter(clinic=service_user.clinic), pk=fields.pop("pharmacy")
         )

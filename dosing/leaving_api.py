@@ -1,13 +1,12 @@
 """suspensions/ and exits/: suspension and exit through the API, same services as the
 browser."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from eligibility.selectors import service_users_for_staff
+from eligibility.selectors import service_user_in_scope
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
 from .leaving import service_user_exit, suspension_end, suspension_start
@@ -51,10 +50,6 @@ class SuspensionEndInput(StrictFieldsMixin, serializers.Serializer):
     )
 
 
-def _person(request, pk):
-    return get_object_or_404(service_users_for_staff(request.user), pk=pk)
-
-
 class SuspensionViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -84,7 +79,7 @@ class SuspensionViewSet(
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         suspension = suspension_start(
-            service_user=_person(request, fields.pop("service_user")),
+            service_user=service_user_in_scope(request.user, pk=fields.pop("service_user")),
             recorded_by=request.user,
             **fields,
         )
@@ -155,7 +150,7 @@ class ExitViewSet(
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         exit_record = service_user_exit(
-            service_user=_person(request, fields.pop("service_user")),
+            service_user=service_user_in_scope(request.user, pk=fields.pop("service_user")),
             recorded_by=request.user,
             **fields,
         )

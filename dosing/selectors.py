@@ -16,8 +16,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from eligibility.models import IN_TREATMENT, ServiceUser, Status, StatusChange
-from eligibility.selectors import policy_in_force
+from eligibility.models import IN_TREATMENT, ServiceUser
+from eligibility.selectors import admitted_at, policy_in_force
 
 from .models import (
     RETITRATION_RESTART,
@@ -99,6 +99,24 @@ def prescription_versions(*, service_user: ServiceUser) -> QuerySet[Prescription
     return _with_doses(service_user.prescriptions.all()).order_by("-valid_from", "-version")
 
 
+def with_review_due(service_users: QuerySet, interval: dt.timedelta) -> QuerySet:
+    """Annotate each person's last review (``last_review_id``, ``last_reviewed_at``),
+    admission (``admitted_at``) and when the next review is due (``due_at``): the
+    interval after the last review, or after admission for someone never reviewed.
+    The review queue and the overdue scan read the same dates from here."""
+    last = Review.objects.filter(service_user=OuterRef("pk")).order_by("-reviewed_at")
+    return service_users.annotate(
+        last_review_id=Subquery(last.values("pk")[:1]),
+        last_reviewed_at=Subquery(last.values("reviewed_at")[:1]),
+        admitted_at=admitted_at(),
+    ).annotate(
+        due_at=ExpressionWrapper(
+            Coalesce("last_reviewed_at", "admitted_at", "status_changed_at") + interval,
+            output_field=DateTimeField(),
+        )
+    )
+
+
 def review_queue(*, clinic, now: dt.datetime | None = None) -> list[ServiceUser]:
     """Everyone in treatment at the clinic, most overdue review first, in one query.
 
@@ -109,26 +127,10 @@ def review_queue(*, clinic, now: dt.datetime | None = None) -> list[ServiceUser]
     """
     now = now or timezone.now()
     interval = dt.timedelta(days=policy_in_force(clinic=clinic, at=now).review_interval_days)
-    last_review = (
-        Review.objects.filter(service_user=OuterRef("pk"))
-        .order_by("-reviewed_at")
-        .values("reviewed_at")[:1]
-    )
-    admitted = (
-        StatusChange.objects.filter(service_user=OuterRef("pk"), to_status=Status.TITRATION)
-        .order_by("-changed_at")
-        .values("changed_at")[:1]
-    )
     rows = list(
-        ServiceUser.objects.filter(clinic=clinic, status__in=IN_TREATMENT)
-        .annotate(last_reviewed_at=Subquery(last_review), admitted_at=Subquery(admitted))
-        .annotate(
-            due_at=ExpressionWrapper(
-                Coalesce("last_reviewed_at", "admitted_at", "status_changed_at") + interval,
-                output_field=DateTimeField(),
-            )
-        )
-        .order_by("due_at", "family_name", "pk")
+        with_review_due(
+            ServiceUser.objects.filter(clinic=clinic, status__in=IN_TREATMENT), interval
+        ).order_by("due_at", "family_name", "pk")
     )
     for row in rows:
         if row.due_at < now:

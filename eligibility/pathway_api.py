@@ -21,7 +21,7 @@ from .models import (
     Referral,
 )
 from .pathway import eligibility_assess, referral_decide, referral_record
-from .selectors import clinics_for_staff, service_users_for_staff
+from .selectors import clinics_for_staff, service_user_in_scope
 
 
 def referrals_for_staff(user):
@@ -132,9 +132,7 @@ class ReferralViewSet(
         fields = dict(data.validated_data)
         clinics = clinics_for_staff(request.user)
         if "service_user" in fields:
-            person = get_object_or_404(
-                service_users_for_staff(request.user), pk=fields.pop("service_user")
-            )
+            person = service_user_in_scope(request.user, pk=fields.pop("service_user"))
             clinic = person.clinic
         else:
             person = None

@@ -3,11 +3,12 @@
 import datetime as dt
 
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from hat_clinic.errors import RuleViolation
 
-from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser
+from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser, Status, StatusChange
 
 
 def clinics_for_staff(user) -> QuerySet[Clinic]:
@@ -21,6 +22,30 @@ def service_users_for_staff(user) -> QuerySet[ServiceUser]:
     if not user.is_authenticated:
         return ServiceUser.objects.none()
     return ServiceUser.objects.for_staff(user).select_related("clinic")
+
+
+def service_user_in_scope(user, **lookup) -> ServiceUser:
+    """A service user named in a request: another clinic's is a 404, as if absent."""
+    return get_object_or_404(service_users_for_staff(user), **lookup)
+
+
+def admitted_at() -> Subquery:
+    """As a subquery of ServiceUser: when the person was last admitted (titration)."""
+    return Subquery(
+        StatusChange.objects.filter(service_user=OuterRef("pk"), to_status=Status.TITRATION)
+        .order_by("-changed_at")
+        .values("changed_at")[:1]
+    )
+
+
+def policy_in_force_subquery(field: str, *, at: dt.datetime) -> Subquery:
+    """As a subquery of a row with a ``clinic``: a value of its clinic's policy version
+    in force at `at`."""
+    return Subquery(
+        ClinicPolicy.objects.filter(clinic=OuterRef("clinic"), effective_from__lte=at)
+        .order_by("-effective_from")
+        .values(field)[:1]
+    )
 
 
 def policy_in_force(*, clinic: Clinic, at: dt.datetime | None = None) -> ClinicPolicy:
@@ -55,13 +80,8 @@ def attach_policies_in_force(clinics, *, at: dt.datetime | None = None) -> list[
     two queries (versions, then their slots) rather than one per clinic."""
     at = at or timezone.now()
     clinics = list(clinics)
-    in_force = (
-        ClinicPolicy.objects.filter(clinic=OuterRef("clinic"), effective_from__lte=at)
-        .order_by("-effective_from")
-        .values("pk")[:1]
-    )
     policies = ClinicPolicy.objects.filter(
-        clinic__in=clinics, pk=Subquery(in_force)
+        clinic__in=clinics, pk=policy_in_force_subquery("pk", at=at)
     ).prefetch_related(Prefetch("slots", queryset=DoseSlot.objects.order_by("opens_at")))
     by_clinic = {policy.clinic_id: policy for policy in policies}
     for clinic in clinics:

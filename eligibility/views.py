@@ -14,14 +14,19 @@ from hat_clinic.forms import add_refusal
 from .forms import ChecklistForm
 from .models import Status
 from .panels import panels_for
-from .selectors import policy_in_force, policy_versions, service_users_for_staff
+from .selectors import (
+    policy_in_force,
+    policy_versions,
+    service_user_in_scope,
+    service_users_for_staff,
+)
 from .services import policy_issue
 
 
 def service_user_for(request, pk, permission: str, refusal: str):
     """The service user if on the caller's clinics (else 404, so existence never leaks),
     and only then the role check (else 403)."""
-    service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    service_user = service_user_in_scope(request.user, pk=pk)
     if not request.user.has_perm(permission):
         raise PermissionDenied(refusal)
     return service_user

@@ -2,13 +2,12 @@
 methadone-collections/) through the API, with the same services as the browser."""
 
 import django_filters
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from eligibility.selectors import service_users_for_staff
+from eligibility.selectors import service_user_in_scope
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 from hat_clinic.errors import RuleViolation
 
@@ -108,8 +107,7 @@ class _RecordViewSet(
     input_class: type[serializers.Serializer]
 
     def _person(self, service_user_id):
-        # Another clinic's service user is a 404, as if absent.
-        return get_object_or_404(service_users_for_staff(self.request.user), pk=service_user_id)
+        return service_user_in_scope(self.request.user, pk=service_user_id)
 
     def _respond(self, record, created=True):
         fresh = self.get_queryset().get(pk=record.pk)
@@ -312,4 +310,4 @@ class MethadoneCollectionViewSet(_RecordViewSet):
             raise RuleViolation(
                 "Give the NHS number as 10 digits.", code="nhs_number_invalid", field="nhs_number"
             )
-        return get_object_or_404(service_users_for_staff(self.request.user), nhs_number=number)
+        return service_user_in_scope(self.request.user, nhs_number=number)

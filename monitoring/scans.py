@@ -12,9 +12,7 @@ from django.db.models import (
     BigIntegerField,
     Count,
     DateField,
-    DateTimeField,
     Exists,
-    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -28,12 +26,11 @@ from django.utils import timezone
 from eligibility.models import (
     IN_TREATMENT,
     Clinic,
-    ClinicPolicy,
     Referral,
     ServiceUser,
     Status,
-    StatusChange,
 )
+from eligibility.selectors import admitted_at, attach_policies_in_force, policy_in_force_subquery
 
 from .alerts import alerts_raise_from, sql_text
 from .models import AlertKind, BreathTest, MethadoneCollection, ToxScreen
@@ -45,20 +42,10 @@ NEVER = dt.date(1970, 1, 1)
 NO_SESSION = Cast(Value(None), output_field=BigIntegerField())
 
 
-def _admitted_at() -> Subquery:
-    return Subquery(
-        StatusChange.objects.filter(service_user=OuterRef("pk"), to_status=Status.TITRATION)
-        .order_by("-changed_at")
-        .values("changed_at")[:1]
-    )
-
-
-def _policy(clinic: Clinic, now: dt.datetime) -> ClinicPolicy | None:
-    return (
-        ClinicPolicy.objects.filter(clinic=clinic, effective_from__lte=now)
-        .order_by("-effective_from")
-        .first()
-    )
+def _clinics_with_policies(now: dt.datetime) -> list[Clinic]:
+    """Every clinic with the policy in force now, in two queries; those without one
+    (not yet open) are left out."""
+    return [c for c in attach_policies_in_force(Clinic.objects.all(), at=now) if c.policy]
 
 
 def _person_alerts(people: QuerySet, *, kind: AlertKind, cause, detail, now) -> int:
@@ -78,37 +65,21 @@ def _person_alerts(people: QuerySet, *, kind: AlertKind, cause, detail, now) -> 
 def reviews_overdue_scan(*, now: dt.datetime | None = None) -> int:
     """A prescriber review is due every review_interval_days, from admission for
     someone never reviewed (dosing.selectors.review_queue shows the same dates)."""
-    from dosing.models import Review
+    from dosing.selectors import with_review_due
 
     now = now or timezone.now()
     raised = 0
-    for clinic in Clinic.objects.all():
-        policy = _policy(clinic, now)
-        if policy is None:
-            continue
-        interval = dt.timedelta(days=policy.review_interval_days)
-        last = Review.objects.filter(service_user=OuterRef("pk")).order_by("-reviewed_at")
-        overdue = (
-            ServiceUser.objects.filter(clinic=clinic, status__in=MONITORED)
-            .annotate(
-                last_review=Subquery(last.values("pk")[:1]),
-                due_at=ExpressionWrapper(
-                    Coalesce(
-                        Subquery(last.values("reviewed_at")[:1]),
-                        _admitted_at(),
-                        "status_changed_at",
-                    )
-                    + interval,
-                    output_field=DateTimeField(),
-                ),
-            )
-            .filter(due_at__lt=now)
-        )
+    for clinic in _clinics_with_policies(now):
+        days = clinic.policy.review_interval_days
+        overdue = with_review_due(
+            ServiceUser.objects.filter(clinic=clinic, status__in=MONITORED),
+            dt.timedelta(days=days),
+        ).filter(due_at__lt=now)
         raised += _person_alerts(
             overdue,
             kind=AlertKind.REVIEW_OVERDUE,
-            cause=sql_text("review:", F("pk"), ":after:", Coalesce("last_review", 0)),
-            detail=f"No prescriber review in the last {policy.review_interval_days} days.",
+            cause=sql_text("review:", F("pk"), ":after:", Coalesce("last_review_id", 0)),
+            detail=f"No prescriber review in the last {days} days.",
             now=now,
         )
     return raised
@@ -118,11 +89,8 @@ def tox_overdue_scan(*, now: dt.datetime | None = None) -> int:
     """A urine sample at least every tox_interval_days; overdue after that."""
     now = now or timezone.now()
     raised = 0
-    for clinic in Clinic.objects.all():
-        policy = _policy(clinic, now)
-        if policy is None:
-            continue
-        days = policy.tox_interval_days
+    for clinic in _clinics_with_policies(now):
+        days = clinic.policy.tox_interval_days
         today = clinic.clinic_day_of(now)
         last = ToxScreen.objects.filter(service_user=OuterRef("pk")).order_by("-sample_date", "-pk")
         overdue = (
@@ -130,7 +98,7 @@ def tox_overdue_scan(*, now: dt.datetime | None = None) -> int:
             .annotate(
                 last_screen=Subquery(last.values("pk")[:1]),
                 last_sample=Subquery(last.values("sample_date")[:1], output_field=DateField()),
-                admitted_at=Coalesce(_admitted_at(), "status_changed_at"),
+                admitted_at=Coalesce(admitted_at(), "status_changed_at"),
             )
             .filter(
                 Q(last_sample__lt=today - dt.timedelta(days=days))
@@ -210,11 +178,7 @@ def methadone_uncollected_check(service_users: QuerySet, *, now: dt.datetime) ->
         collected=False,
         day__gt=Coalesce(Subquery(last_collected), Value(NEVER, output_field=DateField())),
     )
-    threshold = Subquery(
-        ClinicPolicy.objects.filter(clinic=OuterRef("clinic"), effective_from__lte=now)
-        .order_by("-effective_from")
-        .values("methadone_uncollected_days")[:1]
-    )
+    threshold = policy_in_force_subquery("methadone_uncollected_days", at=now)
     people = (
         service_users.filter(status__in=MONITORED)
         .annotate(
