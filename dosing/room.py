@@ -98,13 +98,9 @@ def _end(
             "outcome_note",
         ]
     )
-    count_apply(service_user=session.service_user, session=session, now=now)
-
-
-def count_apply(*, service_user: ServiceUser, session: DoseSession, now: dt.datetime) -> None:
-    """A session ended: recount the person's consecutive sessions not taken, with the
-    same rule, threshold and alerts as the missed-dose scan."""
-    consecutive_counts_apply(ServiceUser.objects.filter(pk=service_user.pk), now=now)
+    # Recount the person's sessions not taken, with the missed-dose scan's rule,
+    # threshold and alerts.
+    consecutive_counts_apply(ServiceUser.objects.filter(pk=session.service_user_id), now=now)
 
 
 def _first_dose_of_day(session: DoseSession) -> bool:

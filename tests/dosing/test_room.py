@@ -484,14 +484,15 @@ def test_retitration_restarts_at_half_the_last_administered_session_dose(clinic,
 
 
 def test_excused_sessions_neither_count_nor_reset(clinic, staff):
-    from dosing.room import count_apply
+    from dosing.missed import consecutive_counts_apply
+    from eligibility.models import ServiceUser
 
     person = person_on(clinic, staff)
     session_withhold(session=session(person), nurse=staff.nurse, reason="clinical", now=at(9))
     excused = session(person, "PM")
     excused.status = SessionStatus.EXCUSED  # as a suspension or confirmed cover would
     excused.save()
-    count_apply(service_user=person, session=excused, now=at(14))
+    consecutive_counts_apply(ServiceUser.objects.filter(pk=person.pk), now=at(14))
     person.refresh_from_db()
     assert person.consecutive_not_taken == 1
     session_decline(
