@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -160,8 +161,6 @@ def methadone_collection_record(
     first (the history keeps it). Returns the record and whether it is new."""
     from dosing.selectors import methadone_in_force
 
-    from .scans import methadone_uncollected_check
-
     now = now or timezone.now()
     clinic = service_user.clinic
     _not_in_the_future(day, clinic, now, field="day", what="day")
@@ -174,26 +173,36 @@ def methadone_collection_record(
             code="no_methadone_prescription",
             field="day",
         )
-    for attempt in (1, 2):
-        try:
-            with transaction.atomic():
-                record = _methadone_day_save(
-                    service_user,
-                    day,
-                    prescription.pharmacy,
-                    collected,
-                    note,
-                    source,
-                    recorded_by,
-                    now,
-                )
-                methadone_uncollected_check(ServiceUser.objects.filter(pk=service_user.pk), now=now)
-            return record
-        except IntegrityError:
-            # Two reports for a new day at once: the other one created it; replace it.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    record = partial(
+        _methadone_day_record,
+        service_user,
+        day,
+        prescription.pharmacy,
+        collected,
+        note,
+        source,
+        recorded_by,
+        now,
+    )
+    try:
+        return record()
+    except IntegrityError:
+        # Two reports for a new day at the same moment: the other created the day's
+        # record; this one replaces it, as any later report does.
+        return record()
+
+
+def _methadone_day_record(
+    service_user, day, pharmacy, collected, note, source, recorded_by, now
+) -> tuple[MethadoneCollection, bool]:
+    from .scans import methadone_uncollected_check
+
+    with transaction.atomic():
+        saved = _methadone_day_save(
+            service_user, day, pharmacy, collected, note, source, recorded_by, now
+        )
+        methadone_uncollected_check(ServiceUser.objects.filter(pk=service_user.pk), now=now)
+    return saved
 
 
 def _methadone_day_save(
