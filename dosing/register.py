@@ -283,13 +283,7 @@ def register_stock_check(
     """A physical count against the computed balance. A difference raises a register
     discrepancy alert; the balance stays what the entries say until explained."""
     now = now or timezone.now()
-    counted = Decimal(str(counted_mg).strip()) if str(counted_mg).strip() else None
-    if counted is None or not counted.is_finite() or counted < 0:
-        raise RuleViolation(
-            "Give the quantity counted, in mg (0 or more).",
-            code="quantity_invalid",
-            field="counted_mg",
-        )
+    counted = parse_mg(counted_mg, field="counted_mg", allow_zero=True)
     with transaction.atomic():
         entry = _append(
             section,

@@ -39,7 +39,9 @@ PRESCRIBABLE = {
 RISING_PURPOSES = {Purpose.INDUCTION, Purpose.TITRATION, Purpose.RETITRATION}
 
 
-def parse_mg(value, *, field: str) -> Decimal:
+def parse_mg(value, *, field: str, allow_zero: bool = False) -> Decimal:
+    """Milligrams as typed: a finite number with at most two decimal places, more
+    than 0 (or, with allow_zero, 0 or more, as for a stock count)."""
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as error:
@@ -54,7 +56,13 @@ def parse_mg(value, *, field: str) -> Decimal:
         raise RuleViolation(
             f"{amount} mg has more than two decimal places.", code="dose_precision", field=field
         )
-    if amount <= 0:
+    if allow_zero and amount < 0:
+        raise RuleViolation(
+            f"The amount must be 0 mg or more; {amount} mg was given.",
+            code="amount_negative",
+            field=field,
+        )
+    if not allow_zero and amount <= 0:
         raise RuleViolation(
             f"A dose must be more than 0 mg; {amount} mg was given.",
             code="dose_not_positive",

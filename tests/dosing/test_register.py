@@ -366,3 +366,24 @@ def test_the_ledger_always_balances(cast):
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+@pytest.mark.parametrize(
+    ("counted", "code"),
+    [("abc", "dose_not_a_number"), ("-1", "amount_negative"), ("1.234", "dose_precision")],
+)
+def test_a_stock_count_must_be_a_number_of_mg(cast, section, counted, code):
+    refused(
+        code,
+        register_stock_check,
+        section=section,
+        counted_mg=counted,
+        checked_by=cast.nurse,
+        now=NOW,
+    )
+    assert (
+        register_stock_check(
+            section=section, counted_mg="0", checked_by=cast.nurse, now=NOW
+        ).counted_mg
+        == 0
+    )
