@@ -24,11 +24,10 @@ from .models import (
     Level,
     Referral,
     ServiceUser,
-    StaffMembership,
     Status,
     TreatmentAgreement,
 )
-from .selectors import policy_in_force
+from .selectors import clinic_staff, policy_in_force
 from .services import service_user_register, service_user_transition
 
 # Sent (after commit) when a place may have come free, so that the next person on
@@ -366,9 +365,11 @@ def service_user_admit(
     now = now or timezone.now()
     clinic = service_user.clinic
     _date_not_in_future(agreement_signed_on, clinic, now, "agreement_signed_on")
-    if not StaffMembership.objects.filter(user=witness, clinic=clinic).exists():
+    if not clinic_staff(clinic).filter(pk=witness.pk).exists():
         raise RuleViolation(
-            "The witness must be on the clinic's staff.", code="witness_not_staff", field="witness"
+            "The witness must be a member of the clinic's staff.",
+            code="witness_not_staff",
+            field="witness",
         )
     with transaction.atomic():
         # The clinic's row is the lock: admissions to one clinic are serialised, so

@@ -2,7 +2,6 @@
 list and admission. Thin: each form calls one service; refusals show on the page."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +21,7 @@ from .pathway import (
     waiting_list,
 )
 from .pathway_api import referrals_for_staff
-from .selectors import policy_in_force
+from .selectors import clinic_staff, policy_in_force
 from .views import service_user_for
 
 
@@ -153,13 +152,7 @@ def _detail(request, referral, *, forms=None, status=200):
 
 
 def _staff(referral):
-    return (
-        get_user_model()
-        .objects.filter(
-            memberships__clinic=referral.clinic, is_active=True, integration_token__isnull=True
-        )
-        .order_by("first_name", "username")
-    )
+    return clinic_staff(referral.clinic).order_by("first_name", "username")
 
 
 def _act(request, pk, permission, refusal):

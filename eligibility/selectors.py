@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -22,6 +23,13 @@ def service_users_for_staff(user) -> QuerySet[ServiceUser]:
     if not user.is_authenticated:
         return ServiceUser.objects.none()
     return ServiceUser.objects.for_staff(user).select_related("clinic")
+
+
+def clinic_staff(clinic: Clinic) -> QuerySet:
+    """The people on a clinic's staff: active accounts, not integration tokens'."""
+    return get_user_model().objects.filter(
+        memberships__clinic=clinic, is_active=True, integration_token__isnull=True
+    )
 
 
 def service_user_in_scope(user, **lookup) -> ServiceUser:

@@ -287,3 +287,23 @@ def test_a_long_reason_is_kept_whole_in_the_history(cast):
     accept(cast, referral, reason=reason)
     latest = referral.service_user.history.first()
     assert latest.history_change_reason == f"Accepted: {reason.strip()}"
+
+
+def test_the_admission_witness_is_a_person_on_the_staff(cast):
+    from eligibility.tokens import token_issue
+    from hat_clinic.roles import Role
+
+    referral = accepted(cast)
+    token, _ = token_issue(
+        clinic=cast.clinic_a, name="Pharmacy", role=Role.PHARMACY, created_by=cast.manager
+    )
+    for witness in (token.account, cast.nurse_b):
+        refused(
+            "witness_not_staff",
+            service_user_admit,
+            service_user=referral.service_user,
+            admitted_by=cast.prescriber,
+            agreement_signed_on=NOW.date(),
+            witness=witness,
+            now=NOW,
+        )
