@@ -25,166 +25,6 @@ class Event:
     url: str = ""
 
 
-# Each kind: its label, the rows (a queryset ordered newest first on `at`), and how a
-# row reads. The rows are filtered by time and cut to a page before they are read.
-def _kinds():
-    return {
-        "status": (
-            "Status changes",
-            lambda p: StatusChange.objects.filter(service_user=p).select_related("changed_by"),
-            "changed_at",
-            lambda c: Event(
-                c.changed_at,
-                "status",
-                f"Status: {c.get_to_status_display()}",
-                c.reason,
-                c.changed_by,
-            ),
-        ),
-        "pathway": (
-            "Referrals, suspensions and exits",
-            None,  # three sources, below
-            None,
-            None,
-        ),
-        "assessment": (
-            "Eligibility assessments",
-            lambda p: (
-                EligibilityAssessment.objects.filter(referral__service_user=p)
-                .select_related("assessed_by")
-                .prefetch_related("answers")
-            ),
-            "assessed_at",
-            lambda a: Event(
-                a.assessed_at,
-                "assessment",
-                "Eligibility assessment",
-                "; ".join(
-                    f"{x.get_criterion_display()}: {'met' if x.met else 'not met'}"
-                    for x in a.answers.all()
-                    if not x.met
-                )
-                or "Every criterion met",
-                a.assessed_by,
-                reverse("referral-detail", args=[a.referral_id]),
-            ),
-        ),
-        "prescription": (
-            "Prescriptions",
-            lambda p: (
-                Prescription.objects.filter(service_user=p)
-                .select_related("prescriber")
-                .prefetch_related("slot_doses")
-            ),
-            "issued_at",
-            lambda x: Event(
-                x.issued_at,
-                "prescription",
-                f"Prescription version {x.version} ({x.get_purpose_display().lower()})",
-                ", ".join(f"{d.slot_code} {d.dose_mg} mg" for d in x.slot_doses.all())
-                + f"; {x.reason}",
-                x.prescriber,
-                reverse("prescription-list", args=[x.service_user_id]),
-            ),
-        ),
-        "review": (
-            "Reviews",
-            lambda p: Review.objects.filter(service_user=p).select_related("prescriber"),
-            "reviewed_at",
-            lambda r: Event(
-                r.reviewed_at,
-                "review",
-                f"Review: {r.get_decision_display()}",
-                r.notes,
-                r.prescriber,
-            ),
-        ),
-        "session": (
-            "Dose sessions",
-            lambda p: (
-                DoseSession.objects.filter(service_user=p)
-                .exclude(status__in=["scheduled", "assessed"])
-                .select_related("outcome_by")
-            ),
-            "status_changed_at",
-            lambda s: Event(
-                s.status_changed_at,
-                "session",
-                f"{s.slot_code} {s.clinic_day:%a %d %b}: {s.get_status_display().lower()}",
-                s.outcome_note or s.outcome_reason,
-                s.outcome_by,
-                reverse("dose-session", args=[s.pk]),
-            ),
-        ),
-        "amendment": (
-            "Amendments",
-            lambda p: Amendment.objects.filter(session__service_user=p).select_related(
-                "amended_by", "session"
-            ),
-            "amended_at",
-            lambda a: Event(
-                a.amended_at,
-                "amendment",
-                f"Amendment to the {a.session.slot_code} {a.session.clinic_day:%d %b} record",
-                "; ".join(f"{k}: {v.get('from')} → {v.get('to')}" for k, v in a.changes.items())
-                + f". {a.reason}",
-                a.amended_by,
-                reverse("dose-session", args=[a.session_id]),
-            ),
-        ),
-        "tox": (
-            "Tox screens",
-            lambda p: (
-                ToxScreen.objects.filter(service_user=p)
-                .select_related("recorded_by")
-                .prefetch_related("results")
-            ),
-            "recorded_at",
-            lambda t: Event(
-                t.recorded_at,
-                "tox",
-                f"Tox screen, sample of {t.sample_date:%d %b}",
-                "Positive: "
-                + (
-                    ", ".join(
-                        r.get_substance_display() for r in t.results.all() if r.result == "positive"
-                    )
-                    or "none"
-                ),
-                t.recorded_by,
-            ),
-        ),
-        "breath": (
-            "Breath tests",
-            lambda p: BreathTest.objects.filter(service_user=p).select_related("recorded_by"),
-            "taken_at",
-            lambda b: Event(
-                b.taken_at,
-                "breath",
-                f"Breath test: {b.reading_mcg_per_100ml} µg/100 ml",
-                "",
-                b.recorded_by,
-            ),
-        ),
-        "alert": (
-            "Alerts",
-            lambda p: Alert.objects.filter(service_user=p).select_related("acknowledged_by"),
-            "created_at",
-            lambda a: Event(
-                a.created_at,
-                "alert",
-                f"Alert: {a.get_kind_display()}",
-                a.detail
-                + (
-                    f" Acknowledged by {a.acknowledged_by}: {a.acknowledgement_note}"
-                    if a.acknowledged_at
-                    else " (open)"
-                ),
-            ),
-        ),
-    }
-
-
 PATHWAY_SOURCES = (
     (
         lambda p: Referral.objects.filter(service_user=p),
@@ -221,7 +61,199 @@ PATHWAY_SOURCES = (
     ),
 )
 
-KIND_LABELS = {code: label for code, (label, *_) in _kinds().items()}
+# Each kind: its label and its sources. A source is the rows (a queryset of the
+# person's records), the time field they are ordered by, and how a row reads. The
+# rows are filtered by time and cut to a page before they are read.
+KINDS = {
+    "status": (
+        "Status changes",
+        (
+            (
+                lambda p: StatusChange.objects.filter(service_user=p).select_related("changed_by"),
+                "changed_at",
+                lambda c: Event(
+                    c.changed_at,
+                    "status",
+                    f"Status: {c.get_to_status_display()}",
+                    c.reason,
+                    c.changed_by,
+                ),
+            ),
+        ),
+    ),
+    "pathway": ("Referrals, suspensions and exits", PATHWAY_SOURCES),
+    "assessment": (
+        "Eligibility assessments",
+        (
+            (
+                lambda p: (
+                    EligibilityAssessment.objects.filter(referral__service_user=p)
+                    .select_related("assessed_by")
+                    .prefetch_related("answers")
+                ),
+                "assessed_at",
+                lambda a: Event(
+                    a.assessed_at,
+                    "assessment",
+                    "Eligibility assessment",
+                    "; ".join(
+                        f"{x.get_criterion_display()}: {'met' if x.met else 'not met'}"
+                        for x in a.answers.all()
+                        if not x.met
+                    )
+                    or "Every criterion met",
+                    a.assessed_by,
+                    reverse("referral-detail", args=[a.referral_id]),
+                ),
+            ),
+        ),
+    ),
+    "prescription": (
+        "Prescriptions",
+        (
+            (
+                lambda p: (
+                    Prescription.objects.filter(service_user=p)
+                    .select_related("prescriber")
+                    .prefetch_related("slot_doses")
+                ),
+                "issued_at",
+                lambda x: Event(
+                    x.issued_at,
+                    "prescription",
+                    f"Prescription version {x.version} ({x.get_purpose_display().lower()})",
+                    ", ".join(f"{d.slot_code} {d.dose_mg} mg" for d in x.slot_doses.all())
+                    + f"; {x.reason}",
+                    x.prescriber,
+                    reverse("prescription-list", args=[x.service_user_id]),
+                ),
+            ),
+        ),
+    ),
+    "review": (
+        "Reviews",
+        (
+            (
+                lambda p: Review.objects.filter(service_user=p).select_related("prescriber"),
+                "reviewed_at",
+                lambda r: Event(
+                    r.reviewed_at,
+                    "review",
+                    f"Review: {r.get_decision_display()}",
+                    r.notes,
+                    r.prescriber,
+                ),
+            ),
+        ),
+    ),
+    "session": (
+        "Dose sessions",
+        (
+            (
+                lambda p: (
+                    DoseSession.objects.filter(service_user=p)
+                    .exclude(status__in=["scheduled", "assessed"])
+                    .select_related("outcome_by")
+                ),
+                "status_changed_at",
+                lambda s: Event(
+                    s.status_changed_at,
+                    "session",
+                    f"{s.slot_code} {s.clinic_day:%a %d %b}: {s.get_status_display().lower()}",
+                    s.outcome_note or s.outcome_reason,
+                    s.outcome_by,
+                    reverse("dose-session", args=[s.pk]),
+                ),
+            ),
+        ),
+    ),
+    "amendment": (
+        "Amendments",
+        (
+            (
+                lambda p: Amendment.objects.filter(session__service_user=p).select_related(
+                    "amended_by", "session"
+                ),
+                "amended_at",
+                lambda a: Event(
+                    a.amended_at,
+                    "amendment",
+                    f"Amendment to the {a.session.slot_code} {a.session.clinic_day:%d %b} record",
+                    "; ".join(f"{k}: {v.get('from')} → {v.get('to')}" for k, v in a.changes.items())
+                    + f". {a.reason}",
+                    a.amended_by,
+                    reverse("dose-session", args=[a.session_id]),
+                ),
+            ),
+        ),
+    ),
+    "tox": (
+        "Tox screens",
+        (
+            (
+                lambda p: (
+                    ToxScreen.objects.filter(service_user=p)
+                    .select_related("recorded_by")
+                    .prefetch_related("results")
+                ),
+                "recorded_at",
+                lambda t: Event(
+                    t.recorded_at,
+                    "tox",
+                    f"Tox screen, sample of {t.sample_date:%d %b}",
+                    "Positive: "
+                    + (
+                        ", ".join(
+                            r.get_substance_display()
+                            for r in t.results.all()
+                            if r.result == "positive"
+                        )
+                        or "none"
+                    ),
+                    t.recorded_by,
+                ),
+            ),
+        ),
+    ),
+    "breath": (
+        "Breath tests",
+        (
+            (
+                lambda p: BreathTest.objects.filter(service_user=p).select_related("recorded_by"),
+                "taken_at",
+                lambda b: Event(
+                    b.taken_at,
+                    "breath",
+                    f"Breath test: {b.reading_mcg_per_100ml} µg/100 ml",
+                    "",
+                    b.recorded_by,
+                ),
+            ),
+        ),
+    ),
+    "alert": (
+        "Alerts",
+        (
+            (
+                lambda p: Alert.objects.filter(service_user=p).select_related("acknowledged_by"),
+                "created_at",
+                lambda a: Event(
+                    a.created_at,
+                    "alert",
+                    f"Alert: {a.get_kind_display()}",
+                    a.detail
+                    + (
+                        f" Acknowledged by {a.acknowledged_by}: {a.acknowledgement_note}"
+                        if a.acknowledged_at
+                        else " (open)"
+                    ),
+                ),
+            ),
+        ),
+    ),
+}
+
+KIND_LABELS = {code: label for code, (label, _) in KINDS.items()}
 
 
 def _page(rows: QuerySet, field: str, before: dt.datetime | None):
@@ -234,14 +266,7 @@ def timeline(person, *, kinds=None, before: dt.datetime | None = None) -> tuple[
     """The newest PAGE events (before `before`), and whether there are older ones.
     One query per kind (two for kinds that prefetch), whatever the history's length."""
     chosen = kinds or list(KIND_LABELS)
-    sources = []
-    for code, (_, rows, field, read) in _kinds().items():
-        if code not in chosen:
-            continue
-        if code == "pathway":
-            sources.extend(PATHWAY_SOURCES)
-        else:
-            sources.append((rows, field, read))
+    sources = [source for code in chosen for source in KINDS[code][1]]
     events, full = [], False
     for rows, field, read in sources:
         page = list(_page(rows(person), field, before))
