@@ -340,3 +340,55 @@ def register_balances(*, clinic) -> list[RegisterSection]:
         )
         .order_by("drug", "strength_mg")
     )
+
+
+# Who may record each kind (supplies come only from administrations), and what each
+# kind is given beside the section and who records it: the page and the API share them.
+ENTRY_PERMISSIONS = {
+    EntryKind.RECEIPT: "dosing.receive_stock",
+    EntryKind.WASTE: "dosing.add_registerentry",
+    EntryKind.DESTRUCTION: "dosing.add_registerentry",
+    EntryKind.STOCK_CHECK: "dosing.add_registerentry",
+    EntryKind.CORRECTION: "dosing.add_registerentry",
+}
+ENTRY_FIELDS = {
+    EntryKind.RECEIPT: ("ampoules", "supplier_name", "supplier_address", "batch", "expiry"),
+    EntryKind.WASTE: ("quantity_mg", "note", "witness_username", "witness_password"),
+    EntryKind.DESTRUCTION: ("ampoules", "note", "witness_username", "witness_password"),
+    EntryKind.STOCK_CHECK: ("counted_mg", "note"),
+    EntryKind.CORRECTION: ("corrects", "note"),
+}
+
+
+def section_entry(section: RegisterSection, **lookup) -> RegisterEntry:
+    """An entry of this section, for a correction to point at."""
+    entry = section.entries.filter(**lookup).first()
+    if entry is None:
+        raise RuleViolation(
+            "There is no such entry in this section.", code="no_such_entry", field="corrects"
+        )
+    return entry
+
+
+def register_record(
+    *, section: RegisterSection, kind: str, by, now: dt.datetime | None = None, **fields
+) -> RegisterEntry:
+    """Record one entry of any kind but supply, with the fields ENTRY_FIELDS names
+    (a correction's `corrects` is the entry itself)."""
+    kind = EntryKind(kind)
+    if kind not in ENTRY_FIELDS:
+        raise RuleViolation(
+            "Supplies are recorded with each administration.", code="kind_not_recordable"
+        )
+    given = {name: fields[name] for name in ENTRY_FIELDS[kind] if name in fields}
+    if kind == EntryKind.RECEIPT:
+        return register_receive(section=section, received_by=by, now=now, **given)
+    if kind == EntryKind.WASTE:
+        return register_waste(section=section, recorded_by=by, now=now, **given)
+    if kind == EntryKind.DESTRUCTION:
+        return register_destroy(section=section, recorded_by=by, now=now, **given)
+    if kind == EntryKind.STOCK_CHECK:
+        return register_stock_check(section=section, checked_by=by, now=now, **given)
+    return register_correct(
+        entry=given["corrects"], note=given.get("note", ""), corrected_by=by, now=now
+    )

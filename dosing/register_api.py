@@ -9,16 +9,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
-from hat_clinic.errors import RuleViolation
 
 from .models import EntryKind, RegisterEntry, RegisterSection
-from .register import (
-    register_correct,
-    register_destroy,
-    register_receive,
-    register_stock_check,
-    register_waste,
-)
+from .register import ENTRY_FIELDS, ENTRY_PERMISSIONS, register_record, section_entry
 from .register_views import sections_for_staff
 
 
@@ -91,16 +84,9 @@ class RegisterEntryInput(StrictFieldsMixin, serializers.Serializer):
         required=False, style={"input_type": "password"}, trim_whitespace=False
     )
 
-    REQUIRED = {
-        EntryKind.RECEIPT: ["ampoules", "supplier_name", "supplier_address", "batch", "expiry"],
-        EntryKind.WASTE: ["quantity_mg", "witness_username", "witness_password"],
-        EntryKind.DESTRUCTION: ["ampoules", "witness_username", "witness_password"],
-        EntryKind.STOCK_CHECK: ["counted_mg"],
-        EntryKind.CORRECTION: ["corrects"],
-    }
-
     def validate(self, attrs):
-        missing = [f for f in self.REQUIRED[EntryKind(attrs["kind"])] if f not in attrs]
+        needed = ENTRY_FIELDS[EntryKind(attrs["kind"])]
+        missing = [f for f in needed if f != "note" and f not in attrs]
         if missing:
             raise serializers.ValidationError(
                 {f: [f"Needed for a {attrs['kind']} entry."] for f in missing}
@@ -147,43 +133,9 @@ class RegisterEntryViewSet(
         fields = dict(data.validated_data)
         section = get_object_or_404(sections_for_staff(request.user), pk=fields.pop("section"))
         kind = EntryKind(fields.pop("kind"))
-        by = request.user
-        note = fields.get("note", "")
-        if kind == EntryKind.RECEIPT:
-            if not by.has_perm("dosing.receive_stock"):
-                raise PermissionDenied("Your role cannot receive stock.")
-            entry = register_receive(
-                section=section,
-                received_by=by,
-                **{k: fields[k] for k in RegisterEntryInput.REQUIRED[kind]},
-            )
-        elif kind == EntryKind.WASTE:
-            entry = register_waste(
-                section=section,
-                quantity_mg=fields["quantity_mg"],
-                note=note,
-                recorded_by=by,
-                witness_username=fields["witness_username"],
-                witness_password=fields["witness_password"],
-            )
-        elif kind == EntryKind.DESTRUCTION:
-            entry = register_destroy(
-                section=section,
-                ampoules=fields["ampoules"],
-                note=note,
-                recorded_by=by,
-                witness_username=fields["witness_username"],
-                witness_password=fields["witness_password"],
-            )
-        elif kind == EntryKind.STOCK_CHECK:
-            entry = register_stock_check(
-                section=section, counted_mg=fields["counted_mg"], checked_by=by, note=note
-            )
-        else:
-            original = section.entries.filter(pk=fields["corrects"]).first()
-            if original is None:
-                raise RuleViolation(
-                    "No such entry in this section.", code="no_such_entry", field="corrects"
-                )
-            entry = register_correct(entry=original, note=note, corrected_by=by)
+        if not request.user.has_perm(ENTRY_PERMISSIONS[kind]):
+            raise PermissionDenied("Your role cannot receive stock.")
+        if kind == EntryKind.CORRECTION:  # the API names the entry by its id
+            fields["corrects"] = section_entry(section, pk=fields["corrects"])
+        entry = register_record(section=section, kind=kind, by=request.user, **fields)
         return Response(RegisterEntrySerializer(entry).data, status=status.HTTP_201_CREATED)

@@ -11,17 +11,10 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
-from hat_clinic.errors import RuleViolation
 from hat_clinic.forms import form_page
 
 from .models import EntryKind, RegisterEntry, RegisterSection
-from .register import (
-    register_correct,
-    register_destroy,
-    register_receive,
-    register_stock_check,
-    register_waste,
-)
+from .register import ENTRY_PERMISSIONS, register_record, section_entry
 
 TEXT = {"class": "form-control"}
 
@@ -79,12 +72,13 @@ class CorrectionForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={**TEXT, "rows": 2}))
 
 
+# Each kind's form and title; who may record it is register.ENTRY_PERMISSIONS.
 ACTIONS = {
-    "receipt": ("dosing.receive_stock", ReceiptForm, "Record a receipt"),
-    "waste": ("dosing.add_registerentry", WasteForm, "Record waste"),
-    "destruction": ("dosing.add_registerentry", DestructionForm, "Record a destruction"),
-    "stock_check": ("dosing.add_registerentry", StockCheckForm, "Record a stock check"),
-    "correction": ("dosing.add_registerentry", CorrectionForm, "Add a correction"),
+    EntryKind.RECEIPT: (ReceiptForm, "Record a receipt"),
+    EntryKind.WASTE: (WasteForm, "Record waste"),
+    EntryKind.DESTRUCTION: (DestructionForm, "Record a destruction"),
+    EntryKind.STOCK_CHECK: (StockCheckForm, "Record a stock check"),
+    EntryKind.CORRECTION: (CorrectionForm, "Add a correction"),
 }
 
 
@@ -110,9 +104,9 @@ def register_page(request, pk):
             "section": section,
             "entries": register_entries(section),
             "actions": [
-                (kind, title)
-                for kind, (perm, _, title) in ACTIONS.items()
-                if request.user.has_perm(perm)
+                (kind.value, title)
+                for kind, (_, title) in ACTIONS.items()
+                if request.user.has_perm(ENTRY_PERMISSIONS[kind])
             ],
         },
     )
@@ -122,34 +116,19 @@ def register_action(request, pk, kind):
     section = _section(request, pk)
     if kind not in ACTIONS:
         raise PermissionDenied("No such register entry.")
-    permission, form_class, title = ACTIONS[kind]
-    if not request.user.has_perm(permission):
+    form_class, title = ACTIONS[kind]
+    if not request.user.has_perm(ENTRY_PERMISSIONS[kind]):
         raise PermissionDenied(
             "Your role cannot receive stock."
-            if kind == "receipt"
+            if kind == EntryKind.RECEIPT
             else "Your role cannot record register entries."
         )
     form = form_class(request.POST or None)
 
     def save(data):
-        by, now = request.user, timezone.now()
-        if kind == "receipt":
-            entry = register_receive(section=section, received_by=by, now=now, **data)
-        elif kind == "waste":
-            entry = register_waste(section=section, recorded_by=by, now=now, **data)
-        elif kind == "destruction":
-            entry = register_destroy(section=section, recorded_by=by, now=now, **data)
-        elif kind == "stock_check":
-            entry = register_stock_check(section=section, checked_by=by, now=now, **data)
-        else:
-            original = section.entries.filter(sequence=data["entry"]).first()
-            if original is None:
-                raise RuleViolation(
-                    f"There is no entry {data['entry']} in this section.",
-                    code="no_such_entry",
-                    field="entry",
-                )
-            entry = register_correct(entry=original, note=data["note"], corrected_by=by, now=now)
+        if kind == EntryKind.CORRECTION:  # the page names the entry by its number
+            data = {**data, "corrects": section_entry(section, sequence=data.pop("entry"))}
+        entry = register_record(section=section, kind=kind, by=request.user, **data)
         return (
             f"Entry {entry.sequence} recorded: {entry.get_kind_display().lower()}. "
             f"Balance {entry.balance_mg} mg."
