@@ -1,5 +1,7 @@
 """Pages about service users and the clinic's policy. Thin: scope, call, render."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -119,7 +121,7 @@ def eligibility_checklist(request):
             policy_issue(
                 clinic=request.clinic,
                 issued_by=request.user,
-                effective_from=max(effective_from, timezone.now()),
+                effective_from=_from_this_minute(effective_from),
                 reason=form.cleaned_data["reason"],
                 eligibility_levels=form.levels(),
             )
@@ -134,3 +136,10 @@ def eligibility_checklist(request):
         {"form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _from_this_minute(effective_from):
+    """The form has minute precision and defaults to this minute, which has already
+    begun: read it as now. Anything earlier goes to the service, which refuses it."""
+    now = timezone.now()
+    return now if now - dt.timedelta(minutes=1) < effective_from <= now else effective_from

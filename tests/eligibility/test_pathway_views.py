@@ -202,3 +202,11 @@ def test_sessions_start_from_the_first_slot_after_the_first_prescription(cast):
     dose_sessions_generate(clinic=cast.clinic_a, days=[NOW.date()], now=prescribed)
     slots = DoseSession.objects.filter(service_user=referral.service_user)
     assert list(slots.values_list("slot_code", flat=True)) == ["PM"], "the AM slot had opened"
+
+
+def test_a_checklist_change_cannot_start_in_the_past(cast):
+    form = {f"level_{c.value}": "required" for c in Criterion}
+    form.update({"effective_from": "2026-03-01T10:00", "reason": "Backdated"})
+    refused = cast.client("manager").post(reverse("eligibility-checklist"), form)
+    assert refused.status_code == 400
+    assert "cannot start in the past" in refused.content.decode()
