@@ -10,7 +10,9 @@ import datetime as dt
 from collections import defaultdict
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, QuerySet, Value
 from django.db.models.functions import Cast, Concat
@@ -203,9 +205,17 @@ def alerts_email_pending(*, now: dt.datetime | None = None) -> int:
 
 def alert_addresses_set(*, clinic, addresses: dict[str, str], by) -> None:
     """Set (or, with an empty address, clear) each team's alert e-mail address."""
+    addresses = {role: (email or "").strip() for role, email in addresses.items()}
+    for role, email in addresses.items():
+        try:
+            if email:
+                validate_email(email)
+        except ValidationError as error:
+            raise RuleViolation(
+                f"{email!r} is not an e-mail address.", code="email_invalid", field=role
+            ) from error
     with transaction.atomic():
         for role, email in addresses.items():
-            email = (email or "").strip()
             current = AlertAddress.objects.select_for_update().filter(clinic=clinic, role=role)
             record = current.first()
             if not email:

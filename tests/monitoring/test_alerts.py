@@ -278,3 +278,17 @@ def test_a_manager_sets_and_clears_the_team_addresses(cast):
     assert AlertAddress.history.filter(history_type="-").get().history_user == cast.manager
     # Clinic B's manager would see only clinic B's: addresses belong to the current clinic.
     assert set(AlertAddress.objects.values_list("clinic", flat=True)) == {cast.clinic_a.pk}
+
+
+def test_the_service_refuses_an_address_that_is_not_one(cast):
+    from monitoring.alerts import alert_addresses_set
+    from tests.helpers import refused
+
+    refused(
+        "email_invalid",
+        alert_addresses_set,
+        clinic=cast.clinic_a,
+        addresses={Role.NURSE: "nurses at the clinic"},
+        by=cast.manager,
+    )
+    assert not AlertAddress.objects.exists()
