@@ -6,7 +6,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from eligibility.selectors import service_user_in_scope
+from eligibility.selectors import for_staff, service_user_in_scope
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
 from .leaving import service_user_exit, suspension_end, suspension_start
@@ -69,9 +69,7 @@ class SuspensionViewSet(
     }
 
     def get_queryset(self):
-        if not self.request.user.is_authenticated:
-            return Suspension.objects.none()
-        return Suspension.objects.filter(service_user__clinic__memberships__user=self.request.user)
+        return for_staff(Suspension.objects, self.request.user, clinic="service_user__clinic")
 
     @extend_schema(request=SuspensionInput, responses={201: SuspensionSerializer})
     def create(self, request, *args, **kwargs):
@@ -140,9 +138,7 @@ class ExitViewSet(
     }
 
     def get_queryset(self):
-        if not self.request.user.is_authenticated:
-            return Exit.objects.none()
-        return Exit.objects.filter(service_user__clinic__memberships__user=self.request.user)
+        return for_staff(Exit.objects, self.request.user, clinic="service_user__clinic")
 
     @extend_schema(request=ExitInput, responses={201: ExitSerializer})
     def create(self, request, *args, **kwargs):

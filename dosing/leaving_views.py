@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from eligibility.models import Status
 from eligibility.panels import Panel
+from eligibility.selectors import for_staff
 from eligibility.views import service_user_for
 from hat_clinic.forms import form_page
 
@@ -77,9 +78,9 @@ def suspend(request, pk):
 
 def suspension_return(request, pk):
     suspension = get_object_or_404(
-        Suspension.objects.filter(
-            service_user__clinic__memberships__user=request.user
-        ).select_related("service_user"),
+        for_staff(Suspension.objects, request.user, clinic="service_user__clinic").select_related(
+            "service_user"
+        ),
         pk=pk,
     )
     if not request.user.has_perm("dosing.change_suspension"):

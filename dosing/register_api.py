@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from eligibility.selectors import for_staff
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
 from .models import EntryKind, RegisterEntry, RegisterSection
@@ -114,10 +115,8 @@ class RegisterEntryViewSet(
     }
 
     def get_queryset(self):
-        if not self.request.user.is_authenticated:
-            return RegisterEntry.objects.none()
-        return RegisterEntry.objects.filter(
-            section__clinic__memberships__user=self.request.user
+        return for_staff(
+            RegisterEntry.objects, self.request.user, clinic="section__clinic"
         ).order_by("section", "sequence")
 
     @extend_schema(responses={200: RegisterSectionSerializer(many=True)})

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
+from eligibility.selectors import for_staff
 from hat_clinic.forms import form_page
 
 from .models import EntryKind, RegisterEntry, RegisterSection
@@ -20,9 +21,7 @@ TEXT = {"class": "form-control"}
 
 
 def sections_for_staff(user):
-    if not user.is_authenticated:
-        return RegisterSection.objects.none()
-    return RegisterSection.objects.filter(clinic__memberships__user=user).select_related("clinic")
+    return for_staff(RegisterSection.objects, user).select_related("clinic")
 
 
 def register_entries(section):

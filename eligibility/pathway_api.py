@@ -21,15 +21,11 @@ from .models import (
     Referral,
 )
 from .pathway import eligibility_assess, referral_decide, referral_record
-from .selectors import clinics_for_staff, service_user_in_scope
+from .selectors import clinics_for_staff, for_staff, service_user_in_scope
 
 
 def referrals_for_staff(user):
-    if not user.is_authenticated:
-        return Referral.objects.none()
-    return Referral.objects.filter(clinic__memberships__user=user).select_related(
-        "service_user", "agreement"
-    )
+    return for_staff(Referral.objects, user).select_related("service_user", "agreement")
 
 
 class ReferralSerializer(serializers.ModelSerializer):
@@ -219,10 +215,8 @@ class EligibilityAssessmentViewSet(
     }
 
     def get_queryset(self):
-        if not self.request.user.is_authenticated:
-            return EligibilityAssessment.objects.none()
-        return EligibilityAssessment.objects.filter(
-            referral__clinic__memberships__user=self.request.user
+        return for_staff(
+            EligibilityAssessment.objects, self.request.user, clinic="referral__clinic"
         ).prefetch_related("answers")
 
     @extend_schema(request=AssessmentInput, responses={201: EligibilityAssessmentSerializer})

@@ -12,6 +12,14 @@ from hat_clinic.errors import RuleViolation
 from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser, Status, StatusChange
 
 
+def for_staff(queryset: QuerySet, user, *, clinic: str = "clinic") -> QuerySet:
+    """The rows of the member of staff's clinics only, none for anyone else; `clinic`
+    is the path from a row to its clinic."""
+    if not user.is_authenticated:
+        return queryset.none()
+    return queryset.filter(**{f"{clinic}__memberships__user": user})
+
+
 def clinics_for_staff(user) -> QuerySet[Clinic]:
     """The clinics a member of staff works in. Anyone else sees none."""
     if not user.is_authenticated:

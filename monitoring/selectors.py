@@ -4,6 +4,8 @@ import datetime as dt
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from eligibility.selectors import for_staff
+
 from .models import (
     Alert,
     BreathTest,
@@ -16,9 +18,7 @@ from .models import (
 
 def alerts_for_staff(user) -> QuerySet[Alert]:
     """Alerts of the clinics the member of staff works in, with what the inbox shows."""
-    if not user.is_authenticated:
-        return Alert.objects.none()
-    return Alert.objects.filter(clinic__memberships__user=user).select_related(
+    return for_staff(Alert.objects, user).select_related(
         "clinic", "service_user", "session", "acknowledged_by"
     )
 
@@ -29,23 +29,17 @@ def open_alert_count(*, clinic) -> int:
 
 
 def tox_screens_for_staff(user) -> QuerySet[ToxScreen]:
-    if not user.is_authenticated:
-        return ToxScreen.objects.none()
-    return ToxScreen.objects.filter(clinic__memberships__user=user).prefetch_related(
+    return for_staff(ToxScreen.objects, user).prefetch_related(
         Prefetch("results", queryset=ToxScreenResult.objects.order_by("pk"))
     )
 
 
 def breath_tests_for_staff(user) -> QuerySet[BreathTest]:
-    if not user.is_authenticated:
-        return BreathTest.objects.none()
-    return BreathTest.objects.filter(clinic__memberships__user=user)
+    return for_staff(BreathTest.objects, user)
 
 
 def methadone_collections_for_staff(user) -> QuerySet[MethadoneCollection]:
-    if not user.is_authenticated:
-        return MethadoneCollection.objects.none()
-    return MethadoneCollection.objects.filter(clinic__memberships__user=user)
+    return for_staff(MethadoneCollection.objects, user)
 
 
 def monitoring_summary(*, service_user, now: dt.datetime, days: int = 28) -> dict:
