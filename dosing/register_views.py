@@ -1,17 +1,15 @@
 """The controlled drugs register in the browser: a page per section laid out like a
 paper register, printable, with its forms and a CSV export."""
 
-import csv
-
 from django import forms
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
 from eligibility.selectors import for_staff
+from hat_clinic.csv_export import csv_response
 from hat_clinic.forms import form_page
 
 from .models import EntryKind, RegisterEntry, RegisterSection
@@ -145,11 +143,8 @@ def register_action(request, pk, kind):
 
 def register_csv(request, pk):
     section = _section(request, pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"cd-register-{section.clinic_id}-{section.pk}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(
+    return csv_response(
+        f"cd-register-{section.clinic_id}-{section.pk}.csv",
         [
             "entry",
             "date and time",
@@ -165,10 +160,8 @@ def register_csv(request, pk):
             "counted (mg)",
             "corrects entry",
             "note",
-        ]
-    )
-    for entry in register_entries(section):
-        writer.writerow(
+        ],
+        (
             [
                 entry.sequence,
                 timezone.localtime(entry.occurred_at).isoformat(),
@@ -185,8 +178,9 @@ def register_csv(request, pk):
                 entry.corrects.sequence if entry.corrects else "",
                 entry.note,
             ]
-        )
-    return response
+            for entry in register_entries(section)
+        ),
+    )
 
 
 def party(entry: RegisterEntry) -> str:

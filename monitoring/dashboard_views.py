@@ -1,11 +1,9 @@
 """The attendance dashboard in the browser (a chart and the same numbers as tables,
 each exportable as CSV) and through the API (dashboard/attendance/)."""
 
-import csv
 import datetime as dt
 
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -16,6 +14,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from eligibility.selectors import clinics_for_staff
+from hat_clinic.csv_export import csv_response
 from hat_clinic.errors import RuleViolation
 
 from .dashboards import COLUMNS, PERIODS, Filters, attendance, outcomes
@@ -109,21 +108,18 @@ def attendance_page(request):
 
 def _csv(numbers, table, filters):
     key, label = TABLES[table]
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="attendance-by-{table}-{filters.start}-{filters.end}.csv"'
+    return csv_response(
+        f"attendance-by-{table}-{filters.start}-{filters.end}.csv",
+        [table, *COLUMNS, "adherence %"],
+        (
+            [row[label], *(row[c] for c in COLUMNS), _blank_if_none(row["adherence"])]
+            for row in numbers[key]
+        ),
     )
-    writer = csv.writer(response)
-    writer.writerow([table, *COLUMNS, "adherence %"])
-    for row in numbers[key]:
-        writer.writerow(
-            [
-                row[label],
-                *(row[c] for c in COLUMNS),
-                "" if row["adherence"] is None else row["adherence"],
-            ]
-        )
-    return response
+
+
+def _blank_if_none(value):
+    return "" if value is None else value
 
 
 class CanViewDashboards(BasePermission):
@@ -166,24 +162,21 @@ def outcomes_page(request):
         return render(request, "monitoring/outcomes.html", {"error": refusal.message}, status=400)
     numbers = outcomes(filters)
     if request.GET.get("export") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="outcomes-{filters.start}-{filters.end}.csv"'
+        return csv_response(
+            f"outcomes-{filters.start}-{filters.end}.csv",
+            ["month", "substance", "positive", "tested", "positive %"],
+            (
+                [
+                    row["month"].strftime("%Y-%m"),
+                    numbers["substances"][cell["substance"]],
+                    cell["positive"],
+                    cell["tested"],
+                    _blank_if_none(cell["percent"]),
+                ]
+                for row in numbers["rows"]
+                for cell in row["cells"]
+            ),
         )
-        writer = csv.writer(response)
-        writer.writerow(["month", "substance", "positive", "tested", "positive %"])
-        for row in numbers["rows"]:
-            for cell in row["cells"]:
-                writer.writerow(
-                    [
-                        row["month"].strftime("%Y-%m"),
-                        numbers["substances"][cell["substance"]],
-                        cell["positive"],
-                        cell["tested"],
-                        "" if cell["percent"] is None else cell["percent"],
-                    ]
-                )
-        return response
     return render(
         request,
         "monitoring/outcomes.html",
