@@ -239,8 +239,10 @@ def service_user_exit(
     _check_day(exited_on, clinic, now, field="exited_on", what="exit date")
     with transaction.atomic():
         person = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
+        referral = Referral.objects.filter(service_user=person, closed_at__isnull=True).first()
         exit_record = Exit.objects.create(
             service_user=person,
+            referral=referral,
             kind=kind,
             detail=detail,
             reason=reason,
@@ -264,7 +266,6 @@ def service_user_exit(
             history=f"Excused: {kind.label.lower()} exit",
             now=now,
         )
-        referral = Referral.objects.filter(service_user=person, closed_at__isnull=True).first()
         if referral is not None:
             referral.closed_at = now
             referral.closed_reason = f"Exit: {detail.label}"

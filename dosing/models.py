@@ -802,6 +802,15 @@ class Exit(models.Model):
     episode and keeps this one on record."""
 
     service_user = models.ForeignKey(ServiceUser, on_delete=models.PROTECT, related_name="exits")
+    referral = models.OneToOneField(
+        "eligibility.Referral",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exit",
+        help_text="The referral (and, once admitted, the treatment episode) this exit "
+        "closed; the retention dashboard reads episodes from here.",
+    )
     kind = models.CharField(max_length=16, choices=ExitKind.choices)
     detail = models.CharField(max_length=20, choices=ExitDetail.choices)
     reason = models.TextField()

@@ -7,6 +7,7 @@ from django.db.models import (
     Count,
     DateTimeField,
     ExpressionWrapper,
+    F,
     OuterRef,
     Prefetch,
     QuerySet,
@@ -99,21 +100,24 @@ def prescription_versions(*, service_user: ServiceUser) -> QuerySet[Prescription
     return _with_doses(service_user.prescriptions.all()).order_by("-valid_from", "-version")
 
 
-def with_review_due(service_users: QuerySet, interval: dt.timedelta) -> QuerySet:
+def with_review_from(service_users: QuerySet) -> QuerySet:
     """Annotate each person's last review (``last_review_id``, ``last_reviewed_at``),
-    admission (``admitted_at``) and when the next review is due (``due_at``): the
-    interval after the last review, or after admission for someone never reviewed.
-    The review queue and the overdue scan read the same dates from here."""
+    admission (``admitted_at``) and the instant their review interval runs from
+    (``review_from``): the last review, or admission for someone never reviewed."""
     last = Review.objects.filter(service_user=OuterRef("pk")).order_by("-reviewed_at")
     return service_users.annotate(
         last_review_id=Subquery(last.values("pk")[:1]),
         last_reviewed_at=Subquery(last.values("reviewed_at")[:1]),
         admitted_at=admitted_at(),
-    ).annotate(
-        due_at=ExpressionWrapper(
-            Coalesce("last_reviewed_at", "admitted_at", "status_changed_at") + interval,
-            output_field=DateTimeField(),
-        )
+    ).annotate(review_from=Coalesce("last_reviewed_at", "admitted_at", "status_changed_at"))
+
+
+def with_review_due(service_users: QuerySet, interval: dt.timedelta) -> QuerySet:
+    """As with_review_from, and when the next review is due (``due_at``): the interval
+    after ``review_from``. The review queue, the overdue scan and the workload
+    dashboard read the same dates from here."""
+    return with_review_from(service_users).annotate(
+        due_at=ExpressionWrapper(F("review_from") + interval, output_field=DateTimeField())
     )
 
 

@@ -22,8 +22,8 @@ NAVIGATION = (
     NavEntry("Referrals", "referral-list", "eligibility.view_referral"),
     NavEntry("CD register", "register-index", "dosing.view_registersection"),
     NavEntry("Reviews", "review-queue", "dosing.add_review"),
-    NavEntry("Attendance", "dashboard-attendance", "monitoring.view_dashboards"),
-    NavEntry("Outcomes", "dashboard-outcomes", "monitoring.view_dashboards"),
+    # The four dashboards share one entry; tabs on each page lead to the others.
+    NavEntry("Dashboards", "dashboard-attendance", "monitoring.view_dashboards"),
     NavEntry("Clinic policy", "clinic-policy", "eligibility.view_clinicpolicy"),
     NavEntry("Service closure", "service-closure", "dosing.add_serviceclosure"),
 )

@@ -114,6 +114,10 @@ urlpatterns = [
     path("api/v1/dashboard/attendance/", dashboard_views.attendance_api, name="api-attendance"),
     path("dashboards/outcomes/", dashboard_views.outcomes_page, name="dashboard-outcomes"),
     path("api/v1/dashboard/outcomes/", dashboard_views.outcomes_api, name="api-outcomes"),
+    path("dashboards/retention/", dashboard_views.retention_page, name="dashboard-retention"),
+    path("api/v1/dashboard/retention/", dashboard_views.retention_api, name="api-retention"),
+    path("dashboards/workload/", dashboard_views.workload_page, name="dashboard-workload"),
+    path("api/v1/dashboard/workload/", dashboard_views.workload_api, name="api-workload"),
     path("alerts/", monitoring_views.inbox, name="alert-inbox"),
     path("clinic/alert-addresses/", monitoring_views.alert_addresses, name="alert-addresses"),
     path(

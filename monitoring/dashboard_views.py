@@ -1,7 +1,11 @@
-"""The attendance dashboard in the browser (a chart and the same numbers as tables,
-each exportable as CSV) and through the API (dashboard/attendance/)."""
+"""The managers' dashboards in the browser (a chart, and the same numbers as tables,
+each exportable as CSV with the filters applied) and through the API
+(dashboard/attendance/, retention/, outcomes/, workload/). Each dashboard is
+described once, in DASHBOARDS; the page, the CSV and the API are made from that."""
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
@@ -17,10 +21,26 @@ from eligibility.selectors import clinics_for_staff
 from hat_clinic.csv_export import csv_response
 from hat_clinic.errors import RuleViolation
 
-from .dashboards import COLUMNS, PERIODS, Filters, attendance, outcomes
+from .dashboards import (
+    COLUMNS,
+    MILESTONES,
+    PERIODS,
+    SAFETY_COLUMNS,
+    Filters,
+    attendance,
+    outcomes,
+    retention,
+    workload,
+)
 
 DEFAULT_DAYS = 28
 MAX_DAYS = 3 * 366
+TABS = [
+    ("dashboard-attendance", "Attendance"),
+    ("dashboard-retention", "Retention"),
+    ("dashboard-outcomes", "Outcomes"),
+    ("dashboard-workload", "Workload and safety"),
+]
 
 
 def dashboard_filters(request, params, *, default_days: int = DEFAULT_DAYS) -> Filters:
@@ -49,7 +69,7 @@ def dashboard_filters(request, params, *, default_days: int = DEFAULT_DAYS) -> F
     return Filters(clinics=clinics, start=start, end=end)
 
 
-def _date(value, field):
+def _date(value, name):
     if not value:
         return None
     try:
@@ -57,7 +77,7 @@ def _date(value, field):
     except ValueError:  # well formed but no such date, e.g. 2026-13-01
         day = None
     if day is None:
-        raise RuleViolation(f"Give '{field}' as YYYY-MM-DD.", code="date_invalid", field=field)
+        raise RuleViolation(f"Give '{name}' as YYYY-MM-DD.", code="date_invalid", field=name)
     return day
 
 
@@ -68,58 +88,281 @@ def _period(params):
     return period
 
 
-TABLES = {
-    "period": ("by_period", "period"),
-    "slot": ("by_slot", "slot_code"),
-    "service_user": ("by_service_user", "name"),
-}
+def _blank_if_none(value):
+    return "" if value is None else value
 
 
-@permission_required("monitoring.view_dashboards", raise_exception=True)
-def attendance_page(request):
+def _outcome_row(label, row):
+    return [label, *(row[c] for c in COLUMNS), _blank_if_none(row["adherence"])]
+
+
+def _clinic_names(numbers):
+    return [row["name"] for row in numbers["by_clinic"]]
+
+
+def _crosstab(numbers, key, first):
+    """A table of counts by a choice and clinic, with the total."""
+    return (
+        [first, *_clinic_names(numbers), "total"],
+        ([row["label"], *row["by_clinic"], row["total"]] for row in numbers[key]),
+    )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """One dashboard: how to compute its numbers from the filters and the query
+    string, the data for its chart, and its tables as CSV (header, rows)."""
+
+    name: str
+    default_days: int
+    compute: Callable[[Filters, dict], dict]
+    chart: Callable[[dict], dict]
+    tables: dict[str, Callable[[dict], tuple[list, object]]] = field(default_factory=dict)
+    context: Callable[[dict], dict] = lambda params: {}
+
+
+ATTENDANCE = Dashboard(
+    name="attendance",
+    default_days=DEFAULT_DAYS,
+    compute=lambda filters, params: attendance(filters, period=_period(params)),
+    chart=lambda numbers: {
+        "labels": [row["period"].isoformat() for row in numbers["by_period"]],
+        "series": {name: [row[name] for row in numbers["by_period"]] for name in COLUMNS[1:]},
+    },
+    tables={
+        "period": lambda n: (
+            ["period", *COLUMNS, "adherence %"],
+            (_outcome_row(row["period"], row) for row in n["by_period"]),
+        ),
+        "slot": lambda n: (
+            ["slot", *COLUMNS, "adherence %"],
+            (_outcome_row(row["slot_code"], row) for row in n["by_slot"]),
+        ),
+        "service_user": lambda n: (
+            ["service_user", *COLUMNS, "adherence %"],
+            (_outcome_row(row["name"], row) for row in n["by_service_user"]),
+        ),
+        "clinic": lambda n: (
+            ["clinic", *COLUMNS, "adherence %"],
+            [
+                *(_outcome_row(row["clinic__name"], row) for row in n["by_clinic"]),
+                _outcome_row("Total", n["totals"]),
+            ],
+        ),
+    },
+    context=lambda params: {"period": _period(params), "columns": COLUMNS},
+)
+
+
+def _retention_summary_row(label, row):
+    return [
+        label,
+        row["episodes"],
+        row["in_treatment"],
+        row["ended"],
+        _blank_if_none(row["median_weeks"]),
+        _blank_if_none(row["mean_days_ended"]),
+        *(_blank_if_none(row["retained"][week]) for week in MILESTONES),
+    ]
+
+
+RETENTION = Dashboard(
+    name="retention",
+    default_days=2 * 365,
+    compute=lambda filters, params: retention(filters),
+    chart=lambda numbers: {
+        "labels": [point["week"] for point in numbers["curve"]],
+        "retained": [point["retained"] for point in numbers["curve"]],
+    },
+    tables={
+        "curve": lambda n: (
+            ["weeks since admission", "at risk", "exits", "censored", "retained %"],
+            (
+                [p["week"], p["at_risk"], p["exits"], p["censored"], p["retained"]]
+                for p in n["curve"]
+            ),
+        ),
+        "time_in_treatment": lambda n: (
+            ["time in treatment", "in treatment", "ended"],
+            ([row["band"], row["in_treatment"], row["ended"]] for row in n["bands"]),
+        ),
+        "clinic": lambda n: (
+            [
+                "clinic",
+                "episodes",
+                "in treatment",
+                "ended",
+                "median weeks",
+                "mean days (ended)",
+                *(f"retained at {week} weeks %" for week in MILESTONES),
+            ],
+            [
+                *(_retention_summary_row(row["name"], row) for row in n["by_clinic"]),
+                _retention_summary_row("Total", n["total"]),
+            ],
+        ),
+        "exits": lambda n: (
+            ["kind", "detail", *_clinic_names(n), "total"],
+            (
+                [row["kind_label"], row["detail_label"], *row["by_clinic"], row["total"]]
+                for row in n["exits"]
+            ),
+        ),
+    },
+    context=lambda params: {"milestones": MILESTONES},
+)
+
+
+def _outcomes_chart(numbers):
+    return {
+        "labels": [row["month"].strftime("%Y-%m") for row in numbers["rows"]],
+        "series": {
+            label: [
+                next(c["percent"] for c in row["cells"] if c["substance"] == code)
+                for row in numbers["rows"]
+            ]
+            for code, label in numbers["substances"].items()
+        },
+    }
+
+
+OUTCOMES = Dashboard(
+    name="outcomes",
+    default_days=365,
+    compute=lambda filters, params: outcomes(filters),
+    chart=_outcomes_chart,
+    tables={
+        "month": lambda n: (
+            ["month", "substance", "positive", "tested", "positive %"],
+            (
+                [
+                    row["month"].strftime("%Y-%m"),
+                    n["substances"][cell["substance"]],
+                    cell["positive"],
+                    cell["tested"],
+                    _blank_if_none(cell["percent"]),
+                ]
+                for row in n["rows"]
+                for cell in row["cells"]
+            ),
+        ),
+        "clinic": lambda n: (
+            ["clinic", "street heroin positive", "tested", "positive %"],
+            (
+                [row["name"], row["positive"], row["tested"], _blank_if_none(row["percent"])]
+                for row in n["by_clinic"]
+            ),
+        ),
+    },
+)
+
+PLACES_COLUMNS = [
+    "capacity",
+    "taken",
+    "suspended",
+    "offered",
+    "free",
+    "occupancy",
+    "waiting",
+    "longest_wait_days",
+    "reviews_overdue",
+    "tox_overdue",
+]
+
+
+def _workload_row(label, row):
+    return [label, *(_blank_if_none(row[c]) for c in [*PLACES_COLUMNS, *SAFETY_COLUMNS])]
+
+
+WORKLOAD = Dashboard(
+    name="workload",
+    default_days=DEFAULT_DAYS,
+    compute=lambda filters, params: workload(filters),
+    chart=lambda numbers: {
+        "labels": _clinic_names(numbers),
+        "series": {
+            name: [row[name] for row in numbers["by_clinic"]]
+            for name in ["taken", "offered", "free"]
+        },
+    },
+    tables={
+        "clinic": lambda n: (
+            ["clinic", *PLACES_COLUMNS, *SAFETY_COLUMNS],
+            [
+                *(_workload_row(row["name"], row) for row in n["by_clinic"]),
+                _workload_row("Total", n["total"]),
+            ],
+        ),
+        "alerts": lambda n: _crosstab(n, "alerts", "open alerts"),
+        "retitrations": lambda n: _crosstab(n, "retitrations", "re-titration cause"),
+        "withholds": lambda n: _crosstab(n, "withholds", "withhold reason"),
+    },
+)
+
+
+def _page(request, dashboard: Dashboard):
+    template = f"monitoring/{dashboard.name}.html"
     try:
-        filters = dashboard_filters(request, request.GET)
-        period = _period(request.GET)
+        filters = dashboard_filters(request, request.GET, default_days=dashboard.default_days)
+        numbers = dashboard.compute(filters, request.GET)
+        export = request.GET.get("export")
+        if export and export not in dashboard.tables:
+            raise RuleViolation(
+                f"There is no table '{export}' to export; choose one of: "
+                + ", ".join(dashboard.tables)
+                + ".",
+                code="export_invalid",
+                field="export",
+            )
     except RuleViolation as refusal:
-        return render(request, "monitoring/attendance.html", {"error": refusal.message}, status=400)
-    numbers = attendance(filters, period=period)
-    export = request.GET.get("export")
-    if export in TABLES:
-        return _csv(numbers, export, filters)
+        return render(
+            request, template, {"error": refusal.message, "dashboard_tabs": TABS}, status=400
+        )
+    if export:
+        header, rows = dashboard.tables[export](numbers)
+        return csv_response(
+            f"{dashboard.name}-by-{export}-{filters.start}-{filters.end}.csv", header, rows
+        )
     return render(
         request,
-        "monitoring/attendance.html",
+        template,
         {
             "numbers": numbers,
             "filters": filters,
-            "period": period,
-            "columns": COLUMNS,
             "clinics": clinics_for_staff(request.user),
-            "chart": {
-                "labels": [row["period"].isoformat() for row in numbers["by_period"]],
-                "series": {
-                    name: [row[name] for row in numbers["by_period"]] for name in COLUMNS[1:]
-                },
-            },
-            "query": request.GET.urlencode(),
+            "chart": dashboard.chart(numbers),
+            "selected_clinic": int(request.GET["clinic"]) if request.GET.get("clinic") else None,
+            "query": _without_export(request),
+            "dashboard_tabs": TABS,
+            **dashboard.context(request.GET),
         },
     )
 
 
-def _csv(numbers, table, filters):
-    key, label = TABLES[table]
-    return csv_response(
-        f"attendance-by-{table}-{filters.start}-{filters.end}.csv",
-        [table, *COLUMNS, "adherence %"],
-        (
-            [row[label], *(row[c] for c in COLUMNS), _blank_if_none(row["adherence"])]
-            for row in numbers[key]
-        ),
-    )
+def _without_export(request):
+    params = request.GET.copy()
+    params.pop("export", None)
+    return params.urlencode()
 
 
-def _blank_if_none(value):
-    return "" if value is None else value
+@permission_required("monitoring.view_dashboards", raise_exception=True)
+def attendance_page(request):
+    return _page(request, ATTENDANCE)
+
+
+@permission_required("monitoring.view_dashboards", raise_exception=True)
+def retention_page(request):
+    return _page(request, RETENTION)
+
+
+@permission_required("monitoring.view_dashboards", raise_exception=True)
+def outcomes_page(request):
+    return _page(request, OUTCOMES)
+
+
+@permission_required("monitoring.view_dashboards", raise_exception=True)
+def workload_page(request):
+    return _page(request, WORKLOAD)
 
 
 class CanViewDashboards(BasePermission):
@@ -131,11 +374,23 @@ class CanViewDashboards(BasePermission):
         )
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("from", str, description="YYYY-MM-DD (default: 27 days before 'to')"),
+def _range_parameters(default: str):
+    return [
+        OpenApiParameter("from", str, description=f"YYYY-MM-DD (default: {default} 'to')"),
         OpenApiParameter("to", str, description="YYYY-MM-DD (default: today)"),
         OpenApiParameter("clinic", int, description="One of the caller's clinics (default: all)"),
+    ]
+
+
+def _numbers(request, dashboard: Dashboard) -> dict:
+    params = request.query_params
+    filters = dashboard_filters(request, params, default_days=dashboard.default_days)
+    return dashboard.compute(filters, params)
+
+
+@extend_schema(
+    parameters=[
+        *_range_parameters("27 days before"),
         OpenApiParameter("period", str, enum=list(PERIODS), description="default: week"),
     ],
     responses={200: dict},
@@ -143,76 +398,39 @@ class CanViewDashboards(BasePermission):
 @api_view(["GET"])
 @permission_classes([CanViewDashboards])
 def attendance_api(request):
-    """Sessions scheduled against each outcome: totals, by period, by slot and by
+    """Sessions scheduled against each outcome: totals, by period, by slot, by
     service user with adherence (administered as a share of scheduled, less excused
-    and still open)."""
-    numbers = attendance(
-        dashboard_filters(request, request.query_params), period=_period(request.query_params)
-    )
-    for row in numbers["by_period"]:
-        row["period"] = row["period"].isoformat()
-    return Response(numbers)
+    and still open), and by clinic."""
+    return Response(_numbers(request, ATTENDANCE))
 
 
-@permission_required("monitoring.view_dashboards", raise_exception=True)
-def outcomes_page(request):
-    try:
-        filters = dashboard_filters(request, request.GET, default_days=365)
-    except RuleViolation as refusal:
-        return render(request, "monitoring/outcomes.html", {"error": refusal.message}, status=400)
-    numbers = outcomes(filters)
-    if request.GET.get("export") == "csv":
-        return csv_response(
-            f"outcomes-{filters.start}-{filters.end}.csv",
-            ["month", "substance", "positive", "tested", "positive %"],
-            (
-                [
-                    row["month"].strftime("%Y-%m"),
-                    numbers["substances"][cell["substance"]],
-                    cell["positive"],
-                    cell["tested"],
-                    _blank_if_none(cell["percent"]),
-                ]
-                for row in numbers["rows"]
-                for cell in row["cells"]
-            ),
-        )
-    return render(
-        request,
-        "monitoring/outcomes.html",
-        {
-            "numbers": numbers,
-            "filters": filters,
-            "clinics": clinics_for_staff(request.user),
-            "query": request.GET.urlencode(),
-            "chart": {
-                "labels": [row["month"].strftime("%Y-%m") for row in numbers["rows"]],
-                "series": {
-                    numbers["substances"][code]: [
-                        next(c["percent"] for c in row["cells"] if c["substance"] == code)
-                        for row in numbers["rows"]
-                    ]
-                    for code in numbers["substances"]
-                },
-            },
-        },
-    )
+@extend_schema(parameters=_range_parameters("two years before"), responses={200: dict})
+@api_view(["GET"])
+@permission_classes([CanViewDashboards])
+def retention_api(request):
+    """Treatment episodes admitted in the range, followed to its end: the
+    Kaplan-Meier retention curve by weeks since admission (people still in treatment
+    censored), time in treatment, each clinic and the total, and exits by kind."""
+    return Response(_numbers(request, RETENTION))
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("from", str, description="YYYY-MM-DD (default: a year before 'to')"),
-        OpenApiParameter("to", str, description="YYYY-MM-DD (default: today)"),
-        OpenApiParameter("clinic", int, description="One of the caller's clinics (default: all)"),
-    ],
-    responses={200: dict},
-)
+@extend_schema(parameters=_range_parameters("a year before"), responses={200: dict})
 @api_view(["GET"])
 @permission_classes([CanViewDashboards])
 def outcomes_api(request):
     """By month: the share of tox screens positive for the street heroin markers and
-    for each other substance, among the screens that tested it."""
-    numbers = outcomes(dashboard_filters(request, request.query_params, default_days=365))
+    for each other substance, among the screens that tested it; and by clinic."""
+    numbers = _numbers(request, OUTCOMES)
     for row in numbers["rows"]:
         row["month"] = row["month"].strftime("%Y-%m")
     return Response(numbers)
+
+
+@extend_schema(parameters=_range_parameters("27 days before"), responses={200: dict})
+@api_view(["GET"])
+@permission_classes([CanViewDashboards])
+def workload_api(request):
+    """Now: occupancy against capacity, the waiting list, overdue reviews and tox
+    screens, open alerts by kind. In the range: re-titrations by cause, withholds by
+    reason, adverse events and naloxone. Each clinic and the total."""
+    return Response(_numbers(request, WORKLOAD))

@@ -54,4 +54,4 @@ def test_the_outcomes_chart_renders_and_the_csv_downloads(page, live_server, cas
     assert heroin == [100, 0]
     with page.expect_download() as download:
         page.get_by_role("link", name="CSV").click()
-    assert download.value.suggested_filename == "outcomes-2026-01-01-2026-02-28.csv"
+    assert download.value.suggested_filename == "outcomes-by-month-2026-01-01-2026-02-28.csv"
