@@ -398,7 +398,7 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> dict:
     """For each clinic and in total. Now: places taken against capacity, offers
     outstanding and the waiting list; service users overdue a prescriber review or a
     tox screen; open alerts by kind. In the date range: re-titrations by cause,
-    withholds by reason, adverse events and naloxone. Eleven queries."""
+    withholds by reason, adverse events and naloxone. Ten queries."""
     now = now or timezone.now()
     clinics = attach_policies_in_force(filters.clinics.order_by("name"), at=now)
     ids = [clinic.pk for clinic in clinics]
