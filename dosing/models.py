@@ -464,6 +464,12 @@ class DoseSession(models.Model):
                 condition=Q(status__in=OPEN_SESSION_STATUSES),
                 name="session_open_by_close_idx",
             ),
+            # Serves the workload dashboard: withholds by reason in a date range.
+            models.Index(
+                fields=["clinic_day", "clinic", "outcome_reason"],
+                condition=Q(status="withheld"),
+                name="session_withheld_idx",
+            ),
             # Serves the today board: a clinic's sessions for a day and slot.
             models.Index(fields=["clinic", "clinic_day", "slot_code"], name="session_board_idx"),
             # Serves the consecutive count: a person's last taken session and the
@@ -639,6 +645,27 @@ class Observation(models.Model):
             models.CheckConstraint(
                 condition=Q(naloxone_mg__isnull=True) | Q(naloxone_at__isnull=False),
                 name="naloxone_has_a_time",
+            ),
+            # Over-sedation, overdose, naloxone or an ambulance is an adverse event
+            # (the service refuses it as "no concerns"): the safety dashboard counts
+            # them among adverse events only.
+            models.CheckConstraint(
+                condition=Q(outcome="adverse_event")
+                | Q(
+                    over_sedation=False,
+                    overdose=False,
+                    naloxone_mg__isnull=True,
+                    ambulance_called=False,
+                ),
+                name="adverse_signs_are_an_adverse_event",
+            ),
+        ]
+        indexes = [
+            # Serves the workload and safety dashboard: adverse events in a range.
+            models.Index(
+                fields=["session"],
+                condition=Q(outcome="adverse_event"),
+                name="observation_adverse_idx",
             ),
         ]
 

@@ -11,6 +11,7 @@ from django.db.models import (
     CharField,
     Count,
     DateField,
+    DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
@@ -435,7 +436,7 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> dict:
     withholds = list(
         DoseSession.objects.filter(clinic__in=ids, status=SessionStatus.WITHHELD, **in_range)
         .values("clinic", "outcome_reason")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))  # not the id: an index-only scan of session_withheld_idx
         .order_by()
     )
     local = timezone.get_current_timezone()
@@ -452,7 +453,9 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> dict:
     )
     safety = _by_clinic(
         Observation.objects.filter(
-            session__clinic__in=ids, **{f"session__{k}": v for k, v in in_range.items()}
+            outcome=Observation.Outcome.ADVERSE_EVENT,  # every sign counted is one
+            session__clinic__in=ids,
+            **{f"session__{k}": v for k, v in in_range.items()},
         )
         .values("session__clinic")
         .annotate(
@@ -566,30 +569,42 @@ def _crosstab(rows, ids, key, choices, *, clinic_key="clinic") -> list[dict]:
 def _overdue(clinics, now) -> QuerySet:
     """Per clinic, how many people in treatment (not suspended) are overdue their
     prescriber review or tox screen now, each clinic by its own policy's intervals:
-    the same dates as the overdue scans and the review queue. One query."""
-    from eligibility.models import ServiceUser
-
+    the same dates as the overdue scans and the review queue. One query; each
+    person's last review and last sample are looked up once (a CASE gives each
+    clinic's cut-off, rather than one OR branch per clinic repeating the lookups)."""
     last_sample = ToxScreen.objects.filter(service_user=OuterRef("pk")).order_by("-sample_date")
     with_policy = [clinic for clinic in clinics if clinic.policy]
-    review_late = Q(pk__in=[])
-    tox_late = Q(pk__in=[])
-    for clinic in with_policy:
-        review_days = dt.timedelta(days=clinic.policy.review_interval_days)
-        tox_days = dt.timedelta(days=clinic.policy.tox_interval_days)
-        review_late |= Q(clinic=clinic.pk, review_from__lt=now - review_days)
-        tox_late |= Q(clinic=clinic.pk, last_sample__lt=clinic.clinic_day_of(now) - tox_days) | Q(
-            clinic=clinic.pk, last_sample__isnull=True, tox_from__lt=now - tox_days
+
+    def per_clinic(cut_off, output_field):
+        return Case(
+            *(When(clinic=clinic.pk, then=Value(cut_off(clinic))) for clinic in with_policy),
+            output_field=output_field,
         )
+
     return (
         with_review_from(ServiceUser.objects.filter(clinic__in=with_policy, status__in=MONITORED))
         .annotate(
             tox_from=Coalesce("admitted_at", "status_changed_at"),
             last_sample=Subquery(last_sample.values("sample_date")[:1], output_field=DateField()),
+            review_cut_off=per_clinic(
+                lambda c: now - dt.timedelta(days=c.policy.review_interval_days), DateTimeField()
+            ),
+            tox_cut_off=per_clinic(
+                lambda c: now - dt.timedelta(days=c.policy.tox_interval_days), DateTimeField()
+            ),
+            sample_cut_off=per_clinic(
+                lambda c: c.clinic_day_of(now) - dt.timedelta(days=c.policy.tox_interval_days),
+                DateField(),
+            ),
         )
         .values("clinic")
         .annotate(
-            reviews_overdue=Count("pk", filter=review_late),
-            tox_overdue=Count("pk", filter=tox_late),
+            reviews_overdue=Count("pk", filter=Q(review_from__lt=F("review_cut_off"))),
+            tox_overdue=Count(
+                "pk",
+                filter=Q(last_sample__lt=F("sample_cut_off"))
+                | Q(last_sample__isnull=True, tox_from__lt=F("tox_cut_off")),
+            ),
         )
         .order_by()
     )
