@@ -470,6 +470,13 @@ class DoseSession(models.Model):
                 condition=Q(status="withheld"),
                 name="session_withheld_idx",
             ),
+            # Serves the attendance dashboard's days after its roll-up and around the
+            # whole weeks it rolled up (monitoring/rollups.py): all clinics' sessions
+            # on a few days, by person and outcome, from the index alone.
+            models.Index(
+                fields=["clinic_day", "clinic", "service_user", "status", "slot_code"],
+                name="session_day_idx",
+            ),
             # Serves the today board: a clinic's sessions for a day and slot.
             models.Index(fields=["clinic", "clinic_day", "slot_code"], name="session_board_idx"),
             # Serves the consecutive count: a person's last taken session and the

@@ -40,4 +40,7 @@ app.conf.beat_schedule = {
         "task": "monitoring.tasks.scan_methadone_uncollected",
         "schedule": 3600.0,
     },
+    # The dashboards' daily roll-ups: settled days and newly recorded tox screens.
+    # Each run takes up from where the last stopped, so a missed run only delays.
+    "roll-up-dashboards": {"task": "monitoring.tasks.roll_up_dashboards", "schedule": 3600.0},
 }

@@ -35,6 +35,9 @@ from .dashboards import (
 
 DEFAULT_DAYS = 28
 MAX_DAYS = 3 * 366
+# A region has thousands of service users: the page lists those with the lowest
+# adherence first, this many; the CSV and the API have everyone.
+PEOPLE_SHOWN = 100
 TABS = [
     ("dashboard-attendance", "Attendance"),
     ("dashboard-retention", "Retention"),
@@ -119,6 +122,8 @@ class Dashboard:
     chart: Callable[[dict], dict]
     tables: dict[str, Callable[[dict], tuple[list, object]]] = field(default_factory=dict)
     context: Callable[[dict], dict] = lambda params: {}
+    # What the page shows of the numbers, when that is less than all of them.
+    shown: Callable[[dict], dict] = lambda numbers: {}
 
 
 ATTENDANCE = Dashboard(
@@ -151,6 +156,12 @@ ATTENDANCE = Dashboard(
         ),
     },
     context=lambda params: {"period": _period(params), "columns": COLUMNS},
+    shown=lambda numbers: {
+        "people_shown": sorted(
+            numbers["by_service_user"],
+            key=lambda row: (row["adherence"] is None, row["adherence"] or 0, row["name"]),
+        )[:PEOPLE_SHOWN]
+    },
 )
 
 
@@ -335,6 +346,7 @@ def _page(request, dashboard: Dashboard):
             "query": _without_export(request),
             "dashboard_tabs": TABS,
             **dashboard.context(request.GET),
+            **dashboard.shown(numbers),
         },
     )
 

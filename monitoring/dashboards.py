@@ -12,7 +12,6 @@ from django.db.models import (
     Count,
     DateField,
     DateTimeField,
-    Exists,
     ExpressionWrapper,
     F,
     Func,
@@ -26,7 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate, TruncDay, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from dosing.models import (
@@ -46,24 +45,21 @@ from .models import (
     Alert,
     AlertKind,
     Substance,
-    ToxResult,
     ToxScreen,
-    ToxScreenResult,
 )
+from .rollups import COLUMNS, as_date, attendance_people, attendance_rows, tox_month_rows
 from .scans import MONITORED
 
-PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 
-# The outcome columns, in the order the tables show them.
-OUTCOMES = {
-    "administered": Q(status__in=[SessionStatus.ADMINISTERED, SessionStatus.OBSERVED]),
-    "withheld": Q(status=SessionStatus.WITHHELD),
-    "declined": Q(status=SessionStatus.DECLINED),
-    "missed": Q(status=SessionStatus.MISSED),
-    "excused": Q(status=SessionStatus.EXCUSED),
-    "open": Q(status__in=[SessionStatus.SCHEDULED, SessionStatus.ASSESSED]),
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+PERIODS = {
+    "day": lambda day: day,
+    "week": _monday,
+    "month": lambda day: day.replace(day=1),
 }
-COLUMNS = ["scheduled", *OUTCOMES]
 
 
 @dataclass(frozen=True)
@@ -73,13 +69,6 @@ class Filters:
     end: dt.date  # inclusive
 
 
-def _counts():
-    return {
-        "scheduled": Count("pk"),
-        **{name: Count("pk", filter=q) for name, q in OUTCOMES.items()},
-    }
-
-
 def adherence(row) -> float | None:
     """Doses taken as a share of the sessions that counted: scheduled, less excused
     and those still open. None when no session counted."""
@@ -87,40 +76,75 @@ def adherence(row) -> float | None:
     return round(100 * row["administered"] / counted, 1) if counted else None
 
 
+def _summed(rows, key, **fields) -> dict:
+    """Add up the outcome columns of pre-counted rows by key; `fields` names what to
+    keep of each group's first row."""
+    groups: dict = {}
+    for row in rows:
+        group = groups.get(key(row))
+        if group is None:
+            group = groups[key(row)] = {
+                **{name: source(row) for name, source in fields.items()},
+                **dict.fromkeys(COLUMNS, 0),
+            }
+        for column in COLUMNS:
+            group[column] += row[column]
+    return groups
+
+
 def attendance(filters: Filters, *, period: str = "week") -> dict:
     """Sessions scheduled against each outcome: in total, by day, week or month, by
-    slot, by service user with their adherence, and by clinic. Five queries."""
-    sessions = DoseSession.objects.filter(
-        clinic__in=filters.clinics, clinic_day__gte=filters.start, clinic_day__lte=filters.end
+    slot, by service user with their adherence, and by clinic. The counting is done
+    in SQL (over the daily roll-up for settled days and the sessions for the rest:
+    monitoring/rollups.py); the few thousand counted rows are added up here. Seven
+    queries."""
+    rows = attendance_rows(filters.clinics, filters.start, filters.end)
+    totals = _summed(rows, lambda r: None).get(None, dict.fromkeys(COLUMNS, 0))
+    truncate = PERIODS[period]
+    by_period = sorted(
+        _summed(
+            rows, lambda r: truncate(r["clinic_day"]), period=lambda r: truncate(r["clinic_day"])
+        ).values(),
+        key=lambda r: r["period"],
     )
-    totals = sessions.aggregate(**_counts())
-    by_period = list(
-        sessions.annotate(period=PERIODS[period]("clinic_day"))
-        .values("period")
-        .annotate(**_counts())
-        .order_by("period")
+    by_slot = sorted(
+        _summed(rows, lambda r: r["slot_code"], slot_code=lambda r: r["slot_code"]).values(),
+        key=lambda r: r["slot_code"],
     )
-    by_slot = list(sessions.values("slot_code").annotate(**_counts()).order_by("slot_code"))
-    by_person = list(
-        sessions.values(
-            "service_user",
-            "service_user__given_name",
-            "service_user__family_name",
-            "service_user__preferred_name",
-        )
-        .annotate(**_counts())
-        .order_by("service_user__family_name", "service_user__given_name", "service_user")
+    by_clinic = sorted(
+        _summed(
+            rows,
+            lambda r: r["clinic"],
+            clinic=lambda r: r["clinic"],
+            clinic__name=lambda r: r["clinic__name"],
+        ).values(),
+        key=lambda r: r["clinic__name"],
     )
-    by_clinic = list(
-        sessions.values("clinic", "clinic__name").annotate(**_counts()).order_by("clinic__name")
+    by_person = _summed(
+        attendance_people(filters.clinics, filters.start, filters.end),
+        lambda r: r["service_user"],
+        service_user=lambda r: r["service_user"],
+    )
+    # Names after counting: grouping by them too made the database sort every row.
+    for pk, given, family, preferred in ServiceUser.objects.filter(
+        clinic__in=filters.clinics
+    ).values_list("pk", "given_name", "family_name", "preferred_name"):
+        if pk in by_person:
+            by_person[pk].update(
+                service_user__given_name=given,
+                service_user__family_name=family,
+                service_user__preferred_name=preferred,
+            )
+    by_person = sorted(
+        by_person.values(),
+        key=lambda r: (
+            r["service_user__family_name"],
+            r["service_user__given_name"],
+            r["service_user"],
+        ),
     )
     for row in [totals, *by_period, *by_slot, *by_person, *by_clinic]:
         row["adherence"] = adherence(row)
-    for row in by_period:
-        # TruncDay on a date gives a date on SQLite and PostgreSQL alike.
-        row["period"] = (
-            row["period"] if isinstance(row["period"], dt.date) else row["period"].date()
-        )
     for row in by_person:
         row["name"] = row["service_user__preferred_name"] or (
             f"{row['service_user__given_name']} {row['service_user__family_name']}"
@@ -137,48 +161,24 @@ def attendance(filters: Filters, *, period: str = "week") -> dict:
 def outcomes(filters: Filters) -> dict:
     """By month of sample: the share of tox screens positive for the street heroin
     markers, and for each other substance (among the screens that tested it); and
-    the street heroin share by clinic over the whole range. Three queries."""
-    screens = ToxScreen.objects.filter(
-        clinic__in=filters.clinics,
-        sample_date__gte=filters.start,
-        sample_date__lte=filters.end,
-    )
-    markers_tested = Exists(
-        ToxScreenResult.objects.filter(
-            screen=OuterRef("pk"), substance__in=STREET_HEROIN_MARKERS
-        ).exclude(result=ToxResult.NOT_TESTED)
-    )
-    heroin = list(
-        screens.filter(markers_tested)
-        .annotate(month=TruncMonth("sample_date"))
-        .values("month")
-        .annotate(tested=Count("pk"), positive=Count("pk", filter=Q(street_heroin=True)))
-        .order_by("month")
-    )
-    others = list(
-        ToxScreenResult.objects.filter(screen__in=screens)
-        .exclude(substance__in=STREET_HEROIN_MARKERS)
-        .exclude(result=ToxResult.NOT_TESTED)
-        .annotate(month=TruncMonth("screen__sample_date"))
-        .values("month", "substance")
-        .annotate(tested=Count("pk"), positive=Count("pk", filter=Q(result=ToxResult.POSITIVE)))
-        .order_by("month", "substance")
-    )
-    by_clinic = list(
-        screens.filter(markers_tested)
-        .values("clinic", "clinic__name")
-        .annotate(tested=Count("pk"), positive=Count("pk", filter=Q(street_heroin=True)))
-        .order_by("clinic__name")
-    )
-    months = sorted({_day(r["month"]) for r in heroin} | {_day(r["month"]) for r in others})
+    the street heroin share by clinic over the whole range. Counted in SQL (over the
+    daily roll-up and the screens recorded since: monitoring/rollups.py); five
+    queries."""
+    names = dict(filters.clinics.order_by("name").values_list("pk", "name"))
+    rows = tox_month_rows(filters.clinics, filters.start, filters.end)
+    table: dict = {}
+    clinic_heroin = {pk: [0, 0] for pk in names}
+    for row in rows:
+        month = as_date(row["period"])
+        cell = table.setdefault(month, {}).setdefault(row["substance"], [0, 0])
+        cell[0] += row["positive"]
+        cell[1] += row["tested"]
+        if row["substance"] == "street_heroin":
+            clinic_heroin[row["clinic"]][0] += row["positive"]
+            clinic_heroin[row["clinic"]][1] += row["tested"]
     labels = {"street_heroin": "Street heroin markers"} | {
         s.value: s.label for s in Substance if s not in STREET_HEROIN_MARKERS
     }
-    table = {month: {} for month in months}
-    for row in heroin:
-        table[_day(row["month"])]["street_heroin"] = (row["positive"], row["tested"])
-    for row in others:
-        table[_day(row["month"])][row["substance"]] = (row["positive"], row["tested"])
     rows = [
         {
             "month": month,
@@ -186,23 +186,17 @@ def outcomes(filters: Filters) -> dict:
                 _share(*table[month].get(code, (0, 0))) | {"substance": code} for code in labels
             ],
         }
-        for month in months
+        for month in sorted(table)
     ]
     return {
         "substances": labels,
         "rows": rows,
         "by_clinic": [
-            {"clinic": row["clinic"], "name": row["clinic__name"]}
-            | _share(row["positive"], row["tested"])
-            for row in by_clinic
+            {"clinic": pk, "name": name} | _share(*clinic_heroin[pk])
+            for pk, name in names.items()
+            if clinic_heroin[pk][1]
         ],
     }
-
-
-def _day(value):
-    return (
-        value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else value.date()
-    )
 
 
 def _share(positive: int, tested: int) -> dict:

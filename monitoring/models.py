@@ -241,6 +241,9 @@ class ToxScreen(models.Model):
             models.Index(fields=["service_user", "-sample_date"], name="tox_by_person_idx"),
             # Serves the outcome dashboards: a clinic's screens by month.
             models.Index(fields=["clinic", "sample_date"], name="tox_by_clinic_idx"),
+            # Serves the outcomes roll-up and dashboard: screens recorded after the
+            # roll-up's cut-off.
+            models.Index(fields=["recorded_at"], name="tox_by_recorded_idx"),
         ]
 
     def __str__(self):
@@ -376,3 +379,98 @@ class Dashboard(models.Model):
 
     def __str__(self):
         return "Dashboards"
+
+
+class RollupMark(models.Model):
+    """How far a dashboard roll-up has got. ``through``: the last clinic day rolled
+    up (attendance); ``cutoff``: screens recorded up to this instant are in the
+    roll-up (outcomes)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    through = models.DateField(null=True, blank=True)
+    cutoff = models.DateTimeField(null=True, blank=True)
+    ran_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} roll-up through {self.through or self.cutoff}"
+
+
+class OutcomeCounts(models.Model):
+    """Dose sessions scheduled, and how many ended each way."""
+
+    scheduled = models.PositiveIntegerField(default=0)
+    administered = models.PositiveIntegerField(default=0)
+    withheld = models.PositiveIntegerField(default=0)
+    declined = models.PositiveIntegerField(default=0)
+    missed = models.PositiveIntegerField(default=0)
+    excused = models.PositiveIntegerField(default=0)
+    open = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class AttendanceDay(OutcomeCounts):
+    """A settled clinic day's sessions in one slot, counted by outcome: the attendance
+    dashboard reads these instead of millions of sessions (monitoring/rollups.py)."""
+
+    clinic = models.ForeignKey("eligibility.Clinic", on_delete=models.CASCADE, related_name="+")
+    clinic_day = models.DateField()
+    slot_code = models.CharField(max_length=12)
+
+    class Meta:
+        constraints = [
+            # Also serves the attendance dashboard: a clinic's days in a range.
+            models.UniqueConstraint(
+                fields=["clinic", "clinic_day", "slot_code"], name="one_attendance_day_row"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.clinic_id} {self.clinic_day} {self.slot_code}: {self.scheduled} sessions"
+
+
+class AttendanceWeek(OutcomeCounts):
+    """A service user's sessions in one settled week (Monday to Sunday), counted by
+    outcome: the attendance dashboard's table by service user."""
+
+    service_user = models.ForeignKey(
+        "eligibility.ServiceUser", on_delete=models.CASCADE, related_name="+"
+    )
+    clinic = models.ForeignKey("eligibility.Clinic", on_delete=models.CASCADE, related_name="+")
+    week = models.DateField(help_text="The Monday.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service_user", "week"], name="one_attendance_week_row")
+        ]
+        indexes = [
+            # Serves the attendance dashboard: the clinics' whole weeks in a range.
+            models.Index(fields=["clinic", "week"], name="attendance_week_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.service_user_id} week of {self.week}: {self.scheduled} sessions"
+
+
+class ToxDay(models.Model):
+    """A clinic's tox screens sampled on one day, tested for one substance (or for the
+    street heroin markers together, as "street_heroin") and how many were positive:
+    the outcomes dashboard reads these instead of every result."""
+
+    clinic = models.ForeignKey("eligibility.Clinic", on_delete=models.CASCADE, related_name="+")
+    sample_date = models.DateField()
+    substance = models.CharField(max_length=20)
+    tested = models.PositiveIntegerField(default=0)
+    positive = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also serves the outcomes dashboard: a clinic's days in a range.
+            models.UniqueConstraint(
+                fields=["clinic", "sample_date", "substance"], name="one_tox_day_row"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.sample_date} {self.substance}: {self.positive} of {self.tested}"

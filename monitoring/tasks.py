@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from .alerts import alerts_email_pending
+from .rollups import attendance_rollup, tox_rollup
 from .scans import (
     breath_missing_scan,
     free_places_offer,
@@ -47,3 +48,10 @@ def scan_methadone_uncollected() -> int:
 def offer_free_places(clinic_id: int | None = None) -> int:
     """After an exit or an acceptance, and hourly: offer free places to the waiting list."""
     return free_places_offer(clinic_ids=None if clinic_id is None else [clinic_id])
+
+
+@shared_task
+def roll_up_dashboards() -> dict:
+    """Roll up the settled days' sessions and the newly recorded tox screens."""
+    through = attendance_rollup()
+    return {"attendance_through": through and through.isoformat(), "screens_added": tox_rollup()}

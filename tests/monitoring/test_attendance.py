@@ -182,3 +182,34 @@ def test_only_managers_see_the_dashboard(cast, who, status):
     assert cast.client(who).get(reverse("dashboard-attendance")).status_code == status
     api = cast.client(who).get("/api/v1/dashboard/attendance/")
     assert api.status_code == (200 if who == "manager" else 403)
+
+
+def test_a_region_lists_the_lowest_adherence_first_and_the_csv_has_everyone(db):
+    """150 places: the page lists 100, lowest adherence first; the CSV has all."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    call_command(
+        "synthetic_history", people=150, days=7, end=dt.date(2026, 3, 1), seed=2, stdout=None
+    )
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="synthetic-manager"))
+    params = {"from": "2026-02-23", "to": "2026-03-01"}
+    response = client.get(reverse("dashboard-attendance"), params)
+    shown = response.context["people_shown"]
+    everyone = response.context["numbers"]["by_service_user"]
+    assert len(everyone) > 140 and len(shown) == 100  # a few places stood empty
+    assert [r["adherence"] for r in shown] == sorted(r["adherence"] for r in shown)
+    assert shown[0]["adherence"] == min(r["adherence"] for r in everyone)
+    assert f"of {len(everyone)} service users; the CSV has everyone" in response.content.decode()
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get(
+                    reverse("dashboard-attendance"), {**params, "export": "service_user"}
+                ).content.decode()
+            )
+        )
+    )
+    assert len(rows) == len(everyone) + 1
