@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.decorators import permission_required
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
@@ -59,7 +59,7 @@ def dashboard_filters(request, params, *, default_days: int = DEFAULT_DAYS) -> F
             ) from error
         clinics = clinics.filter(pk=clinic_id)
         if not clinics.exists():
-            raise NotFound("No such clinic.")
+            raise Http404("No such clinic.")  # the page and the API both answer 404
     today = timezone.localdate()
     end = _date(params.get("to"), "to") or today
     start = _date(params.get("from"), "from") or end - dt.timedelta(days=default_days - 1)
@@ -345,6 +345,7 @@ def _page(request, dashboard: Dashboard):
             "selected_clinic": int(request.GET["clinic"]) if request.GET.get("clinic") else None,
             "query": _without_export(request),
             "dashboard_tabs": TABS,
+            "chart_script": f"js/{dashboard.name}.js",
             **dashboard.context(request.GET),
             **dashboard.shown(numbers),
         },

@@ -1,7 +1,7 @@
 // The outcomes chart: one line per substance, the share of screens positive by month,
 // from the same numbers as the table (json_script).
 (function () {
-  const data = JSON.parse(document.getElementById("outcomes-data").textContent);
+  const data = hatCharts.data("outcomes-data");
   new Chart(document.getElementById("outcomes-chart"), {
     type: "line",
     data: {

@@ -1,7 +1,7 @@
 // The retention curve: the share still in treatment by weeks since admission, a
 // stepped line (Kaplan-Meier), from the same numbers as the table beside it.
 (function () {
-  const data = JSON.parse(document.getElementById("retention-data").textContent);
+  const data = hatCharts.data("retention-data");
   new Chart(document.getElementById("retention-chart"), {
     type: "line",
     data: {

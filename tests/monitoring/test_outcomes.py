@@ -110,9 +110,28 @@ def test_the_outcomes_dashboard_runs_fixed_queries(cast, history):
     assert queries() == small
 
 
-@pytest.mark.parametrize(
-    ("who", "status"),
-    [("manager", 200), ("nurse", 403), ("prescriber", 403), ("nurse_b", 403), (None, 302)],
-)
-def test_only_managers_see_outcomes(cast, who, status):
-    assert cast.client(who).get(reverse("dashboard-outcomes")).status_code == status
+def test_a_manager_of_two_clinics_sees_each_and_the_total(cast, history):
+    from eligibility.models import StaffMembership
+
+    StaffMembership.objects.create(user=cast.manager, clinic=cast.clinic_b)
+    response = cast.client("manager").get(reverse("dashboard-outcomes"), RANGE)
+    by_clinic = {
+        r["name"]: (r["positive"], r["tested"], r["percent"])
+        for r in response.context["numbers"]["by_clinic"]
+    }
+    assert by_clinic == {"Clinic A": (1, 3, 33.3), "Clinic B": (1, 1, 100.0)}
+    assert cells(response)[("2026-01", "street_heroin")] == (2, 3, 66.7), "the total"
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                cast.client("manager")
+                .get(reverse("dashboard-outcomes"), {**RANGE, "export": "clinic"})
+                .content.decode()
+            )
+        )
+    )
+    assert rows == [
+        ["clinic", "street heroin positive", "tested", "positive %"],
+        ["Clinic A", "1", "3", "33.3"],
+        ["Clinic B", "1", "1", "100.0"],
+    ]

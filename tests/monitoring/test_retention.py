@@ -205,20 +205,3 @@ def test_the_dashboard_runs_fixed_queries(cast, history, django_assert_max_num_q
         )
     with time_machine.travel(TODAY, tick=False), django_assert_max_num_queries(14):
         client.get(reverse("dashboard-retention"), RANGE)
-
-
-@pytest.mark.parametrize(
-    ("who", "status"),
-    [
-        ("manager", 200),
-        ("nurse", 403),
-        ("hca", 403),
-        ("prescriber", 403),
-        ("nurse_b", 403),
-        (None, 302),
-    ],
-)
-def test_only_managers_see_retention(cast, who, status):
-    assert cast.client(who).get(reverse("dashboard-retention")).status_code == status
-    api = cast.client(who).get("/api/v1/dashboard/retention/")
-    assert api.status_code == (200 if who == "manager" else 403)
