@@ -8,7 +8,7 @@ from dosing import api as dosing_api
 from dosing import leaving_api, leaving_views, register_api, register_views, room_api, room_views
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
-from eligibility import pathway_api, pathway_views
+from eligibility import pathway_api, pathway_views, token_views
 from eligibility import views as eligibility_views
 from monitoring import api as monitoring_api
 from monitoring import dashboard_views
@@ -120,6 +120,12 @@ urlpatterns = [
     path("api/v1/dashboard/workload/", dashboard_views.workload_api, name="api-workload"),
     path("alerts/", monitoring_views.inbox, name="alert-inbox"),
     path("clinic/alert-addresses/", monitoring_views.alert_addresses, name="alert-addresses"),
+    path("clinic/tokens/", token_views.integration_tokens, name="integration-tokens"),
+    path(
+        "clinic/tokens/<int:pk>/revoke/",
+        token_views.integration_token_revoke,
+        name="integration-token-revoke",
+    ),
     path(
         "service-users/<int:pk>/tox-screens/new/",
         monitoring_views.tox_screen_new,

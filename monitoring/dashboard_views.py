@@ -1,7 +1,8 @@
 """The managers' dashboards in the browser (a chart, and the same numbers as tables,
 each exportable as CSV with the filters applied) and through the API
 (dashboard/attendance/, retention/, outcomes/, workload/). Each dashboard is
-described once, in DASHBOARDS; the page, the CSV and the API are made from that."""
+described once (ATTENDANCE, RETENTION, OUTCOMES, WORKLOAD); its page, CSV and API
+are made from that."""
 
 import datetime as dt
 from collections.abc import Callable

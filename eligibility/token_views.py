@@ -1,0 +1,67 @@
+"""Integration tokens in the browser: a manager issues one for a system (a pharmacy
+reporting methadone collections), sees its key once, and revokes it (API.md)."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from hat_clinic.errors import Conflict, RuleViolation
+from hat_clinic.forms import add_refusal
+
+from .models import IntegrationToken
+from .tokens import TOKEN_ROLES, token_issue, token_revoke
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=120, help_text="Who will use it, e.g. the pharmacy's name and branch."
+    )
+    role = forms.ChoiceField(choices=[(role.value, role.label) for role in TOKEN_ROLES])
+
+
+def _clinic(request):
+    if request.clinic is None:
+        raise PermissionDenied("You are not on a clinic's staff.")
+    return request.clinic
+
+
+@permission_required("eligibility.add_integrationtoken", raise_exception=True)
+def integration_tokens(request):
+    clinic = _clinic(request)
+    form = TokenForm(request.POST or None)
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, key = token_issue(clinic=clinic, created_by=request.user, **form.cleaned_data)
+        except RuleViolation as refusal:
+            add_refusal(form, refusal)
+        else:
+            issued, form = {"token": token, "key": key}, TokenForm()
+    return render(
+        request,
+        "eligibility/integration_tokens.html",
+        {
+            "form": form,
+            "issued": issued,
+            "tokens": IntegrationToken.objects.filter(clinic=clinic).select_related(
+                "created_by", "revoked_by"
+            ),
+        },
+        status=400 if request.method == "POST" and issued is None else 200,
+    )
+
+
+@require_POST
+@permission_required("eligibility.change_integrationtoken", raise_exception=True)
+def integration_token_revoke(request, pk):
+    token = get_object_or_404(IntegrationToken, pk=pk, clinic=_clinic(request))
+    try:
+        token_revoke(token=token, revoked_by=request.user)
+    except Conflict as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, f"The token for {token.name} is revoked: it no longer works.")
+    return redirect("integration-tokens")
