@@ -39,6 +39,19 @@ class ActionPermissions(BasePermission):
         return permission is not None and request.user.has_perm(permission)
 
 
+def requires(permission: str) -> type[BasePermission]:
+    """A permission class for a function view: signed in and holding `permission`."""
+
+    class Requires(BasePermission):
+        def has_permission(self, request, view):
+            return bool(
+                request.user and request.user.is_authenticated and request.user.has_perm(permission)
+            )
+
+    Requires.__name__ = f"Requires({permission})"
+    return Requires
+
+
 class StrictFieldsMixin:
     """Refuse fields the serializer does not know, instead of silently ignoring them:
     a misspelt ``topup_max_mg`` must not become "no top-up"."""

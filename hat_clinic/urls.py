@@ -5,7 +5,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from dosing import api as dosing_api
-from dosing import leaving_api, leaving_views, register_api, register_views, room_api, room_views
+from dosing import (
+    fhir,
+    leaving_api,
+    leaving_views,
+    register_api,
+    register_views,
+    room_api,
+    room_views,
+)
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
 from eligibility import pathway_api, pathway_views, token_views
@@ -118,6 +126,11 @@ urlpatterns = [
     path("api/v1/dashboard/retention/", dashboard_views.retention_api, name="api-retention"),
     path("dashboards/workload/", dashboard_views.workload_page, name="dashboard-workload"),
     path("api/v1/dashboard/workload/", dashboard_views.workload_api, name="api-workload"),
+    path(
+        "api/v1/fhir/MedicationAdministration",
+        fhir.fhir_medication_administration,
+        name="fhir-medication-administration",
+    ),
     path("alerts/", monitoring_views.inbox, name="alert-inbox"),
     path("clinic/alert-addresses/", monitoring_views.alert_addresses, name="alert-addresses"),
     path("clinic/tokens/", token_views.integration_tokens, name="integration-tokens"),

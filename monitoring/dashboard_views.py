@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from eligibility.selectors import clinics_for_staff
+from hat_clinic.api import requires
 from hat_clinic.csv_export import csv_response
 from hat_clinic.errors import RuleViolation
 
@@ -379,15 +379,6 @@ def workload_page(request):
     return _page(request, WORKLOAD)
 
 
-class CanViewDashboards(BasePermission):
-    def has_permission(self, request, view):
-        return bool(
-            request.user
-            and request.user.is_authenticated
-            and request.user.has_perm("monitoring.view_dashboards")
-        )
-
-
 def _range_parameters(default: str):
     return [
         OpenApiParameter("from", str, description=f"YYYY-MM-DD (default: {default} 'to')"),
@@ -410,7 +401,7 @@ def _numbers(request, dashboard: Dashboard) -> dict:
     responses={200: dict},
 )
 @api_view(["GET"])
-@permission_classes([CanViewDashboards])
+@permission_classes([requires("monitoring.view_dashboards")])
 def attendance_api(request):
     """Sessions scheduled against each outcome: totals, by period, by slot, by
     service user with adherence (administered as a share of scheduled, less excused
@@ -420,7 +411,7 @@ def attendance_api(request):
 
 @extend_schema(parameters=_range_parameters("two years before"), responses={200: dict})
 @api_view(["GET"])
-@permission_classes([CanViewDashboards])
+@permission_classes([requires("monitoring.view_dashboards")])
 def retention_api(request):
     """Treatment episodes admitted in the range, followed to its end: the
     Kaplan-Meier retention curve by weeks since admission (people still in treatment
@@ -430,7 +421,7 @@ def retention_api(request):
 
 @extend_schema(parameters=_range_parameters("a year before"), responses={200: dict})
 @api_view(["GET"])
-@permission_classes([CanViewDashboards])
+@permission_classes([requires("monitoring.view_dashboards")])
 def outcomes_api(request):
     """By month: the share of tox screens positive for the street heroin markers and
     for each other substance, among the screens that tested it; and by clinic."""
@@ -442,7 +433,7 @@ def outcomes_api(request):
 
 @extend_schema(parameters=_range_parameters("27 days before"), responses={200: dict})
 @api_view(["GET"])
-@permission_classes([CanViewDashboards])
+@permission_classes([requires("monitoring.view_dashboards")])
 def workload_api(request):
     """Now: occupancy against capacity, the waiting list, overdue reviews and tox
     screens, open alerts by kind. In the range: re-titrations by cause, withholds by
