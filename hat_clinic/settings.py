@@ -150,6 +150,10 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
+# Integration tokens: this many unknown or revoked keys from one address within the
+# window, and that address gets 429 until the window has passed.
+TOKEN_FAILURE_LIMIT = env.int("TOKEN_FAILURE_LIMIT", 10)
+TOKEN_FAILURE_WINDOW = timedelta(minutes=env.int("TOKEN_FAILURE_WINDOW_MINUTES", 15))
 
 # Sessions end after 30 minutes idle (each request renews the cookie) and after
 # 12 hours in all, whatever the activity (SessionLifetimeMiddleware).

@@ -19,7 +19,7 @@ from .service_users import (
     normalise_nhs_number,
     validate_nhs_number,
 )
-from .tokens import IntegrationToken
+from .tokens import IntegrationToken, TokenRefusal
 
 __all__ = [
     "ABSOLUTE_MAX_DAILY_MG",
@@ -40,6 +40,7 @@ __all__ = [
     "StaffMembership",
     "Status",
     "StatusChange",
+    "TokenRefusal",
     "TreatmentAgreement",
     "default_eligibility_levels",
     "normalise_nhs_number",

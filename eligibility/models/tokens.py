@@ -48,3 +48,22 @@ class IntegrationToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class TokenRefusal(models.Model):
+    """A request that sent an unknown or revoked token key. Too many from one address
+    in a while and that address is refused outright for a while (429), however
+    many keys it tries: a key cannot be guessed by trying."""
+
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    key_prefix = models.CharField(max_length=8, blank=True)
+    refused_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # Serves the limit: an address's refusals within the window.
+            models.Index(fields=["ip_address", "refused_at"], name="token_refusal_idx"),
+        ]
+
+    def __str__(self):
+        return f"Token refused from {self.ip_address} at {self.refused_at:%Y-%m-%d %H:%M}"
