@@ -26,7 +26,7 @@ class PrescriptionSerializer(serializers.ModelSerializer):
     )
     prescriber_name = serializers.CharField(source="prescriber.get_full_name", read_only=True)
     cancelled = serializers.SerializerMethodField()
-    plan = serializers.PrimaryKeyRelatedField(read_only=True)
+    plan = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Prescription

@@ -120,7 +120,7 @@ class RegisterEntryViewSet(
         ).order_by("section", "sequence")
 
     @extend_schema(responses={200: RegisterSectionSerializer(many=True)})
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_fields=[])
     def balances(self, request):
         sections = sections_for_staff(request.user).order_by("clinic", "drug", "strength_mg")
         return Response(RegisterSectionSerializer(sections, many=True).data)

@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from hat_clinic.api import ActionPermissions, StrictFieldsMixin
+from hat_clinic.api import ActionPermissions, LocalTimeField, StrictFieldsMixin
 from hat_clinic.errors import RuleViolation
 
 from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser
@@ -17,6 +17,9 @@ from .services import titration_complete
 
 
 class DoseSlotSerializer(serializers.ModelSerializer):
+    opens_at = LocalTimeField()
+    closes_at = LocalTimeField()
+
     class Meta:
         model = DoseSlot
         fields = ["code", "opens_at", "closes_at"]

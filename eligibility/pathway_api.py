@@ -29,6 +29,9 @@ def referrals_for_staff(user):
 
 
 class ReferralSerializer(serializers.ModelSerializer):
+    # Blank until a prescriber decides.
+    decision = serializers.ChoiceField(choices=Decision.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = Referral
         fields = [

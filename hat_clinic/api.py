@@ -1,6 +1,7 @@
 """The API's one place for turning domain errors into responses."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -50,6 +51,19 @@ def requires(permission: str) -> type[BasePermission]:
 
     Requires.__name__ = f"Requires({permission})"
     return Requires
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+        "example": "08:00",
+        "description": "A wall-clock time in the clinic's own time zone, not an instant.",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A dose slot's opening or closing time. OpenAPI's "time" format is RFC 3339's,
+    which needs an offset; a slot's time has none (it is the clinic's local time)."""
 
 
 class StrictFieldsMixin:
