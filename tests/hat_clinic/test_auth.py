@@ -112,3 +112,23 @@ def test_every_page_needs_a_login():
         assert response.status_code == 302
         assert response.url.startswith(reverse("login"))
     assert client.get("/api/v1/service-users/").status_code == 403
+
+
+def test_each_refused_login_is_logged_without_clinical_data(cast, caplog):
+    """Issue 9.6: each failure and the lockout are logged (axes masks the username
+    and address in the log; its database keeps them for audit), and nothing about
+    any service user."""
+    import logging
+
+    from tests.factories import make_service_user
+
+    person = make_service_user(cast.clinic_a, given_name="Siobhan", family_name="Quigley")
+    with caplog.at_level(logging.WARNING, logger="axes"):
+        for _ in range(6):
+            _login(cast.nurse.username, "wrong")
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("axes")]
+    assert sum(line.startswith("AXES: ") for line in lines) >= 6, "each of the six"
+    assert sum("Locking out" in line for line in lines) >= 1
+    text = " ".join(lines)
+    for clinical in (person.given_name, person.family_name, person.nhs_number, "wrong"):
+        assert clinical not in text
