@@ -3,6 +3,7 @@ aggregated in SQL, a fixed number of queries whatever the size of the history.""
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import models
 from django.db.models import (
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from dosing.models import (
     EXIT_DETAILS,
+    Amendment,
     DoseSession,
     Exit,
     Observation,
@@ -393,7 +395,8 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> dict:
     """For each clinic and in total. Now: places taken against capacity, offers
     outstanding and the waiting list; service users overdue a prescriber review or a
     tox screen; open alerts by kind. In the date range: re-titrations by cause,
-    withholds by reason, adverse events and naloxone. Ten queries."""
+    withholds by reason, adverse events and naloxone (as amended, if corrected).
+    Eleven queries."""
     now = now or timezone.now()
     clinics = attach_policies_in_force(filters.clinics.order_by("name"), at=now)
     ids = [clinic.pk for clinic in clinics]
@@ -463,6 +466,7 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> dict:
         .order_by(),
         key="session__clinic",
     )
+    _apply_amended_observations(safety, ids, in_range)
 
     rows = []
     for clinic in clinics:
@@ -517,6 +521,53 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> dict:
             retitrations, ids, "cause", RetitrationCause, clinic_key="service_user__clinic"
         ),
     }
+
+
+def _safety_signs(values: dict) -> dict:
+    """What one observation adds to the safety columns, from its field values (the
+    record's own, or as amended: amendments hold text)."""
+    if str(values["outcome"]) != Observation.Outcome.ADVERSE_EVENT:
+        return dict.fromkeys(SAFETY_COLUMNS, 0)
+    naloxone = values["naloxone_mg"]
+    return {
+        "adverse_events": 1,
+        "over_sedation": int(str(values["over_sedation"]) == "True"),
+        "overdoses": int(str(values["overdose"]) == "True"),
+        "naloxone_given": int(naloxone not in (None, "")),
+        "naloxone_mg": Decimal(str(naloxone)) if naloxone not in (None, "") else 0,
+        "ambulances": int(str(values["ambulance_called"]) == "True"),
+    }
+
+
+SAFETY_FIELDS = ("outcome", "over_sedation", "overdose", "naloxone_mg", "ambulance_called")
+
+
+def _apply_amended_observations(safety: dict, ids: list, in_range: dict) -> None:
+    """Observations corrected by amendment count as they now read: each one's
+    original contribution is taken off and its amended one added. One query (the
+    amendments are few)."""
+    amendments = (
+        Amendment.objects.filter(
+            record=Amendment.Record.OBSERVATION,
+            session__clinic__in=ids,
+            **{f"session__{k}": v for k, v in in_range.items()},
+        )
+        .select_related("session__observation")
+        .order_by("session", "amended_at", "pk")
+    )
+    by_session: dict = {}
+    for amendment in amendments:
+        by_session.setdefault(amendment.session_id, []).append(amendment)
+    for changes in by_session.values():
+        session = changes[0].session
+        original = {name: getattr(session.observation, name) for name in SAFETY_FIELDS}
+        amended = dict(original)
+        for amendment in changes:
+            amended.update({k: v["to"] for k, v in amendment.changes.items() if k in SAFETY_FIELDS})
+        row = safety.setdefault(session.clinic_id, dict.fromkeys(SAFETY_COLUMNS, 0))
+        before, after = _safety_signs(original), _safety_signs(amended)
+        for column in SAFETY_COLUMNS:
+            row[column] = (row.get(column) or 0) - before[column] + after[column]
 
 
 SAFETY_COLUMNS = [

@@ -245,10 +245,47 @@ def test_the_api_gives_the_same_numbers(cast, history):
 
 def test_the_dashboard_runs_fixed_queries(cast, history, django_assert_max_num_queries):
     client = cast.client("manager")
-    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(21):
+    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(22):
         client.get(reverse("dashboard-workload"), RANGE)
     people_on_prescription(cast, 10)
     for _ in range(5):
         accepted(cast, now=london(dt.date(2026, 2, 13), 10))
-    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(21):
+    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(22):
         client.get(reverse("dashboard-workload"), RANGE)
+
+
+def test_a_corrected_observation_counts_as_it_now_reads(cast, history):
+    from dosing.amendments import session_amend
+
+    a = history[0]
+    session_amend(
+        session=session_of(a, TUE, "AM"),
+        amended_by=cast.nurse,
+        record="observation",
+        changes={"outcome": "adverse_event", "over_sedation": True, "details": "Drowsy, roused"},
+        reason="Recorded as no concerns by mistake",
+        now=london(TUE, 12),
+    )
+    after_one = numbers(cast).context["numbers"]["total"]
+    assert (after_one["adverse_events"], after_one["over_sedation"]) == (2, 1)
+    session_amend(
+        session=session_of(a, MON, "AM"),
+        amended_by=cast.nurse,
+        record="observation",
+        changes={
+            "outcome": "no_concerns",
+            "overdose": False,
+            "naloxone_mg": "",
+            "naloxone_at": "",
+            "ambulance_called": False,
+        },
+        reason="Entered against the wrong service user",
+        now=london(TUE, 12),
+    )
+    total = numbers(cast).context["numbers"]["total"]
+    assert {k: total[k] for k in ("adverse_events", "over_sedation", "overdoses")} == {
+        "adverse_events": 1,
+        "over_sedation": 1,
+        "overdoses": 0,
+    }
+    assert (total["naloxone_given"], total["naloxone_mg"], total["ambulances"]) == (0, 0, 0)
