@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
+from eligibility.selectors import current_clinic
 from hat_clinic.errors import Conflict, RuleViolation
 
 from .amendments import AMENDABLE, session_amend
@@ -26,8 +27,7 @@ from .selectors import board_sessions, current_slot, dose_sessions_for_staff, pr
 
 @permission_required("dosing.view_dosesession", raise_exception=True)
 def board(request):
-    if request.clinic is None:
-        raise PermissionDenied("You are not on a clinic's staff.")
+    current_clinic(request)
     now = timezone.now()
     day, slot = current_slot(clinic=request.clinic, now=now)
     day = parse_date(request.GET.get("date", "")) or day

@@ -21,19 +21,13 @@ from .pathway import (
     waiting_list,
 )
 from .pathway_api import referrals_for_staff
-from .selectors import clinic_staff, policy_in_force
+from .selectors import clinic_staff, current_clinic, policy_in_force
 from .views import service_user_for
-
-
-def _clinic(request):
-    if request.clinic is None:
-        raise PermissionDenied("You are not on a clinic's staff.")
-    return request.clinic
 
 
 @permission_required("eligibility.view_referral", raise_exception=True)
 def referral_list(request):
-    clinic = _clinic(request)
+    clinic = current_clinic(request)
     open_referrals = (
         referrals_for_staff(request.user)
         .filter(clinic=clinic, decision="", closed_at__isnull=True)
@@ -51,7 +45,7 @@ def referral_list(request):
 
 
 def _referral_form_page(request, form, *, service_user=None):
-    clinic = service_user.clinic if service_user else _clinic(request)
+    clinic = service_user.clinic if service_user else current_clinic(request)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -38,6 +39,14 @@ def clinic_staff(clinic: Clinic) -> QuerySet:
     return get_user_model().objects.filter(
         memberships__clinic=clinic, is_active=True, integration_token__isnull=True
     )
+
+
+def current_clinic(request) -> Clinic:
+    """The clinic this member of staff is working in now (CurrentClinicMiddleware);
+    someone on no clinic's staff may not use a clinic's pages."""
+    if request.clinic is None:
+        raise PermissionDenied("You are not on a clinic's staff.")
+    return request.clinic
 
 
 def service_user_in_scope(user, **lookup) -> ServiceUser:

@@ -4,7 +4,6 @@ reporting methadone collections), sees its key once, and revokes it (API.md)."""
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -12,6 +11,7 @@ from hat_clinic.errors import Conflict, RuleViolation
 from hat_clinic.forms import add_refusal
 
 from .models import IntegrationToken
+from .selectors import current_clinic
 from .tokens import TOKEN_ROLES, token_issue, token_revoke
 
 
@@ -22,15 +22,9 @@ class TokenForm(forms.Form):
     role = forms.ChoiceField(choices=[(role.value, role.label) for role in TOKEN_ROLES])
 
 
-def _clinic(request):
-    if request.clinic is None:
-        raise PermissionDenied("You are not on a clinic's staff.")
-    return request.clinic
-
-
 @permission_required("eligibility.add_integrationtoken", raise_exception=True)
 def integration_tokens(request):
-    clinic = _clinic(request)
+    clinic = current_clinic(request)
     form = TokenForm(request.POST or None)
     issued = None
     if request.method == "POST" and form.is_valid():
@@ -57,7 +51,7 @@ def integration_tokens(request):
 @require_POST
 @permission_required("eligibility.change_integrationtoken", raise_exception=True)
 def integration_token_revoke(request, pk):
-    token = get_object_or_404(IntegrationToken, pk=pk, clinic=_clinic(request))
+    token = get_object_or_404(IntegrationToken, pk=pk, clinic=current_clinic(request))
     try:
         token_revoke(token=token, revoked_by=request.user)
     except Conflict as refusal:

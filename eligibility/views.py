@@ -17,6 +17,7 @@ from .forms import ChecklistForm
 from .models import Status
 from .panels import panels_for
 from .selectors import (
+    current_clinic,
     policy_in_force,
     policy_versions,
     service_user_in_scope,
@@ -109,8 +110,7 @@ def clinic_policy(request):
 @permission_required("eligibility.add_clinicpolicy", raise_exception=True)
 def eligibility_checklist(request):
     """Managers set each criterion to required, advisory or off: a new policy version."""
-    if request.clinic is None:
-        raise PermissionDenied("You are not on a clinic's staff.")
+    current_clinic(request)
     current = policy_in_force(clinic=request.clinic)
     form = ChecklistForm(request.POST or None, levels=current.eligibility_levels)
     if request.method == "POST" and form.is_valid():

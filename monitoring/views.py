@@ -4,13 +4,13 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from eligibility.panels import Panel
+from eligibility.selectors import current_clinic
 from eligibility.views import service_user_for
 from hat_clinic.errors import Conflict, RuleViolation
 from hat_clinic.forms import form_page
@@ -26,8 +26,7 @@ ACKNOWLEDGED_SHOWN_FOR = dt.timedelta(days=7)
 
 
 def _inbox_context(request, *, errors=None):
-    if request.clinic is None:
-        raise PermissionDenied("You are not on a clinic's staff.")
+    current_clinic(request)
     alerts = alerts_for_staff(request.user).filter(clinic=request.clinic)
     kind = request.GET.get("kind", "")
     if kind in AlertKind.values:
@@ -166,8 +165,7 @@ ALERTED_ROLES = [Role.NURSE, Role.PRESCRIBER, Role.MANAGER]
 
 @permission_required("monitoring.change_alertaddress", raise_exception=True)
 def alert_addresses(request):
-    if request.clinic is None:
-        raise PermissionDenied("You are not on a clinic's staff.")
+    current_clinic(request)
     current = dict(AlertAddress.objects.filter(clinic=request.clinic).values_list("role", "email"))
     form = AlertAddressForm(request.POST or None, roles=ALERTED_ROLES, initial=current)
     if request.method == "POST" and form.is_valid():
