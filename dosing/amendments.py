@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_datetime
 from hat_clinic.errors import RuleViolation, require_reason
 
 from .models import SITES_FOR_ROUTE, Amendment, DoseSession, Observation, Poss, Route, Site
-from .services import format_mg, parse_mg
+from .services import format_mg, observation_check, parse_mg
 
 AMENDABLE = {
     Amendment.Record.ASSESSMENT: ("poss", "breath_mcg_per_100ml", "caution_reason"),
@@ -182,6 +182,17 @@ def session_amend(
                     code="site_not_for_route",
                     field="changes",
                 )
+        if record == Amendment.Record.OBSERVATION:
+            # The same rules as when it was recorded (dosing.room.session_observe).
+            observation_check(
+                outcome=after["outcome"],
+                details=after["details"],
+                over_sedation=after["over_sedation"] == "True",
+                overdose=after["overdose"] == "True",
+                naloxone_mg=after["naloxone_mg"],
+                naloxone_at=after["naloxone_at"],
+                ambulance_called=after["ambulance_called"] == "True",
+            )
         return Amendment.objects.create(
             session=locked,
             record=record,

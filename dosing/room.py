@@ -37,7 +37,7 @@ from .models import (
 )
 from .register import register_supply_for
 from .selectors import prescription_in_force
-from .services import format_mg, parse_mg
+from .services import format_mg, observation_check, parse_mg
 
 
 def _local(instant: dt.datetime) -> str:
@@ -477,20 +477,16 @@ def session_observe(
     """Close the session after at least the observation time since the last injection."""
     now = now or timezone.now()
     outcome = Observation.Outcome(outcome)
-    adverse = any([over_sedation, overdose, naloxone_mg, ambulance_called])
-    if outcome == Observation.Outcome.NO_CONCERNS and adverse:
-        raise RuleViolation(
-            "Over-sedation, overdose, naloxone or an ambulance is an adverse "
-            "event: record it as one.",
-            code="adverse_event_marked_no_concerns",
-        )
-    if outcome == Observation.Outcome.ADVERSE_EVENT and not (details or "").strip():
-        raise RuleViolation("Describe the adverse event.", code="details_required", field="details")
     naloxone = None if naloxone_mg in (None, "") else parse_mg(naloxone_mg, field="naloxone_mg")
-    if naloxone is not None and naloxone_at is None:
-        raise RuleViolation(
-            "Record when naloxone was given.", code="naloxone_time_required", field="naloxone_at"
-        )
+    observation_check(
+        outcome=outcome,
+        details=details,
+        over_sedation=over_sedation,
+        overdose=overdose,
+        naloxone_mg=naloxone,
+        naloxone_at=naloxone_at,
+        ambulance_called=ambulance_called,
+    )
     with transaction.atomic():
         locked = _lock(session)
         if locked.status != SessionStatus.ADMINISTERED:

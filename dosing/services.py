@@ -19,6 +19,7 @@ from .models import (
     TITRATION_MAX_RISE,
     Decision,
     MethadonePrescription,
+    Observation,
     Pharmacy,
     Prescription,
     PrescriptionSlotDose,
@@ -37,6 +38,27 @@ PRESCRIBABLE = {
     Status.SUSPENDED: Purpose.MAINTENANCE,
 }
 RISING_PURPOSES = {Purpose.INDUCTION, Purpose.TITRATION, Purpose.RETITRATION}
+
+
+def observation_check(
+    *, outcome, details, over_sedation, overdose, naloxone_mg, naloxone_at, ambulance_called
+) -> None:
+    """The rules for a post-dose observation, as recorded or as corrected by
+    amendment: any adverse sign makes it an adverse event, which is described, and
+    naloxone has a time."""
+    adverse = any([over_sedation, overdose, naloxone_mg, ambulance_called])
+    if outcome == Observation.Outcome.NO_CONCERNS and adverse:
+        raise RuleViolation(
+            "Over-sedation, overdose, naloxone or an ambulance is an adverse "
+            "event: record it as one.",
+            code="adverse_event_marked_no_concerns",
+        )
+    if outcome == Observation.Outcome.ADVERSE_EVENT and not (details or "").strip():
+        raise RuleViolation("Describe the adverse event.", code="details_required", field="details")
+    if naloxone_mg and not naloxone_at:
+        raise RuleViolation(
+            "Record when naloxone was given.", code="naloxone_time_required", field="naloxone_at"
+        )
 
 
 def parse_mg(value, *, field: str, allow_zero: bool = False) -> Decimal:

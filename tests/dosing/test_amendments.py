@@ -143,3 +143,66 @@ def test_each_step_of_a_session_is_in_its_history_with_who_and_why(cast, dosed):
         ("assessed", cast.nurse.pk, "Assessed: POSS 1"),
         ("administered", cast.nurse.pk, "Administered"),
     ]
+
+
+@pytest.fixture
+def overdose(cast, dosed):
+    from dosing.room import session_observe
+
+    session_observe(
+        session=dosed,
+        observer=cast.nurse,
+        outcome="adverse_event",
+        details="Respiratory depression",
+        overdose=True,
+        naloxone_mg="0.4",
+        naloxone_at=NINE + dt.timedelta(minutes=5),
+    )
+    return dosed
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"outcome": "no_concerns"}, "adverse_event_marked_no_concerns"),  # signs kept
+        ({"details": ""}, "details_required"),
+        ({"naloxone_at": ""}, "naloxone_time_required"),
+    ],
+)
+def test_a_corrected_observation_keeps_the_rules_of_an_observation(cast, overdose, changes, code):
+    with pytest.raises(RuleViolation) as refused:
+        amend(overdose, cast.nurse, changes, record="observation")
+    assert refused.value.code == code
+    response = cast.client("nurse").post(
+        f"/api/v1/dose-sessions/{overdose.pk}/amend/",
+        {"record": "observation", "changes": changes, "reason": "Mis-keyed"},
+        content_type="application/json",
+    )
+    assert (response.status_code, response.json()["code"]) == (400, code)
+    assert not Amendment.objects.exists()
+    cleared = amend(
+        overdose,
+        cast.nurse,
+        {"outcome": "no_concerns", "overdose": False, "naloxone_mg": "", "naloxone_at": ""},
+        record="observation",
+        reason="Entered against the wrong person",
+    )
+    assert cleared.changes["outcome"] == {"from": "adverse_event", "to": "no_concerns"}
+
+
+def test_the_page_refuses_an_incoherent_observation_correction(cast, overdose):
+    page = cast.client("nurse").post(
+        reverse("dose-session", args=[overdose.pk]),
+        {
+            "action": "amend",
+            "record": "observation",
+            "field": "outcome",
+            "value": "no_concerns",
+            "reason": "Mis-keyed",
+        },
+        follow=True,
+    )
+    assert "Over-sedation, overdose, naloxone or an ambulance is an adverse event" in (
+        page.content.decode()
+    )
+    assert not Amendment.objects.exists()
