@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 
 import django.dispatch
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hat_clinic.errors import Conflict, RuleViolation, require_reason
@@ -323,17 +323,24 @@ def referral_decide(
     return referral
 
 
+# On the waiting list: accepted, not yet admitted, not closed.
+WAITING = Q(decision=Decision.ACCEPTED, admitted_at__isnull=True, closed_at__isnull=True)
+# Its order: by priority, then the date accepted.
+WAITING_ORDER = ("priority", "decided_at", "pk")
+
+
+def free_places(*, capacity: int, taken: int, offered: int) -> int:
+    """Places neither taken (everyone in treatment, suspended included) nor held by
+    an outstanding offer."""
+    return max(capacity - taken - offered, 0)
+
+
 def waiting_list(*, clinic: Clinic) -> QuerySet[Referral]:
     """Accepted, not yet admitted: by priority, then the date accepted."""
     return (
-        Referral.objects.filter(
-            clinic=clinic,
-            decision=Decision.ACCEPTED,
-            admitted_at__isnull=True,
-            closed_at__isnull=True,
-        )
+        Referral.objects.filter(WAITING, clinic=clinic)
         .select_related("service_user")
-        .order_by("priority", "decided_at", "pk")
+        .order_by(*WAITING_ORDER)
     )
 
 
@@ -347,7 +354,7 @@ def places(*, clinic: Clinic, now: dt.datetime | None = None) -> dict:
         "capacity": capacity,
         "taken": taken,
         "offered": offered,
-        "free": max(capacity - taken - offered, 0),
+        "free": free_places(capacity=capacity, taken=taken, offered=offered),
     }
 
 

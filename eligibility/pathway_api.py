@@ -20,7 +20,13 @@ from .models import (
     Flag,
     Referral,
 )
-from .pathway import eligibility_assess, referral_decide, referral_record
+from .pathway import (
+    WAITING,
+    WAITING_ORDER,
+    eligibility_assess,
+    referral_decide,
+    referral_record,
+)
 from .selectors import clinics_for_staff, for_staff, service_user_in_scope
 
 
@@ -119,9 +125,7 @@ class ReferralViewSet(
     def get_queryset(self):
         referrals = referrals_for_staff(self.request.user)
         if self.request.query_params.get("waiting") == "true":
-            referrals = referrals.filter(
-                decision=Decision.ACCEPTED, admitted_at__isnull=True, closed_at__isnull=True
-            ).order_by("priority", "decided_at", "pk")
+            referrals = referrals.filter(WAITING).order_by(*WAITING_ORDER)
         return referrals
 
     @extend_schema(request=ReferralInput, responses={201: ReferralSerializer})

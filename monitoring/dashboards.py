@@ -40,6 +40,7 @@ from dosing.models import (
 )
 from dosing.selectors import with_review_from
 from eligibility.models import IN_TREATMENT, Referral, ServiceUser, Status, StatusChange
+from eligibility.pathway import WAITING, free_places
 from eligibility.selectors import attach_policies_in_force
 
 from .models import (
@@ -411,9 +412,7 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> dict:
         .order_by()
     )
     waiting = _by_clinic(
-        Referral.objects.filter(
-            clinic__in=ids, decision="accepted", admitted_at__isnull=True, closed_at__isnull=True
-        )
+        Referral.objects.filter(WAITING, clinic__in=ids)
         .values("clinic")
         .annotate(
             waiting=Count("pk"),
@@ -481,7 +480,9 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> dict:
                 "taken": counts["taken"],
                 "suspended": counts["suspended"],
                 "offered": queue["offered"],
-                "free": max(capacity - counts["taken"] - queue["offered"], 0),
+                "free": free_places(
+                    capacity=capacity, taken=counts["taken"], offered=queue["offered"]
+                ),
                 "occupancy": round(100 * counts["taken"] / capacity, 1) if capacity else None,
                 "waiting": queue["waiting"],
                 "longest_wait_days": (
