@@ -50,7 +50,14 @@ from .models import (
     Substance,
     ToxScreen,
 )
-from .rollups import COLUMNS, as_date, attendance_people, attendance_rows, tox_month_rows
+from .rollups import (
+    COLUMNS,
+    as_date,
+    attendance_people,
+    attendance_rows,
+    rolled_through,
+    tox_month_rows,
+)
 from .scans import MONITORED
 
 
@@ -99,9 +106,10 @@ def attendance(filters: Filters, *, period: str = "week") -> dict:
     """Sessions scheduled against each outcome: in total, by day, week or month, by
     slot, by service user with their adherence, and by clinic. The counting is done
     in SQL (over the daily roll-up for settled days and the sessions for the rest:
-    monitoring/rollups.py); the few thousand counted rows are added up here. Seven
+    monitoring/rollups.py); the few thousand counted rows are added up here. Six
     queries."""
-    rows = attendance_rows(filters.clinics, filters.start, filters.end)
+    through = rolled_through()
+    rows = attendance_rows(filters.clinics, filters.start, filters.end, through=through)
     totals = _summed(rows, lambda r: None).get(None, dict.fromkeys(COLUMNS, 0))
     truncate = PERIODS[period]
     by_period = sorted(
@@ -124,7 +132,7 @@ def attendance(filters: Filters, *, period: str = "week") -> dict:
         key=lambda r: r["clinic__name"],
     )
     by_person = _summed(
-        attendance_people(filters.clinics, filters.start, filters.end),
+        attendance_people(filters.clinics, filters.start, filters.end, through=through),
         lambda r: r["service_user"],
         service_user=lambda r: r["service_user"],
     )
@@ -279,15 +287,16 @@ def retention(filters: Filters, *, today: dt.date | None = None) -> dict:
     exit_counts = {
         (row["service_user__clinic"], row["kind"], row["detail"]): row["exits"] for row in exits
     }
+    curve = km_curve(everyone)
     return {
         "as_of": as_of,
-        "curve": km_curve(everyone),
+        "curve": curve,
         "bands": time_in_treatment(everyone),
         "by_clinic": [
             {"clinic": pk, "name": name, **episode_summary(groups[pk])}
             for pk, name in names.items()
         ],
-        "total": episode_summary(everyone),
+        "total": episode_summary(everyone, curve=curve),
         "exits": [
             {
                 "kind": kind.value,
@@ -344,12 +353,12 @@ def km_curve(episodes: list[tuple[int, bool, int]]) -> list[dict]:
     return points
 
 
-def episode_summary(episodes: list[tuple[int, bool, int]]) -> dict:
+def episode_summary(episodes: list[tuple[int, bool, int]], *, curve=None) -> dict:
     """How many episodes, still in treatment and ended; the median time in treatment
     (Kaplan-Meier, in weeks; None until half have left); the mean length of the
     episodes that ended; and the share retained at 4, 12, 26 and 52 weeks (None
-    once nobody is followed that long)."""
-    curve = km_curve(episodes)
+    once nobody is followed that long). `curve`: their km_curve, if already drawn."""
+    curve = km_curve(episodes) if curve is None else curve
     ended = [(days, count) for days, did_end, count in episodes if did_end]
     ended_count = sum(count for _, count in ended)
     total = sum(count for _, _, count in episodes)

@@ -87,8 +87,9 @@ def _mark(name: str, now: dt.datetime) -> RollupMark:
     return mark
 
 
-def marks() -> dict[str, RollupMark]:
-    return {mark.name: mark for mark in RollupMark.objects.all()}
+def rolled_through() -> dt.date | None:
+    """The last clinic day the attendance roll-up holds (None before its first run)."""
+    return RollupMark.objects.filter(name="attendance").values_list("through", flat=True).first()
 
 
 def attendance_rollup(*, now: dt.datetime | None = None) -> dt.date | None:
@@ -155,11 +156,12 @@ def attendance_rollup(*, now: dt.datetime | None = None) -> dt.date | None:
     return target
 
 
-def attendance_rows(clinics: QuerySet, start: dt.date, end: dt.date) -> list[dict]:
-    """Counts by clinic, day and slot over [start, end]: settled days from the
-    roll-up, later days from the sessions. Three queries."""
-    through = RollupMark.objects.filter(name="attendance").values_list("through", flat=True)
-    through = next(iter(through), None) or start - dt.timedelta(days=1)
+def attendance_rows(
+    clinics: QuerySet, start: dt.date, end: dt.date, *, through: dt.date | None
+) -> list[dict]:
+    """Counts by clinic, day and slot over [start, end]: days up to `through` (see
+    rolled_through) from the roll-up, later days from the sessions. Two queries."""
+    through = through or start - dt.timedelta(days=1)
     settled_end = min(end, through)
     fields = ("clinic", "clinic__name", "clinic_day", "slot_code")
     rolled = AttendanceDay.objects.filter(
@@ -178,12 +180,12 @@ def attendance_rows(clinics: QuerySet, start: dt.date, end: dt.date) -> list[dic
     return [*rolled, *live]
 
 
-def attendance_people(clinics: QuerySet, start: dt.date, end: dt.date) -> list[dict]:
-    """Counts by service user over [start, end]: the settled whole weeks inside the
-    range from the roll-up, the days around them from the sessions. Three queries;
-    a person may appear in both parts (the caller adds them up)."""
-    through = RollupMark.objects.filter(name="attendance").values_list("through", flat=True)
-    through = next(iter(through), None)
+def attendance_people(
+    clinics: QuerySet, start: dt.date, end: dt.date, *, through: dt.date | None
+) -> list[dict]:
+    """Counts by service user over [start, end]: the whole weeks inside the range
+    that end by `through` from the roll-up, the days around them from the sessions.
+    Two queries; a person may appear in both parts (the caller adds them up)."""
     first_monday = start + dt.timedelta(days=(7 - start.weekday()) % 7)
     last = min(end, through) if through else start - dt.timedelta(days=1)
     last_sunday = last - dt.timedelta(days=(last.weekday() + 1) % 7)
@@ -295,8 +297,7 @@ def tox_month_rows(clinics: QuerySet, start: dt.date, end: dt.date) -> list[dict
     """Tested and positive by clinic, month and substance over [start, end]: screens
     recorded up to the roll-up's cut-off from the roll-up, later ones from the
     screens. Four queries."""
-    cutoff = RollupMark.objects.filter(name="outcomes").values_list("cutoff", flat=True)
-    cutoff = next(iter(cutoff), None)
+    cutoff = RollupMark.objects.filter(name="outcomes").values_list("cutoff", flat=True).first()
     rolled = (
         ToxDay.objects.filter(clinic__in=clinics, sample_date__gte=start, sample_date__lte=end)
         .annotate(period=TruncMonth("sample_date"))
