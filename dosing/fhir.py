@@ -27,7 +27,7 @@ from eligibility.selectors import service_user_in_scope
 from hat_clinic.api import requires
 from hat_clinic.errors import RuleViolation
 
-from .amendments import AMENDABLE
+from .amendments import AMENDABLE, effective_values
 from .models import (
     DIAMORPHINE,
     Administration,
@@ -74,17 +74,6 @@ def _subject(service_user: ServiceUser) -> dict:
         "reference": f"Patient/{service_user.pk}",
         "identifier": {"system": NHS_NUMBER, "value": service_user.nhs_number},
     }
-
-
-def _versions(administration: Administration, amendments: list[Amendment]) -> list[dict]:
-    """The injection as first recorded and after each amendment, oldest first."""
-    values = {name: getattr(administration, name) for name in FIELDS}
-    versions = [dict(values)]
-    for amendment in amendments:
-        for name, change in amendment.changes.items():
-            values[name] = change["to"]
-        versions.append(dict(values))
-    return versions
 
 
 def _given(session, administration, values, *, status, version_id, note) -> dict:
@@ -171,6 +160,40 @@ def _not_done(session: DoseSession) -> dict:
     return resource
 
 
+def _injection(session, administration, amendments) -> list[dict]:
+    """An injection as it stands (completed), after each earlier version of it as
+    first recorded and as corrected (entered-in-error), oldest first."""
+    resources = []
+    for number, correction in enumerate(amendments):
+        resources.append(
+            _given(
+                session,
+                administration,
+                effective_values(administration, amendments[:number], FIELDS),
+                status="entered-in-error",
+                version_id=f"injection-{administration.pk}-v{number + 1}",
+                note=f"Corrected on {correction.amended_at:%Y-%m-%d}: {correction.reason}",
+            )
+        )
+    plural = "s" if len(amendments) > 1 else ""
+    resources.append(
+        _given(
+            session,
+            administration,
+            effective_values(administration, amendments, FIELDS),
+            status="completed",
+            version_id=f"injection-{administration.pk}",
+            note=(
+                f"Corrected record ({len(amendments)} amendment{plural}); the earlier "
+                "versions are entered-in-error."
+                if amendments
+                else None
+            ),
+        )
+    )
+    return resources
+
+
 def medication_administrations(service_user: ServiceUser) -> list[dict]:
     """Every ended session of the person as resources, oldest first. Three queries."""
     sessions = (
@@ -202,34 +225,7 @@ def medication_administrations(service_user: ServiceUser) -> list[dict]:
             amendments = [
                 a for a in session.amendments.all() if a.administration_id == administration.pk
             ]
-            versions = _versions(administration, amendments)
-            for number, values in enumerate(versions):
-                current = number == len(versions) - 1
-                correction = amendments[number] if not current else None
-                resources.append(
-                    _given(
-                        session,
-                        administration,
-                        values,
-                        status="completed" if current else "entered-in-error",
-                        version_id=(
-                            f"injection-{administration.pk}"
-                            if current
-                            else f"injection-{administration.pk}-v{number + 1}"
-                        ),
-                        note=(
-                            f"Corrected on {correction.amended_at:%Y-%m-%d}: {correction.reason}"
-                            if correction
-                            else (
-                                f"Corrected record ({len(amendments)} amendment"
-                                f"{'s' if len(amendments) > 1 else ''}); the earlier versions "
-                                "are entered-in-error."
-                                if amendments
-                                else None
-                            )
-                        ),
-                    )
-                )
+            resources += _injection(session, administration, amendments)
     return resources
 
 
