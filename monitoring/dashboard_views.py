@@ -104,7 +104,7 @@ def _clinic_names(numbers):
     return [row["name"] for row in numbers["by_clinic"]]
 
 
-def _crosstab(numbers, key, first):
+def _crosstab_table(numbers, key, first):
     """A table of counts by a choice and clinic, with the total."""
     return (
         [first, *_clinic_names(numbers), "total"],
@@ -305,9 +305,9 @@ WORKLOAD = Dashboard(
                 _workload_row("Total", n["total"]),
             ],
         ),
-        "alerts": lambda n: _crosstab(n, "alerts", "open alerts"),
-        "retitrations": lambda n: _crosstab(n, "retitrations", "re-titration cause"),
-        "withholds": lambda n: _crosstab(n, "withholds", "withhold reason"),
+        "alerts": lambda n: _crosstab_table(n, "alerts", "open alerts"),
+        "retitrations": lambda n: _crosstab_table(n, "retitrations", "re-titration cause"),
+        "withholds": lambda n: _crosstab_table(n, "withholds", "withhold reason"),
     },
 )
 
@@ -315,8 +315,6 @@ WORKLOAD = Dashboard(
 def _page(request, dashboard: Dashboard):
     template = f"monitoring/{dashboard.name}.html"
     try:
-        filters = dashboard_filters(request, request.GET, default_days=dashboard.default_days)
-        numbers = dashboard.compute(filters, request.GET)
         export = request.GET.get("export")
         if export and export not in dashboard.tables:
             raise RuleViolation(
@@ -326,6 +324,8 @@ def _page(request, dashboard: Dashboard):
                 code="export_invalid",
                 field="export",
             )
+        filters = dashboard_filters(request, request.GET, default_days=dashboard.default_days)
+        numbers = dashboard.compute(filters, request.GET)
     except RuleViolation as refusal:
         return render(
             request, template, {"error": refusal.message, "dashboard_tabs": TABS}, status=400
