@@ -2,8 +2,10 @@
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -13,7 +15,9 @@ from django.utils.text import slugify
 from hat_clinic.errors import Conflict, RuleViolation
 from hat_clinic.roles import Role
 
-from .models import Clinic, IntegrationToken, StaffMembership
+from .models import Clinic, IntegrationToken, StaffMembership, TokenRefusal
+
+logger = logging.getLogger("hat_clinic.security")
 
 # Roles a token may hold: systems report data; they do not dose or prescribe.
 TOKEN_ROLES = (Role.PHARMACY,)
@@ -73,6 +77,36 @@ def token_revoke(*, token: IntegrationToken, revoked_by, now: dt.datetime | None
         locked.save(update_fields=["revoked_at", "revoked_by"])
         type(locked.account).objects.filter(pk=locked.account_id).update(is_active=False)
     token.refresh_from_db()
+
+
+class TooManyRefusals(Exception):
+    """The address has sent too many unknown or revoked keys within the window."""
+
+    def __init__(self, wait: dt.timedelta):
+        super().__init__("Too many unknown token keys: wait.")
+        self.wait = wait
+
+
+def token_authenticate(
+    key: str, *, address: str | None, now: dt.datetime | None = None
+) -> IntegrationToken | None:
+    """The active token for a key sent from an address, or None, the refusal then
+    recorded. An address with TOKEN_FAILURE_LIMIT refusals within the window is
+    refused outright (TooManyRefusals), whatever key it sends: a key cannot be found
+    by trying. The log names the address and the key's first characters, never a
+    person."""
+    now = now or timezone.now()
+    window = settings.TOKEN_FAILURE_WINDOW
+    refusals = TokenRefusal.objects.filter(ip_address=address, refused_at__gte=now - window)
+    if refusals.count() >= settings.TOKEN_FAILURE_LIMIT:
+        logger.warning("Refused a token from %s: too many unknown keys", address)
+        first = refusals.order_by("refused_at").values_list("refused_at", flat=True)[0]
+        raise TooManyRefusals(first + window - now)
+    token = token_for_key(key, now=now)
+    if token is None:
+        TokenRefusal.objects.create(ip_address=address, key_prefix=key[:8], refused_at=now)
+        logger.warning("Refused an unknown or revoked token %s… from %s", key[:8], address)
+    return token
 
 
 def token_for_key(key: str, *, now: dt.datetime | None = None) -> IntegrationToken | None:
