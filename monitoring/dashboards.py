@@ -1,5 +1,7 @@
-"""The managers' dashboards (DOMAIN.md, "What managers look at"). Every number is
-aggregated in SQL, a fixed number of queries whatever the size of the history."""
+"""The managers' dashboards (DOMAIN.md, "What managers look at"). The records are
+counted in SQL (over the daily roll-ups of monitoring/rollups.py where there are
+any), in a fixed number of queries whatever the size of the history; only the few
+counted rows are added up or turned into a curve here."""
 
 import datetime as dt
 from dataclasses import dataclass
