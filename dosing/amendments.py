@@ -1,5 +1,15 @@
-"""Corrections to dose session records, by dated amendment only."""
+"""Corrections to dose session records, by dated amendment only.
 
+A correction is as strict as the record it corrects. A correction of an injection
+is witnessed like the injection, by the witness's own password; it obeys the
+injection's rules (injected no more than drawn, within the prescription and the
+top-up allowance, inside the session's window and not in the future, the minimum
+interval and the daily maximum); and it writes the controlled drugs register's
+correction entries, so that the register's supply and waste always equal what the
+corrected records say.
+"""
+
+import contextlib
 import datetime as dt
 from decimal import Decimal
 
@@ -7,121 +17,116 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from hat_clinic.errors import RuleViolation, require_reason
+from hat_clinic.errors import RuleViolation, choice, require_reason, whole_number
+from monitoring.records import parse_breath
 
-from .models import SITES_FOR_ROUTE, Amendment, DoseSession, Observation, Poss, Route, Site
+from .dose_rules import (
+    check_daily_total,
+    check_injection,
+    check_interval,
+    check_time,
+    prescription_for_injection,
+)
+from .effective import (
+    INJECTION_FIELDS,
+    OBSERVATION_FIELDS,
+    Injection,
+    ObservationAsRead,
+    effective_values,
+)
+from .mg import MAX_NALOXONE_MG
+from .models import (
+    AMENDABLE_LABELS,
+    Amendment,
+    DoseSession,
+    Observation,
+    Poss,
+    Route,
+    SessionStatus,
+    Site,
+)
+from .observation import adverse_event_alert, observation_due_at
+from .register import register_correct_injection
 from .services import format_mg, observation_check, parse_mg
+from .witness import witness_confirm
+
+__all__ = ["AMENDABLE", "AMENDABLE_LABELS", "effective_values", "session_amend"]
 
 AMENDABLE = {
     Amendment.Record.ASSESSMENT: ("poss", "breath_mcg_per_100ml", "caution_reason"),
-    Amendment.Record.ADMINISTRATION: (
-        "drawn_mg",
-        "injected_mg",
-        "route",
-        "site",
-        "injected_at",
-        "risk_discussion",
-    ),
-    Amendment.Record.OBSERVATION: (
-        "outcome",
-        "details",
-        "naloxone_mg",
-        "naloxone_at",
-        "over_sedation",
-        "overdose",
-        "ambulance_called",
-    ),
+    Amendment.Record.ADMINISTRATION: INJECTION_FIELDS,
+    Amendment.Record.OBSERVATION: OBSERVATION_FIELDS,
     Amendment.Record.OUTCOME: ("outcome_note",),
 }
 
 
 def _original(session: DoseSession, record: str, sequence: int | None):
-    try:
-        if record == Amendment.Record.ASSESSMENT:
-            return session.assessment
-        if record == Amendment.Record.OBSERVATION:
-            return session.observation
-        if record == Amendment.Record.ADMINISTRATION:
-            return session.administrations.get(sequence=sequence or 1)
-    except (
-        DoseSession.assessment.RelatedObjectDoesNotExist,
-        DoseSession.observation.RelatedObjectDoesNotExist,
-        session.administrations.model.DoesNotExist,
-    ) as error:
+    if record == Amendment.Record.ASSESSMENT:
+        original = session.assessment
+    elif record == Amendment.Record.OBSERVATION:
+        original = getattr(session, "observation", None)
+    elif record == Amendment.Record.ADMINISTRATION:
+        original = session.administrations.filter(sequence=sequence or 1).first()
+    else:
+        original = session if (session.outcome_by_id or session.outcome_note) else None
+    if original is None:
+        what = (
+            "outcome note" if record == Amendment.Record.OUTCOME else Amendment.Record(record).label
+        )
         raise RuleViolation(
-            f"This session has no {record} record to correct.",
+            f"This session has no {what.lower()} to correct.",
             code="nothing_to_amend",
             field="record",
-        ) from error
-    if not session.outcome_by_id and not session.outcome_note:
-        raise RuleViolation(
-            "This session has no outcome note to correct.", code="nothing_to_amend", field="record"
         )
-    return session
-
-
-def effective_values(original, amendments, fields) -> dict[str, str]:
-    """The record as it now reads: the original, with each amendment applied in order."""
-    values = {name: _text(getattr(original, name)) for name in fields}
-    for amendment in amendments:
-        for name, change in amendment.changes.items():
-            values[name] = change["to"]
-    return values
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format_mg(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    return str(value)
+    return original
 
 
 def _normalise(name: str, value) -> str:
     """Check a corrected value the way the original was checked, and store it as text."""
-    if name in ("drawn_mg", "injected_mg", "naloxone_mg"):
-        return (
-            ""
-            if value in (None, "") and name == "naloxone_mg"
-            else format_mg(parse_mg(value, field=f"changes.{name}"))
-        )
-    if name == "breath_mcg_per_100ml":
+    field = f"changes.{name}"
+    if name == "naloxone_mg":
         if value in (None, ""):
             return ""
-        try:
-            reading = Decimal(str(value))
-        except ArithmeticError as error:
-            raise RuleViolation(
-                "The breath reading must be a number.", code="breath_not_a_number", field="changes"
-            ) from error
-        if not reading.is_finite() or reading < 0:
-            raise RuleViolation(
-                "The breath reading must be 0 or more.", code="breath_not_a_number", field="changes"
-            )
-        return format_mg(reading)
+        return format_mg(parse_mg(value, field=field, maximum=MAX_NALOXONE_MG))
+    if name in ("drawn_mg", "injected_mg"):
+        return format_mg(parse_mg(value, field=field))
+    if name == "breath_mcg_per_100ml":
+        return "" if value in (None, "") else format_mg(parse_breath(value, field=field))
     choices = {"poss": Poss, "route": Route, "site": Site, "outcome": Observation.Outcome}
     if name in choices:
-        if value not in choices[name].values:
-            raise RuleViolation(
-                f"{value!r} is not a {name}; choose one of {', '.join(choices[name].values)}.",
-                code="bad_choice",
-                field=f"changes.{name}",
-            )
-        return str(value)
+        what = AMENDABLE_LABELS[name].lower()
+        return str(choice(choices[name], value, field=field, what=what).value)
     if name in ("injected_at", "naloxone_at"):
-        when = parse_datetime(str(value)) if value else None
-        if value and (when is None or when.tzinfo is None):
+        when = value if isinstance(value, dt.datetime) else None
+        if when is None and value not in (None, ""):
+            try:
+                when = parse_datetime(str(value))
+            except ValueError:  # well formed but no such date or time
+                when = None
+        if value not in (None, "") and (when is None or when.tzinfo is None):
             raise RuleViolation(
-                f"{name} must be a date and time with its offset.",
+                f"{AMENDABLE_LABELS[name]} must be a date and time with its offset.",
                 code="bad_time",
-                field=f"changes.{name}",
+                field=field,
             )
+        if name == "injected_at" and when is None:
+            raise RuleViolation("An injection always has its time.", code="bad_time", field=field)
         return when.isoformat() if when else ""
     if name in ("over_sedation", "overdose", "ambulance_called"):
         return "True" if value in (True, "true", "True", "on", "1") else "False"
     return str(value or "").strip()
+
+
+@contextlib.contextmanager
+def _as_changes():
+    """A rule of the original record names its own field; in a correction that field
+    is one of the changes."""
+    try:
+        yield
+    except RuleViolation as refusal:
+        if refusal.field and not refusal.field.startswith("changes."):
+            refusal.field = f"changes.{refusal.field}"
+        raise
 
 
 def session_amend(
@@ -132,23 +137,51 @@ def session_amend(
     changes: dict,
     reason: str,
     sequence: int | None = None,
+    witness_username: str = "",
+    witness_password: str = "",
     now: dt.datetime | None = None,
 ) -> Amendment:
-    """Correct a record by a dated amendment that points at it. The original stays."""
+    """Correct a record by a dated amendment that points at it. The original stays.
+
+    A correction of an injection names its witness, who confirms with their own
+    password, as at the injection."""
     now = now or timezone.now()
-    record = Amendment.Record(record)
+    record = choice(Amendment.Record, record, field="record", what="record to correct")
+    if sequence not in (None, ""):
+        sequence = whole_number(sequence, field="sequence", minimum=1, maximum=2)
+    if not isinstance(changes, dict):
+        raise RuleViolation(
+            "Give the corrected values by field.", code="changes_invalid", field="changes"
+        )
     reason = require_reason(reason, "Say why the record is corrected.")
     allowed = AMENDABLE[record]
     unknown = sorted(set(changes) - set(allowed))
     if unknown:
         raise RuleViolation(
-            f"{', '.join(unknown)} cannot be corrected on the {record.label.lower()}"
-            f"; these can: {', '.join(allowed)}.",
+            f"{', '.join(str(name)[:40] for name in unknown)} cannot be corrected on the "
+            f"{record.label.lower()}; these can: {', '.join(allowed)}.",
             code="field_not_amendable",
             field="changes",
         )
+    corrected = {name: _normalise(name, value) for name, value in changes.items()}
+    witness = None
+    if record == Amendment.Record.ADMINISTRATION:
+        # Before the lock: password hashing is slow by design and must not hold the row.
+        witness = witness_confirm(
+            witness_username=witness_username,
+            witness_password=witness_password,
+            nurse=amended_by,
+            clinic=session.clinic,
+            now=now,
+            may_witness="a correction of a dose in this clinic: a witness is an HCA or a "
+            "nurse of the clinic",
+        )
     with transaction.atomic():
-        locked = DoseSession.objects.select_for_update().get(pk=session.pk)
+        locked = (
+            DoseSession.objects.select_for_update()
+            .select_related("service_user")
+            .get(pk=session.pk)
+        )
         original = _original(locked, record, sequence)
         earlier = Amendment.objects.filter(
             session=locked,
@@ -156,7 +189,6 @@ def session_amend(
             administration=original if record == Amendment.Record.ADMINISTRATION else None,
         ).order_by("amended_at", "pk")
         current = effective_values(original, earlier, allowed)
-        corrected = {name: _normalise(name, value) for name, value in changes.items()}
         diff = {
             name: {"from": current[name], "to": value}
             for name, value in corrected.items()
@@ -164,41 +196,91 @@ def session_amend(
         }
         if not diff:
             raise RuleViolation(
-                "Nothing to correct: the values are as recorded.",
+                "Nothing to correct: the values are as recorded. Change the one that was wrong.",
                 code="nothing_changed",
                 field="changes",
             )
         after = {**current, **corrected}
         if record == Amendment.Record.ADMINISTRATION:
-            if Decimal(after["injected_mg"]) > Decimal(after["drawn_mg"]):
-                raise RuleViolation(
-                    "Injected cannot be more than drawn up.",
-                    code="injected_above_drawn",
-                    field="changes",
-                )
-            if after["site"] not in SITES_FOR_ROUTE[Route(after["route"])]:
-                raise RuleViolation(
-                    f"{after['site']} is not a site for that route.",
-                    code="site_not_for_route",
-                    field="changes",
-                )
+            before = Injection(original, earlier)
+            with _as_changes():
+                _check_corrected_injection(locked, original, after, now=now)
         if record == Amendment.Record.OBSERVATION:
             # The same rules as when it was recorded (dosing.room.session_observe).
-            observation_check(
-                outcome=after["outcome"],
-                details=after["details"],
-                over_sedation=after["over_sedation"] == "True",
-                overdose=after["overdose"] == "True",
-                naloxone_mg=after["naloxone_mg"],
-                naloxone_at=after["naloxone_at"],
-                ambulance_called=after["ambulance_called"] == "True",
-            )
-        return Amendment.objects.create(
+            with _as_changes():
+                observation_check(
+                    outcome=after["outcome"],
+                    details=after["details"],
+                    over_sedation=after["over_sedation"] == "True",
+                    overdose=after["overdose"] == "True",
+                    naloxone_mg=after["naloxone_mg"],
+                    naloxone_at=after["naloxone_at"],
+                    ambulance_called=after["ambulance_called"] == "True",
+                )
+        amendment = Amendment.objects.create(
             session=locked,
             record=record,
             administration=original if record == Amendment.Record.ADMINISTRATION else None,
             changes=diff,
             reason=reason,
             amended_by=amended_by,
+            witness=witness,
             amended_at=now,
         )
+        if record == Amendment.Record.ADMINISTRATION:
+            now_reads = Injection(original, [*earlier, amendment])
+            register_correct_injection(
+                administration=original,
+                before=before,
+                after=now_reads,
+                by=amended_by,
+                witness=witness,
+                reason=reason,
+                now=now,
+            )
+            _move_observation_due(locked)
+        if (
+            record == Amendment.Record.OBSERVATION
+            and after["outcome"] == Observation.Outcome.ADVERSE_EVENT
+        ):
+            adverse_event_alert(locked, ObservationAsRead(after), now=now)
+    return amendment
+
+
+def _check_corrected_injection(session, original, after: dict, *, now) -> None:
+    """The injection's own rules, applied to the injection as it would read."""
+    drawn, injected = Decimal(after["drawn_mg"]), Decimal(after["injected_mg"])
+    injected_at = dt.datetime.fromisoformat(after["injected_at"])
+    check_injection(
+        drawn=drawn,
+        injected=injected,
+        route=after["route"],
+        site=after["site"],
+        risk_discussion=after["risk_discussion"],
+    )
+    check_time(session, injected_at, now)
+    first_at = None
+    if original.sequence == 2:
+        first = session.administrations.filter(sequence=1).first()
+        first_at = Injection(first).injected_at
+    prescription = prescription_for_injection(
+        session,
+        sequence=original.sequence,
+        drawn=drawn,
+        injected=injected,
+        route=after["route"],
+        injected_at=injected_at,
+        first_injected_at=first_at,
+    )
+    if original.sequence == 1:
+        check_interval(session, injected_at, session.policy)
+    check_daily_total(session, injected=injected, prescription=prescription, excluding=original)
+
+
+def _move_observation_due(session: DoseSession) -> None:
+    """A corrected injection time moves when the observation is overdue."""
+    if session.status != SessionStatus.ADMINISTERED:
+        return
+    last = max(i.injected_at for i in map(Injection, session.administrations.all()))
+    session.observation_due_at = observation_due_at(session, last)
+    session.save(update_fields=["observation_due_at"])

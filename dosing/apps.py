@@ -9,5 +9,7 @@ class DosingConfig(AppConfig):
         from eligibility.panels import register
 
         from .leaving_views import treatment_panel
+        from .room_views import adverse_events_panel
 
+        register(adverse_events_panel)
         register(treatment_panel)

@@ -34,6 +34,7 @@ from .models import (
     NOT_TAKEN_STATUSES,
     OPEN_SESSION_STATUSES,
     TAKEN_STATUSES,
+    Assessment,
     DoseSession,
     MissedScan,
     SessionStatus,
@@ -53,9 +54,11 @@ def _serialise_scans() -> None:
 
 
 def missed_sessions_scan(*, now: dt.datetime | None = None) -> MissedScan | None:
-    """Mark missed every session whose window has closed with no outcome, update the
-    consecutive counts and raise the alerts. Returns the scan's record, or None when
-    nothing was due. A fixed number of queries, whatever the number of sessions."""
+    """Settle every session whose window has closed with no outcome: missed, or, if it
+    was deferred for a reassessment that never came, withheld with the deferral's
+    reason. Then update the consecutive counts and raise the alerts. Returns the
+    scan's record, or None when nothing was due. A fixed number of queries, whatever
+    the number of sessions."""
     now = now or timezone.now()
     due = DoseSession.objects.filter(status__in=OPEN_SESSION_STATUSES, closes_at__lte=now)
     with transaction.atomic():
@@ -63,8 +66,21 @@ def missed_sessions_scan(*, now: dt.datetime | None = None) -> MissedScan | None
         if not due.exists():
             return None
         scan = MissedScan.objects.create(ran_at=now)
-        # The claim: a conditional UPDATE. A session another scan (or a nurse) ended
-        # first no longer matches, so nothing is marked twice.
+        # The claims: conditional UPDATEs. A session another scan (or a nurse) ended
+        # first no longer matches, so nothing is settled twice. A deferred session was
+        # attended and assessed: it is withheld for the reason it was deferred, not
+        # missed (DOMAIN.md, "Dose sessions").
+        latest = Assessment.objects.filter(session=OuterRef("pk")).order_by("-sequence")
+        withheld = due.filter(status=SessionStatus.DEFERRED).update(
+            status=SessionStatus.WITHHELD,
+            status_changed_at=now,
+            outcome_reason=Subquery(latest.values("deferral_reason")[:1]),
+            outcome_note=Value(
+                "Deferred for reassessment, and the window closed before a reassessment "
+                "led to a dose: withheld."
+            ),
+            missed_scan=scan,
+        )
         scan.sessions_missed = due.update(
             status=SessionStatus.MISSED,
             status_changed_at=now,
@@ -73,27 +89,61 @@ def missed_sessions_scan(*, now: dt.datetime | None = None) -> MissedScan | None
         )
         scan.save(update_fields=["sessions_missed"])
         claimed = DoseSession.objects.filter(missed_scan=scan)
-        history_snapshot(claimed, reason="Window closed with no dose recorded: missed", when=now)
-        alerts_raise_from(
-            claimed.values(
-                alert_clinic=F("clinic_id"),
-                alert_service_user=F("service_user_id"),
-                alert_session=F("pk"),
-                alert_cause=sql_text("session:", F("pk")),
-                alert_detail=sql_text(
-                    F("slot_code"),
-                    " session on ",
-                    F("clinic_day"),
-                    " missed: the window closed with no dose recorded.",
-                ),
-            ),
+        missed = claimed.filter(status=SessionStatus.MISSED)
+        if withheld:
+            history_snapshot(
+                claimed.filter(status=SessionStatus.WITHHELD),
+                reason="Window closed while deferred: withheld",
+                when=now,
+            )
+        history_snapshot(missed, reason="Window closed with no dose recorded: missed", when=now)
+        _raise_session_alerts(
+            missed,
             kind=AlertKind.MISSED_DOSE,
+            cause="session:",
+            detail=" missed: the window closed with no dose recorded.",
             now=now,
         )
         consecutive_counts_apply(
             ServiceUser.objects.filter(pk__in=claimed.values("service_user_id")), now=now
         )
     return scan
+
+
+def observations_overdue_scan(*, now: dt.datetime | None = None) -> int:
+    """Raise an "observation not recorded" alert for every administered session whose
+    observation is past its due time (the last injection, plus the observation time,
+    plus the clinic's grace period). The alert's unique cause is the claim: running
+    it twice, late, or in two workers at once raises each alert once. One INSERT ...
+    SELECT, served by session_observation_due_idx. Returns how many were raised."""
+    now = now or timezone.now()
+    overdue = DoseSession.objects.filter(
+        status=SessionStatus.ADMINISTERED, observation_due_at__lte=now
+    )
+    with transaction.atomic():
+        return _raise_session_alerts(
+            overdue,
+            kind=AlertKind.OBSERVATION_OVERDUE,
+            cause="observation:",
+            detail=": dosed, and the post-dose observation is not recorded. Check on the "
+            "service user and record it.",
+            now=now,
+        )
+
+
+def _raise_session_alerts(sessions: QuerySet, *, kind: AlertKind, cause: str, detail: str, now):
+    """One alert of this kind per session, its cause the session: set-wise."""
+    return alerts_raise_from(
+        sessions.values(
+            alert_clinic=F("clinic_id"),
+            alert_service_user=F("service_user_id"),
+            alert_session=F("pk"),
+            alert_cause=sql_text(cause, F("pk")),
+            alert_detail=sql_text(F("slot_code"), " session on ", F("clinic_day"), detail),
+        ),
+        kind=kind,
+        now=now,
+    )
 
 
 def _streak() -> QuerySet:

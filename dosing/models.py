@@ -10,6 +10,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from simple_history.models import HistoricalRecords
 
 from eligibility.models import ABSOLUTE_MAX_DAILY_MG, ServiceUser
@@ -362,6 +364,7 @@ class SessionStatus(models.TextChoices):
 
     SCHEDULED = "scheduled", "Scheduled"
     ASSESSED = "assessed", "Assessed"
+    DEFERRED = "deferred", "Deferred"
     ADMINISTERED = "administered", "Administered"
     OBSERVED = "observed", "Complete"
     WITHHELD = "withheld", "Withheld"
@@ -370,8 +373,9 @@ class SessionStatus(models.TextChoices):
     EXCUSED = "excused", "Excused"
 
 
-# A session with one of these has no outcome yet: when its window closes it is missed.
-OPEN_SESSION_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.ASSESSED)
+# A session with one of these has no outcome yet. When its window closes it is missed,
+# or, if it was deferred for a reassessment that never came, withheld.
+OPEN_SESSION_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.ASSESSED, SessionStatus.DEFERRED)
 # DOMAIN.md: a dose "taken" resets the consecutive count; these are "not taken".
 TAKEN_STATUSES = (SessionStatus.ADMINISTERED, SessionStatus.OBSERVED)
 NOT_TAKEN_STATUSES = (SessionStatus.WITHHELD, SessionStatus.DECLINED, SessionStatus.MISSED)
@@ -433,7 +437,14 @@ class DoseSession(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="sessions",
-        help_text="The scan that marked the session missed when its window closed.",
+        help_text="The scan that settled the session when its window closed: missed, or "
+        "withheld if it was still deferred.",
+    )
+    observation_due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an administered session's observation is overdue: the last "
+        "injection, plus the observation time, plus the clinic's grace period.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -477,6 +488,13 @@ class DoseSession(models.Model):
                 fields=["clinic_day", "clinic", "service_user", "status", "slot_code"],
                 name="session_day_idx",
             ),
+            # Serves the observation-overdue scan: administered sessions whose
+            # observation is past due (dosing.missed.observations_overdue_scan).
+            models.Index(
+                fields=["observation_due_at"],
+                condition=Q(status="administered"),
+                name="session_observation_due_idx",
+            ),
             # Serves the today board: a clinic's sessions for a day and slot.
             models.Index(fields=["clinic", "clinic_day", "slot_code"], name="session_board_idx"),
             # Serves the consecutive count: a person's last taken session and the
@@ -486,6 +504,13 @@ class DoseSession(models.Model):
 
     def __str__(self):
         return f"{self.service_user} {self.clinic_day} {self.slot_code} ({self.status})"
+
+    @property
+    def assessment(self):
+        """The latest pre-dose assessment, the one that decided (None before any). A
+        deferred session has earlier ones too: ``assessments`` keeps them all."""
+        assessments = list(self.assessments.all())
+        return assessments[-1] if assessments else None
 
 
 class Poss(models.TextChoices):
@@ -512,9 +537,25 @@ class WithholdReason(models.TextChoices):
 
 
 class Assessment(models.Model):
-    """The pre-dose checks, in DOMAIN.md's order: identity, sedation, breath alcohol."""
+    """The pre-dose checks, in DOMAIN.md's order: identity, sedation, breath alcohol,
+    and what they led to: go on to the dose, withhold it, or defer it for a
+    reassessment later in the window. A deferred session is assessed again, so a
+    session may have several; ``sequence`` numbers them from 1."""
 
-    session = models.OneToOneField(DoseSession, on_delete=models.PROTECT, related_name="assessment")
+    class Decision(models.TextChoices):
+        PROCEED = "proceed", "Go on to the dose"
+        WITHHOLD = "withhold", "Withhold the dose"
+        DEFER = "defer", "Defer: reassess later in this window"
+
+    session = models.ForeignKey(DoseSession, on_delete=models.PROTECT, related_name="assessments")
+    sequence = models.PositiveSmallIntegerField(default=1)
+    decision = models.CharField(max_length=8, choices=Decision.choices, default=Decision.PROCEED)
+    deferral_reason = models.CharField(
+        max_length=12,
+        blank=True,
+        help_text="For a deferral: the withhold reason that applies if the window closes "
+        "before a reassessment.",
+    )
     identity_confirmed = models.BooleanField()
     poss = models.CharField("POSS", max_length=1, choices=Poss.choices)
     breath_mcg_per_100ml = models.DecimalField(
@@ -527,8 +568,15 @@ class Assessment(models.Model):
     assessed_at = models.DateTimeField()
 
     class Meta:
+        ordering = ["session", "sequence"]
         permissions = [("assess", "Can record a pre-dose assessment")]
         constraints = [
+            # Two nurses assessing the same session at once: one is numbered first.
+            models.UniqueConstraint(fields=["session", "sequence"], name="assessment_sequence"),
+            models.CheckConstraint(
+                condition=~Q(decision="defer") | ~Q(deferral_reason=""),
+                name="deferral_has_a_reason",
+            ),
             models.CheckConstraint(
                 condition=Q(identity_confirmed=True), name="assessment_identity_confirmed"
             ),
@@ -629,6 +677,7 @@ class Observation(models.Model):
 
     class Outcome(models.TextChoices):
         NO_CONCERNS = "no_concerns", "No concerns"
+        LEFT_EARLY = "left_early", "Left before the observation ended"
         ADVERSE_EVENT = "adverse_event", "Adverse event"
 
     session = models.OneToOneField(
@@ -680,6 +729,29 @@ class Observation(models.Model):
         return f"Observation of {self.session}: {self.outcome}"
 
 
+# What staff call each field a correction may change: the correction form, the
+# session page and the API's errors use these words, not the column names.
+AMENDABLE_LABELS = {
+    "poss": "Sedation (POSS)",
+    "breath_mcg_per_100ml": "Breath alcohol (µg/100 ml)",
+    "caution_reason": "Reason to go on at a caution",
+    "drawn_mg": "Drawn up (mg)",
+    "injected_mg": "Injected (mg)",
+    "route": "Route",
+    "site": "Site",
+    "injected_at": "Time of injection",
+    "risk_discussion": "Risk discussion",
+    "outcome": "Outcome",
+    "details": "Details",
+    "naloxone_mg": "Naloxone (mg)",
+    "naloxone_at": "Naloxone time",
+    "over_sedation": "Over-sedation",
+    "overdose": "Overdose",
+    "ambulance_called": "Ambulance called",
+    "outcome_note": "Outcome note",
+}
+
+
 class Amendment(models.Model):
     """A dated correction of a dose session's record. The original is never changed:
     this row says what was corrected, from what to what, by whom, when and why, and
@@ -705,6 +777,14 @@ class Amendment(models.Model):
     amended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="A correction of an injection is witnessed like the injection itself.",
+    )
     amended_at = models.DateTimeField()
 
     class Meta:
@@ -721,6 +801,31 @@ class Amendment(models.Model):
 
     def __str__(self):
         return f"Amendment of {self.session} {self.record} at {self.amended_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def readable_changes(self) -> list[tuple[str, str, str]]:
+        """Each change as staff read it: the field's label, from, to (times local)."""
+        return [
+            (AMENDABLE_LABELS.get(name, name), _readable(change["from"]), _readable(change["to"]))
+            for name, change in self.changes.items()
+        ]
+
+
+def _readable(value: str) -> str:
+    """A stored value as staff read it: a time in the clinic's zone, yes or no, a
+    choice's label; "—" for nothing."""
+    if value in ("", None):
+        return "—"
+    if value in ("True", "False"):
+        return "yes" if value == "True" else "no"
+    if len(value) > 16 and value[10:11] == "T":
+        when = parse_datetime(value)
+        if when is not None:
+            return f"{timezone.localtime(when):%H:%M}"
+    for choices in (Route, Site, Observation.Outcome):
+        if value in choices.values:
+            return choices(value).label
+    return value
 
 
 class WitnessFailure(models.Model):
@@ -951,6 +1056,22 @@ class RegisterEntry(models.Model):
         related_name="register_entries",
     )
     counted_mg = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    waste_mg = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="For waste: the amount destroyed. A dose's waste was already counted out "
+        "in its supply, so it does not move the balance again.",
+    )
+    corrected_mg = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="For a correction of an amount: what the corrected entry's amount now "
+        "reads (a supply's drawn amount, or a waste's amount).",
+    )
     corrects = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
     )
@@ -997,6 +1118,10 @@ class RegisterEntry(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind=EntryKind.CORRECTION) | (Q(corrects__isnull=False) & ~Q(note="")),
                 name="correction_refers_and_explains",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=EntryKind.WASTE) | Q(waste_mg__gt=0),
+                name="waste_has_an_amount",
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=EntryKind.values), name="register_kind_valid"

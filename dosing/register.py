@@ -14,17 +14,23 @@ from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
-from hat_clinic.errors import Conflict, RuleViolation, require_reason
+from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
 from monitoring.alerts import alert_raise
 from monitoring.models import AlertKind
 
+from .mg import format_mg, parse_mg
 from .models import (
     Administration,
     EntryKind,
     RegisterEntry,
     RegisterSection,
 )
-from .services import format_mg, parse_mg
+from .witness import witness_confirm
+
+# The register's quantities hold 10 digits, 2 of them decimals; a delivery or a
+# destruction of more ampoules than this is a typing slip.
+MAX_REGISTER_MG = Decimal("99999999.99")
+MAX_AMPOULES = 10_000
 
 
 def register_section_add(
@@ -107,9 +113,9 @@ def register_receive(
 ) -> RegisterEntry:
     """Stock received from a supplier: name and address, quantity, batch, expiry."""
     now = now or timezone.now()
-    if not isinstance(ampoules, int) or ampoules <= 0:
+    if not isinstance(ampoules, int) or not 0 < ampoules <= MAX_AMPOULES:
         raise RuleViolation(
-            "Give the number of ampoules received (1 or more).",
+            f"Give the number of ampoules received (1 to {MAX_AMPOULES}).",
             code="quantity_invalid",
             field="ampoules",
         )
@@ -175,14 +181,70 @@ def register_supply_for(administration: Administration, *, now: dt.datetime) -> 
             session=session,
             administration=administration,
             witness=administration.witness,
+            waste_mg=waste,
             note=f"{format_mg(waste)} mg drawn but not injected, of the "
             f"{format_mg(administration.drawn_mg)} mg supplied above; destroyed.",
         )
 
 
-def _witness(section, username, password, by, now, *, permission, may_witness):
-    from .room import witness_confirm
+def register_correct_injection(
+    *, administration: Administration, before, after, by, witness, reason: str, now
+) -> None:
+    """Called inside a correction's transaction: the register follows the injection as
+    corrected. A changed drawn amount is a correction of its supply that takes out (or
+    puts back) the difference; a changed waste is a correction of its waste entry, or
+    a new waste entry where there was none. ``before`` and ``after`` are the injection
+    as it read before and as it now reads (dosing.effective.Injection). An injection
+    recorded before the clinic kept its register here has no supply to correct."""
+    supply = administration.register_entries.filter(kind=EntryKind.SUPPLY).first()
+    if supply is None:
+        return
+    section, session = supply.section, administration.session
+    common = {
+        "by": by,
+        "now": now,
+        "session": session,
+        "administration": administration,
+        "witness": witness,
+    }
+    if after.drawn_mg != before.drawn_mg:
+        more = after.drawn_mg - before.drawn_mg
+        _append(
+            section,
+            kind=EntryKind.CORRECTION,
+            corrects=supply,
+            corrected_mg=after.drawn_mg,
+            quantity_out=max(more, Decimal(0)),
+            quantity_in=max(-more, Decimal(0)),
+            note=f"Drawn up corrected from {format_mg(before.drawn_mg)} mg to "
+            f"{format_mg(after.drawn_mg)} mg: {reason}",
+            **common,
+        )
+    if after.waste_mg != before.waste_mg:
+        waste = administration.register_entries.filter(kind=EntryKind.WASTE).first()
+        if waste is None:
+            _append(
+                section,
+                kind=EntryKind.WASTE,
+                occurred_at=after.injected_at,
+                waste_mg=after.waste_mg,
+                note=f"{format_mg(after.waste_mg)} mg drawn but not injected, found by a "
+                f"correction; destroyed: {reason}",
+                **common,
+            )
+        else:
+            _append(
+                section,
+                kind=EntryKind.CORRECTION,
+                corrects=waste,
+                corrected_mg=after.waste_mg,
+                note=f"Waste corrected from {format_mg(before.waste_mg)} mg to "
+                f"{format_mg(after.waste_mg)} mg: {reason}",
+                **common,
+            )
 
+
+def _witness(section, username, password, by, now, *, permission, may_witness):
     return witness_confirm(
         witness_username=username,
         witness_password=password,
@@ -207,7 +269,7 @@ def register_waste(
     """Stock drawn up but not used outside a dose (a dose drawn, then withheld),
     destroyed in front of a witness who confirms with their own credentials."""
     now = now or timezone.now()
-    quantity = parse_mg(quantity_mg, field="quantity_mg")
+    quantity = parse_mg(quantity_mg, field="quantity_mg", maximum=MAX_REGISTER_MG)
     note = require_reason(note, "Say what was wasted and why.")
     witness = _witness(
         section,
@@ -225,6 +287,7 @@ def register_waste(
             by=recorded_by,
             now=now,
             quantity_out=quantity,
+            waste_mg=quantity,
             witness=witness,
             note=note,
         )
@@ -243,9 +306,9 @@ def register_destroy(
     """Destruction of stock (expired, damaged), in front of an authorised witness named
     and confirmed by their own credentials (reg. 27)."""
     now = now or timezone.now()
-    if not isinstance(ampoules, int) or ampoules <= 0:
+    if not isinstance(ampoules, int) or not 0 < ampoules <= MAX_AMPOULES:
         raise RuleViolation(
-            "Give the number of ampoules destroyed (1 or more).",
+            f"Give the number of ampoules destroyed (1 to {MAX_AMPOULES}).",
             code="quantity_invalid",
             field="ampoules",
         )
@@ -283,7 +346,7 @@ def register_stock_check(
     """A physical count against the computed balance. A difference raises a register
     discrepancy alert; the balance stays what the entries say until explained."""
     now = now or timezone.now()
-    counted = parse_mg(counted_mg, field="counted_mg", allow_zero=True)
+    counted = parse_mg(counted_mg, field="counted_mg", allow_zero=True, maximum=MAX_REGISTER_MG)
     with transaction.atomic():
         entry = _append(
             section,
@@ -311,6 +374,8 @@ def register_correct(
 ) -> RegisterEntry:
     """A dated note correcting an earlier entry, which is never changed."""
     now = now or timezone.now()
+    if entry is None:
+        raise RuleViolation("Name the entry this corrects.", code="no_such_entry", field="corrects")
     note = require_reason(note, "Say what was wrong in the entry and what is right.")
     if entry.kind == EntryKind.CORRECTION:
         raise Conflict("Correct the original entry, not a correction.", code="correct_original")
@@ -375,12 +440,21 @@ def register_record(
 ) -> RegisterEntry:
     """Record one entry of any kind but supply, with the fields ENTRY_FIELDS names
     (a correction's `corrects` is the entry itself)."""
-    kind = EntryKind(kind)
+    kind = choice(EntryKind, kind, field="kind", what="kind of entry")
     if kind not in ENTRY_FIELDS:
         raise RuleViolation(
             "Supplies are recorded with each administration.", code="kind_not_recordable"
         )
-    given = {name: fields[name] for name in ENTRY_FIELDS[kind] if name in fields}
+    # Each field the kind needs, or a refusal naming the first missing (never a
+    # TypeError from the call below); a note left out is an empty one.
+    missing = [name for name in ENTRY_FIELDS[kind] if name not in fields and name != "note"]
+    if missing:
+        raise RuleViolation(
+            f"A {kind.label.lower()} entry needs its {missing[0].replace('_', ' ')}.",
+            code="field_required",
+            field=missing[0],
+        )
+    given = {name: fields.get(name, "") for name in ENTRY_FIELDS[kind]}
     if kind == EntryKind.RECEIPT:
         return register_receive(section=section, received_by=by, now=now, **given)
     if kind == EntryKind.WASTE:
@@ -390,5 +464,5 @@ def register_record(
     if kind == EntryKind.STOCK_CHECK:
         return register_stock_check(section=section, checked_by=by, now=now, **given)
     return register_correct(
-        entry=given["corrects"], note=given.get("note", ""), corrected_by=by, now=now
+        entry=given.get("corrects"), note=given.get("note", ""), corrected_by=by, now=now
     )

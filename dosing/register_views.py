@@ -11,9 +11,10 @@ from django.utils import timezone
 from eligibility.selectors import for_staff
 from hat_clinic.csv_export import csv_response
 from hat_clinic.forms import form_page
+from hat_clinic.roles import staff_name
 
 from .models import EntryKind, RegisterEntry, RegisterSection
-from .register import ENTRY_PERMISSIONS, register_record, section_entry
+from .register import ENTRY_PERMISSIONS, MAX_AMPOULES, register_record, section_entry
 
 TEXT = {"class": "form-control"}
 
@@ -28,18 +29,32 @@ def register_entries(section):
     ).order_by("sequence")
 
 
+def _ampoules():
+    return forms.IntegerField(
+        min_value=1, max_value=MAX_AMPOULES, widget=forms.NumberInput(attrs=TEXT)
+    )
+
+
 class ReceiptForm(forms.Form):
-    ampoules = forms.IntegerField(min_value=1, widget=forms.NumberInput(attrs=TEXT))
-    supplier_name = forms.CharField(widget=forms.TextInput(attrs=TEXT))
+    ampoules = _ampoules()
+    supplier_name = forms.CharField(
+        max_length=RegisterEntry._meta.get_field("supplier_name").max_length,
+        widget=forms.TextInput(attrs=TEXT),
+    )
     supplier_address = forms.CharField(widget=forms.Textarea(attrs={**TEXT, "rows": 2}))
-    batch = forms.CharField(widget=forms.TextInput(attrs=TEXT))
+    batch = forms.CharField(
+        max_length=RegisterEntry._meta.get_field("batch").max_length,
+        widget=forms.TextInput(attrs=TEXT),
+    )
     expiry = forms.DateField(widget=forms.DateInput(attrs={"type": "date", **TEXT}))
 
 
 class WitnessedForm(forms.Form):
     note = forms.CharField(widget=forms.TextInput(attrs=TEXT))
     witness_username = forms.CharField(
-        label="Witness's username", widget=forms.TextInput(attrs={**TEXT, "autocomplete": "off"})
+        label="Witness's username",
+        max_length=150,  # a username's length
+        widget=forms.TextInput(attrs={**TEXT, "autocomplete": "off"}),
     )
     witness_password = forms.CharField(
         label="Witness's password",
@@ -48,8 +63,12 @@ class WitnessedForm(forms.Form):
 
 
 class DestructionForm(WitnessedForm):
-    ampoules = forms.IntegerField(min_value=1, widget=forms.NumberInput(attrs=TEXT))
+    ampoules = _ampoules()
     field_order = ["ampoules", "note", "witness_username", "witness_password"]
+
+    def field_for(self, service_field):
+        # Too little in the register: the quantity is the number of ampoules.
+        return "ampoules" if service_field == "quantity_mg" else service_field
 
 
 class WasteForm(WitnessedForm):
@@ -67,6 +86,10 @@ class CorrectionForm(forms.Form):
         label="Entry number", min_value=1, widget=forms.NumberInput(attrs=TEXT)
     )
     note = forms.CharField(widget=forms.Textarea(attrs={**TEXT, "rows": 2}))
+
+    def field_for(self, service_field):
+        # The page names the entry corrected by its number.
+        return "entry" if service_field == "corrects" else service_field
 
 
 # Each kind's form and title; who may record it is register.ENTRY_PERMISSIONS.
@@ -158,7 +181,9 @@ def register_csv(request, pk):
             "batch",
             "expiry",
             "counted (mg)",
+            "waste (mg)",
             "corrects entry",
+            "now reads (mg)",
             "note",
         ],
         (
@@ -170,12 +195,14 @@ def register_csv(request, pk):
                 entry.quantity_in_mg,
                 entry.quantity_out_mg,
                 entry.balance_mg,
-                entry.recorded_by.get_username(),
-                entry.witness.get_username() if entry.witness else "",
+                staff_name(entry.recorded_by),
+                staff_name(entry.witness) if entry.witness else "",
                 entry.batch,
                 entry.expiry or "",
                 "" if entry.counted_mg is None else entry.counted_mg,
+                "" if entry.waste_mg is None else entry.waste_mg,
                 entry.corrects.sequence if entry.corrects else "",
+                "" if entry.corrected_mg is None else entry.corrected_mg,
                 entry.note,
             ]
             for entry in register_entries(section)

@@ -6,25 +6,28 @@ session at once are serialised: the second sees the first's result and is told
 """
 
 import datetime as dt
-from decimal import Decimal
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from eligibility.models import ServiceUser, Status
-from hat_clinic.errors import Conflict, RuleViolation, require_reason
+from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
 from monitoring.records import breath_test_record, parse_breath
 
+from .dose_rules import (
+    check_daily_total,
+    check_injection,
+    check_interval,
+    check_window,
+    local_time,
+    prescription_for_injection,
+)
+from .mg import MAX_NALOXONE_MG
 from .missed import consecutive_counts_apply
 from .models import (
-    LOWER_LIMB_IV,
     OPEN_SESSION_STATUSES,
     POSS_CAUTION,
     POSS_WITHHOLD,
-    SITES_FOR_ROUTE,
     Administration,
     Assessment,
     DoseSession,
@@ -32,42 +35,29 @@ from .models import (
     Poss,
     Route,
     SessionStatus,
+    Site,
     WithholdReason,
-    WitnessFailure,
 )
+from .observation import adverse_event_alert, observation_due_at
 from .register import register_supply_for
-from .selectors import prescription_in_force
 from .services import format_mg, observation_check, parse_mg
-
-
-def _local(instant: dt.datetime) -> str:
-    return f"{timezone.localtime(instant):%H:%M}"
-
-
-def _duration(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
+from .witness import witness_confirm
 
 
 def _lock(session: DoseSession) -> DoseSession:
     return DoseSession.objects.select_for_update().select_related("service_user").get(pk=session.pk)
 
 
-def _check_window(session: DoseSession, at: dt.datetime) -> None:
-    if not (session.opens_at <= at < session.closes_at):
-        raise RuleViolation(
-            f"The {session.slot_code} window is {_local(session.opens_at)} to "
-            f"{_local(session.closes_at)}; it is {_local(at)}. Doses are given only inside "
-            "the window.",
-            code="outside_window",
-        )
+RETITRATION_NEXT_STEP = (
+    "needs re-titration: no dose until a prescriber issues a re-titration prescription. "
+    "Tell the prescriber; they can prescribe from the service user's page."
+)
 
 
 def _check_not_blocked(service_user: ServiceUser) -> None:
     if service_user.status == Status.RETITRATION_REQUIRED:
         raise RuleViolation(
-            f"{service_user.display_name} needs re-titration: no dose until a prescriber "
-            "issues a re-titration prescription.",
+            f"{service_user.display_name} {RETITRATION_NEXT_STEP}",
             code="retitration_required",
         )
 
@@ -80,8 +70,10 @@ def _end(
     reason: str = "",
     note: str = "",
     now: dt.datetime,
+    also: tuple[str, ...] = (),
 ) -> None:
-    """Give the session its outcome and apply it to the consecutive count."""
+    """Give the session its outcome (saving ``also`` with it) and apply it to the
+    consecutive count."""
     session.status = status
     session.status_changed_at = now
     session.outcome_by = by
@@ -96,6 +88,7 @@ def _end(
             "outcome_by",
             "outcome_reason",
             "outcome_note",
+            *also,
         ]
     )
     # Recount the person's sessions not taken, with the missed-dose scan's rule,
@@ -109,6 +102,10 @@ def _first_dose_of_day(session: DoseSession) -> bool:
     ).exists()
 
 
+# Assessments may be recorded on a session in these states: a deferred one is reassessed.
+ASSESSABLE = (SessionStatus.SCHEDULED, SessionStatus.DEFERRED)
+
+
 def session_assess(
     *,
     session: DoseSession,
@@ -117,13 +114,20 @@ def session_assess(
     poss: str,
     breath_mcg_per_100ml=None,
     caution_reason: str = "",
+    defer: bool = False,
     now: dt.datetime | None = None,
 ) -> Assessment:
-    """Record the pre-dose checks. POSS 3 or 4, or breath alcohol at or above the
-    withhold threshold, withholds the dose: the assessment is kept and the session
-    ends as withheld."""
+    """Record the pre-dose checks and what they lead to.
+
+    POSS 3 or 4, or breath alcohol at or above the withhold threshold, withholds the
+    dose: the assessment is kept and the session ends as withheld. A caution (POSS 2,
+    breath at the caution threshold) needs a reason to go on. Instead of either, a
+    caution or POSS 3 or 4 may be deferred (``defer``): the session stays open as
+    deferred, and a nurse reassesses it later in the same window. If the window
+    closes first, the missed-dose scan withholds it with the deferral's reason.
+    """
     now = now or timezone.now()
-    poss = Poss(poss)
+    poss = choice(Poss, poss, field="poss", what="sedation score (POSS)")
     if not identity_confirmed:
         raise RuleViolation(
             "Confirm identity first: name, date of birth and photo.",
@@ -135,22 +139,23 @@ def session_assess(
         breath = parse_breath(breath_mcg_per_100ml, field="breath_mcg_per_100ml")
     with transaction.atomic():
         locked = _lock(session)
-        if locked.status != SessionStatus.SCHEDULED:
+        if locked.status not in ASSESSABLE:
             raise Conflict(
                 f"This session is already {locked.get_status_display().lower()}.",
                 code="session_not_scheduled",
             )
-        _check_window(locked, now)
+        check_window(locked, now)
         _check_not_blocked(locked.service_user)
         policy = locked.policy
         cautions = []
         if poss in POSS_CAUTION:
-            cautions.append("POSS 2")
+            cautions.append(("POSS 2", WithholdReason.SEDATION))
         withhold = None
         if poss in POSS_WITHHOLD:
             withhold = (
                 WithholdReason.SEDATION,
-                f"POSS {poss}: too sedated to dose. Withheld; reassess and escalate.",
+                f"POSS {poss}: too sedated to dose. Withheld for this session; escalate if "
+                "sedation deepens.",
             )
         if locked.service_user.flag_alcohol and _first_dose_of_day(locked):
             if not policy.breath_thresholds_set:
@@ -167,31 +172,57 @@ def session_assess(
                     code="breath_required",
                     field="breath_mcg_per_100ml",
                 )
+        alcohol_withhold = None
         if breath is not None and policy.breath_thresholds_set:
             if breath >= policy.breath_withhold_threshold:
-                withhold = withhold or (
+                alcohol_withhold = (
                     WithholdReason.ALCOHOL,
                     f"Breath alcohol {format_mg(breath)} µg/100 ml is at or above the withhold "
-                    f"threshold of {format_mg(policy.breath_withhold_threshold)}.",
+                    f"threshold of {format_mg(policy.breath_withhold_threshold)}: withheld for "
+                    "this session.",
                 )
             elif breath >= policy.breath_caution_threshold:
                 cautions.append(
-                    f"breath alcohol {format_mg(breath)} µg/100 ml (caution threshold "
-                    f"{format_mg(policy.breath_caution_threshold)})"
+                    (
+                        f"breath alcohol {format_mg(breath)} µg/100 ml (caution threshold "
+                        f"{format_mg(policy.breath_caution_threshold)})",
+                        WithholdReason.ALCOHOL,
+                    )
                 )
         caution_reason = (caution_reason or "").strip()
-        if cautions and not withhold and not caution_reason:
+        # What a deferral would be withheld for, if the window closes before a reassessment.
+        deferral = withhold[0] if withhold else (cautions[0][1] if cautions else None)
+        if defer and alcohol_withhold is None and deferral is None:
             raise RuleViolation(
-                f"Caution: {' and '.join(cautions)}. Record why it is safe to go on.",
+                f"Nothing to defer: POSS {poss} with no caution can go on to the dose.",
+                code="defer_not_needed",
+                field="poss",
+            )
+        decision, deferral_reason = Assessment.Decision.PROCEED, ""
+        if alcohol_withhold:
+            # A reading at the withhold threshold is a hard stop: it is never deferred.
+            decision, withhold = Assessment.Decision.WITHHOLD, alcohol_withhold
+        elif defer:
+            decision, deferral_reason = Assessment.Decision.DEFER, deferral
+        elif withhold:
+            decision = Assessment.Decision.WITHHOLD
+        elif cautions and not caution_reason:
+            raise RuleViolation(
+                f"Caution: {' and '.join(text for text, _ in cautions)}. Record why it is safe "
+                "to go on, or defer the dose and reassess later in this window (before "
+                f"{local_time(locked.closes_at)}).",
                 code="caution_reason_required",
                 field="caution_reason",
             )
         assessment = Assessment.objects.create(
             session=locked,
+            sequence=locked.assessments.count() + 1,
             identity_confirmed=True,
             poss=poss,
             breath_mcg_per_100ml=breath,
             caution_reason=caution_reason,
+            decision=decision,
+            deferral_reason=deferral_reason,
             assessed_by=nurse,
             assessed_at=now,
         )
@@ -204,7 +235,7 @@ def session_assess(
                 session=locked,
                 now=now,
             )
-        if withhold:
+        if decision == Assessment.Decision.WITHHOLD:
             _end(
                 locked,
                 SessionStatus.WITHHELD,
@@ -214,67 +245,29 @@ def session_assess(
                 now=now,
             )
         else:
-            locked.status = SessionStatus.ASSESSED
+            deferred = decision == Assessment.Decision.DEFER
+            locked.status = SessionStatus.DEFERRED if deferred else SessionStatus.ASSESSED
             locked.status_changed_at = now
             locked._history_user = nurse
-            locked._change_reason = f"Assessed: POSS {poss}"
+            locked._change_reason = (
+                f"Deferred for reassessment: POSS {poss}" if deferred else f"Assessed: POSS {poss}"
+            )
             locked.save(update_fields=["status", "status_changed_at"])
     session.refresh_from_db()
     return assessment
 
 
-def witness_confirm(
-    *,
-    witness_username: str,
-    witness_password: str,
-    nurse,
-    clinic,
-    now: dt.datetime,
-    permission: str = "dosing.witness_dose",
-    may_witness: str = "doses in this clinic: a witness is an HCA or a nurse of the clinic",
-):
-    """The witness confirms with their own credentials: picking a name is not enough.
-
-    Wrong passwords are limited like logins (AXES_FAILURE_LIMIT within
-    AXES_COOLOFF_TIME, per witness), so the field cannot be used to guess a
-    colleague's password. Failures are saved outside the dose's transaction.
-    """
-    window_start = now - settings.AXES_COOLOFF_TIME
-    failures = WitnessFailure.objects.filter(username=witness_username, failed_at__gte=window_start)
-    if failures.count() >= settings.AXES_FAILURE_LIMIT:
-        raise RuleViolation(
-            f"Too many wrong passwords for witness {witness_username}: witnessing is locked "
-            f"for {int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)} minutes. Ask another "
-            "member of staff to witness.",
-            code="witness_locked",
-            field="witness_username",
+def assessment_outcome_message(assessment: Assessment, session: DoseSession) -> str:
+    """What happened and what comes next, for the nurse who recorded the assessment."""
+    if assessment.decision == Assessment.Decision.WITHHOLD:
+        return f"Dose withheld. {session.outcome_note}"
+    if assessment.decision == Assessment.Decision.DEFER:
+        return (
+            f"Deferred: reassess later in this window, before {local_time(session.closes_at)}. If "
+            "the window closes first, the dose is withheld "
+            f"({WithholdReason(assessment.deferral_reason).label.lower()})."
         )
-    witness = get_user_model().objects.filter(username=witness_username).first()
-    if witness is None or not witness.check_password(witness_password or ""):
-        WitnessFailure.objects.create(username=witness_username, failed_at=now, nurse=nurse)
-        raise RuleViolation(
-            "The witness's username or password is not right. The witness must enter their own.",
-            code="witness_not_confirmed",
-            field="witness_password",
-        )
-    WitnessFailure.objects.filter(username=witness_username).delete()
-    if witness.pk == nurse.pk:
-        raise RuleViolation(
-            "The witness must be a different member of staff.",
-            code="witness_is_nurse",
-            field="witness_username",
-        )
-    if not (
-        witness.is_active
-        and witness.has_perm(permission)
-        and witness.memberships.filter(clinic=clinic).exists()
-    ):
-        raise RuleViolation(
-            f"{witness.get_full_name() or witness.username} cannot witness {may_witness}.",
-            code="witness_not_allowed",
-            field="witness_username",
-        )
-    return witness
+    return "Assessment recorded: go on to the injection."
 
 
 def dose_administer(
@@ -290,32 +283,22 @@ def dose_administer(
     risk_discussion: str = "",
     topup: bool = False,
     injected_at: dt.datetime | None = None,
+    prescription: int | None = None,
     now: dt.datetime | None = None,
 ) -> Administration:
-    """Record one supervised self-injection, refusing every hard stop with its numbers."""
+    """Record one supervised self-injection, refusing every hard stop with its numbers.
+
+    ``prescription`` is the version the nurse's screen showed (optional in the API): if
+    another version came into force since, the dose is refused, naming the new dose."""
     now = now or timezone.now()
     injected_at = injected_at or now
     drawn = parse_mg(drawn_mg, field="drawn_mg")
     injected = parse_mg(injected_mg, field="injected_mg")
-    route, site = Route(route), site
-    if site not in SITES_FOR_ROUTE[route]:
-        raise RuleViolation(
-            f"{site} is not a site for {route.label.lower()} injection.",
-            code="site_not_for_route",
-            field="site",
-        )
-    if route == Route.IV and site in LOWER_LIMB_IV and not (risk_discussion or "").strip():
-        raise RuleViolation(
-            "A lower-limb IV injection needs the risk discussion recorded.",
-            code="risk_discussion_required",
-            field="risk_discussion",
-        )
-    if injected > drawn:
-        raise RuleViolation(
-            f"Injected {format_mg(injected)} mg is more than the {format_mg(drawn)} mg drawn up.",
-            code="injected_above_drawn",
-            field="injected_mg",
-        )
+    route = choice(Route, route, field="route")
+    site = choice(Site, site, field="site")
+    check_injection(
+        drawn=drawn, injected=injected, route=route, site=site, risk_discussion=risk_discussion
+    )
     if injected_at > now:
         raise RuleViolation(
             "The injection time cannot be in the future.",
@@ -333,12 +316,15 @@ def dose_administer(
     with transaction.atomic():
         locked = _lock(session)
         expected = SessionStatus.ADMINISTERED if topup else SessionStatus.ASSESSED
+        if not topup and locked.status in (SessionStatus.ADMINISTERED, SessionStatus.OBSERVED):
+            raise Conflict(
+                "This dose is already recorded. Reload the session before doing anything else.",
+                code="already_recorded",
+            )
+        # A blocked person is told so, whatever the session's state: the next step is
+        # a prescriber's, not another assessment.
+        _check_not_blocked(locked.service_user)
         if locked.status != expected:
-            if not topup and locked.status in (SessionStatus.ADMINISTERED, SessionStatus.OBSERVED):
-                raise Conflict(
-                    "This dose is already recorded. Reload the session before doing anything else.",
-                    code="already_recorded",
-                )
             raise RuleViolation(
                 f"The session is {locked.get_status_display().lower()}: "
                 + (
@@ -348,50 +334,24 @@ def dose_administer(
                 ),
                 code="session_not_ready",
             )
-        _check_window(locked, injected_at)
-        _check_not_blocked(locked.service_user)
-        prescription = prescription_in_force(service_user=locked.service_user, at=injected_at)
-        if prescription is None:
-            raise RuleViolation(
-                "There is no prescription in force: no dose can be given.", code="no_prescription"
-            )
-        if route not in prescription.routes:
-            raise RuleViolation(
-                f"The prescription does not allow the {route.label.lower()} route.",
-                code="route_not_prescribed",
-                field="route",
-            )
-        session_dose = prescription.dose_for(locked.slot_code)
-        if session_dose is None:
-            raise RuleViolation(
-                f"The prescription has no {locked.slot_code} dose.", code="no_dose_for_slot"
-            )
-        policy = locked.policy
+        check_window(locked, injected_at, field="injected_at")
         first = locked.administrations.order_by("sequence").first()
-        if topup:
-            if locked.administrations.filter(sequence=2).exists():
-                raise Conflict("The top-up is already recorded.", code="already_recorded")
-            _check_topup(prescription, first, injected, injected_at, policy)
-        elif injected > session_dose:
-            raise RuleViolation(
-                f"{format_mg(injected)} mg is above the prescribed {locked.slot_code} dose of "
-                f"{format_mg(session_dose)} mg.",
-                code="dose_above_prescription",
-                field="injected_mg",
-            )
+        if topup and locked.administrations.filter(sequence=2).exists():
+            raise Conflict("The top-up is already recorded.", code="already_recorded")
+        in_force = prescription_for_injection(
+            locked,
+            sequence=2 if topup else 1,
+            drawn=drawn,
+            injected=injected,
+            route=route,
+            injected_at=injected_at,
+            first_injected_at=first.injected_at if topup else None,
+            shown_prescription=prescription,
+        )
+        policy = locked.policy
         if not topup:
-            _check_interval(locked, injected_at, policy)
-        given_today = Administration.objects.filter(
-            session__service_user=locked.service_user_id, session__clinic_day=locked.clinic_day
-        ).aggregate(total=Sum("injected_mg"))["total"] or Decimal(0)
-        if given_today + injected > prescription.max_daily_total_mg:
-            raise RuleViolation(
-                f"{format_mg(injected)} mg would bring today's total to "
-                f"{format_mg(given_today + injected)} mg, above the prescribed daily maximum of "
-                f"{format_mg(prescription.max_daily_total_mg)} mg.",
-                code="daily_total_exceeded",
-                field="injected_mg",
-            )
+            check_interval(locked, injected_at, policy)
+        check_daily_total(locked, injected=injected, prescription=in_force)
         try:
             with transaction.atomic():
                 administration = Administration.objects.create(
@@ -416,49 +376,21 @@ def dose_administer(
         # recorded as waste) in the same transaction, so a dose is never on record
         # without its register line, and too little stock refuses the dose.
         register_supply_for(administration, now=now)
-        if not topup:
-            _end(locked, SessionStatus.ADMINISTERED, by=nurse, now=now)
+        # The observation is overdue this long after the last injection; the overdue
+        # scan finds it by this time (dosing.missed.observations_overdue_scan).
+        locked.observation_due_at = observation_due_at(locked, injected_at)
+        if topup:
+            locked.save(update_fields=["observation_due_at"])
+        else:
+            _end(
+                locked,
+                SessionStatus.ADMINISTERED,
+                by=nurse,
+                now=now,
+                also=("observation_due_at",),
+            )
     session.refresh_from_db()
     return administration
-
-
-def _check_topup(prescription, first, injected, injected_at, policy) -> None:
-    if not prescription.topup_max_mg:
-        raise RuleViolation("The prescription allows no top-up.", code="topup_not_allowed")
-    earliest = first.injected_at + dt.timedelta(minutes=policy.topup_gap_minutes)
-    if injected_at < earliest:
-        raise RuleViolation(
-            f"A top-up comes at least {policy.topup_gap_minutes} minutes after the first "
-            f"injection ({_local(first.injected_at)}): not before {_local(earliest)}.",
-            code="topup_too_soon",
-        )
-    if injected > prescription.topup_max_mg:
-        raise RuleViolation(
-            f"{format_mg(injected)} mg is above the top-up allowance of "
-            f"{format_mg(prescription.topup_max_mg)} mg.",
-            code="topup_above_allowance",
-            field="injected_mg",
-        )
-
-
-def _check_interval(session: DoseSession, injected_at: dt.datetime, policy) -> None:
-    """No injection starts less than the minimum interval after the previous session's."""
-    last = (
-        Administration.objects.filter(session__service_user=session.service_user_id)
-        .exclude(session=session)
-        .order_by("-injected_at")
-        .first()
-    )
-    if last is None:
-        return
-    earliest = last.injected_at + dt.timedelta(minutes=policy.min_dose_interval_minutes)
-    if injected_at < earliest:
-        raise RuleViolation(
-            f"The last injection was at {_local(last.injected_at)}; at least "
-            f"{_duration(policy.min_dose_interval_minutes)} must pass. The next may start at "
-            f"{_local(earliest)}.",
-            code="interval_too_short",
-        )
 
 
 def session_observe(
@@ -474,10 +406,16 @@ def session_observe(
     ambulance_called: bool = False,
     now: dt.datetime | None = None,
 ) -> Observation:
-    """Close the session after at least the observation time since the last injection."""
+    """Close the session: after at least the observation time since the last injection,
+    or earlier when the service user left before it ended. An adverse event alerts
+    prescribers and managers at once."""
     now = now or timezone.now()
-    outcome = Observation.Outcome(outcome)
-    naloxone = None if naloxone_mg in (None, "") else parse_mg(naloxone_mg, field="naloxone_mg")
+    outcome = choice(Observation.Outcome, outcome, field="outcome", what="observation outcome")
+    naloxone = (
+        None
+        if naloxone_mg in (None, "")
+        else parse_mg(naloxone_mg, field="naloxone_mg", maximum=MAX_NALOXONE_MG)
+    )
     observation_check(
         outcome=outcome,
         details=details,
@@ -495,14 +433,24 @@ def session_observe(
                 "observation follows an injection.",
                 code="session_not_administered",
             )
+        first = locked.administrations.order_by("injected_at").first()
         last = locked.administrations.order_by("-injected_at").first()
         minutes = locked.policy.observation_minutes
         until = last.injected_at + dt.timedelta(minutes=minutes)
-        if now < until:
+        if now < until and outcome == Observation.Outcome.NO_CONCERNS:
             raise RuleViolation(
                 f"Observation lasts at least {minutes} minutes after the last injection "
-                f"({_local(last.injected_at)}): it can be completed from {_local(until)}.",
+                f"({local_time(last.injected_at)}): it can be completed from "
+                f"{local_time(until)}. If the service user has left, record that instead.",
                 code="observation_too_soon",
+                field="outcome",
+            )
+        if naloxone_at is not None and not (first.injected_at <= naloxone_at <= now):
+            raise RuleViolation(
+                f"Naloxone is given after the injection ({local_time(first.injected_at)}) and "
+                f"by now ({local_time(now)}): check its time.",
+                code="naloxone_time_invalid",
+                field="naloxone_at",
             )
         observation = Observation.objects.create(
             session=locked,
@@ -521,6 +469,8 @@ def session_observe(
         locked._history_user = observer
         locked._change_reason = f"Observed: {outcome.label}"
         locked.save(update_fields=["status", "status_changed_at"])
+        if outcome == Observation.Outcome.ADVERSE_EVENT:
+            adverse_event_alert(locked, observation, now=now)
     session.refresh_from_db()
     return observation
 
@@ -530,9 +480,9 @@ def session_withhold(
 ) -> DoseSession:
     """Staff withhold the dose on safety grounds, with a reason from the list."""
     now = now or timezone.now()
-    reason = WithholdReason(reason)
+    reason = choice(WithholdReason, reason, field="reason", what="reason to withhold")
     if reason == WithholdReason.OTHER:
-        note = require_reason(note, "Say why the dose is withheld.")
+        note = require_reason(note, "Say why the dose is withheld.", field="note")
     return _end_open(session, SessionStatus.WITHHELD, by=nurse, reason=reason, note=note, now=now)
 
 

@@ -2,7 +2,7 @@
 same refusals as the browser."""
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -36,6 +36,9 @@ class AssessmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Assessment
         fields = [
+            "sequence",
+            "decision",
+            "deferral_reason",
             "identity_confirmed",
             "poss",
             "breath_mcg_per_100ml",
@@ -78,6 +81,20 @@ class AmendInput(StrictFieldsMixin, serializers.Serializer):
     )
     changes = serializers.DictField(help_text='Corrected values, e.g. {"injected_mg": "50"}.')
     reason = serializers.CharField()
+    witness_username = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A correction of an injection is witnessed: the witness's username.",
+    )
+    witness_password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        style={"input_type": "password"},
+        trim_whitespace=False,
+        help_text="The witness's own password.",
+    )
 
 
 class AmendmentSerializer(serializers.ModelSerializer):
@@ -87,11 +104,36 @@ class AmendmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Amendment
-        fields = ["record", "sequence", "changes", "reason", "amended_by", "amended_at"]
+        fields = [
+            "record",
+            "sequence",
+            "changes",
+            "reason",
+            "amended_by",
+            "witness",
+            "amended_at",
+        ]
+
+
+class PrescriptionInForceSerializer(serializers.Serializer):
+    """The prescription version the server enforces for the session's dose if it is
+    given now (at the window's opening before it, its closing after)."""
+
+    id = serializers.IntegerField(source="prescription_in_force_id")
+    version = serializers.IntegerField(source="prescription_version")
+    dose_mg = serializers.DecimalField(
+        max_digits=7, decimal_places=2, allow_null=True, help_text="This slot's dose."
+    )
 
 
 class DoseSessionSerializer(serializers.ModelSerializer):
-    assessment = AssessmentSerializer(read_only=True, allow_null=True)
+    assessment = AssessmentSerializer(
+        read_only=True, allow_null=True, help_text="The latest assessment, the one that decided."
+    )
+    assessments = AssessmentSerializer(
+        many=True, read_only=True, help_text="Every assessment, a deferred session's included."
+    )
+    prescription = serializers.SerializerMethodField()
     administrations = AdministrationSerializer(many=True, read_only=True)
     observation = ObservationSerializer(read_only=True, allow_null=True)
     amendments = AmendmentSerializer(many=True, read_only=True)
@@ -110,12 +152,21 @@ class DoseSessionSerializer(serializers.ModelSerializer):
             "status_changed_at",
             "outcome_reason",
             "outcome_note",
+            "prescription",
             "assessment",
+            "assessments",
             "administrations",
             "observation",
             "amendments",
+            "observation_due_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(PrescriptionInForceSerializer(allow_null=True))
+    def get_prescription(self, session):
+        if getattr(session, "prescription_in_force_id", None) is None:
+            return None
+        return PrescriptionInForceSerializer(session).data
 
 
 class AssessInput(StrictFieldsMixin, serializers.Serializer):
@@ -125,6 +176,11 @@ class AssessInput(StrictFieldsMixin, serializers.Serializer):
         max_digits=6, decimal_places=1, required=False, allow_null=True
     )
     caution_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    defer = serializers.BooleanField(
+        default=False,
+        help_text="At a caution or POSS 3-4: defer the dose and reassess later in the window "
+        "(the session becomes deferred) instead of withholding it.",
+    )
 
 
 class AdministerInput(StrictFieldsMixin, serializers.Serializer):
@@ -135,6 +191,15 @@ class AdministerInput(StrictFieldsMixin, serializers.Serializer):
     risk_discussion = serializers.CharField(required=False, allow_blank=True, default="")
     injected_at = serializers.DateTimeField(required=False, allow_null=True)
     topup = serializers.BooleanField(default=False)
+    prescription = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**62,
+        help_text="The prescription version the caller showed (the session's "
+        "`prescription.id`). If another came into force since, the dose is refused with code "
+        "prescription_changed, naming the new dose.",
+    )
     witness_username = serializers.CharField()
     witness_password = serializers.CharField(
         style={"input_type": "password"}, trim_whitespace=False

@@ -1,7 +1,10 @@
 """The dosing room in the browser: the board, and one page per session. Thin: each
-button calls one service; refusals and "already recorded" are shown on the page."""
+action is a form that calls one service. A refusal re-renders the page with status
+400, the message beside its field and every value kept but the witness password;
+"already recorded" is a 409 with the page as it now is."""
 
 import datetime as dt
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -10,19 +13,45 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
+from eligibility.models import Status
+from eligibility.panels import Panel
 from eligibility.selectors import current_clinic
 from hat_clinic.errors import Conflict, RuleViolation
+from hat_clinic.forms import add_refusal
 
 from .amendments import AMENDABLE, session_amend
-from .models import Observation, Poss, Route, SessionStatus, Site, WithholdReason
+from .effective import Injection, ObservationAsRead, effective_values
+from .models import Amendment, Assessment, DoseSession, SessionStatus
 from .room import (
+    RETITRATION_NEXT_STEP,
+    assessment_outcome_message,
     dose_administer,
     session_assess,
     session_decline,
     session_observe,
     session_withhold,
 )
-from .selectors import board_sessions, current_slot, dose_sessions_for_staff, prescription_in_force
+from .room_forms import (
+    AmendForm,
+    AssessForm,
+    DeclineForm,
+    InjectionForm,
+    ObserveForm,
+    WithholdForm,
+)
+from .selectors import (
+    adverse_events,
+    board_sessions,
+    current_slot,
+    dose_moment,
+    dose_sessions_for_staff,
+    prescription_in_force,
+)
+
+# A slot code as policies write them (AM, PM, EVE...): anything else is not a slot.
+SLOT_CODE = re.compile(r"[A-Za-z0-9_-]{1,12}")
+# Statuses still waiting for a dose, as the board counts them.
+WAITING = (SessionStatus.SCHEDULED, SessionStatus.ASSESSED, SessionStatus.DEFERRED)
 
 
 @permission_required("dosing.view_dosesession", raise_exception=True)
@@ -30,9 +59,26 @@ def board(request):
     current_clinic(request)
     now = timezone.now()
     day, slot = current_slot(clinic=request.clinic, now=now)
-    day = parse_date(request.GET.get("date", "")) or day
-    slot = request.GET.get("slot", slot) or slot
-    sessions = board_sessions(clinic=request.clinic, day=day, slot_code=slot) if slot else []
+    errors = {}
+    asked_day = request.GET.get("date") or ""
+    if _is_date(asked_day):
+        day = parse_date(asked_day)
+    elif asked_day:
+        errors["date"] = f"Give the day as a date: showing {day:%d %b %Y}."
+    asked = request.GET.get("slot") or ""
+    if asked and SLOT_CODE.fullmatch(asked):
+        slot = asked
+    elif asked:
+        errors["slot"] = f"There is no slot {asked[:12]!r}: showing {slot or 'none'}."
+    sessions = (
+        board_sessions(clinic=request.clinic, day=day, slot_code=slot, now=now) if slot else []
+    )
+    for session in sessions:
+        session.observation_overdue = (
+            session.status == SessionStatus.ADMINISTERED
+            and session.observation_due_at is not None
+            and session.observation_due_at <= now
+        )
     context = {
         "sessions": sessions,
         "day": day,
@@ -40,9 +86,17 @@ def board(request):
         "now": now,
         "closes_at": sessions[0].closes_at if sessions else None,
         "counts": _counts(sessions),
+        "errors": errors,
     }
     template = "dosing/_board_rows.html" if request.htmx else "dosing/board.html"
-    return render(request, template, context)
+    return render(request, template, context, status=400 if errors else 200)
+
+
+def _is_date(value) -> bool:
+    try:
+        return bool(value) and parse_date(value) is not None
+    except ValueError:  # well formed but no such day, e.g. 2026-02-30
+        return False
 
 
 def _counts(sessions):
@@ -50,70 +104,21 @@ def _counts(sessions):
     return {
         "expected": len(sessions),
         "dosed": sum(1 for s in sessions if s.status in done),
-        "waiting": sum(
-            1 for s in sessions if s.status in (SessionStatus.SCHEDULED, SessionStatus.ASSESSED)
-        ),
+        "waiting": sum(1 for s in sessions if s.status in WAITING),
     }
 
 
+# Each action: the permission it needs and its form.
 ACTIONS = {
-    "assess": "dosing.assess",
-    "administer": "dosing.administer",
-    "topup": "dosing.administer",
-    "withhold": "dosing.administer",
-    "decline": "dosing.administer",
-    "observe": "dosing.observe",
-    "amend": "dosing.amend",
+    "assess": ("dosing.assess", AssessForm),
+    "administer": ("dosing.administer", InjectionForm),
+    "topup": ("dosing.administer", InjectionForm),
+    "withhold": ("dosing.administer", WithholdForm),
+    "decline": ("dosing.administer", DeclineForm),
+    "observe": ("dosing.observe", ObserveForm),
+    "amend": ("dosing.amend", AmendForm),
 }
-
-
-def session_page(request, pk):
-    session = get_object_or_404(dose_sessions_for_staff(request.user), pk=pk)
-    if not request.user.has_perm("dosing.view_dosesession"):
-        raise PermissionDenied("You cannot see dose sessions.")
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        if action not in ACTIONS or not request.user.has_perm(ACTIONS[action]):
-            raise PermissionDenied("Your role cannot do this in the dosing room.")
-        try:
-            _perform(action, session, request.user, request.POST)
-        except Conflict as conflict:
-            messages.warning(request, conflict.message)
-        except RuleViolation as refusal:
-            messages.error(request, refusal.message)
-        else:
-            messages.success(request, DONE[action])
-        return redirect("dose-session", pk=session.pk)
-    last = session.administrations.all()
-    observe_from = None
-    if last:
-        observe_from = max(a.injected_at for a in last) + dt.timedelta(
-            minutes=session.policy.observation_minutes
-        )
-    return render(
-        request,
-        "dosing/session.html",
-        {
-            "session": session,
-            "person": session.service_user,
-            "prescription": prescription_in_force(
-                service_user=session.service_user, at=session.opens_at
-            ),
-            "observe_from": observe_from,
-            "poss_choices": Poss.choices,
-            "route_choices": Route.choices,
-            "site_choices": Site.choices,
-            "withhold_choices": WithholdReason.choices,
-            "observation_choices": Observation.Outcome.choices,
-            "amendable": AMENDABLE,
-            "can": {name: request.user.has_perm(perm) for name, perm in ACTIONS.items()},
-            "now": timezone.now(),
-        },
-    )
-
-
 DONE = {
-    "assess": "Assessment recorded.",
     "administer": "Injection recorded. Observation has started.",
     "topup": "Top-up recorded.",
     "withhold": "Dose withheld.",
@@ -123,55 +128,301 @@ DONE = {
 }
 
 
-def _perform(action, session, user, data):
-    def flag(name):
-        return data.get(name) == "on"
+def session_page(request, pk):
+    now = timezone.now()
+    session = get_object_or_404(dose_sessions_for_staff(request.user, now=now), pk=pk)
+    if not request.user.has_perm("dosing.view_dosesession"):
+        raise PermissionDenied("You cannot see dose sessions.")
+    if request.method != "POST":
+        return _render(request, session, now=now)
+    action = request.POST.get("action", "")
+    if action not in ACTIONS or not request.user.has_perm(ACTIONS[action][0]):
+        raise PermissionDenied("Your role cannot do this in the dosing room.")
+    form = _form(action, session, now=now, data=request.POST)
+    if form is None:
+        messages.error(request, "There is no such record on this session to correct.")
+        return _render(request, session, now=now, status=400)
+    if not form.is_valid():
+        return _render(request, session, now=now, bound=(action, form), status=400)
+    try:
+        done = _perform(action, session, request.user, form, now=now)
+    except Conflict as conflict:
+        messages.warning(request, conflict.message)
+        fresh = dose_sessions_for_staff(request.user, now=now).get(pk=pk)
+        return _render(request, fresh, now=now, bound=(action, form), status=409)
+    except RuleViolation as refusal:
+        if refusal.code == "prescription_changed":
+            # Show the version now in force, and carry it, so that the dose can be
+            # checked against it and recorded again.
+            form = _form(action, session, now=now, data=_with_prescription(form, session, now))
+            form.is_valid()
+        add_refusal(form, refusal)
+        return _render(request, session, now=now, bound=(action, form), status=400)
+    level, message = done
+    getattr(messages, level)(request, message)
+    return redirect("dose-session", pk=session.pk)
 
+
+def _with_prescription(form, session, now):
+    data = form.data.copy()
+    in_force = prescription_in_force(
+        service_user=session.service_user, at=dose_moment(session, now)
+    )
+    data[form.add_prefix("prescription")] = str(in_force.pk) if in_force else ""
+    return data
+
+
+def _form(action, session, *, now, data=None):
+    """The action's form: bound to what was sent, or unbound with its starting values.
+    A correction's form is the record's (its ``record`` and ``sequence``); None if the
+    session has no such record."""
     if action == "assess":
-        session_assess(
+        return AssessForm(data, prefix="assess", alcohol_flagged=session.service_user.flag_alcohol)
+    if action in ("administer", "topup"):
+        in_force = prescription_in_force(
+            service_user=session.service_user, at=dose_moment(session, now)
+        )
+        return InjectionForm(
+            data, prefix=action, initial={"prescription": in_force.pk if in_force else None}
+        )
+    if action == "amend":
+        source = data if data is not None else {}
+        return _amend_form(session, source.get("record", ""), source.get("sequence", ""), data)
+    return {"withhold": WithholdForm, "decline": DeclineForm, "observe": ObserveForm}[action](
+        data, prefix=action
+    )
+
+
+def _amend_form(session, record, sequence, data=None):
+    records = {key: (record, seq) for record, seq, key, _ in _amendable_records(session)}
+    key = f"{record}-{sequence or 1}" if record == Amendment.Record.ADMINISTRATION else record
+    if key not in records:
+        return None
+    return _amend_form_for(session, *records[key], data=data)
+
+
+def _amendable_records(session):
+    """Each record of the session that can be corrected: (record, sequence, key, label)."""
+    rows = []
+    if session.assessment is not None:
+        rows.append((Amendment.Record.ASSESSMENT, None, "assessment", "Assessment"))
+    for a in session.administrations.all():
+        label = "Top-up" if a.sequence == 2 else "Injection"
+        rows.append(
+            (Amendment.Record.ADMINISTRATION, a.sequence, f"administration-{a.sequence}", label)
+        )
+    if getattr(session, "observation", None) is not None:
+        rows.append((Amendment.Record.OBSERVATION, None, "observation", "Observation"))
+    if session.outcome_by_id or session.outcome_note:
+        rows.append((Amendment.Record.OUTCOME, None, "outcome", "Outcome note"))
+    return rows
+
+
+def _amend_form_for(session, record, sequence, *, data=None):
+    original, earlier = _record_and_amendments(session, record, sequence)
+    fields = AMENDABLE[record]
+    form = AmendForm(
+        data,
+        prefix=f"amend-{record}-{sequence or 1}",
+        record=record,
+        fields=fields,
+        current=effective_values(original, earlier, fields),
+        zone=session.clinic.zone,
+    )
+    form.sequence = sequence
+    return form
+
+
+def _record_and_amendments(session, record, sequence):
+    amendments = [a for a in session.amendments.all() if a.record == record]
+    if record == Amendment.Record.ASSESSMENT:
+        return session.assessment, amendments
+    if record == Amendment.Record.OBSERVATION:
+        return session.observation, amendments
+    if record == Amendment.Record.ADMINISTRATION:
+        original = next(a for a in session.administrations.all() if a.sequence == sequence)
+        return original, [a for a in amendments if a.administration_id == original.pk]
+    return session, amendments
+
+
+def _perform(action, session, user, form, *, now) -> tuple[str, str]:
+    """Call the action's service; the message level and text to show after it."""
+    data = form.cleaned_data
+    if action == "assess":
+        assessment = session_assess(
             session=session,
             nurse=user,
-            identity_confirmed=flag("identity"),
-            poss=data.get("poss", ""),
-            caution_reason=data.get("caution_reason", ""),
-            breath_mcg_per_100ml=data.get("breath") or None,
+            identity_confirmed=data["identity_confirmed"],
+            poss=data["poss"],
+            breath_mcg_per_100ml=data.get("breath_mcg_per_100ml") or None,
+            caution_reason=data["caution_reason"],
+            defer=data["decision"] == "defer",
+            now=now,
         )
-    elif action in ("administer", "topup"):
+        level = {
+            Assessment.Decision.PROCEED: "success",
+            Assessment.Decision.DEFER: "warning",
+            Assessment.Decision.WITHHOLD: "error",
+        }[assessment.decision]
+        return level, assessment_outcome_message(assessment, session)
+    if action in ("administer", "topup"):
         dose_administer(
             session=session,
             nurse=user,
             topup=action == "topup",
-            drawn_mg=data.get("drawn_mg", ""),
-            injected_mg=data.get("injected_mg", ""),
-            route=data.get("route", ""),
-            site=data.get("site", ""),
-            risk_discussion=data.get("risk_discussion", ""),
-            witness_username=data.get("witness_username", ""),
-            witness_password=data.get("witness_password", ""),
+            drawn_mg=data["drawn_mg"],
+            injected_mg=data["injected_mg"],
+            route=data["route"],
+            site=data["site"],
+            risk_discussion=data["risk_discussion"],
+            witness_username=data["witness_username"],
+            witness_password=data["witness_password"],
+            prescription=data.get("prescription"),
+            now=now,
         )
     elif action == "withhold":
-        session_withhold(
-            session=session, nurse=user, reason=data.get("reason", ""), note=data.get("note", "")
-        )
+        session_withhold(session=session, nurse=user, reason=data["reason"], note=data["note"])
     elif action == "decline":
-        session_decline(session=session, nurse=user, note=data.get("note", ""))
+        session_decline(session=session, nurse=user, note=data["note"])
+    elif action == "observe":
+        naloxone_at = data["naloxone_at"]
+        session_observe(
+            session=session,
+            observer=user,
+            outcome=data["outcome"],
+            details=data["details"],
+            over_sedation=data["over_sedation"],
+            overdose=data["overdose"],
+            ambulance_called=data["ambulance_called"],
+            naloxone_mg=data["naloxone_mg"] or None,
+            naloxone_at=(
+                dt.datetime.combine(session.clinic_day, naloxone_at, tzinfo=session.clinic.zone)
+                if naloxone_at
+                else None
+            ),
+            now=now,
+        )
     elif action == "amend":
         session_amend(
             session=session,
             amended_by=user,
-            record=data.get("record", ""),
-            sequence=int(data.get("sequence") or 1),
-            changes={data.get("field", ""): data.get("value", "")},
-            reason=data.get("reason", ""),
+            record=form.record,
+            sequence=form.sequence,
+            changes=form.changes(session.clinic_day),
+            reason=data["reason"],
+            witness_username=data.get("witness_username", ""),
+            witness_password=data.get("witness_password", ""),
+            now=now,
         )
-    elif action == "observe":
-        session_observe(
-            session=session,
-            observer=user,
-            outcome=data.get("outcome", ""),
-            details=data.get("details", ""),
-            over_sedation=flag("over_sedation"),
-            overdose=flag("overdose"),
-            ambulance_called=flag("ambulance_called"),
-            naloxone_mg=data.get("naloxone_mg") or None,
+    return "success", DONE[action]
+
+
+def _render(request, session, *, now, bound=None, status=200):
+    """The session page, with the forms its state allows; ``bound`` is the action and
+    form just refused, shown with its values and errors."""
+    can = {name: request.user.has_perm(perm) for name, (perm, _) in ACTIONS.items()}
+    prescription = prescription_in_force(
+        service_user=session.service_user, at=dose_moment(session, now)
+    )
+    bound_action, bound_form = bound or (None, None)
+
+    def form(action):
+        return bound_form if bound_action == action else _form(action, session, now=now)
+
+    injection_action = None
+    if session.status == SessionStatus.ASSESSED and can["administer"]:
+        injection_action = "administer"
+    elif (
+        session.status == SessionStatus.ADMINISTERED
+        and can["topup"]
+        and prescription is not None
+        and prescription.topup_max_mg
+        and len(session.administrations.all()) == 1
+    ):
+        injection_action = "topup"
+    amend_forms = []
+    if can["amend"]:
+        for record, sequence, key, label in _amendable_records(session):
+            refused = (
+                bound_form
+                if bound_action == "amend"
+                and bound_form.record == record
+                and bound_form.sequence == sequence
+                else None
+            )
+            amend_forms.append(
+                (key, label, refused or _amend_form_for(session, record, sequence), sequence)
+            )
+    injections = [Injection(a, _amendments_of(session, a)) for a in session.administrations.all()]
+    observation = getattr(session, "observation", None)
+    observe_from = None
+    if injections:
+        observe_from = max(i.injected_at for i in injections) + dt.timedelta(
+            minutes=session.policy.observation_minutes
         )
+    return render(
+        request,
+        "dosing/session.html",
+        {
+            "session": session,
+            "person": session.service_user,
+            "prescription": prescription,
+            "slot_dose": prescription.dose_for(session.slot_code) if prescription else None,
+            "blocked": session.service_user.status == Status.RETITRATION_REQUIRED,
+            "blocked_next_step": RETITRATION_NEXT_STEP,
+            "observe_from": observe_from,
+            "observation_overdue": session.status == SessionStatus.ADMINISTERED
+            and session.observation_due_at is not None
+            and session.observation_due_at <= now,
+            "injections": injections,
+            "observation": _observation_as_read(session, observation),
+            "assess_form": form("assess")
+            if session.status in (SessionStatus.SCHEDULED, SessionStatus.DEFERRED) and can["assess"]
+            else None,
+            "injection_action": injection_action,
+            "injection_form": form(injection_action) if injection_action else None,
+            "observe_form": form("observe")
+            if session.status == SessionStatus.ADMINISTERED and can["observe"]
+            else None,
+            "withhold_form": form("withhold") if can["withhold"] else None,
+            "decline_form": form("decline") if can["decline"] else None,
+            "open": session.status in WAITING,
+            "amend_forms": amend_forms,
+            "amend_open": bound_action == "amend",
+            "now": now,
+        },
+        status=status,
+    )
+
+
+def _amendments_of(session, administration):
+    return [a for a in session.amendments.all() if a.administration_id == administration.pk]
+
+
+def _observation_as_read(session, observation):
+    """The observation as it now reads (corrections applied) for the session page."""
+    if observation is None:
+        return None
+    return ObservationAsRead.of(
+        observation,
+        [a for a in session.amendments.all() if a.record == Amendment.Record.OBSERVATION],
+    )
+
+
+# The service user's page lists this many of the latest adverse events; the timeline
+# has every one.
+ADVERSE_EVENTS_SHOWN = 10
+
+
+def adverse_events_panel(request, service_user) -> Panel | None:
+    """The latest adverse events after a dose, on the service user's page, as the
+    observations now read: shown only when there are any, so that they stand out."""
+    if not request.user.has_perm("dosing.view_dosesession"):
+        return None
+    events = adverse_events(
+        sessions=DoseSession.objects.filter(service_user=service_user),
+        limit=ADVERSE_EVENTS_SHOWN,
+    )
+    if not events:
+        return None
+    return Panel("dosing/_adverse_events_panel.html", {"events": events, "person": service_user})

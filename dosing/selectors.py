@@ -4,22 +4,28 @@ import datetime as dt
 from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
     DateTimeField,
     ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
-from eligibility.models import IN_TREATMENT, ServiceUser
+from eligibility.models import IN_TREATMENT, ServiceUser, Status
 from eligibility.selectors import admitted_at, policy_in_force
 
+from .effective import ObservationAsRead, injections
 from .models import (
     RETITRATION_RESTART,
     Administration,
@@ -27,6 +33,7 @@ from .models import (
     Assessment,
     DoseSession,
     MethadonePrescription,
+    Observation,
     Prescription,
     PrescriptionSlotDose,
     Review,
@@ -122,7 +129,9 @@ def with_review_due(service_users: QuerySet, interval: dt.timedelta) -> QuerySet
 
 
 def review_queue(*, clinic, now: dt.datetime | None = None) -> list[ServiceUser]:
-    """Everyone in treatment at the clinic, most overdue review first, in one query.
+    """Everyone in treatment at the clinic, in one query: first whoever needs
+    re-titration (no dose until a prescriber acts, whenever their review is due), then
+    by due date, so the most overdue come next and the rest follow as they fall due.
 
     A review is due ``review_interval_days`` after the last one, or after
     admission for someone never reviewed. Each row gets ``last_reviewed_at``,
@@ -134,7 +143,15 @@ def review_queue(*, clinic, now: dt.datetime | None = None) -> list[ServiceUser]
     rows = list(
         with_review_due(
             ServiceUser.objects.filter(clinic=clinic, status__in=IN_TREATMENT), interval
-        ).order_by("due_at", "family_name", "pk")
+        )
+        .annotate(
+            blocked=Case(
+                When(status=Status.RETITRATION_REQUIRED, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by("-blocked", "due_at", "family_name", "pk")
     )
     for row in rows:
         if row.due_at < now:
@@ -175,10 +192,12 @@ def review_summary(*, service_user: ServiceUser, now: dt.datetime | None = None)
             for value, label in SessionStatus.choices
             if by_outcome.get(value)
         ],
-        "doses_given": list(
-            Administration.objects.filter(session__in=sessions)
-            .select_related("session")
-            .order_by("injected_at")
+        # As they now read: a corrected injection shows its corrected values.
+        "doses_given": sorted(
+            injections(
+                Administration.objects.filter(session__in=sessions).select_related("session")
+            ),
+            key=lambda injection: injection.injected_at,
         ),
         "assessments": list(
             Assessment.objects.filter(session__in=sessions)
@@ -186,6 +205,7 @@ def review_summary(*, service_user: ServiceUser, now: dt.datetime | None = None)
             .order_by("assessed_at")
         ),
         "withholds": list(sessions.filter(status=SessionStatus.WITHHELD).order_by("opens_at")),
+        "adverse_events": adverse_events(sessions=sessions),
         "prescription": prescription_in_force(service_user=service_user, at=now),
         "prescriptions_issued": list(
             _with_doses(service_user.prescriptions.filter(issued_at__gte=since)).order_by(
@@ -252,24 +272,77 @@ def retitration_suggestion(
     }
 
 
-def dose_sessions_for_staff(user) -> QuerySet[DoseSession]:
+def dose_moment(session: DoseSession, now: dt.datetime) -> dt.datetime:
+    """The moment a session's dose would be given if recorded now: now while its window
+    is open, its opening before that, its closing after. The prescription shown for a
+    session is the version in force at this moment, which is the one the dose is
+    checked against (dosing.dose_rules.prescription_for_injection)."""
+    return min(max(now, session.opens_at), session.closes_at)
+
+
+def with_dose_in_force(sessions: QuerySet[DoseSession], now: dt.datetime) -> QuerySet:
+    """Annotate each session with the prescription version in force at its dose moment
+    (``prescription_in_force_id``, ``prescription_version``) and that version's dose for
+    the slot (``dose_mg``), in the same query: the board and the API show what the
+    server will enforce. A version that has ended by then gives no dose."""
+    moment = Greatest(
+        F("opens_at"), Least(Value(now, output_field=DateTimeField()), F("closes_at"))
+    )
+    latest = Prescription.objects.filter(
+        service_user=OuterRef("service_user"),
+        valid_from__lte=OuterRef("dose_moment"),
+        cancellation__isnull=True,
+    ).order_by("-valid_from", "-version")
+    dose = PrescriptionSlotDose.objects.filter(
+        prescription=OuterRef("prescription_in_force_id"), slot_code=OuterRef("slot_code")
+    ).values("dose_mg")[:1]
+    return (
+        sessions.annotate(dose_moment=moment)
+        .annotate(
+            latest_started_id=Subquery(latest.values("pk")[:1]),
+            latest_started_to=Subquery(latest.values("valid_to")[:1]),
+            latest_started_version=Subquery(latest.values("version")[:1]),
+        )
+        .annotate(
+            # The latest version started by then is in force unless it has ended.
+            prescription_in_force_id=Case(
+                When(
+                    Q(latest_started_to__isnull=True) | Q(latest_started_to__gt=F("dose_moment")),
+                    then=F("latest_started_id"),
+                ),
+                default=None,
+            ),
+        )
+        .annotate(
+            prescription_version=Case(
+                When(prescription_in_force_id__isnull=False, then=F("latest_started_version")),
+                default=None,
+            ),
+            dose_mg=Subquery(dose),
+        )
+    )
+
+
+def dose_sessions_for_staff(user, *, now: dt.datetime | None = None) -> QuerySet[DoseSession]:
     """Sessions of the member of staff's clinics, with everything the board and API show,
     in a fixed number of queries."""
     if not user.is_authenticated:
         return DoseSession.objects.none()
-    return (
+    return with_dose_in_force(
         DoseSession.objects.filter(clinic__memberships__user=user)
-        .select_related("assessment", "observation", "service_user")
+        .select_related("observation", "service_user")
         .prefetch_related(
+            Prefetch("assessments", queryset=Assessment.objects.order_by("sequence")),
             Prefetch("administrations", queryset=Administration.objects.order_by("sequence")),
             Prefetch(
                 "amendments",
-                queryset=Amendment.objects.select_related("administration", "amended_by").order_by(
-                    "amended_at", "pk"
-                ),
+                queryset=Amendment.objects.select_related(
+                    "administration", "amended_by", "witness"
+                ).order_by("amended_at", "pk"),
             ),
         )
-        .order_by("clinic_day", "opens_at", "service_user__family_name", "pk")
+        .order_by("clinic_day", "opens_at", "service_user__family_name", "pk"),
+        now or timezone.now(),
     )
 
 
@@ -287,28 +360,65 @@ def current_slot(*, clinic, now: dt.datetime | None = None) -> tuple[dt.date, st
     return day, (upcoming[0] if upcoming else (windows[-1][0] if windows else None))
 
 
-def board_sessions(*, clinic, day: dt.date, slot_code: str) -> list[DoseSession]:
-    """The board's rows in two queries whatever the number of service users: sessions
-    with the person, assessment, observation and the dose in force for the slot, then
-    the injections."""
-    in_force = (
-        Prescription.objects.filter(
-            service_user=OuterRef(OuterRef("service_user")),
-            valid_from__lte=OuterRef(OuterRef("opens_at")),
-            cancellation__isnull=True,
-        )
-        .order_by("-valid_from", "-version")
-        .values("pk")[:1]
-    )
-    dose = PrescriptionSlotDose.objects.filter(
-        prescription=Subquery(in_force), slot_code=OuterRef("slot_code")
-    ).values("dose_mg")[:1]
+def board_sessions(
+    *, clinic, day: dt.date, slot_code: str, now: dt.datetime | None = None
+) -> list[DoseSession]:
+    """The board's rows in three queries whatever the number of service users: sessions
+    with the person, observation and the dose in force for the slot at the moment the
+    dose would be given, then the assessments and the injections."""
     return list(
-        DoseSession.objects.filter(clinic=clinic, clinic_day=day, slot_code=slot_code)
-        .select_related("service_user", "assessment", "observation")
-        .prefetch_related(
-            Prefetch("administrations", queryset=Administration.objects.order_by("sequence"))
-        )
-        .annotate(dose_mg=Subquery(dose))
-        .order_by("service_user__family_name", "service_user__given_name", "pk")
+        with_dose_in_force(
+            DoseSession.objects.filter(clinic=clinic, clinic_day=day, slot_code=slot_code)
+            .select_related("service_user", "observation")
+            .prefetch_related(
+                Prefetch("assessments", queryset=Assessment.objects.order_by("sequence")),
+                Prefetch("administrations", queryset=Administration.objects.order_by("sequence")),
+            ),
+            now or timezone.now(),
+        ).order_by("service_user__family_name", "service_user__given_name", "pk")
     )
+
+
+def with_observation_amendments(observations: QuerySet[Observation]) -> QuerySet[Observation]:
+    """Observations with their sessions, observers and the sessions' corrections of
+    their observation (``session.observation_amendments``), in one more query."""
+    return observations.select_related("session", "observed_by").prefetch_related(
+        Prefetch(
+            "session__amendments",
+            queryset=Amendment.objects.filter(record=Amendment.Record.OBSERVATION).order_by(
+                "amended_at", "pk"
+            ),
+            to_attr="observation_amendments",
+        )
+    )
+
+
+def observation_as_read(observation: Observation):
+    """One observation of with_observation_amendments() as it now reads."""
+    return ObservationAsRead.of(observation, observation.session.observation_amendments)
+
+
+def observations_as_read(observations: QuerySet[Observation]) -> list[tuple[Observation, object]]:
+    """Observations with each one as it now reads (an ObservationAsRead), in two queries."""
+    return [(o, observation_as_read(o)) for o in with_observation_amendments(observations)]
+
+
+def noteworthy_observations(sessions: QuerySet[DoseSession]) -> QuerySet[Observation]:
+    """The observations of these sessions that may read as other than "no concerns": an
+    adverse event, a service user who left early, or one corrected since."""
+    return (
+        Observation.objects.filter(session__in=sessions)
+        .filter(
+            ~Q(outcome=Observation.Outcome.NO_CONCERNS)
+            | Q(session__amendments__record=Amendment.Record.OBSERVATION)
+        )
+        .distinct()
+    )
+
+
+def adverse_events(*, sessions: QuerySet[DoseSession], limit: int | None = None) -> list:
+    """The adverse events among these sessions, as the observations now read, newest
+    first: (session, ObservationAsRead) pairs, in two queries."""
+    rows = noteworthy_observations(sessions).order_by("-observed_at", "-pk")
+    read = [(o.session, r) for o, r in observations_as_read(rows) if r.adverse]
+    return read[:limit] if limit else read

@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -13,6 +13,7 @@ from eligibility.selectors import policy_in_force
 from eligibility.services import service_user_transition
 from hat_clinic.errors import Conflict, RuleViolation, require_reason
 
+from .mg import format_mg, parse_mg
 from .models import (
     INDUCTION_FIRST_DOSE_MG,
     INDUCTION_TOPUP_MG,
@@ -47,11 +48,13 @@ def observation_check(
     amendment: any adverse sign makes it an adverse event, which is described, and
     naloxone has a time."""
     adverse = any([over_sedation, overdose, naloxone_mg, ambulance_called])
-    if outcome == Observation.Outcome.NO_CONCERNS and adverse:
+    # As the database's check (adverse_signs_are_an_adverse_event): "left early" too.
+    if outcome != Observation.Outcome.ADVERSE_EVENT and adverse:
         raise RuleViolation(
             "Over-sedation, overdose, naloxone or an ambulance is an adverse "
             "event: record it as one.",
             code="adverse_event_marked_no_concerns",
+            field="outcome",
         )
     if outcome == Observation.Outcome.ADVERSE_EVENT and not (details or "").strip():
         raise RuleViolation("Describe the adverse event.", code="details_required", field="details")
@@ -59,42 +62,6 @@ def observation_check(
         raise RuleViolation(
             "Record when naloxone was given.", code="naloxone_time_required", field="naloxone_at"
         )
-
-
-def parse_mg(value, *, field: str, allow_zero: bool = False) -> Decimal:
-    """Milligrams as typed: a finite number with at most two decimal places, more
-    than 0 (or, with allow_zero, 0 or more, as for a stock count)."""
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as error:
-        raise RuleViolation(
-            f"{value!r} is not a number of milligrams.", code="dose_not_a_number", field=field
-        ) from error
-    if not amount.is_finite():
-        raise RuleViolation(
-            "A dose must be a finite number of milligrams.", code="dose_not_a_number", field=field
-        )
-    if amount != amount.quantize(Decimal("0.01")):
-        raise RuleViolation(
-            f"{amount} mg has more than two decimal places.", code="dose_precision", field=field
-        )
-    if allow_zero and amount < 0:
-        raise RuleViolation(
-            f"The amount must be 0 mg or more; {amount} mg was given.",
-            code="amount_negative",
-            field=field,
-        )
-    if not allow_zero and amount <= 0:
-        raise RuleViolation(
-            f"A dose must be more than 0 mg; {amount} mg was given.",
-            code="dose_not_positive",
-            field=field,
-        )
-    return amount
-
-
-def format_mg(amount: Decimal) -> str:
-    return f"{amount.normalize():f}"
 
 
 def prescription_issue(
@@ -279,7 +246,8 @@ def methadone_prescribe(
     valid_from = valid_from or now
     reason = require_reason(reason, "Give a reason for this methadone prescription.")
     _check_window(valid_from, valid_to, now)
-    dose = parse_mg(nightly_dose_mg, field="nightly_dose_mg")
+    # The nightly dose's column holds 4 digits before the point.
+    dose = parse_mg(nightly_dose_mg, field="nightly_dose_mg", maximum=Decimal("9999.99"))
     with transaction.atomic():
         locked = _lock_prescribable(service_user)
         if pharmacy.clinic_id != locked.clinic_id:

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .missed import missed_sessions_scan
+from .missed import missed_sessions_scan, observations_overdue_scan
 from .sessions import dose_sessions_generate_ahead
 
 
@@ -18,3 +18,10 @@ def scan_missed_sessions() -> int:
     killed half-way leaves nothing done, and is redelivered."""
     scan = missed_sessions_scan()
     return scan.sessions_missed if scan else 0
+
+
+@shared_task
+def scan_observations_overdue() -> int:
+    """Alert on every dosed session whose observation is overdue. Catches up however
+    late it runs; raising is idempotent, so a second run changes nothing."""
+    return observations_overdue_scan()

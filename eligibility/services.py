@@ -46,6 +46,7 @@ DEFAULT_SLOTS = (
 POLICY_FIELDS = (
     "min_dose_interval_minutes",
     "observation_minutes",
+    "observation_grace_minutes",
     "topup_gap_minutes",
     "missed_warning_threshold",
     "retitration_threshold",

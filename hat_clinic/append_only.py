@@ -61,3 +61,25 @@ def protect(tables: list[str], *, vendors: tuple[str, ...] = ("postgresql", "sql
         run(schema_editor, 1)
 
     return forwards, backwards
+
+
+def rewrite_once(table: str, sql: str):
+    """A RunPython function for a migration that must fill a new column of an
+    append-only table in rows written before the column existed: the trigger is lifted
+    for that one statement and put back at once, in the migration's transaction."""
+
+    def forwards(apps, schema_editor):
+        vendor = schema_editor.connection.vendor
+        trigger = f"{table}_append_only"
+        if vendor == "postgresql":
+            schema_editor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+            schema_editor.execute(sql)
+            schema_editor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+        elif vendor == "sqlite":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            schema_editor.execute(sql)
+            schema_editor.execute(_sqlite(table)[0])
+        else:
+            schema_editor.execute(sql)
+
+    return forwards

@@ -26,6 +26,12 @@ app.conf.beat_schedule = {
         "task": "dosing.tasks.scan_missed_sessions",
         "schedule": 5 * 60.0,
     },
+    # A dosed session's observation not recorded within the observation time plus
+    # the clinic's grace period raises an alert.
+    "scan-observations-overdue": {
+        "task": "dosing.tasks.scan_observations_overdue",
+        "schedule": 5 * 60.0,
+    },
     # Alerts are e-mailed after the commit that raises them; this sweep sends any
     # whose queued e-mail was lost with a worker.
     "email-alerts": {"task": "monitoring.tasks.email_alerts", "schedule": 5 * 60.0},

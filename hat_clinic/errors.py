@@ -25,10 +25,55 @@ class Conflict(RuleViolation):
 
 
 def require_reason(
-    reason: str | None, message: str = "Give a reason: it is kept in the audit trail."
+    reason: str | None,
+    message: str = "Give a reason: it is kept in the audit trail.",
+    *,
+    field: str = "reason",
 ) -> str:
-    """Every change to a clinical record says why; an empty or blank reason is refused."""
+    """Every change to a clinical record says why; an empty or blank reason is refused,
+    beside the field the reason is typed in."""
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation(message, code="reason_required", field="reason")
+        raise RuleViolation(message, code="reason_required", field=field)
     return reason
+
+
+def choice(choices, value, *, field: str, what: str | None = None):
+    """``value`` as a member of a TextChoices class, or a refusal naming the field and
+    the values it accepts, never a ValueError (a form sent with nothing chosen, or an
+    API caller's typo)."""
+    try:
+        return choices(value)
+    except (ValueError, TypeError) as error:
+        what = what or field.replace("_", " ")
+        allowed = ", ".join(str(v) for v in choices.values)
+        given = "nothing was chosen" if value in (None, "") else f"{str(value)[:40]!r} is not one"
+        raise RuleViolation(
+            f"Choose the {what}: {given}; it is one of {allowed}.",
+            code="choice_invalid",
+            field=field,
+        ) from error
+
+
+def whole_number(
+    value, *, field: str, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """A whole number typed or sent, within bounds, or a refusal naming the field: never
+    a ValueError, nor a number too large for the database (OverflowError, DataError)."""
+    try:
+        number = int(str(value).strip())
+    except (ValueError, TypeError) as error:
+        raise RuleViolation(
+            f"{field.replace('_', ' ').capitalize()} must be a whole number.",
+            code="number_invalid",
+            field=field,
+        ) from error
+    low = minimum if minimum is not None else -(2**31)
+    high = maximum if maximum is not None else 2**31 - 1
+    if not low <= number <= high:
+        raise RuleViolation(
+            f"{field.replace('_', ' ').capitalize()} must be between {low} and {high}.",
+            code="number_out_of_range",
+            field=field,
+        )
+    return number

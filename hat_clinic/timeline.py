@@ -9,8 +9,15 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from dosing.models import Amendment, DoseSession, Exit, Prescription, Review, Suspension
+from dosing.selectors import (
+    noteworthy_observations,
+    observation_as_read,
+    with_observation_amendments,
+)
 from eligibility.models import EligibilityAssessment, Referral, StatusChange
 from monitoring.models import Alert, BreathTest, ToxScreen
+
+from .roles import staff_name
 
 PAGE = 100
 
@@ -23,6 +30,8 @@ class Event:
     detail: str = ""
     who: object = None
     url: str = ""
+    # An adverse event after a dose: the page marks it so that it stands out.
+    urgent: bool = False
 
 
 PATHWAY_SOURCES = (
@@ -167,6 +176,18 @@ KINDS = {
             ),
         ),
     ),
+    "observation": (
+        "Observations other than no concerns",
+        (
+            (
+                lambda p: with_observation_amendments(
+                    noteworthy_observations(DoseSession.objects.filter(service_user=p))
+                ),
+                "observed_at",
+                lambda o: _observation_event(o),
+            ),
+        ),
+    ),
     "amendment": (
         "Amendments",
         (
@@ -243,7 +264,8 @@ KINDS = {
                     f"Alert: {a.get_kind_display()}",
                     a.detail
                     + (
-                        f" Acknowledged by {a.acknowledged_by}: {a.acknowledgement_note}"
+                        f" Acknowledged by {staff_name(a.acknowledged_by)}: "
+                        f"{a.acknowledgement_note}"
                         if a.acknowledged_at
                         else " (open)"
                     ),
@@ -254,6 +276,22 @@ KINDS = {
 }
 
 KIND_LABELS = {code: label for code, (label, _) in KINDS.items()}
+
+
+def _observation_event(observation) -> Event:
+    """An observation as it now reads: an adverse event stands out."""
+    read = observation_as_read(observation)
+    session = observation.session
+    what = "adverse event" if read.adverse else read.outcome_label.lower()
+    return Event(
+        observation.observed_at,
+        "observation",
+        f"{session.slot_code} {session.clinic_day:%a %d %b}: {what}",
+        ". ".join(part for part in (read.signs, read.details) if part),
+        observation.observed_by,
+        reverse("dose-session", args=[session.pk]),
+        urgent=read.adverse,
+    )
 
 
 def _page(rows: QuerySet, field: str, before: dt.datetime | None):

@@ -32,6 +32,8 @@ class AlertKind(models.TextChoices):
     BREATH_MISSING = "breath_missing", "Breath test missing"
     REGISTER_DISCREPANCY = "register_discrepancy", "Controlled drugs register discrepancy"
     PLACE_OFFERED = "place_offered", "Place offered from the waiting list"
+    ADVERSE_EVENT = "adverse_event", "Adverse event after a dose"
+    OBSERVATION_OVERDUE = "observation_overdue", "Observation not recorded"
 
 
 class Severity(models.IntegerChoices):
@@ -53,6 +55,8 @@ KIND_SEVERITY = {
     AlertKind.BREATH_MISSING: Severity.NOTICE,
     AlertKind.REGISTER_DISCREPANCY: Severity.URGENT,
     AlertKind.PLACE_OFFERED: Severity.WARNING,
+    AlertKind.ADVERSE_EVENT: Severity.URGENT,
+    AlertKind.OBSERVATION_OVERDUE: Severity.URGENT,
 }
 KIND_ROLES = {
     AlertKind.MISSED_DOSE: (Role.NURSE,),
@@ -64,6 +68,9 @@ KIND_ROLES = {
     AlertKind.BREATH_MISSING: (Role.NURSE,),
     AlertKind.REGISTER_DISCREPANCY: (Role.MANAGER,),
     AlertKind.PLACE_OFFERED: (Role.PRESCRIBER, Role.MANAGER),
+    # DOMAIN.md: an adverse event alerts prescribers and managers at once.
+    AlertKind.ADVERSE_EVENT: (Role.PRESCRIBER, Role.MANAGER),
+    AlertKind.OBSERVATION_OVERDUE: (Role.NURSE,),
 }
 
 

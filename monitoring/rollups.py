@@ -53,7 +53,7 @@ OUTCOMES = {
     "declined": Q(status=SessionStatus.DECLINED),
     "missed": Q(status=SessionStatus.MISSED),
     "excused": Q(status=SessionStatus.EXCUSED),
-    "open": Q(status__in=[SessionStatus.SCHEDULED, SessionStatus.ASSESSED]),
+    "open": Q(status__in=OPEN_SESSION_STATUSES),
 }
 COLUMNS = ["scheduled", *OUTCOMES]
 

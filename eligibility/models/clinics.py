@@ -77,6 +77,10 @@ class ClinicPolicy(models.Model):
     observation_minutes = models.PositiveIntegerField(
         default=20, help_text="Minimum post-dose observation after the last injection."
     )
+    observation_grace_minutes = models.PositiveIntegerField(
+        default=30,
+        help_text="How long after the observation time an unrecorded observation raises an alert.",
+    )
     topup_gap_minutes = models.PositiveIntegerField(
         default=20, help_text="Minimum time from the first injection to a top-up."
     )

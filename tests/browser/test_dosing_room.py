@@ -72,12 +72,18 @@ def open_session(page, live_server, name):
     page.get_by_role("row").filter(has_text=name).get_by_role("link", name="Open").click()
 
 
+def injection_form(page):
+    """The injection (or top-up) form: the correction forms below it share its labels."""
+    return page.locator("form[aria-labelledby=inject-h]")
+
+
 def inject(page, witness, mg="60"):
-    page.get_by_label("Drawn up (mg)").fill(mg)
-    page.get_by_label("Injected (mg)").fill(mg)
-    page.get_by_label("Witness username").fill(witness.username)
-    page.get_by_label("Witness password").fill(PASSWORD)
-    page.get_by_role("button", name="Record injection").click()
+    form = injection_form(page)
+    form.get_by_label("Drawn up (mg)").fill(mg)
+    form.get_by_label("Injected (mg)").fill(mg)
+    form.get_by_label("Witness username").fill(witness.username)
+    form.get_by_label("Witness password").fill(PASSWORD)
+    form.get_by_role("button", name="Record injection").click()
 
 
 def test_a_full_session_assess_inject_top_up_observe(page, live_server, cast, people, clock):
@@ -93,17 +99,21 @@ def test_a_full_session_assess_inject_top_up_observe(page, live_server, cast, pe
     page.get_by_label("Identity confirmed").check()
     page.get_by_label("1: awake and alert").check()
     page.get_by_role("button", name="Record assessment").click()
-    assert "Assessment recorded." in page.get_by_role("alert").first.inner_text()
+    assert (
+        "Assessment recorded: go on to the injection."
+        in page.get_by_role("alert").first.inner_text()
+    )
     inject(page, cast.hca, mg="55")
     assert "Observation has started" in page.get_by_role("alert").first.inner_text()
     assert page.get_by_test_id("observation-timer").is_visible()
     clock.shift(dt.timedelta(minutes=20))
     page.reload()
-    page.get_by_label("Drawn up (mg)").fill("5")
-    page.get_by_label("Injected (mg)").fill("5")
-    page.get_by_label("Witness username").fill(cast.hca.username)
-    page.get_by_label("Witness password").fill(PASSWORD)
-    page.get_by_role("button", name="Record top-up").click()
+    form = injection_form(page)
+    form.get_by_label("Drawn up (mg)").fill("5")
+    form.get_by_label("Injected (mg)").fill("5")
+    form.get_by_label("Witness username").fill(cast.hca.username)
+    form.get_by_label("Witness password").fill(PASSWORD)
+    form.get_by_role("button", name="Record top-up").click()
     assert "Top-up recorded." in page.get_by_role("alert").first.inner_text()
     clock.shift(dt.timedelta(minutes=20))
     page.reload()

@@ -2,6 +2,7 @@
 data made through the services a month before."""
 
 import datetime as dt
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from dosing.models import DoseSession
@@ -9,6 +10,7 @@ from dosing.room import dose_administer, session_assess
 from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
+from eligibility.services import policy_issue
 from tests.factories import PASSWORD, make_service_user
 
 LONDON = ZoneInfo("Europe/London")
@@ -56,3 +58,16 @@ def give_dose(cast, session: DoseSession, when, mg: str = "60") -> DoseSession:
 def dosed_at_nine(cast, person) -> DoseSession:
     """Assess and give the AM dose at 09:00, witnessed by the HCA."""
     return give_dose(cast, DoseSession.objects.get(service_user=person, slot_code="AM"), NINE)
+
+
+def with_breath_thresholds(cast, caution="9", withhold="22"):
+    """Clinic A's clinical lead sets breath alcohol thresholds from before SET_UP."""
+    policy_issue(
+        clinic=cast.clinic_a,
+        issued_by=None,
+        reason="Thresholds",
+        effective_from=SET_UP,
+        now=SET_UP - dt.timedelta(minutes=1),
+        breath_caution_threshold=Decimal(caution),
+        breath_withhold_threshold=Decimal(withhold),
+    )

@@ -5,14 +5,18 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from dosing.amendments import session_amend
 from dosing.models import Administration, Amendment
 from hat_clinic.errors import RuleViolation
 from tests.dosing.room_setup import NINE, dosed_at_nine, on_prescription
+from tests.factories import PASSWORD
+from tests.helpers import form_data
 
 pytestmark = pytest.mark.django_db
+User = get_user_model()
 
 
 @pytest.fixture(autouse=True)
@@ -26,9 +30,18 @@ def dosed(cast):
     return dosed_at_nine(cast, on_prescription(cast, slot_doses={"AM": "60"}))
 
 
-def amend(session, who, changes, record="administration", reason="Mis-keyed"):
+def amend(session, who, changes, record="administration", reason="Mis-keyed", witness=None):
+    """A correction; one of an injection is witnessed by the HCA unless told otherwise."""
+    if witness is None and record == "administration":
+        witness = User.objects.get(username="hca_a")
     return session_amend(
-        session=session, amended_by=who, record=record, changes=changes, reason=reason
+        session=session,
+        amended_by=who,
+        record=record,
+        changes=changes,
+        reason=reason,
+        witness_username=witness.username if witness else "",
+        witness_password=PASSWORD if witness else "",
     )
 
 
@@ -92,6 +105,8 @@ def test_only_a_nurse_amends_through_the_api(cast, dosed, who, expected):
             "sequence": 1,
             "changes": {"injected_mg": "55"},
             "reason": "Mis-keyed",
+            "witness_username": "hca_a",
+            "witness_password": PASSWORD,
         },
         content_type="application/json",
     )
@@ -102,35 +117,59 @@ def test_only_a_nurse_amends_through_the_api(cast, dosed, who, expected):
         assert response.json()["administrations"][0]["injected_mg"] == "60.00"
 
 
+def correct_on_page(client, session, label, changes, reason="Mis-keyed", witness=None):
+    """Post the page's correction form for a record, as a nurse would fill it in: every
+    field as it now reads, the ones typed over changed."""
+    url = reverse("dose-session", args=[session.pk])
+    data = form_data(client.get(url).content.decode(), aria_label=f"Correct the {label}")
+    prefix = next(name for name in data if name.endswith("-reason")).removesuffix("reason")
+    data.update({prefix + name: value for name, value in changes.items()})
+    data[prefix + "reason"] = reason
+    if witness is not None:
+        data[prefix + "witness_username"] = witness.username
+        data[prefix + "witness_password"] = PASSWORD
+    return client.post(url, data, follow=True)
+
+
+def test_the_page_lists_the_fields_by_label_with_the_values_as_they_read(cast, dosed):
+    page = cast.client("nurse").get(reverse("dose-session", args=[dosed.pk])).content.decode()
+    data = form_data(page, aria_label="Correct the injection")
+    assert data["amend-administration-1-injected_mg"] == "60"
+    assert data["amend-administration-1-injected_at"] == "09:00"
+    assert data["amend-administration-1-route"] == "iv"
+    for label in ("Drawn up (mg)", "Injected (mg)", "Time of injection", "Witness password"):
+        assert f">{label}</label>" in page
+    assert ">injected_mg<" not in page
+
+
 def test_the_page_shows_the_correction_beside_the_original(cast, dosed):
     client = cast.client("nurse")
-    page = client.post(
-        reverse("dose-session", args=[dosed.pk]),
-        {
-            "action": "amend",
-            "record": "administration",
-            "sequence": "1",
-            "field": "injected_mg",
-            "value": "55",
-            "reason": "Mis-keyed",
-        },
-        follow=True,
-    )
+    page = correct_on_page(client, dosed, "injection", {"injected_mg": "55"}, witness=cast.hca)
     text = page.content.decode()
     assert "Correction recorded beside the original." in text
-    assert "60.00 mg intravenous" in text  # the original
-    assert "injected_mg 60 → 55. Why: Mis-keyed" in text
+    assert "Injected (mg) 60 → 55. Why: Mis-keyed" in text
+    assert "witnessed by" in text
+    assert "55 mg intravenous" in text  # the injection as it now reads, marked corrected
+    assert "corrected</span>" in text
+    assert Administration.objects.get().injected_mg == Decimal("60")  # the original stays
     other = cast.client("hca").post(
         reverse("dose-session", args=[dosed.pk]),
-        {
-            "action": "amend",
-            "record": "administration",
-            "field": "injected_mg",
-            "value": "1",
-            "reason": "x",
-        },
+        {"action": "amend", "record": "administration", "sequence": "1"},
     )
     assert other.status_code == 403
+
+
+def test_a_correction_of_an_injection_without_its_witness_is_refused_on_the_page(cast, dosed):
+    client = cast.client("nurse")
+    page = correct_on_page(client, dosed, "injection", {"injected_mg": "55"})
+    assert page.status_code == 400
+    text = page.content.decode()
+    assert "The witness enters their username" in text
+    # What was typed is still there, the reason included.
+    data = form_data(text, aria_label="Correct the injection")
+    assert data["amend-administration-1-injected_mg"] == "55"
+    assert data["amend-administration-1-reason"] == "Mis-keyed"
+    assert not Amendment.objects.exists()
 
 
 def test_each_step_of_a_session_is_in_its_history_with_who_and_why(cast, dosed):
@@ -191,17 +230,10 @@ def test_a_corrected_observation_keeps_the_rules_of_an_observation(cast, overdos
 
 
 def test_the_page_refuses_an_incoherent_observation_correction(cast, overdose):
-    page = cast.client("nurse").post(
-        reverse("dose-session", args=[overdose.pk]),
-        {
-            "action": "amend",
-            "record": "observation",
-            "field": "outcome",
-            "value": "no_concerns",
-            "reason": "Mis-keyed",
-        },
-        follow=True,
+    page = correct_on_page(
+        cast.client("nurse"), overdose, "observation", {"outcome": "no_concerns"}
     )
+    assert page.status_code == 400
     assert "Over-sedation, overdose, naloxone or an ambulance is an adverse event" in (
         page.content.decode()
     )

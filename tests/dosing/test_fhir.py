@@ -17,6 +17,7 @@ from dosing.room import session_decline, session_withhold
 from eligibility.tokens import token_issue
 from hat_clinic.roles import Role
 from tests.dosing.room_setup import give_dose
+from tests.factories import PASSWORD
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule, session_of
 
 MON, TUE = dt.date(2026, 2, 9), dt.date(2026, 2, 10)
@@ -37,6 +38,8 @@ def history(cast):
         changes={"injected_mg": "50"},
         reason="10 mg was wasted, not injected",
         sequence=1,
+        witness_username=cast.hca.username,
+        witness_password=PASSWORD,
         now=london(MON, 12),
     )
     session_withhold(

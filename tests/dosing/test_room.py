@@ -432,9 +432,10 @@ def test_consecutive_sessions_not_taken(clinic, staff, sequence, count, status):
 
 def test_withholding_for_other_needs_a_note(clinic, staff):
     s = session(person_on(clinic, staff))
-    refused(
+    refusal = refused(
         "reason_required", session_withhold, session=s, nurse=staff.nurse, reason="other", now=at(9)
     )
+    assert refusal.field == "note"  # shown beside the note, where the reason is typed
     session_withhold(session=s, nurse=staff.nurse, reason="other", note="Fire alarm", now=at(9))
     with pytest.raises(Conflict):
         session_decline(session=s, nurse=staff.nurse, now=at(9, 5))

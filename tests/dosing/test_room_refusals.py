@@ -2,7 +2,6 @@
 rule and words as the service. One scenario per stop, built through the services."""
 
 import datetime as dt
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +13,8 @@ from dosing.room import dose_administer, session_assess
 from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
-from eligibility.services import policy_issue, service_user_transition
+from eligibility.services import service_user_transition
+from tests.dosing.room_setup import with_breath_thresholds
 from tests.factories import PASSWORD, make_service_user
 
 pytestmark = pytest.mark.django_db
@@ -79,18 +79,6 @@ def injected(cast, session, when, mg="60"):
 INJECTION = {"drawn_mg": "60", "injected_mg": "60", "route": "iv", "site": "arm"}
 
 
-def with_thresholds(cast):
-    policy_issue(
-        clinic=cast.clinic_a,
-        issued_by=None,
-        reason="Thresholds",
-        effective_from=SET_UP,
-        now=SET_UP - dt.timedelta(minutes=1),
-        breath_caution_threshold=Decimal("9"),
-        breath_withhold_threshold=Decimal("22"),
-    )
-
-
 # Each: (name, build(cast) -> (session, now), action, form, code, words)
 def outside_window(cast):
     return (
@@ -134,7 +122,7 @@ def thresholds_unset(cast):
 
 
 def breath_withholds(cast):
-    with_thresholds(cast)
+    with_breath_thresholds(cast)
     return (
         slot(person(cast, flags=["alcohol"])),
         at(9),
@@ -258,12 +246,18 @@ def test_the_api_refuses_with_the_rule_and_numbers(cast, scenario):
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
 def test_the_page_shows_the_same_refusal(cast, scenario):
-    session, now, action, form, _code, words = scenario(cast)
-    data = {"action": action, "identity": "on", **form}
+    session, now, action, form, code, words = scenario(cast)
+    names = {"breath": "breath_mcg_per_100ml"}
+    data = {"action": action, **{f"{action}-{names.get(k, k)}": v for k, v in form.items()}}
+    if action == "assess":
+        data["assess-identity_confirmed"] = "on"
     if action in ("administer", "topup"):
-        data.update(witness_username=cast.hca.username, witness_password=PASSWORD)
+        data[f"{action}-witness_username"] = cast.hca.username
+        data[f"{action}-witness_password"] = PASSWORD
     with time_machine.travel(now, tick=False):
         page = cast.client("nurse").post(
             reverse("dose-session", args=[session.pk]), data, follow=True
         )
+    # A refusal is a 400 with the page and what was typed; a withhold is recorded.
+    assert page.status_code == (200 if code is None else 400)
     assert words in page.content.decode().replace("&#x27;", "'")

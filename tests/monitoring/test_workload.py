@@ -162,6 +162,7 @@ def test_every_number_on_the_workload_dashboard(cast, history):
         "review_overdue": 3,
         "tox_overdue": 2,  # three raised, one acknowledged
         "place_offered": 1,
+        "adverse_event": 1,  # A's overdose, raised when it was recorded
     }
     assert {row["code"]: row["total"] for row in got["retitrations"]} == {
         "missed": 1,

@@ -1,0 +1,216 @@
+"""The hard stops on an injection, shared by the dose itself (dosing.room) and by a
+correction of it (dosing.amendments): a correction is as strict as the record it
+corrects. Each check refuses with the numbers, naming the field to fix."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+
+from hat_clinic.errors import RuleViolation
+
+from .effective import injections
+from .mg import format_mg
+from .models import LOWER_LIMB_IV, SITES_FOR_ROUTE, Administration, DoseSession, Route
+from .selectors import prescription_in_force
+
+
+def local_time(instant: dt.datetime) -> str:
+    return f"{timezone.localtime(instant):%H:%M}"
+
+
+def duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
+
+
+def check_injection(*, drawn: Decimal, injected: Decimal, route, site, risk_discussion) -> None:
+    """What an injection must be on its own: a site of its route, a lower-limb IV
+    risk discussion, and no more injected than was drawn up."""
+    if site not in SITES_FOR_ROUTE[Route(route)]:
+        raise RuleViolation(
+            f"{site} is not a site for {Route(route).label.lower()} injection.",
+            code="site_not_for_route",
+            field="site",
+        )
+    if route == Route.IV and site in LOWER_LIMB_IV and not (risk_discussion or "").strip():
+        raise RuleViolation(
+            "A lower-limb IV injection needs the risk discussion recorded.",
+            code="risk_discussion_required",
+            field="risk_discussion",
+        )
+    if injected > drawn:
+        raise RuleViolation(
+            f"Injected {format_mg(injected)} mg is more than the {format_mg(drawn)} mg drawn up.",
+            code="injected_above_drawn",
+            field="injected_mg",
+        )
+
+
+def check_time(session: DoseSession, injected_at: dt.datetime, now: dt.datetime) -> None:
+    """Not in the future, and inside the session's window."""
+    if injected_at > now:
+        raise RuleViolation(
+            "The injection time cannot be in the future.",
+            code="injection_in_future",
+            field="injected_at",
+        )
+    check_window(session, injected_at, field="injected_at")
+
+
+def check_window(session: DoseSession, at: dt.datetime, *, field: str | None = None) -> None:
+    if not (session.opens_at <= at < session.closes_at):
+        raise RuleViolation(
+            f"The {session.slot_code} window is {local_time(session.opens_at)} to "
+            f"{local_time(session.closes_at)}; it is {local_time(at)}. Doses are given only "
+            "inside the window.",
+            code="outside_window",
+            field=field,
+        )
+
+
+def prescription_for_injection(
+    session: DoseSession,
+    *,
+    sequence: int,
+    drawn: Decimal,
+    injected: Decimal,
+    route,
+    injected_at: dt.datetime,
+    first_injected_at: dt.datetime | None,
+    shown_prescription: int | None = None,
+):
+    """The prescription version the injection is checked against: the one in force at
+    the moment of the injection. Refuses a route it does not allow, a first injection
+    above the slot's dose, and a top-up outside its allowance or too soon.
+
+    ``shown_prescription`` is the version the nurse's screen showed: if another came
+    into force since, the dose is refused, naming the new dose, so that what was shown
+    is always what is enforced."""
+    prescription = prescription_in_force(service_user=session.service_user, at=injected_at)
+    if prescription is None:
+        raise RuleViolation(
+            "There is no prescription in force: no dose can be given.", code="no_prescription"
+        )
+    session_dose = prescription.dose_for(session.slot_code)
+    if shown_prescription is not None and shown_prescription != prescription.pk:
+        dose = f"{format_mg(session_dose)} mg" if session_dose is not None else "no dose"
+        topup = prescription.topup_max_mg
+        raise RuleViolation(
+            f"The prescription changed since this page was opened: version "
+            f"{prescription.version} is now in force, with {dose} for {session.slot_code}"
+            + (f" and a top-up of up to {format_mg(topup)} mg" if topup else "")
+            + ". Check the dose against it and record the injection again.",
+            code="prescription_changed",
+            field="injected_mg",
+        )
+    if route not in prescription.routes:
+        raise RuleViolation(
+            f"The prescription does not allow the {Route(route).label.lower()} route.",
+            code="route_not_prescribed",
+            field="route",
+        )
+    if session_dose is None:
+        raise RuleViolation(
+            f"The prescription has no {session.slot_code} dose.", code="no_dose_for_slot"
+        )
+    if drawn > prescription.max_daily_total_mg:
+        # No single syringe holds more than a whole day's maximum: such a figure is a
+        # slip of the keyboard, and the register would supply it.
+        raise RuleViolation(
+            f"{format_mg(drawn)} mg drawn up is more than the prescribed daily maximum of "
+            f"{format_mg(prescription.max_daily_total_mg)} mg: check the amount.",
+            code="drawn_above_daily_maximum",
+            field="drawn_mg",
+        )
+    if sequence == 1 and injected > session_dose:
+        raise RuleViolation(
+            f"{format_mg(injected)} mg is above the prescribed {session.slot_code} dose of "
+            f"{format_mg(session_dose)} mg.",
+            code="dose_above_prescription",
+            field="injected_mg",
+        )
+    if sequence == 2:
+        _check_topup(prescription, first_injected_at, injected, injected_at, session.policy)
+    return prescription
+
+
+def _check_topup(prescription, first_at, injected, injected_at, policy) -> None:
+    if not prescription.topup_max_mg:
+        raise RuleViolation(
+            "The prescription allows no top-up.", code="topup_not_allowed", field="injected_mg"
+        )
+    earliest = first_at + dt.timedelta(minutes=policy.topup_gap_minutes)
+    if injected_at < earliest:
+        raise RuleViolation(
+            f"A top-up comes at least {policy.topup_gap_minutes} minutes after the first "
+            f"injection ({local_time(first_at)}): not before {local_time(earliest)}.",
+            code="topup_too_soon",
+            field="injected_at",
+        )
+    if injected > prescription.topup_max_mg:
+        raise RuleViolation(
+            f"{format_mg(injected)} mg is above the top-up allowance of "
+            f"{format_mg(prescription.topup_max_mg)} mg.",
+            code="topup_above_allowance",
+            field="injected_mg",
+        )
+
+
+def check_interval(session: DoseSession, injected_at: dt.datetime, policy) -> None:
+    """No injection starts less than the minimum interval after the previous session's
+    last injection, nor (for a correction, or a dose recorded late) less than the
+    interval before the next session's first. Times are read as corrected."""
+    gap = dt.timedelta(minutes=policy.min_dose_interval_minutes)
+    others = Administration.objects.filter(session__service_user=session.service_user_id)
+    before = others.filter(session__opens_at__lt=session.opens_at).order_by("-session__opens_at")
+    after = others.filter(session__opens_at__gt=session.opens_at).order_by("session__opens_at")
+    previous = _neighbour_times(before)
+    if previous:
+        last = max(previous)
+        if injected_at < last + gap:
+            raise RuleViolation(
+                f"The last injection was at {local_time(last)}; at least "
+                f"{duration(policy.min_dose_interval_minutes)} must pass. The next may start "
+                f"at {local_time(last + gap)}.",
+                code="interval_too_short",
+                field="injected_at",
+            )
+    following = _neighbour_times(after)
+    if following and min(following) < injected_at + gap:
+        raise RuleViolation(
+            f"The next session's injection was at {local_time(min(following))}; at least "
+            f"{duration(policy.min_dose_interval_minutes)} must pass between them.",
+            code="interval_too_short",
+            field="injected_at",
+        )
+
+
+def _neighbour_times(ordered) -> list[dt.datetime]:
+    """The corrected injection times of the nearest session in that order."""
+    nearest = ordered.values("session_id")[:1]
+    return [i.injected_at for i in injections(Administration.objects.filter(session__in=nearest))]
+
+
+def check_daily_total(
+    session: DoseSession,
+    *,
+    injected: Decimal,
+    prescription,
+    excluding: Administration | None = None,
+) -> None:
+    """The day's injections, as corrected, stay within the prescribed daily maximum."""
+    day = Administration.objects.filter(
+        session__service_user=session.service_user_id, session__clinic_day=session.clinic_day
+    )
+    if excluding is not None:
+        day = day.exclude(pk=excluding.pk)
+    given = sum((i.injected_mg for i in injections(day)), Decimal(0))
+    if given + injected > prescription.max_daily_total_mg:
+        raise RuleViolation(
+            f"{format_mg(injected)} mg would bring the day's total to "
+            f"{format_mg(given + injected)} mg, above the prescribed daily maximum of "
+            f"{format_mg(prescription.max_daily_total_mg)} mg.",
+            code="daily_total_exceeded",
+            field="injected_mg",
+        )

@@ -1,0 +1,35 @@
+"""What follows an injection: when its observation is overdue, and the alert an
+adverse event raises. Shared by the observation as recorded (dosing.room) and as
+corrected (dosing.amendments)."""
+
+import datetime as dt
+
+from monitoring.alerts import alert_raise
+from monitoring.models import AlertKind
+
+from .effective import adverse_signs
+from .models import DoseSession
+
+
+def observation_due_at(session: DoseSession, last_injected_at: dt.datetime) -> dt.datetime:
+    policy = session.policy
+    return last_injected_at + dt.timedelta(
+        minutes=policy.observation_minutes + policy.observation_grace_minutes
+    )
+
+
+def adverse_event_alert(session: DoseSession, observation, *, now: dt.datetime) -> None:
+    """DOMAIN.md: an adverse event alerts prescribers and managers at once. One alert
+    per session, whether recorded at the observation or by a correction of it."""
+    signs = adverse_signs(observation)
+    alert_raise(
+        kind=AlertKind.ADVERSE_EVENT,
+        clinic=session.clinic,
+        service_user=session.service_user,
+        session=session,
+        cause_key=f"adverse:{session.pk}",
+        detail=f"Adverse event after the {session.slot_code} dose on "
+        f"{session.clinic_day:%d %b}{': ' + signs if signs else ''}. "
+        f"{getattr(observation, 'details', '') or ''}".strip(),
+        now=now,
+    )
