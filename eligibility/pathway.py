@@ -11,7 +11,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from hat_clinic.errors import Conflict, RuleViolation, require_reason
+from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
+from hat_clinic.roles import staff_name
 
 from .models import (
     IN_TREATMENT,
@@ -33,6 +34,12 @@ from .services import service_user_register, service_user_transition
 # Sent (after commit) when a place may have come free, so that the next person on
 # the waiting list is offered it. The monitoring app listens: it raises the alert.
 places_may_have_freed = django.dispatch.Signal()
+
+
+# Sent inside the admission's transaction, so that what another app closes because of
+# it commits or rolls back with the admission. The monitoring app listens: it closes
+# the "place offered" alert.
+service_user_admitted = django.dispatch.Signal()
 
 
 def places_changed(clinic: Clinic) -> None:
@@ -176,19 +183,22 @@ def eligibility_assess(
             code="unknown_criterion",
             field="answers",
         )
-    missing = [c.label for c in asked if c.value not in answers]
+    # A refusal names the first answer at fault, as answers.<criterion>.<met|evidence>.
+    missing = [c for c in asked if c.value not in answers]
     if missing:
         raise RuleViolation(
-            f"Answer every criterion on the clinic's checklist. Missing: {'; '.join(missing)}.",
+            "Answer every criterion on the clinic's checklist. Missing: "
+            f"{'; '.join(c.label for c in missing)}.",
             code="answers_missing",
-            field="answers",
+            field=f"answers.{missing[0].value}.met",
         )
-    no_evidence = [c.label for c in asked if not (answers[c.value][1] or "").strip()]
+    no_evidence = [c for c in asked if not (answers[c.value][1] or "").strip()]
     if no_evidence:
         raise RuleViolation(
-            f"Give the evidence for each answer. None for: {'; '.join(no_evidence)}.",
+            "Give the evidence for each answer. None for: "
+            f"{'; '.join(c.label for c in no_evidence)}.",
             code="evidence_missing",
-            field="answers",
+            field=f"answers.{no_evidence[0].value}.evidence",
         )
     person = referral.service_user
     if Criterion.ADULT in asked:
@@ -200,7 +210,7 @@ def eligibility_assess(
                 f"The date of birth ({born:%d %b %Y}) says {person.display_name} is "
                 f"{'' if adult else 'not '}18 or over; the answer must agree.",
                 code="age_contradicts_date_of_birth",
-                field="answers",
+                field=f"answers.{Criterion.ADULT.value}.met",
             )
     with transaction.atomic():
         referral = _lock_referral(referral)
@@ -258,14 +268,14 @@ def referral_decide(
     blocks acceptance; an unmet advisory one needs a written reason to accept. An
     accepted person joins the waiting list until admitted."""
     now = now or timezone.now()
-    decision = Decision(decision)
+    decision = choice(Decision, decision, field="decision")
     reason = require_reason(reason, "Give the reason for the decision: it is kept on record.")
     with transaction.atomic():
         referral = _lock_referral(referral)
         if referral.decision:
             raise Conflict(
                 f"This referral was already {referral.get_decision_display().lower()} by "
-                f"{referral.decided_by}.",
+                f"{staff_name(referral.decided_by)}.",
                 code="referral_decided",
             )
         assessment = referral.assessments.order_by("-assessed_at", "-pk").first()
@@ -419,6 +429,9 @@ def service_user_admit(
             changed_by=admitted_by,
             reason="Admitted: treatment agreement signed",
             now=now,
+        )
+        service_user_admitted.send(
+            sender=Referral, referral=referral, admitted_by=admitted_by, now=now
         )
     return referral
 

@@ -46,3 +46,9 @@ def grant_role_permissions(grants: dict[str, list[str]]):
                 )
 
     return forwards
+
+
+def staff_name(user) -> str:
+    """How a member of staff is named on pages, exports and messages: their full name,
+    or their username when no name is recorded (a pharmacy integration's account)."""
+    return user.get_full_name() or user.get_username()

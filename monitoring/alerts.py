@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from eligibility.models import Clinic
 from hat_clinic.errors import Conflict, RuleViolation
+from hat_clinic.roles import staff_name
 
 from .models import KIND_ROLES, KIND_SEVERITY, Alert, AlertAddress, AlertKind
 
@@ -126,18 +127,44 @@ def alert_acknowledge(*, alert: Alert, by, note: str, now: dt.datetime | None = 
         locked = Alert.objects.select_for_update().get(pk=alert.pk)
         if not locked.is_open:
             raise Conflict(
-                f"This alert was already acknowledged by {locked.acknowledged_by} at "
-                f"{timezone.localtime(locked.acknowledged_at):%H:%M on %d %b}.",
+                f"This alert was already acknowledged by {staff_name(locked.acknowledged_by)} "
+                f"at {timezone.localtime(locked.acknowledged_at):%H:%M on %d %b}.",
                 code="alert_already_acknowledged",
             )
-        locked.acknowledged_by = by
-        locked.acknowledged_at = now
-        locked.acknowledgement_note = note
-        locked._history_user = by
-        locked._change_reason = "Acknowledged"
-        locked.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"])
+        _acknowledge(locked, by=by, note=note, now=now)
     alert.refresh_from_db()
     return alert
+
+
+def alert_close(
+    *, kind: AlertKind, cause_key: str, by, note: str, now: dt.datetime | None = None
+) -> Alert | None:
+    """Acknowledge the open alert of this kind and cause, if there is one, because the
+    work it asked for has been recorded (an admission answers a place offered). Run
+    inside that work's transaction, so that the two commit or roll back together.
+    An alert someone acknowledged meanwhile is left as they closed it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Locked so that a member of staff acknowledging it at the same moment waits,
+        # then finds it closed, rather than both writing an acknowledgement.
+        locked = (
+            Alert.objects.select_for_update()
+            .filter(kind=kind, cause_key=cause_key, acknowledged_at__isnull=True)
+            .first()
+        )
+        if locked is None:
+            return None
+        _acknowledge(locked, by=by, note=note, now=now)
+    return locked
+
+
+def _acknowledge(locked: Alert, *, by, note: str, now: dt.datetime) -> None:
+    locked.acknowledged_by = by
+    locked.acknowledged_at = now
+    locked.acknowledgement_note = note
+    locked._history_user = by
+    locked._change_reason = "Acknowledged"
+    locked.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"])
 
 
 def _email_after_commit() -> None:

@@ -12,12 +12,21 @@ class MonitoringConfig(AppConfig):
 
         register(monitoring_panel)
 
-        from eligibility.pathway import places_may_have_freed
+        from eligibility.pathway import places_may_have_freed, service_user_admitted
 
         places_may_have_freed.connect(_offer_places, dispatch_uid="monitoring-offer-places")
+        service_user_admitted.connect(
+            _close_place_offer, dispatch_uid="monitoring-close-place-offer"
+        )
 
 
 def _offer_places(sender, clinic_id, **kwargs):
     from .tasks import offer_free_places
 
     offer_free_places.delay(clinic_id)
+
+
+def _close_place_offer(sender, referral, admitted_by, now, **kwargs):
+    from .scans import place_offer_close
+
+    place_offer_close(referral=referral, admitted_by=admitted_by, now=now)

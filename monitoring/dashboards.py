@@ -305,12 +305,20 @@ def retention(filters: Filters, *, today: dt.date | None = None) -> dict:
                 "kind_label": kind.label,
                 "detail": detail.value,
                 "detail_label": detail.label,
+                "label": exit_label(kind, detail),
                 "by_clinic": [exit_counts.get((pk, kind, detail), 0) for pk in names],
                 "total": sum(exit_counts.get((pk, kind, detail), 0) for pk in names),
             }
             for kind, detail in kinds
         ],
     }
+
+
+def exit_label(kind, detail) -> str:
+    """An exit's row label: its kind, and the detail when the kind has more than one."""
+    if len(EXIT_DETAILS[kind]) == 1:
+        return kind.label
+    return f"{kind.label}: {detail.label}"
 
 
 def km_curve(episodes: list[tuple[int, bool, int]]) -> list[dict]:

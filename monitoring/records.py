@@ -19,6 +19,7 @@ from .models import (
     ToxScreen,
     ToxScreenResult,
 )
+from .selectors import methadone_for_day
 
 MAX_BREATH_READING = Decimal("500")
 
@@ -159,13 +160,9 @@ def methadone_collection_record(
     """Record whether the day's methadone was collected, at the pharmacy on the
     prescription in force that day. A second report for the same day replaces the
     first (the history keeps it). Returns the record and whether it is new."""
-    from dosing.selectors import methadone_in_force
-
     now = now or timezone.now()
-    clinic = service_user.clinic
-    _not_in_the_future(day, clinic, now, field="day", what="day")
-    midday = dt.datetime.combine(day, dt.time(12), tzinfo=clinic.zone)
-    prescription = methadone_in_force(service_user=service_user, at=midday)
+    _not_in_the_future(day, service_user.clinic, now, field="day", what="day")
+    prescription = methadone_for_day(service_user=service_user, day=day)
     if prescription is None:
         raise RuleViolation(
             f"{service_user.display_name} had no methadone prescription on {day:%d %b %Y}: "

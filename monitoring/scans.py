@@ -32,8 +32,8 @@ from eligibility.models import (
 )
 from eligibility.selectors import admitted_at, attach_policies_in_force, policy_in_force_subquery
 
-from .alerts import alerts_raise_from, sql_text
-from .models import AlertKind, BreathTest, MethadoneCollection, ToxScreen
+from .alerts import alert_close, alerts_raise_from, sql_text
+from .models import Alert, AlertKind, BreathTest, MethadoneCollection, ToxScreen
 
 # Reviews and samples are not expected while someone is in hospital or custody.
 MONITORED = [status for status in IN_TREATMENT if status != Status.SUSPENDED]
@@ -218,6 +218,10 @@ def methadone_uncollected_scan(*, now: dt.datetime | None = None) -> int:
     )
 
 
+# An offer's alert names its referral: the admission that answers it closes it.
+PLACE_OFFER_CAUSE = "place-offer:"
+
+
 def free_places_offer(*, clinic_ids=None, now: dt.datetime | None = None) -> int:
     """Offer each clinic's free places to the next on its waiting list, and alert the
     prescribers and managers to each offer. Returns the number of offers made."""
@@ -238,7 +242,7 @@ def free_places_offer(*, clinic_ids=None, now: dt.datetime | None = None) -> int
                 alert_clinic=F("clinic_id"),
                 alert_service_user=F("service_user_id"),
                 alert_session=NO_SESSION,
-                alert_cause=sql_text("place-offer:", F("pk")),
+                alert_cause=sql_text(PLACE_OFFER_CAUSE, F("pk")),
                 alert_detail=Value(
                     "A place is free and is offered to this person, next on the waiting list: "
                     "arrange the admission and the treatment agreement."
@@ -248,3 +252,19 @@ def free_places_offer(*, clinic_ids=None, now: dt.datetime | None = None) -> int
             now=now,
         )
     return offers
+
+
+def place_offer_close(
+    *, referral: Referral, admitted_by, now: dt.datetime | None = None
+) -> Alert | None:
+    """The person offered a place was admitted: the offer's alert is answered. Closed
+    as acknowledged by whoever admitted them, inside the admission's transaction."""
+    now = now or timezone.now()
+    day = referral.clinic.clinic_day_of(now)
+    return alert_close(
+        kind=AlertKind.PLACE_OFFERED,
+        cause_key=f"{PLACE_OFFER_CAUSE}{referral.pk}",
+        by=admitted_by,
+        note=f"Admitted on {day.day} {day:%b %Y}.",
+        now=now,
+    )

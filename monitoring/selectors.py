@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from eligibility.selectors import for_staff
 
@@ -42,6 +42,38 @@ def methadone_collections_for_staff(user) -> QuerySet[MethadoneCollection]:
     return for_staff(MethadoneCollection.objects, user)
 
 
+def _day_end(day: dt.date, zone) -> dt.datetime:
+    """The next day's midnight in the clinic's zone: a clinic day is 23 or 25 hours
+    long on the days the clocks change."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+
+
+def methadone_covering(versions, *, day: dt.date, zone):
+    """The methadone version that covers a clinic day's collection, from versions
+    newest first: the one in force at the day's midday, or one that started later
+    that day (its first day's collection is due, whatever time it starts). None when
+    nothing was prescribed for the day."""
+    version = next((v for v in versions if v.valid_from < _day_end(day, zone)), None)
+    if version is None:
+        return None
+    midday = dt.datetime.combine(day, dt.time(12), tzinfo=zone)
+    if version.valid_to is not None and version.valid_to <= max(midday, version.valid_from):
+        return None  # stopped before the day's midday
+    return version
+
+
+def methadone_for_day(*, service_user, day: dt.date):
+    """The methadone version covering a clinic day's collection (methadone_covering),
+    with its pharmacy, in one query."""
+    zone = service_user.clinic.zone
+    versions = (
+        service_user.methadone_prescriptions.filter(valid_from__lt=_day_end(day, zone))
+        .select_related("pharmacy")
+        .order_by("-valid_from", "-version")[:1]
+    )
+    return methadone_covering(versions, day=day, zone=zone)
+
+
 def monitoring_summary(*, service_user, now: dt.datetime, days: int = 28) -> dict:
     """The service user's page: the latest tox results, recent breath readings, the
     methadone collection calendar for the last `days` days, and open alerts.
@@ -68,26 +100,23 @@ def monitoring_summary(*, service_user, now: dt.datetime, days: int = 28) -> dic
             service_user=service_user, day__gte=first_day, day__lte=today
         )
     }
-    window_start = dt.datetime.combine(first_day, dt.time(0), tzinfo=clinic.zone)
+    # Every version started by today, ended ones too: a version that ended before the
+    # window still hides the older ones it superseded.
     versions = list(
-        MethadonePrescription.objects.filter(service_user=service_user, valid_from__lte=now)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=window_start))
-        .order_by("-valid_from", "-version")
+        MethadonePrescription.objects.filter(
+            service_user=service_user, valid_from__lt=_day_end(today, clinic.zone)
+        ).order_by("-valid_from", "-version")
     )
-
-    def prescribed(day):
-        midday = dt.datetime.combine(day, dt.time(12), tzinfo=clinic.zone)
-        version = next((v for v in versions if v.valid_from <= midday), None)
-        return version is not None and (version.valid_to is None or version.valid_to > midday)
-
     calendar = []
     for offset in range(days):
         day = first_day + dt.timedelta(days=offset)
         record = collections.get(day)
         if record is not None:
             state = "collected" if record.collected else "not_collected"
+        elif methadone_covering(versions, day=day, zone=clinic.zone) is not None:
+            state = "unreported"
         else:
-            state = "unreported" if prescribed(day) else "none"
+            state = "none"
         calendar.append({"day": day, "state": state, "record": record})
     return {
         "latest_tox": latest_tox,

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from dosing.exit_plans import reducing_plan_create
 from dosing.models import Prescription, PrescriptionCancellation, ReducingPlan, ServiceClosure
@@ -137,6 +138,8 @@ def test_a_short_notice_closure_warns_and_drafts_plans(cast, person):
     text = page.content.decode()
     assert "1 draft exit plans await a prescriber" in text
     assert "less than six months" in text
+    assert f"by {escape(cast.manager.get_full_name())}: Funding ends" in text
+    assert cast.manager.username not in text
     draft = ReducingPlan.objects.get()
     prescriber = cast.client("prescriber")
     prescriber.post(reverse("exit-plan-activate", args=[draft.pk]))

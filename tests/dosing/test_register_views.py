@@ -9,8 +9,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from dosing.register import register_receive, register_section_add
+from dosing.register import register_destroy, register_receive, register_section_add
 from tests.factories import PASSWORD
+from tests.helpers import names_staff
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
@@ -98,6 +99,34 @@ def test_the_csv_export_has_every_entry(cast, section):
         "0.00",
         "500.00",
     ]
+
+
+def test_the_register_page_and_csv_name_who_recorded_and_who_witnessed(cast, section):
+    register_destroy(
+        section=section,
+        ampoules=1,
+        note="Broken ampoule",
+        recorded_by=cast.nurse,
+        witness_username=cast.prescriber.username,
+        witness_password=PASSWORD,
+        now=NOW,
+    )
+    client = cast.client("manager")
+    html = client.get(reverse("register-page", args=[section.pk])).content.decode()
+    rows = list(
+        csv.reader(
+            io.StringIO(client.get(reverse("register-csv", args=[section.pk])).content.decode())
+        )
+    )
+    by, witness = rows[0].index("recorded by"), rows[0].index("witness")
+    assert (rows[2][by], rows[2][witness]) == (
+        cast.nurse.get_full_name(),
+        cast.prescriber.get_full_name(),
+    )
+    exported = "\n".join(",".join(row) for row in rows)
+    for text, is_html in ((html, True), (exported, False)):
+        names_staff(text, cast.nurse, html=is_html)
+        names_staff(text, cast.prescriber, html=is_html)
 
 
 def test_the_managers_see_balances_on_their_home_page(cast, section):

@@ -1,6 +1,7 @@
 """Weekly reviews: the queue, the decision and the prescription it issues."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -8,14 +9,18 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
-from dosing.models import Decision, Prescription, Review
+from dosing.amendments import session_amend
+from dosing.models import Decision, DoseSession, Prescription, Review
 from dosing.selectors import prescription_in_force, review_queue
 from dosing.services import prescription_issue, review_record
+from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from hat_clinic.errors import RuleViolation
 from hat_clinic.roles import Role
-from tests.factories import make_service_user, make_staff
+from tests.dosing import room_setup
+from tests.factories import PASSWORD, make_service_user, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -127,6 +132,37 @@ def test_the_queue_sorts_most_overdue_first_and_marks_each_state(cast, dosed):
     assert rows[1].overdue_days == 2
 
 
+def test_the_queue_page_puts_retitration_required_first_then_the_most_overdue(cast):
+    """Alphabetical order is the reverse of the expected one, so a queue sorted by name
+    fails."""
+
+    def person(family_name, status, admitted):
+        return make_service_user(
+            cast.clinic_a, status, by=cast.prescriber, family_name=family_name, now=admitted
+        )
+
+    # Due in 5 days, but no dose may be given until a prescriber acts: first.
+    person("Ashworth", Status.RETITRATION_REQUIRED, NOW - dt.timedelta(days=2))
+    person("Baker", Status.MAINTENANCE, NOW - dt.timedelta(days=3))  # due in 4 days
+    recent = person("Clarke", Status.MAINTENANCE, ADMITTED)
+    review(recent, cast.prescriber, Decision.CONTINUE, at=NOW - dt.timedelta(days=2))
+    lapsed = person("Dunn", Status.MAINTENANCE, ADMITTED)
+    review(lapsed, cast.prescriber, Decision.CONTINUE, at=NOW - dt.timedelta(days=9))
+    person("Evans", Status.TITRATION, ADMITTED)  # never reviewed: 17 days overdue
+    with time_machine.travel(NOW, tick=False):
+        response = cast.client("prescriber").get(reverse("review-queue"))
+    rows = re.findall(
+        r'<tr data-state="(\w+)">\s*<td><a href="[^"]+">Jamie (\w+)</a>', response.content.decode()
+    )
+    assert rows == [
+        ("due", "Ashworth"),
+        ("overdue", "Evans"),
+        ("overdue", "Dunn"),
+        ("due", "Baker"),
+        ("done", "Clarke"),
+    ]
+
+
 def test_a_review_exactly_seven_days_old_is_overdue(cast, dosed):
     review(dosed, cast.prescriber, Decision.CONTINUE, at=NOW - dt.timedelta(days=7))
     assert review_queue(clinic=cast.clinic_a, now=NOW)[0].review_state == "due"
@@ -179,6 +215,14 @@ def test_the_review_page_records_an_increase_with_its_prescription(cast, dosed):
     )
     assert response.status_code == 302
     assert Review.objects.get().prescription.version == 2
+
+
+def test_the_review_page_names_the_prescriber_of_each_earlier_review(cast, dosed):
+    colleague = make_staff(cast.clinic_a, Role.PRESCRIBER, username="dr_jones")
+    review(dosed, colleague, Decision.CONTINUE, at=NOW - dt.timedelta(days=8), notes="Stable")
+    html = cast.client("prescriber").get(reverse("review-new", args=[dosed.pk])).content.decode()
+    assert f"({escape(colleague.get_full_name())}) — Stable" in html
+    assert colleague.username not in html
 
 
 def test_the_review_page_shows_a_refusal_beside_the_doses(cast, dosed):
@@ -244,3 +288,64 @@ def test_another_clinics_prescriber_cannot_review(cast, dosed):
     )
     assert response.status_code == 404
     assert client.get(reverse("review-new", args=[dosed.pk])).status_code == 404
+
+
+def test_the_review_page_shows_each_dose_as_corrected_in_fixed_queries(cast):
+    person = make_service_user(
+        cast.clinic_a, Status.TITRATION, by=cast.prescriber, now=room_setup.SET_UP
+    )
+    prescription_issue(
+        service_user=person,
+        prescriber=cast.prescriber,
+        slot_doses={"AM": "60", "PM": "60"},
+        route_im=True,
+        documented_transfer=True,
+        reason="Transfer",
+        now=room_setup.SET_UP,
+    )
+    tuesday, wednesday = room_setup.DAY, room_setup.DAY + dt.timedelta(days=1)
+    dose_sessions_generate(clinic=cast.clinic_a, days=[tuesday, wednesday], now=room_setup.SET_UP)
+
+    def at(day, hour):
+        return dt.datetime.combine(day, dt.time(hour), tzinfo=room_setup.LONDON)
+
+    def session(day, slot):
+        return DoseSession.objects.get(service_user=person, clinic_day=day, slot_code=slot)
+
+    def correct(day, slot, changes, when):
+        session_amend(
+            session=session(day, slot),
+            amended_by=cast.nurse,
+            record="administration",
+            changes=changes,
+            reason="Mis-keyed",
+            witness_username=cast.hca.username,
+            witness_password=PASSWORD,
+            now=when,
+        )
+
+    def review_page(when):
+        with time_machine.travel(when, tick=False):
+            client = cast.client("prescriber")
+            with CaptureQueriesContext(connection) as queries:
+                html = client.get(reverse("review-new", args=[person.pk])).content.decode()
+        doses = re.findall(r'<div data-testid="dose-given">(.*?)</div>', html)
+        return html, [re.sub(r"<[^>]+>", "", dose) for dose in doses], len(queries)
+
+    room_setup.give_dose(cast, session(tuesday, "AM"), at(tuesday, 9))
+    correct(tuesday, "AM", {"injected_mg": "50", "route": "im", "site": "deltoid"}, at(tuesday, 10))
+    html, doses, queries_for_one = review_page(at(tuesday, 11))
+    assert doses == ["Tue 10 Feb 09:00 AM: 50 mg IM corrected"]
+    assert "will appear here once monitoring records them" not in html
+
+    for day, slot, hour in [(tuesday, "PM", 14), (wednesday, "AM", 9), (wednesday, "PM", 14)]:
+        room_setup.give_dose(cast, session(day, slot), at(day, hour))
+    correct(wednesday, "AM", {"injected_mg": "55"}, at(wednesday, 10))
+    _, doses, queries_for_four = review_page(at(wednesday, 18))
+    assert doses == [
+        "Tue 10 Feb 09:00 AM: 50 mg IM corrected",
+        "Tue 10 Feb 14:00 PM: 60 mg IV",
+        "Wed 11 Feb 09:00 AM: 55 mg IV corrected",
+        "Wed 11 Feb 14:00 PM: 60 mg IV",
+    ]
+    assert queries_for_four == queries_for_one

@@ -3,10 +3,14 @@
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils.html import escape
 
 from eligibility.models import Criterion, Referral, Status
+from eligibility.pathway import service_user_admit
 from eligibility.services import policy_issue
-from tests.eligibility.pathway_setup import NOW, accepted, assess, refer
+from hat_clinic.errors import Conflict
+from tests.eligibility.pathway_setup import NOW, accept, accepted, assess, refer
+from tests.helpers import names_staff
 
 
 @pytest.fixture(autouse=True)
@@ -210,3 +214,22 @@ def test_a_checklist_change_cannot_start_in_the_past(cast):
     refused = cast.client("manager").post(reverse("eligibility-checklist"), form)
     assert refused.status_code == 400
     assert "cannot start in the past" in refused.content.decode()
+
+
+def test_the_referral_page_names_who_assessed_decided_and_witnessed(cast):
+    referral = accepted(cast)
+    service_user_admit(
+        service_user=referral.service_user,
+        admitted_by=cast.prescriber,
+        agreement_signed_on=NOW.date(),
+        witness=cast.hca,
+        now=NOW,
+    )
+    html = cast.client("manager").get(reverse("referral-detail", args=[referral.pk]))
+    html = html.content.decode()
+    for who in (cast.nurse, cast.prescriber, cast.hca):
+        names_staff(html, who)
+    assert f"witnessed by {escape(cast.hca.get_full_name())}" in html
+    with pytest.raises(Conflict) as conflict:
+        accept(cast, referral)
+    assert f"already accepted by {cast.prescriber.get_full_name()}." in conflict.value.message

@@ -1,11 +1,16 @@
 """Every page against the whole cast: who may see it, who gets 403, 404 or the login page."""
 
+import datetime as dt
+import re
+
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from eligibility.models import Status
-from tests.conftest import EVERYONE
+from tests.conftest import CLINICS_OPENED, EVERYONE
 from tests.factories import make_service_user
+from tests.helpers import names_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +59,7 @@ def test_only_a_manager_reads_a_records_audit_history(cast, service_user_a, who,
     if expected == 200:
         page = response.content.decode()
         assert "Test set-up" in page  # the reason given for each step
-        assert cast.prescriber.username in page  # who made the change
+        names_staff(page, cast.prescriber)  # who made the change
         assert "Induction and titration" not in page or "status" in page
 
 
@@ -70,6 +75,29 @@ def test_audit_history_shows_each_change_with_old_and_new_values(cast, service_u
     ]
     assert ("status", Status.TITRATION, Status.MAINTENANCE) in changes[0]["diff"]
     assert all(c["record"].history_user == cast.prescriber for c in changes)
+
+
+def test_the_status_changes_name_who_made_each_one(cast, service_user_a):
+    page = cast.client("nurse").get(reverse("service-user-detail", args=[service_user_a.pk]))
+    html = page.content.decode()
+    names_staff(html[html.index('<th scope="col">By</th>') :], cast.prescriber)
+
+
+def test_a_policy_version_names_the_manager_who_issued_it(cast):
+    from eligibility.services import policy_issue
+
+    policy_issue(
+        clinic=cast.clinic_a,
+        issued_by=cast.manager,
+        effective_from=CLINICS_OPENED + dt.timedelta(days=1),
+        reason="More places",
+        capacity=20,
+        now=CLINICS_OPENED,
+    )
+    html = cast.client("manager").get(reverse("clinic-policy")).content.decode()
+    (header,) = re.findall(r'<div class="card-header">([^<]*More places[^<]*)</div>', html)
+    assert header.endswith(f"· {escape(cast.manager.get_full_name())}")
+    assert cast.manager.username not in html
 
 
 @pytest.mark.parametrize("who", EVERYONE)

@@ -4,16 +4,21 @@ a count in the navigation, acknowledged with a note, e-mailed after commit."""
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from dosing.missed import missed_sessions_scan
+from eligibility.pathway import service_user_admit
 from hat_clinic.errors import Conflict, RuleViolation
 from hat_clinic.roles import Role
 from monitoring.alerts import alert_acknowledge, alert_raise, alerts_email_pending
 from monitoring.models import Alert, AlertAddress, AlertKind, Severity
+from monitoring.scans import free_places_offer
+from tests.eligibility.pathway_setup import accepted
 from tests.factories import make_service_user
+from tests.helpers import names_staff, refused
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule
 
 NOW = dt.datetime(2026, 2, 10, 12, 0, tzinfo=dt.UTC)
@@ -74,7 +79,7 @@ def test_an_acknowledgement_needs_a_note_and_happens_once(cast):
     alert_acknowledge(alert=alert, by=cast.nurse, note="Left a message", now=NOW)
     with pytest.raises(Conflict) as conflict:
         alert_acknowledge(alert=alert, by=cast.prescriber, note="Me too", now=NOW)
-    assert "already acknowledged by nurse_a" in conflict.value.message
+    assert f"already acknowledged by {cast.nurse.get_full_name()} at" in conflict.value.message
     alert.refresh_from_db()
     assert (alert.acknowledged_by, alert.acknowledgement_note) == (cast.nurse, "Left a message")
     assert alert.history.first().history_user == cast.nurse
@@ -86,6 +91,67 @@ def test_the_database_refuses_an_acknowledgement_without_a_note(cast):
         Alert.objects.filter(pk=alert.pk).update(acknowledged_by=cast.nurse, acknowledged_at=NOW)
     alert.refresh_from_db()
     assert alert.is_open
+
+
+# A place offered from the waiting list.
+
+
+def admit(cast, referral, now, witness=None):
+    return service_user_admit(
+        service_user=referral.service_user,
+        admitted_by=cast.prescriber,
+        agreement_signed_on=now.date(),
+        witness=witness or cast.nurse,
+        now=now,
+    )
+
+
+def place_offered(referral) -> Alert:
+    return Alert.objects.get(kind=AlertKind.PLACE_OFFERED, service_user=referral.service_user)
+
+
+def test_admission_closes_the_place_offered_alert_and_leaves_the_others_open(cast):
+    offered, next_offered = accepted(cast, now=NOW), accepted(cast, now=NOW)
+    assert free_places_offer(clinic_ids=[cast.clinic_a.pk], now=NOW) == 2
+    other = raise_alert(cast.clinic_a, AlertKind.REGISTER_DISCREPANCY, "register:1")
+    admitted_at = NOW + dt.timedelta(days=1)
+    refused(
+        "witness_not_staff",
+        admit,
+        cast=cast,
+        referral=offered,
+        now=admitted_at,
+        witness=cast.nurse_b,
+    )
+    assert place_offered(offered).is_open, "a refused admission closes nothing"
+
+    admit(cast, offered, admitted_at)
+    closed = place_offered(offered)
+    assert (closed.acknowledged_by, closed.acknowledged_at, closed.acknowledgement_note) == (
+        cast.prescriber,
+        admitted_at,
+        "Admitted on 11 Feb 2026.",
+    )
+    assert closed.history.first().history_user == cast.prescriber
+    assert place_offered(next_offered).is_open
+    other.refresh_from_db()
+    assert other.is_open
+
+
+def test_admitting_in_the_browser_closes_the_place_offered_alert(cast):
+    offered = accepted(cast, now=NOW)
+    free_places_offer(clinic_ids=[cast.clinic_a.pk], now=NOW)
+    with time_machine.travel(NOW, tick=False):
+        response = cast.client("prescriber").post(
+            reverse("referral-admit", args=[offered.pk]),
+            {"agreement_signed_on": "2026-02-10", "witness": cast.nurse.pk},
+        )
+    assert response.status_code == 302
+    alert = place_offered(offered)
+    assert (alert.acknowledged_by, alert.acknowledgement_note) == (
+        cast.prescriber,
+        "Admitted on 10 Feb 2026.",
+    )
 
 
 # E-mail.
@@ -158,6 +224,20 @@ def test_acknowledging_in_the_browser(cast, person):
     assert done.context["open_count"] == 0
     again = client.post(url, {"note": "Again"}, follow=True)
     assert "already acknowledged" in again.content.decode()
+
+
+def test_the_inbox_and_the_timeline_name_who_acknowledged(cast, person):
+    alert = raise_alert(cast.clinic_a, person=person)
+    alert_acknowledge(alert=alert, by=cast.nurse, note="Phoned", now=NOW)
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
+        client = cast.client("manager")
+        inbox = client.get(reverse("alert-inbox")).content.decode()
+        timeline = client.get(reverse("service-user-timeline", args=[person.pk]))
+    recent = inbox[inbox.index('id="recent"') :]
+    names_staff(recent, cast.nurse)
+    names_staff(timeline.content.decode(), cast.nurse)
+    (event,) = [e for e in timeline.context["events"] if e.kind == "alert"]
+    assert event.detail.endswith(f" Acknowledged by {cast.nurse.get_full_name()}: Phoned")
 
 
 @pytest.mark.parametrize(
@@ -282,7 +362,6 @@ def test_a_manager_sets_and_clears_the_team_addresses(cast):
 
 def test_the_service_refuses_an_address_that_is_not_one(cast):
     from monitoring.alerts import alert_addresses_set
-    from tests.helpers import refused
 
     refused(
         "email_invalid",

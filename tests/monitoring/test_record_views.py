@@ -2,6 +2,7 @@
 (issue 5.5)."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -21,6 +22,7 @@ from monitoring.records import (
 from tests.factories import make_service_user
 
 NOW = dt.datetime(2026, 2, 10, 12, 0, tzinfo=dt.UTC)
+LONDON = ZoneInfo("Europe/London")
 
 
 @pytest.fixture(autouse=True)
@@ -159,6 +161,47 @@ def test_a_nurse_records_a_methadone_collection_in_the_browser(cast, person):
     again = client.post(url, {"day": "2026-02-09", "collected": "yes"}, follow=True)
     assert "updated (the earlier report is in the history)" in again.content.decode()
     assert MethadoneCollection.objects.get().collected
+
+
+@pytest.mark.parametrize(
+    "starts",
+    [
+        dt.datetime(2026, 2, 10, 14, 0, tzinfo=LONDON),  # GMT
+        dt.datetime(2026, 3, 29, 14, 0, tzinfo=LONDON),  # the clocks went forward at 01:00
+    ],
+)
+def test_methadone_from_14_00_is_collected_that_day_in_the_browser(cast, starts):
+    person = make_service_user(
+        cast.clinic_a, Status.MAINTENANCE, by=cast.prescriber, now=NOW - dt.timedelta(days=60)
+    )
+    pharmacy = pharmacy_add(clinic=cast.clinic_a, name="High St Pharmacy", address="1 High St")
+    methadone_prescribe(
+        service_user=person,
+        prescriber=cast.prescriber,
+        nightly_dose_mg="30",
+        pharmacy=pharmacy,
+        reason="Overnight cover from this afternoon",
+        valid_from=starts,
+        now=starts,
+    )
+    # Logged in at the time of the visit: an idle session ends.
+    with time_machine.travel(starts + dt.timedelta(hours=2), tick=False):
+        client = cast.client("nurse")
+        (monitoring,) = [
+            p
+            for p in client.get(reverse("service-user-detail", args=[person.pk])).context["panels"]
+            if p.template.startswith("monitoring/")
+        ]
+        states = {cell["day"]: cell["state"] for cell in monitoring.context["calendar"]}
+        assert states[starts.date()] == "unreported"
+        assert states[starts.date() - dt.timedelta(days=1)] == "none"
+        done = client.post(
+            reverse("methadone-collection-new", args=[person.pk]),
+            {"day": starts.date().isoformat(), "collected": "yes"},
+            follow=True,
+        )
+    assert f"Methadone on {starts:%d %b} recorded: collected." in done.content.decode()
+    assert MethadoneCollection.objects.get(service_user=person).pharmacy == pharmacy
 
 
 FORMS = ["tox-screen-new", "breath-test-new", "methadone-collection-new"]

@@ -26,6 +26,7 @@ from monitoring.records import (
 from tests.dosing.room_setup import NINE, on_prescription
 from tests.factories import make_service_user
 from tests.helpers import refused
+from tests.monitoring.scan_setup import london
 
 NOW = dt.datetime(2026, 2, 10, 12, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 2, 10)
@@ -177,6 +178,98 @@ def test_a_collection_needs_a_methadone_prescription_that_day(cast, person):
         collected=True,
         recorded_by=cast.nurse,
         now=NOW,
+    )
+
+
+def methadone_from(cast, person, starts, pharmacy_name="High St Pharmacy"):
+    """Methadone prescribed at `starts`, starting then."""
+    pharmacy = pharmacy_add(clinic=cast.clinic_a, name=pharmacy_name, address="1 High St")
+    methadone_prescribe(
+        service_user=person,
+        prescriber=cast.prescriber,
+        nightly_dose_mg="30",
+        pharmacy=pharmacy,
+        reason="Overnight cover",
+        valid_from=starts,
+        now=starts,
+    )
+    return pharmacy
+
+
+@pytest.mark.parametrize(
+    "starts",
+    [
+        london(dt.date(2026, 2, 10), 14),  # GMT
+        london(dt.date(2026, 3, 29), 14),  # the day the clocks go forward: 13:00 UTC
+    ],
+)
+def test_a_prescription_starting_after_noon_covers_that_days_collection(cast, person, starts):
+    pharmacy = methadone_from(cast, person, starts)
+    record, created = methadone_collection_record(
+        service_user=person,
+        day=starts.date(),
+        collected=True,
+        recorded_by=cast.nurse,
+        now=starts + dt.timedelta(hours=3),
+    )
+    assert (created, record.day, record.pharmacy) == (True, starts.date(), pharmacy)
+    refused(
+        "no_methadone_prescription",
+        methadone_collection_record,
+        service_user=person,
+        day=starts.date() - dt.timedelta(days=1),
+        collected=True,
+        recorded_by=cast.nurse,
+        now=starts + dt.timedelta(hours=3),
+    )
+
+
+def test_a_prescription_from_just_after_midnight_in_summer_time_covers_the_next_day(cast, person):
+    """00:30 BST on Monday 30 March is 23:30 UTC on the Sunday: it starts Monday."""
+    monday = london(dt.date(2026, 3, 30), 0, 30)
+    methadone_from(cast, person, monday)
+    later = monday + dt.timedelta(hours=12)
+    refused(
+        "no_methadone_prescription",
+        methadone_collection_record,
+        service_user=person,
+        day=dt.date(2026, 3, 29),
+        collected=True,
+        recorded_by=cast.nurse,
+        now=later,
+    )
+    record, _ = methadone_collection_record(
+        service_user=person, day=monday.date(), collected=True, recorded_by=cast.nurse, now=later
+    )
+    assert record.day == dt.date(2026, 3, 30)
+
+
+def test_a_prescription_stopped_before_midday_does_not_cover_the_day(cast, on_methadone):
+    """The day a prescription stops keeps the rule it always had: in force at midday."""
+    stop = london(TODAY + dt.timedelta(days=1), 10)
+    methadone_prescribe(
+        service_user=on_methadone,
+        prescriber=cast.prescriber,
+        nightly_dose_mg="30",
+        pharmacy=on_methadone.pharmacy,
+        reason="Last day tomorrow morning",
+        valid_from=NOW,
+        valid_to=stop,
+        now=NOW,
+    )
+    after = stop + dt.timedelta(days=1)
+    record, _ = methadone_collection_record(
+        service_user=on_methadone, day=TODAY, collected=True, recorded_by=cast.nurse, now=after
+    )
+    assert record.day == TODAY
+    refused(
+        "no_methadone_prescription",
+        methadone_collection_record,
+        service_user=on_methadone,
+        day=stop.date(),
+        collected=True,
+        recorded_by=cast.nurse,
+        now=after,
     )
 
 

@@ -5,6 +5,7 @@ total; CSV; the API; fixed queries; the role cast."""
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 import time_machine
@@ -168,6 +169,41 @@ def test_each_table_exports_as_csv_with_the_filters(cast, history):
         "0",
         "0",
         "100.0",
+    ]
+
+
+EXIT_ROWS = [
+    ("Planned: Taper completed", "1"),
+    ("Planned: Transfer to oral treatment", "1"),
+    ("Planned: Transfer to residential rehab", "0"),
+    ("Unplanned: Disengaged", "1"),
+    ("Unplanned: Excluded for safety", "0"),  # clinic B's
+    ("Unplanned: Custody", "1"),
+    ("Unplanned: Deceased", "0"),
+    ("Service closure", "0"),
+]
+
+
+def test_exits_by_kind_label_every_row_on_the_page_and_in_the_csv(cast, history):
+    html = numbers(cast).content.decode()
+    table = re.search(r'data-testid="exits">(.*?)</table>', html, re.S).group(1)
+    rows = re.findall(
+        r'<tr><th scope="row" class="fw-normal">([^<]*)</th>.*?'
+        r'<td class="text-end fw-semibold">(\d+)</td></tr>',
+        table,
+    )
+    assert rows == EXIT_ROWS
+    exported = list(csv.reader(io.StringIO(numbers(cast, export="exits").content.decode())))
+    assert exported[0] == ["kind", "detail", "Clinic A", "total"]
+    assert [(kind, detail, total) for kind, detail, _, total in exported[1:]] == [
+        ("Planned", "Taper completed", "1"),
+        ("Planned", "Transfer to oral treatment", "1"),
+        ("Planned", "Transfer to residential rehab", "0"),
+        ("Unplanned", "Disengaged", "1"),
+        ("Unplanned", "Excluded for safety", "0"),
+        ("Unplanned", "Custody", "1"),
+        ("Unplanned", "Deceased", "0"),
+        ("Service closure", "Service closure", "0"),
     ]
 
 
