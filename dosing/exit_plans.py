@@ -86,6 +86,12 @@ def reducing_plan_create(
         raise RuleViolation(
             "A plan cannot start in the past.", code="plan_in_past", field="starts_at"
         )
+    if starts_at > now + MAX_STEPS * WEEK:
+        raise RuleViolation(
+            f"A plan starts within {MAX_STEPS} weeks; make it nearer the time.",
+            code="plan_too_far",
+            field="starts_at",
+        )
     if switch_at is not None and switch_at <= starts_at:
         raise RuleViolation(
             "The switch date must come after the plan starts.",
@@ -234,6 +240,14 @@ def service_closure_record(
     if closes_on <= today:
         raise RuleViolation(
             "The closure date must be in the future.", code="closure_in_past", field="closes_on"
+        )
+    # Each draft reaches the date in at most MAX_STEPS weekly versions.
+    if closes_on > today + MAX_STEPS * WEEK:
+        raise RuleViolation(
+            f"The closure date must be within {MAX_STEPS} weeks: each service user's exit "
+            "plan reaches it in weekly steps. Record it nearer the time.",
+            code="closure_too_far",
+            field="closes_on",
         )
     switch_at = dt.datetime.combine(closes_on, dt.time(0, 0), tzinfo=clinic.zone)
     starts_at = min(now + WEEK, switch_at - dt.timedelta(hours=1))

@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from eligibility.models import ServiceUser
 from eligibility.selectors import service_user_in_scope
 from hat_clinic.api import requires
-from hat_clinic.errors import RuleViolation
+from hat_clinic.errors import RuleViolation, whole_number
 
 from .amendments import AMENDABLE, effective_values
 from .models import (
@@ -259,12 +259,16 @@ def fhir_medication_administration(request):
     """FHIR R4 searchset Bundle (UK Core MedicationAdministration) of a service
     user's ended dose sessions: injections given, doses not given with the reason,
     and corrected records as entered-in-error beside their replacement."""
-    raw = request.query_params.get("patient", "")
-    if not raw.isdigit():
+    try:
+        # isdigit() alone lets "²" through to int(), a ValueError.
+        pk = whole_number(
+            request.query_params.get("patient", ""), field="patient", minimum=1, maximum=2**63 - 1
+        )
+    except RuleViolation as refusal:
         raise RuleViolation(
             "Name the service user: ?patient=<id>.", code="patient_required", field="patient"
-        )
-    service_user = service_user_in_scope(request.user, pk=int(raw))
+        ) from refusal
+    service_user = service_user_in_scope(request.user, pk=pk)
     bundle = medication_administration_bundle(
         service_user,
         base_url=request.build_absolute_uri("/api/v1/fhir/MedicationAdministration"),

@@ -72,6 +72,8 @@ class PrescriptionForm(forms.Form):
         """The form field a service refusal is about, so the message shows beside it."""
         if service_field and service_field.startswith("slot_doses."):
             return f"dose_{service_field.split('.', 1)[1]}"
+        if service_field == "slot_doses" and self.slot_codes:  # the day's doses together
+            return f"dose_{self.slot_codes[0]}"
         return service_field if service_field in self.fields else None
 
 

@@ -10,7 +10,7 @@ from eligibility.models import Referral, ServiceUser, Status
 from eligibility.pathway import places_changed
 from eligibility.selectors import policy_in_force
 from eligibility.services import service_user_transition
-from hat_clinic.errors import Conflict, RuleViolation, require_reason
+from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
 from hat_clinic.history import history_snapshot
 from monitoring.alerts import alert_raise
 from monitoring.models import AlertKind
@@ -77,7 +77,7 @@ def suspension_start(
     """Suspend: no doses while in hospital or custody; the sessions from starts_on
     (to the expected end, if known) are excused, and new ones are made excused."""
     now = now or timezone.now()
-    kind = Suspension.Kind(kind)
+    kind = choice(Suspension.Kind, kind, field="kind", what="kind of suspension")
     reason = require_reason(reason, "Say why: where the person is, and what is known.")
     clinic = service_user.clinic
     _check_day(starts_on, clinic, now, field="starts_on", what="start date")
@@ -228,7 +228,8 @@ def service_user_exit(
     exit day are excused, the referral closes and the place is freed (and offered to
     the waiting list)."""
     now = now or timezone.now()
-    kind, detail = ExitKind(kind), ExitDetail(detail)
+    kind = choice(ExitKind, kind, field="kind", what="kind of exit")
+    detail = choice(ExitDetail, detail, field="detail", what="reason for the exit")
     if detail not in EXIT_DETAILS[kind]:
         allowed = ", ".join(d.label.lower() for d in EXIT_DETAILS[kind])
         raise RuleViolation(

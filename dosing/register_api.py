@@ -10,9 +10,16 @@ from rest_framework.response import Response
 
 from eligibility.selectors import for_staff
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
+from hat_clinic.errors import choice
 
 from .models import EntryKind, RegisterEntry, RegisterSection
-from .register import ENTRY_FIELDS, ENTRY_PERMISSIONS, register_record, section_entry
+from .register import (
+    ENTRY_FIELDS,
+    ENTRY_PERMISSIONS,
+    MAX_AMPOULES,
+    register_record,
+    section_entry,
+)
 from .register_views import sections_for_staff
 
 
@@ -70,23 +77,33 @@ class RegisterEntryInput(StrictFieldsMixin, serializers.Serializer):
     section = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=KINDS)
     ampoules = serializers.IntegerField(
-        required=False, min_value=1, help_text="receipt, destruction"
+        required=False, min_value=1, max_value=MAX_AMPOULES, help_text="receipt, destruction"
     )
-    supplier_name = serializers.CharField(required=False, help_text="receipt")
+    supplier_name = serializers.CharField(
+        required=False,
+        max_length=RegisterEntry._meta.get_field("supplier_name").max_length,
+        help_text="receipt",
+    )
     supplier_address = serializers.CharField(required=False, help_text="receipt")
-    batch = serializers.CharField(required=False, help_text="receipt")
+    batch = serializers.CharField(
+        required=False,
+        max_length=RegisterEntry._meta.get_field("batch").max_length,
+        help_text="receipt",
+    )
     expiry = serializers.DateField(required=False, help_text="receipt")
     quantity_mg = serializers.CharField(required=False, help_text="waste")
     counted_mg = serializers.CharField(required=False, help_text="stock_check")
     corrects = serializers.IntegerField(required=False, help_text="correction: the entry's id")
     note = serializers.CharField(required=False, allow_blank=True, default="")
-    witness_username = serializers.CharField(required=False, help_text="waste, destruction")
+    witness_username = serializers.CharField(
+        required=False, max_length=150, help_text="waste, destruction"
+    )
     witness_password = serializers.CharField(
         required=False, style={"input_type": "password"}, trim_whitespace=False
     )
 
     def validate(self, attrs):
-        needed = ENTRY_FIELDS[EntryKind(attrs["kind"])]
+        needed = ENTRY_FIELDS[choice(EntryKind, attrs["kind"], field="kind")]
         missing = [f for f in needed if f != "note" and f not in attrs]
         if missing:
             raise serializers.ValidationError(
@@ -131,7 +148,7 @@ class RegisterEntryViewSet(
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         section = get_object_or_404(sections_for_staff(request.user), pk=fields.pop("section"))
-        kind = EntryKind(fields.pop("kind"))
+        kind = choice(EntryKind, fields.pop("kind"), field="kind")
         if not request.user.has_perm(ENTRY_PERMISSIONS[kind]):
             raise PermissionDenied("Your role cannot receive stock.")
         if kind == EntryKind.CORRECTION:  # the API names the entry by its id

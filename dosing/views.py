@@ -14,7 +14,7 @@ from eligibility.selectors import policy_in_force, service_users_for_staff
 from eligibility.services import titration_complete as titration_complete_service
 from eligibility.views import service_user_for
 from hat_clinic.errors import RuleViolation
-from hat_clinic.forms import add_refusal
+from hat_clinic.forms import add_refusal, posted_text
 
 from .exit_plans import (
     prescription_cancel,
@@ -49,6 +49,12 @@ def _prescriber_scope(request, service_user_id):
 @permission_required("dosing.view_prescription", raise_exception=True)
 def prescription_list(request, pk):
     service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    return _prescription_page(request, service_user)
+
+
+def _prescription_page(request, service_user, refused: dict | None = None):
+    """The prescriptions page; ``refused`` is a refusal of one of its small forms (which,
+    for which record, the message), shown beside that form's reason with a 400."""
     current = prescription_in_force(service_user=service_user)
     return render(
         request,
@@ -66,7 +72,9 @@ def prescription_list(request, pk):
             "can_prescribe": request.user.has_perm("dosing.prescribe"),
             "can_complete_titration": request.user.has_perm("eligibility.change_status")
             and service_user.status in (Status.TITRATION, Status.RETITRATION),
+            "refused": refused or {},
         },
+        status=400 if refused else 200,
     )
 
 
@@ -134,17 +142,17 @@ def titration_complete(request, pk):
     service_user = service_user_for(
         request, pk, "eligibility.change_status", "Only prescribers can mark titration complete."
     )
-    try:
-        titration_complete_service(
+    return _act(
+        request,
+        service_user.pk,
+        f"{service_user.display_name} is now on maintenance.",
+        lambda: titration_complete_service(
             service_user=service_user,
             prescriber=request.user,
-            reason=request.POST.get("reason", ""),
-        )
-    except RuleViolation as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(request, f"{service_user.display_name} is now on maintenance.")
-    return redirect("prescription-list", pk=service_user.pk)
+            reason=posted_text(request, "reason"),
+        ),
+        form="titration",
+    )
 
 
 @permission_required("dosing.view_review", raise_exception=True)
@@ -290,8 +298,10 @@ def exit_plan_cancel(request, plan_id):
         plan.service_user_id,
         "Exit plan stopped; its future versions are cancelled.",
         lambda: reducing_plan_cancel(
-            plan=plan, cancelled_by=request.user, reason=request.POST.get("reason")
+            plan=plan, cancelled_by=request.user, reason=posted_text(request, "reason")
         ),
+        form="plan-cancel",
+        record=plan.pk,
     )
 
 
@@ -304,16 +314,28 @@ def prescription_cancel_view(request, prescription_id):
         prescription.service_user_id,
         f"Version {prescription.version} cancelled: it will not take effect.",
         lambda: prescription_cancel(
-            prescription=prescription, cancelled_by=request.user, reason=request.POST.get("reason")
+            prescription=prescription,
+            cancelled_by=request.user,
+            reason=posted_text(request, "reason"),
         ),
+        form="cancel",
+        record=prescription.pk,
     )
 
 
-def _act(request, service_user_id, success: str, action):
-    """Run a one-button action; show its refusal or its success on the prescriptions page."""
+def _act(request, service_user_id, success: str, action, *, form=None, record=None):
+    """Run a small form's action on the prescriptions page. A refusal of its reason is
+    shown beside the reason (400); a refusal of the whole action, and a success, are
+    shown on the page after a redirect."""
     try:
         action()
     except RuleViolation as refusal:
+        if form and refusal.field == "reason":
+            service_user = get_object_or_404(
+                service_users_for_staff(request.user), pk=service_user_id
+            )
+            refused = {"form": form, "record": record, "message": refusal.message}
+            return _prescription_page(request, service_user, refused)
         messages.error(request, refusal.message)
     else:
         messages.success(request, success)

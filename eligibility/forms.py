@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from .models import Criterion, Decision, Flag, Level
+from .models import Criterion, Decision, Flag, Level, Referral
 
 TEXT = {"class": "form-control"}
 AREA = {"class": "form-control", "rows": 2}
@@ -26,6 +26,7 @@ class ReferralForm(forms.Form):
     date_of_birth = _date("Date of birth")
     referred_by = forms.CharField(
         label="Referred by",
+        max_length=Referral._meta.get_field("referred_by").max_length,
         help_text="A person and their service.",
         widget=forms.TextInput(attrs=TEXT),
     )
@@ -83,6 +84,13 @@ class AssessmentForm(forms.Form):
             c.value: (self.cleaned_data[f"met_{c.value}"], self.cleaned_data[f"evidence_{c.value}"])
             for c, _, _, _ in self.criteria
         }
+
+    def field_for(self, service_field: str | None) -> str | None:
+        """The service names an answer as answers.<criterion>.<met|evidence>."""
+        if service_field and service_field.startswith("answers."):
+            _, criterion, part = [*service_field.split("."), "met"][:3]
+            return f"{part}_{criterion}"
+        return service_field
 
 
 class DecisionForm(forms.Form):

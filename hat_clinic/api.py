@@ -2,7 +2,8 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers, status
+from rest_framework import parsers, serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -81,3 +82,36 @@ class StrictFieldsMixin:
                     }
                 )
         return super().to_internal_value(data)
+
+
+# The API's bodies are a few levels deep (an assessment's answers are the deepest, at
+# three); anything much deeper is garbage, and code that walks it could recurse out.
+MAX_JSON_DEPTH = 32
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing with a 400 a body nested too deeply: 5,000 levels
+    make Python's decoder raise RecursionError (a 500 otherwise), and a body deeper
+    than MAX_JSON_DEPTH is refused before any code walks it."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            raise ParseError("JSON parse error - nested too deeply.") from error
+        if _depth(data) > MAX_JSON_DEPTH:
+            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
+        return data
+
+
+def _depth(data) -> int:
+    """How deeply lists and objects nest, counted without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                children = value.values() if isinstance(value, dict) else value
+                stack.extend((child, depth + 1) for child in children)
+    return deepest

@@ -1,6 +1,8 @@
 """Form helpers shared by every app's pages."""
 
+from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
 from hat_clinic.errors import RuleViolation
@@ -35,3 +37,13 @@ def form_page(request, form, *, save, template: str, context: dict, done_url: st
         {**context, "form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def posted_text(request, name: str) -> str:
+    """One text input of a small form beside a button (a reason, a note), cleaned as a
+    Django form's CharField would: trimmed, and refused naming the field when it holds
+    what the database cannot keep (a NUL character)."""
+    try:
+        return forms.CharField(required=False).clean(request.POST.get(name, ""))
+    except ValidationError as error:
+        raise RuleViolation(" ".join(error.messages), code="text_invalid", field=name) from error

@@ -1,12 +1,15 @@
-"""Request plumbing: login everywhere, the session's lifetime, and the current clinic."""
+"""Request plumbing: login everywhere, the session's lifetime, the current clinic, and
+JSON for every error under /api/."""
 
 import datetime as dt
+from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
 from django.contrib.auth.views import redirect_to_login
+from django.http import JsonResponse
 from django.utils import timezone
 
 from eligibility.selectors import clinics_for_staff
@@ -78,3 +81,44 @@ class CurrentClinicMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class ApiErrorsAsJsonMiddleware:
+    """An API error is always JSON (API.md), whatever raised it.
+
+    DRF answers its own errors in JSON. What it does not catch (an exception in a
+    view, a middleware or a template, an unknown path) Django turns into an HTML page:
+    the technical page with DEBUG on, the plain 500 page with it off. Under /api/ that
+    page becomes a JSON body with the same status. Django has already logged the
+    exception with its traceback (the django.request logger) and sent
+    got_request_exception, so error reporting, and the test client, which re-raises
+    it unless told not to, see it as before. With DEBUG on, the body also names the
+    exception, as the technical page would."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            not request.path_info.startswith("/api/")
+            or response.status_code < 400
+            or "json" in response.get("Content-Type", "")
+        ):
+            return response
+        status = response.status_code
+        try:
+            known = HTTPStatus(status)
+            body = {"detail": f"{known.phrase}.", "code": known.name.lower()}
+        except ValueError:  # a status without a name
+            body = {"detail": "Error.", "code": "error"}
+        if status >= 500:
+            body["detail"] = "Server error: the request was not completed. It has been logged."
+            exception = getattr(request, "_api_exception", None)
+            if settings.DEBUG and exception is not None:
+                body["exception"] = f"{type(exception).__name__}: {exception}"
+        return JsonResponse(body, status=status)
+
+    def process_exception(self, request, exception):
+        # Kept for the body above; Django goes on to log it and answer as usual.
+        request._api_exception = exception

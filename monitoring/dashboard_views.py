@@ -36,6 +36,10 @@ from .dashboards import (
 
 DEFAULT_DAYS = 28
 MAX_DAYS = 3 * 366
+# The dates a dashboard may be asked about. The records start long after the first and
+# end long before the last, and counting by week or month from 0001-01-01 or to
+# 9999-12-31 would step outside the calendar Python knows (OverflowError).
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
 # A region has thousands of service users: the page lists those with the lowest
 # adherence first, this many; the CSV and the API have everyone.
 PEOPLE_SHOWN = 100
@@ -56,8 +60,9 @@ def dashboard_filters(request, params, *, default_days: int = DEFAULT_DAYS) -> F
             clinic_id = int(params["clinic"])
         except ValueError as error:
             raise RuleViolation(
-                "clinic is a number.", code="clinic_invalid", field="clinic"
+                "Choose one of your clinics.", code="clinic_invalid", field="clinic"
             ) from error
+        # An id beyond the column's range (10**20) finds no row: Django does not send it.
         clinics = clinics.filter(pk=clinic_id)
         if not clinics.exists():
             raise Http404("No such clinic.")  # the page and the API both answer 404
@@ -82,6 +87,12 @@ def _date(value, name):
         day = None
     if day is None:
         raise RuleViolation(f"Give '{name}' as YYYY-MM-DD.", code="date_invalid", field=name)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise RuleViolation(
+            f"Give '{name}' between {FIRST_DAY:%d %b %Y} and {LAST_DAY:%d %b %Y}.",
+            code="date_out_of_range",
+            field=name,
+        )
     return day
 
 
@@ -327,8 +338,19 @@ def _page(request, dashboard: Dashboard):
         filters = dashboard_filters(request, request.GET, default_days=dashboard.default_days)
         numbers = dashboard.compute(filters, request.GET)
     except RuleViolation as refusal:
+        # The filters again as typed, the one at fault marked, so it can be put right.
         return render(
-            request, template, {"error": refusal.message, "dashboard_tabs": TABS}, status=400
+            request,
+            template,
+            {
+                "error": refusal.message,
+                "invalid": refusal.field,
+                "typed": request.GET,
+                "period": request.GET.get("period", ""),
+                "clinics": clinics_for_staff(request.user),
+                "dashboard_tabs": TABS,
+            },
+            status=400,
         )
     if export:
         header, rows = dashboard.tables[export](numbers)
@@ -343,7 +365,12 @@ def _page(request, dashboard: Dashboard):
             "filters": filters,
             "clinics": clinics_for_staff(request.user),
             "chart": dashboard.chart(numbers),
-            "selected_clinic": int(request.GET["clinic"]) if request.GET.get("clinic") else None,
+            "typed": {
+                "clinic": str(request.GET.get("clinic", "")),
+                "from": filters.start.isoformat(),
+                "to": filters.end.isoformat(),
+                "period": request.GET.get("period", ""),
+            },
             "query": _without_export(request),
             "dashboard_tabs": TABS,
             "chart_script": f"js/{dashboard.name}.js",

@@ -41,6 +41,12 @@ class ToxScreenForm(forms.Form):
             for substance in Substance
         }
 
+    def field_for(self, service_field: str | None) -> str | None:
+        """A refusal of the results as a whole shows beside the first result."""
+        if service_field == "results":
+            return f"result_{next(iter(Substance)).value}"
+        return service_field
+
 
 class BreathTestForm(forms.Form):
     reading_mcg_per_100ml = forms.CharField(

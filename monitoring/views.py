@@ -13,7 +13,7 @@ from eligibility.panels import Panel
 from eligibility.selectors import current_clinic
 from eligibility.views import service_user_for
 from hat_clinic.errors import Conflict, RuleViolation
-from hat_clinic.forms import form_page
+from hat_clinic.forms import form_page, posted_text
 from hat_clinic.roles import Role
 
 from .alerts import alert_acknowledge, alert_addresses_set
@@ -60,7 +60,7 @@ def inbox(request):
 def acknowledge(request, pk):
     alert = get_object_or_404(alerts_for_staff(request.user), pk=pk)
     try:
-        alert_acknowledge(alert=alert, by=request.user, note=request.POST.get("note", ""))
+        alert_acknowledge(alert=alert, by=request.user, note=posted_text(request, "note"))
     except Conflict as conflict:  # before RuleViolation, its base class
         messages.warning(request, conflict.message)
         return redirect("alert-inbox")

@@ -4,11 +4,14 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from dosing.models import Prescription
+from dosing.services import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
 from hat_clinic.roles import Role
 from tests.factories import make_service_user, make_staff
+from tests.helpers import names_staff
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
@@ -71,7 +74,7 @@ def test_a_prescriber_issues_the_first_version_through_the_form(cast, starter):
         ({"dose_AM": "-2"}, "dose_AM", "more than 0 mg"),
         (
             {"dose_AM": "500", "dose_PM": "500.01", "documented_transfer": "on"},
-            "slot_doses",
+            "dose_AM",  # the day's doses together: shown beside the first
             "most allowed is 1000 mg",
         ),
         (
@@ -124,6 +127,22 @@ def test_the_versions_page_is_for_the_clinics_staff(cast, starter, who, expected
     if expected == 200:
         has_button = "New prescription version" in response.content.decode()
         assert has_button == (who == "prescriber")
+
+
+def test_the_versions_page_names_the_prescriber_of_each_version(cast, starter):
+    pharmacy = pharmacy_add(clinic=cast.clinic_a, name="High St Pharmacy", address="1 High St")
+    methadone_prescribe(
+        service_user=starter,
+        prescriber=cast.prescriber,
+        nightly_dose_mg="30",
+        pharmacy=pharmacy,
+        reason="Overnight cover",
+    )
+    submit(cast.client("prescriber"), starter)
+    html = cast.client("nurse").get(reverse("prescription-list", args=[starter.pk]))
+    html = html.content.decode()
+    assert f"— {escape(cast.prescriber.get_full_name())}: Overnight cover" in html
+    names_staff(html, cast.prescriber)
 
 
 @pytest.mark.parametrize(
