@@ -55,6 +55,7 @@ router.register(
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("clinic/switch/", views.clinic_switch, name="clinic-switch"),
     path("clinic/policy/", eligibility_views.clinic_policy, name="clinic-policy"),
     path(

@@ -1,8 +1,13 @@
-"""The landing page and the clinic switcher."""
+"""The landing page, the clinic switcher and the favicon."""
+
+import datetime as dt
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
@@ -30,6 +35,13 @@ def home(request):
     )
 
 
+@login_not_required
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; send them to the icon,
+    without a login, so the log-in page gets it too and no request ends in a 404."""
+    return redirect(static("favicon.svg"))
+
+
 @require_POST
 def clinic_switch(request):
     try:
@@ -50,7 +62,8 @@ def service_user_timeline(request, pk):
         request, pk, "eligibility.view_serviceuser", "Your role cannot see service users."
     )
     kinds = [k for k in request.GET.getlist("kind") if k in KIND_LABELS]
-    before = parse_datetime(request.GET.get("before", "") or "")
+    before = _instant(request.GET.get("before", ""))
+    refused = request.GET.get("before") and before is None
     events, more = timeline(person, kinds=kinds or None, before=before)
     return render(
         request,
@@ -61,5 +74,23 @@ def service_user_timeline(request, pk):
             "older": events[-1].at.isoformat() if more and events else None,
             "kinds": KIND_LABELS.items(),
             "chosen": kinds,
+            "refused": "The timeline's 'before' is not a date and time it gave; "
+            "the newest events are shown."
+            if refused
+            else "",
         },
+        status=400 if refused else 200,
     )
+
+
+def _instant(value: str) -> dt.datetime | None:
+    """An ISO date and time (as the Older link gives), or None for anything else: a
+    string that is not one, a day that does not exist (2026-02-30), or a year so far
+    out (0001, 9999) that it cannot be compared with the records in UTC."""
+    try:
+        instant = parse_datetime(value)
+    except ValueError:
+        return None
+    if instant is None or not 1900 <= instant.year <= 2999:
+        return None
+    return instant if timezone.is_aware(instant) else timezone.make_aware(instant)

@@ -8,6 +8,7 @@ import pytest
 from eligibility.models import Status
 from monitoring.alerts import alert_raise
 from monitoring.models import AlertKind
+from tests.browser.navigation import nav_click
 from tests.browser.test_login import _log_in
 from tests.factories import make_service_user
 
@@ -33,7 +34,7 @@ def test_a_nurse_acknowledges_an_alert_with_a_note(page, live_server, cast, pers
     )
     _log_in(page, live_server, cast.nurse.username)
     assert page.get_by_test_id("nav-alert-count").inner_text().startswith("1")
-    page.get_by_role("link", name="Alerts").click()
+    nav_click(page, "Alerts")
     item = page.get_by_test_id("alert")
     assert "contact the service user" in item.inner_text()
     item.get_by_role("button", name="Acknowledge").click()

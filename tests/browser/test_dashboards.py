@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from tests.browser.navigation import nav_click
 from tests.browser.test_login import _log_in
 from tests.monitoring.scan_setup import people_on_prescription, schedule
 
@@ -15,7 +16,7 @@ def test_the_attendance_chart_renders_and_the_csv_downloads(page, live_server, c
     people_on_prescription(cast, 3)
     schedule(cast, dt.date(2026, 2, 9), dt.date(2026, 2, 10))
     _log_in(page, live_server, cast.manager.username)
-    page.get_by_role("link", name="Dashboards").click()
+    nav_click(page, "Dashboards")
     page.get_by_role("link", name="Attendance").click()
     page.get_by_label("From", exact=True).fill("2026-02-09")
     page.get_by_label("To", exact=True).fill("2026-02-10")
@@ -47,7 +48,7 @@ def test_the_outcomes_chart_renders_and_the_csv_downloads(page, live_server, cas
             results={"papaverine": result},
         )
     _log_in(page, live_server, cast.manager.username)
-    page.get_by_role("link", name="Dashboards").click()
+    nav_click(page, "Dashboards")
     page.get_by_role("link", name="Outcomes").click()
     page.get_by_label("From", exact=True).fill("2026-01-01")
     page.get_by_label("To", exact=True).fill("2026-02-28")
@@ -65,7 +66,7 @@ def test_the_retention_curve_renders_and_the_csv_downloads(page, live_server, ca
     episode(cast, dt.date(2026, 1, 5), dt.date(2026, 1, 19), "disengaged")
     episode(cast, dt.date(2026, 1, 5))
     _log_in(page, live_server, cast.manager.username)
-    page.get_by_role("link", name="Dashboards").click()
+    nav_click(page, "Dashboards")
     page.get_by_role("link", name="Retention").click()
     page.get_by_label("From", exact=True).fill("2026-01-01")
     page.get_by_label("To", exact=True).fill("2026-03-01")
@@ -87,7 +88,7 @@ def test_the_retention_curve_renders_and_the_csv_downloads(page, live_server, ca
 def test_the_workload_chart_renders_and_the_csv_downloads(page, live_server, cast):
     people_on_prescription(cast, 3)
     _log_in(page, live_server, cast.manager.username)
-    page.get_by_role("link", name="Dashboards").click()
+    nav_click(page, "Dashboards")
     page.get_by_role("link", name="Workload and safety").click()
     page.wait_for_url("**/dashboards/workload/")
     series = page.evaluate(

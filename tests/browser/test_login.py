@@ -1,5 +1,6 @@
 import pytest
 
+from tests.browser.navigation import nav_click
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,11 +20,11 @@ def test_a_nurse_logs_in_sees_the_clinic_and_logs_out(page, live_server, cast, s
     nav = page.get_by_role("navigation", name="Main")
     assert "Clinic A" in nav.inner_text()
     assert "Nurse" in page.get_by_test_id("who").inner_text()
-    page.get_by_role("link", name="Service users").click()
+    nav_click(page, "Service users")
     page.get_by_role("link", name="Ali").click()
     assert "Maintenance" in page.locator("main").inner_text()
     assert page.get_by_role("link", name="Audit history").count() == 0
-    page.get_by_role("button", name="Log out").click()
+    nav_click(page, "Log out")
     assert page.get_by_role("button", name="Log in").is_visible()
 
 

@@ -8,6 +8,7 @@ import pytest
 from eligibility.models import Criterion, Status
 from eligibility.pathway import service_user_admit, waiting_offers_make
 from eligibility.services import policy_issue, service_user_transition
+from tests.browser.navigation import nav_click
 from tests.browser.test_login import _log_in
 from tests.eligibility.pathway_setup import accepted
 
@@ -34,7 +35,7 @@ def test_refer_assess_wait_and_admit(page, live_server, cast):
     )
 
     _log_in(page, live_server, cast.prescriber.username)
-    page.get_by_role("link", name="Referrals").click()
+    nav_click(page, "Referrals")
     assert "1 of 1 places taken" in page.get_by_test_id("places").inner_text()
     page.get_by_role("link", name="New referral").click()
     page.get_by_label("NHS number").fill("999 000 0018")

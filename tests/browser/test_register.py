@@ -4,6 +4,7 @@ witnessed by an authorised witness typing their own password."""
 import pytest
 
 from dosing.register import register_section_add
+from tests.browser.navigation import nav_click
 from tests.browser.test_login import _log_in
 from tests.factories import PASSWORD
 
@@ -13,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_a_receipt_and_a_witnessed_destruction(page, live_server, cast):
     section = register_section_add(clinic=cast.clinic_a, strength_mg="100")
     _log_in(page, live_server, cast.nurse.username)
-    page.get_by_role("link", name="CD register").click()
+    nav_click(page, "CD register")
     page.get_by_role("link", name=str(section)).click()
     page.get_by_role("link", name="Record a receipt").click()
     page.get_by_label("Ampoules").fill("10")

@@ -4,6 +4,7 @@
 import pytest
 from django.test import Client
 
+from tests.browser.navigation import nav_click
 from tests.browser.test_login import _log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -11,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_manager_issues_and_revokes_a_token(page, live_server, cast):
     _log_in(page, live_server, cast.manager.username)
-    page.get_by_role("link", name="Clinic policy").click()
+    nav_click(page, "Clinic policy")
     page.get_by_role("link", name="Integration tokens").click()
     page.get_by_label("Name").fill("High St Pharmacy")
     page.get_by_role("button", name="Issue token").click()
