@@ -1,4 +1,15 @@
-"""The main navigation as staff use it on a tablet, where it folds into a menu."""
+"""How staff get around in the browser: logging in, and the main navigation as they
+use it on a tablet, where it folds into a menu."""
+
+from tests.factories import PASSWORD
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
 
 
 def nav_click(page, name: str) -> None:

@@ -9,6 +9,7 @@ from dosing.models import Administration, DoseSession
 from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
+from tests.browser.navigation import log_in
 from tests.factories import PASSWORD, make_service_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -57,14 +58,6 @@ def people(cast):
         made.append(person)
     dose_sessions_generate(clinic=cast.clinic_a, days=[DAY], now=SET_UP)
     return made
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
 
 
 def open_session(page, live_server, name):

@@ -5,18 +5,27 @@ rules through the services and the Django client are in
 tests/dosing/test_session_safety.py and tests/dosing/test_corrections.py."""
 
 import datetime as dt
+import os
 
 import pytest
 import time_machine
 
 from dosing.missed import observations_overdue_scan
 from dosing.models import DoseSession
-from dosing.register import register_receive, register_section_add
 from dosing.room import dose_administer, session_assess
 from dosing.services import prescription_issue
 from eligibility.models import Status
 from eligibility.services import service_user_transition
-from tests.dosing.room_setup import DAY, LONDON, NINE, SET_UP, give_dose, on_prescription
+from tests.browser.navigation import log_in
+from tests.dosing.room_setup import (
+    DAY,
+    LONDON,
+    NINE,
+    assessed_for_pm_on_160,
+    give_dose,
+    on_prescription,
+    register_stock,
+)
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,6 +45,9 @@ def at(hh, mm=0):
 
 def slot(person, code="AM"):
     return DoseSession.objects.get(service_user=person, slot_code=code)
+
+
+SCREENSHOT = os.environ.get("SESSION_SCREENSHOT")  # set to write the README's picture
 
 
 @pytest.fixture
@@ -59,14 +71,6 @@ def nurse_from(when, page, live_server, cast, clock):
     clock.move_to(when)
     log_in(page, live_server, cast.nurse.username)
     return page
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
 
 
 def open_session(page, live_server, session):
@@ -306,6 +310,9 @@ def test_an_overdose_with_naloxone_records_from_the_page_after_a_refusal_that_ke
     assert "naloxone 0.4 mg at 09:15" in observation
     assert "ambulance called" in observation
     assert "Slow breathing, roused after naloxone" in observation
+    if SCREENSHOT:  # the README's picture of a refusal kept and an adverse event recorded
+        nurse.set_viewport_size({"width": 1024, "height": 900})
+        nurse.screenshot(path=SCREENSHOT, full_page=True)
 
 
 # 7. An adverse event visible afterwards ---------------------------------------------------
@@ -345,17 +352,7 @@ def test_an_adverse_event_shows_on_the_timeline_the_review_and_the_persons_page(
 def dosed_from_the_register(cast):
     """160 mg drawn and 150 mg injected at 09:00 (10 mg waste), from a register section
     that supplies doses, as tests/dosing/test_corrections.py sets it up."""
-    section = register_section_add(clinic=cast.clinic_a, strength_mg="100", supplies_doses=True)
-    register_receive(
-        section=section,
-        ampoules=10,
-        supplier_name="Pharma Ltd",
-        supplier_address="1 Road",
-        batch="B1",
-        expiry=dt.date(2027, 1, 1),
-        received_by=cast.nurse,
-        now=at(8),
-    )
+    section = register_stock(cast)
     person = on_prescription(
         cast, slot_doses={"AM": "150", "PM": "150"}, topup_max_mg="20", preferred_name="Mo"
     )
@@ -425,19 +422,7 @@ def test_a_witnessed_correction_is_refused_without_the_witness_and_shows_on_the_
 @pytest.fixture
 def on_160_assessed_for_pm(cast):
     """160 mg a session, in maintenance, assessed for the PM dose at 13:10."""
-    person = on_prescription(cast, slot_doses={"AM": "160", "PM": "160"}, preferred_name="Kit")
-    service_user_transition(
-        service_user=person,
-        to_status=Status.MAINTENANCE,
-        changed_by=cast.prescriber,
-        reason="Stable",
-        now=SET_UP,
-    )
-    session = slot(person, "PM")
-    session_assess(
-        session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=at(13, 10)
-    )
-    return session
+    return assessed_for_pm_on_160(cast)
 
 
 def test_a_new_version_in_force_since_the_page_opened_refuses_the_dose_naming_it(

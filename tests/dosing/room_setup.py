@@ -6,11 +6,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from dosing.models import DoseSession
+from dosing.register import register_receive, register_section_add
 from dosing.room import dose_administer, session_assess
 from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
-from eligibility.services import policy_issue
+from eligibility.services import policy_issue, service_user_transition
 from tests.factories import PASSWORD, make_service_user
 
 LONDON = ZoneInfo("Europe/London")
@@ -71,3 +72,42 @@ def with_breath_thresholds(cast, caution="9", withhold="22"):
         breath_caution_threshold=Decimal(caution),
         breath_withhold_threshold=Decimal(withhold),
     )
+
+
+def register_stock(cast, ampoules: int = 10):
+    """Clinic A's register section that supplies doses, with 100 mg ampoules received
+    at 08:00 on DAY."""
+    section = register_section_add(clinic=cast.clinic_a, strength_mg="100", supplies_doses=True)
+    register_receive(
+        section=section,
+        ampoules=ampoules,
+        supplier_name="Pharma Ltd",
+        supplier_address="1 Road",
+        batch="B1",
+        expiry=dt.date(2027, 1, 1),
+        received_by=cast.nurse,
+        now=dt.datetime.combine(DAY, dt.time(8), tzinfo=LONDON),
+    )
+    return section
+
+
+def assessed_for_pm_on_160(cast) -> DoseSession:
+    """A service user in maintenance on 160 mg a session, assessed at 13:10 for DAY's PM
+    dose: the set-up for a new version that comes into force with the window open."""
+    person = on_prescription(cast, slot_doses={"AM": "160", "PM": "160"}, preferred_name="Kit")
+    service_user_transition(
+        service_user=person,
+        to_status=Status.MAINTENANCE,
+        changed_by=cast.prescriber,
+        reason="Stable",
+        now=SET_UP,
+    )
+    session = DoseSession.objects.get(service_user=person, slot_code="PM")
+    session_assess(
+        session=session,
+        nurse=cast.nurse,
+        identity_confirmed=True,
+        poss="1",
+        now=dt.datetime.combine(DAY, dt.time(13, 10), tzinfo=LONDON),
+    )
+    return session

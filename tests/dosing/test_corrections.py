@@ -25,10 +25,9 @@ from hypothesis.stateful import (
 from dosing.amendments import session_amend
 from dosing.effective import Injection
 from dosing.models import Amendment, DoseSession, EntryKind, RegisterEntry, RegisterSection
-from dosing.register import register_receive, register_section_add
 from dosing.room import dose_administer, session_assess
 from hat_clinic.errors import RuleViolation
-from tests.dosing.room_setup import DAY, LONDON, on_prescription
+from tests.dosing.room_setup import DAY, LONDON, on_prescription, register_stock
 from tests.factories import PASSWORD
 from tests.helpers import refused
 
@@ -37,21 +36,6 @@ pytestmark = pytest.mark.django_db
 
 def at(hh, mm=0):
     return dt.datetime.combine(DAY, dt.time(hh, mm), tzinfo=LONDON)
-
-
-def stock(cast, ampoules=10):
-    section = register_section_add(clinic=cast.clinic_a, strength_mg="100", supplies_doses=True)
-    register_receive(
-        section=section,
-        ampoules=ampoules,
-        supplier_name="Pharma Ltd",
-        supplier_address="1 Road",
-        batch="B1",
-        expiry=dt.date(2027, 1, 1),
-        received_by=cast.nurse,
-        now=at(8),
-    )
-    return section
 
 
 def dose(cast, session, *, drawn="160", injected="150", when=None, topup=False):
@@ -78,7 +62,7 @@ def dose(cast, session, *, drawn="160", injected="150", when=None, topup=False):
 @pytest.fixture
 def dosed(cast):
     """160 mg drawn, 150 mg injected at 09:00 (10 mg waste), from a register."""
-    stock(cast)
+    register_stock(cast)
     person = on_prescription(cast, slot_doses={"AM": "150", "PM": "150"}, topup_max_mg="20")
     return dose(cast, DoseSession.objects.get(service_user=person, slot_code="AM"))
 
@@ -213,7 +197,7 @@ def test_correcting_the_drawn_dose_corrects_the_supply_and_the_balance(cast, dos
 
 
 def test_a_dose_with_no_waste_corrected_to_some_records_waste(cast):
-    stock(cast)
+    register_stock(cast)
     person = on_prescription(cast)
     am = DoseSession.objects.get(service_user=person, slot_code="AM")
     session = dose(cast, am, drawn="60", injected="60")
@@ -303,7 +287,7 @@ class DosesAndCorrections(RuleBasedStateMachine):
         self._example = transaction.atomic()
         self._example.__enter__()
         cast = DosesAndCorrections.cast
-        self.section = stock(cast, ampoules=20)
+        self.section = register_stock(cast, ampoules=20)
         run = next(_runs)
         self.people = [
             on_prescription(

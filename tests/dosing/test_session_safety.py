@@ -25,6 +25,7 @@ from tests.dosing.room_setup import (
     DAY,
     LONDON,
     SET_UP,
+    assessed_for_pm_on_160,
     give_dose,
     on_prescription,
     with_breath_thresholds,
@@ -307,19 +308,9 @@ def test_a_wrong_witness_password_keeps_every_value_but_the_password(cast):
 @pytest.fixture
 def new_version_in_the_pm_window(cast):
     """160 mg a session; at 13:30, with the PM window open, a version of 80 mg starts."""
-    person = on_prescription(cast, slot_doses={"AM": "160", "PM": "160"}, preferred_name="Kit")
-    service_user_transition(
-        service_user=person,
-        to_status=Status.MAINTENANCE,
-        changed_by=cast.prescriber,
-        reason="Stable",
-        now=SET_UP,
-    )
-    session = slot(person, "PM")
+    session = assessed_for_pm_on_160(cast)
+    person = session.service_user
     old = person.prescriptions.get()
-    session_assess(
-        session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=at(13, 10)
-    )
     new = prescription_issue(
         service_user=person,
         prescriber=cast.prescriber,
