@@ -24,7 +24,9 @@ from .dose_rules import (
     check_daily_total,
     check_injection,
     check_interval,
+    check_observation_times,
     check_time,
+    check_topup_gap,
     prescription_for_injection,
 )
 from .effective import (
@@ -33,10 +35,13 @@ from .effective import (
     Injection,
     ObservationAsRead,
     effective_values,
+    injections,
 )
 from .mg import MAX_NALOXONE_MG
 from .models import (
     AMENDABLE_LABELS,
+    POSS_CAUTION,
+    POSS_WITHHOLD,
     Amendment,
     DoseSession,
     Observation,
@@ -47,6 +52,7 @@ from .models import (
 )
 from .observation import adverse_event_alert, observation_due_at
 from .register import register_correct_injection
+from .room import lock_session
 from .services import format_mg, observation_check, parse_mg
 from .witness import witness_confirm
 
@@ -62,7 +68,9 @@ AMENDABLE = {
 
 def _original(session: DoseSession, record: str, sequence: int | None):
     if record == Amendment.Record.ASSESSMENT:
-        original = session.assessment
+        # The one named, or the latest (the one that decided).
+        assessments = session.assessments.order_by("-sequence")
+        original = (assessments.filter(sequence=sequence) if sequence else assessments).first()
     elif record == Amendment.Record.OBSERVATION:
         original = getattr(session, "observation", None)
     elif record == Amendment.Record.ADMINISTRATION:
@@ -79,6 +87,11 @@ def _original(session: DoseSession, record: str, sequence: int | None):
             field="record",
         )
     return original
+
+
+# Corrected times outside these years are refused: converting such a time to the
+# clinic's zone can overflow, and no dose session is there anyway.
+YEARS = range(2000, 2100)
 
 
 def _normalise(name: str, value) -> str:
@@ -103,7 +116,8 @@ def _normalise(name: str, value) -> str:
                 when = parse_datetime(str(value))
             except ValueError:  # well formed but no such date or time
                 when = None
-        if value not in (None, "") and (when is None or when.tzinfo is None):
+        if when is not None and when.year not in YEARS:
+            when = None
             raise RuleViolation(
                 f"{AMENDABLE_LABELS[name]} must be a date and time with its offset.",
                 code="bad_time",
@@ -114,7 +128,14 @@ def _normalise(name: str, value) -> str:
         return when.isoformat() if when else ""
     if name in ("over_sedation", "overdose", "ambulance_called"):
         return "True" if value in (True, "true", "True", "on", "1") else "False"
-    return str(value or "").strip()
+    text = str(value or "").strip()
+    if "\x00" in text:
+        raise RuleViolation(
+            f"{AMENDABLE_LABELS[name]} has a character that cannot be kept (NUL).",
+            code="text_invalid",
+            field=field,
+        )
+    return text
 
 
 @contextlib.contextmanager
@@ -148,7 +169,8 @@ def session_amend(
     now = now or timezone.now()
     record = choice(Amendment.Record, record, field="record", what="record to correct")
     if sequence not in (None, ""):
-        sequence = whole_number(sequence, field="sequence", minimum=1, maximum=2)
+        # An injection is 1 or 2 (a top-up); an assessment is numbered from 1.
+        sequence = whole_number(sequence, field="sequence", minimum=1, maximum=50)
     if not isinstance(changes, dict):
         raise RuleViolation(
             "Give the corrected values by field.", code="changes_invalid", field="changes"
@@ -177,17 +199,12 @@ def session_amend(
             "nurse of the clinic",
         )
     with transaction.atomic():
-        locked = (
-            DoseSession.objects.select_for_update()
-            .select_related("service_user")
-            .get(pk=session.pk)
-        )
+        locked = lock_session(session)
         original = _original(locked, record, sequence)
-        earlier = Amendment.objects.filter(
-            session=locked,
-            record=record,
-            administration=original if record == Amendment.Record.ADMINISTRATION else None,
-        ).order_by("amended_at", "pk")
+        names = _names(record, original)
+        earlier = Amendment.objects.filter(session=locked, record=record, **names).order_by(
+            "amended_at", "pk"
+        )
         current = effective_values(original, earlier, allowed)
         diff = {
             name: {"from": current[name], "to": value}
@@ -201,26 +218,18 @@ def session_amend(
                 field="changes",
             )
         after = {**current, **corrected}
-        if record == Amendment.Record.ADMINISTRATION:
-            before = Injection(original, earlier)
-            with _as_changes():
+        with _as_changes():
+            if record == Amendment.Record.ADMINISTRATION:
+                before = Injection(original, earlier)
                 _check_corrected_injection(locked, original, after, now=now)
-        if record == Amendment.Record.OBSERVATION:
-            # The same rules as when it was recorded (dosing.room.session_observe).
-            with _as_changes():
-                observation_check(
-                    outcome=after["outcome"],
-                    details=after["details"],
-                    over_sedation=after["over_sedation"] == "True",
-                    overdose=after["overdose"] == "True",
-                    naloxone_mg=after["naloxone_mg"],
-                    naloxone_at=after["naloxone_at"],
-                    ambulance_called=after["ambulance_called"] == "True",
-                )
+            if record == Amendment.Record.OBSERVATION:
+                _check_corrected_observation(locked, original, after, now=now)
+            if record == Amendment.Record.ASSESSMENT:
+                _check_corrected_assessment(original, after)
         amendment = Amendment.objects.create(
             session=locked,
             record=record,
-            administration=original if record == Amendment.Record.ADMINISTRATION else None,
+            **names,
             changes=diff,
             reason=reason,
             amended_by=amended_by,
@@ -247,8 +256,61 @@ def session_amend(
     return amendment
 
 
+def _names(record, original) -> dict:
+    """The amendment's pointer at the record it corrects, where a session has several."""
+    return {
+        "administration": original if record == Amendment.Record.ADMINISTRATION else None,
+        "assessment": original if record == Amendment.Record.ASSESSMENT else None,
+    }
+
+
+def _check_corrected_assessment(original, after: dict) -> None:
+    """An assessment still reads as what it led to: one that went on to the dose has
+    neither POSS 3 or 4 nor a caution without its reason."""
+    if original.decision != original.Decision.PROCEED:
+        return
+    if after["poss"] in POSS_WITHHOLD:
+        raise RuleViolation(
+            f"POSS {after['poss']} withholds the dose, and this assessment went on to it. If "
+            "the service user was too sedated, correct the session's other records too, and "
+            "say so in the reason; this correction cannot say both.",
+            code="poss_withholds",
+            field="poss",
+        )
+    if after["poss"] in POSS_CAUTION and not after["caution_reason"].strip():
+        raise RuleViolation(
+            "Caution: POSS 2. Record why it was safe to go on.",
+            code="caution_reason_required",
+            field="caution_reason",
+        )
+
+
+def _check_corrected_observation(session, original, after: dict, *, now) -> None:
+    """The same rules as when it was recorded (dosing.room.session_observe)."""
+    naloxone_at = dt.datetime.fromisoformat(after["naloxone_at"]) if after["naloxone_at"] else None
+    observation_check(
+        outcome=after["outcome"],
+        details=after["details"],
+        over_sedation=after["over_sedation"] == "True",
+        overdose=after["overdose"] == "True",
+        naloxone_mg=after["naloxone_mg"],
+        naloxone_at=naloxone_at,
+        ambulance_called=after["ambulance_called"] == "True",
+    )
+    check_observation_times(
+        session,
+        injected=injections(session.administrations.all()),
+        outcome=after["outcome"],
+        naloxone_at=naloxone_at,
+        observed_at=original.observed_at,
+        now=now,
+    )
+
+
 def _check_corrected_injection(session, original, after: dict, *, now) -> None:
-    """The injection's own rules, applied to the injection as it would read."""
+    """The injection's own rules, applied to the injection as it would read, and the
+    rules that tie it to the session's other records: the top-up's gap after the
+    first injection, and the observation's times."""
     drawn, injected = Decimal(after["drawn_mg"]), Decimal(after["injected_mg"])
     injected_at = dt.datetime.fromisoformat(after["injected_at"])
     check_injection(
@@ -259,10 +321,9 @@ def _check_corrected_injection(session, original, after: dict, *, now) -> None:
         risk_discussion=after["risk_discussion"],
     )
     check_time(session, injected_at, now)
-    first_at = None
-    if original.sequence == 2:
-        first = session.administrations.filter(sequence=1).first()
-        first_at = Injection(first).injected_at
+    # The session's injections as they would read with this correction.
+    others = {i.sequence: i for i in injections(session.administrations.exclude(pk=original.pk))}
+    first_at = others[1].injected_at if original.sequence == 2 else None
     prescription = prescription_for_injection(
         session,
         sequence=original.sequence,
@@ -272,9 +333,28 @@ def _check_corrected_injection(session, original, after: dict, *, now) -> None:
         injected_at=injected_at,
         first_injected_at=first_at,
     )
-    if original.sequence == 1:
-        check_interval(session, injected_at, session.policy)
+    check_interval(session, injected_at, session.policy)
+    if original.sequence == 1 and 2 in others:
+        check_topup_gap(injected_at, others[2].injected_at, session.policy)
     check_daily_total(session, injected=injected, prescription=prescription, excluding=original)
+    observation = getattr(session, "observation", None)
+    if observation is not None:
+        observed = ObservationAsRead.of(
+            observation,
+            Amendment.objects.filter(session=session, record=Amendment.Record.OBSERVATION).order_by(
+                "amended_at", "pk"
+            ),
+        )
+        corrected = Injection(original)
+        corrected.injected_at = injected_at
+        check_observation_times(
+            session,
+            injected=[*others.values(), corrected],
+            outcome=observed.outcome,
+            naloxone_at=observed.naloxone_at,
+            observed_at=observation.observed_at,
+            now=now,
+        )
 
 
 def _move_observation_due(session: DoseSession) -> None:

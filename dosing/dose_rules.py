@@ -11,7 +11,15 @@ from hat_clinic.errors import RuleViolation
 
 from .effective import injections
 from .mg import format_mg
-from .models import LOWER_LIMB_IV, SITES_FOR_ROUTE, Administration, DoseSession, Route
+from .models import (
+    LOWER_LIMB_IV,
+    SITES_FOR_ROUTE,
+    Administration,
+    Assessment,
+    DoseSession,
+    Observation,
+    Route,
+)
 from .selectors import prescription_in_force
 
 
@@ -48,14 +56,30 @@ def check_injection(*, drawn: Decimal, injected: Decimal, route, site, risk_disc
 
 
 def check_time(session: DoseSession, injected_at: dt.datetime, now: dt.datetime) -> None:
-    """Not in the future, and inside the session's window."""
+    """Not in the future, inside the session's window, and not before the assessment
+    that allowed the dose: a dose cannot be timed while the service user was deferred
+    or not yet assessed."""
+    check_not_future(injected_at, now)
+    check_window(session, injected_at, field="injected_at")
+    deciding = (
+        Assessment.objects.filter(session=session).order_by("-sequence").only("assessed_at").first()
+    )
+    if deciding is not None and injected_at < deciding.assessed_at:
+        raise RuleViolation(
+            f"The injection cannot come before the assessment that allowed it, at "
+            f"{local_time(deciding.assessed_at)}.",
+            code="injection_before_assessment",
+            field="injected_at",
+        )
+
+
+def check_not_future(injected_at: dt.datetime, now: dt.datetime) -> None:
     if injected_at > now:
         raise RuleViolation(
             "The injection time cannot be in the future.",
             code="injection_in_future",
             field="injected_at",
         )
-    check_window(session, injected_at, field="injected_at")
 
 
 def check_window(session: DoseSession, at: dt.datetime, *, field: str | None = None) -> None:
@@ -97,8 +121,9 @@ def prescription_for_injection(
         dose = f"{format_mg(session_dose)} mg" if session_dose is not None else "no dose"
         topup = prescription.topup_max_mg
         raise RuleViolation(
-            f"The prescription changed since this page was opened: version "
-            f"{prescription.version} is now in force, with {dose} for {session.slot_code}"
+            f"The prescription changed since this page was opened: at "
+            f"{local_time(injected_at)} version {prescription.version} is in force, with {dose} "
+            f"for {session.slot_code}"
             + (f" and a top-up of up to {format_mg(topup)} mg" if topup else "")
             + ". Check the dose against it and record the injection again.",
             code="prescription_changed",
@@ -135,19 +160,26 @@ def prescription_for_injection(
     return prescription
 
 
-def _check_topup(prescription, first_at, injected, injected_at, policy) -> None:
-    if not prescription.topup_max_mg:
-        raise RuleViolation(
-            "The prescription allows no top-up.", code="topup_not_allowed", field="injected_mg"
-        )
+def check_topup_gap(first_at: dt.datetime, topup_at: dt.datetime, policy) -> None:
+    """A top-up comes at least the clinic's gap after the first injection, both as they
+    now read: checked for the top-up, and again when either injection's time is
+    corrected."""
     earliest = first_at + dt.timedelta(minutes=policy.topup_gap_minutes)
-    if injected_at < earliest:
+    if topup_at < earliest:
         raise RuleViolation(
             f"A top-up comes at least {policy.topup_gap_minutes} minutes after the first "
             f"injection ({local_time(first_at)}): not before {local_time(earliest)}.",
             code="topup_too_soon",
             field="injected_at",
         )
+
+
+def _check_topup(prescription, first_at, injected, injected_at, policy) -> None:
+    if not prescription.topup_max_mg:
+        raise RuleViolation(
+            "The prescription allows no top-up.", code="topup_not_allowed", field="injected_mg"
+        )
+    check_topup_gap(first_at, injected_at, policy)
     if injected > prescription.topup_max_mg:
         raise RuleViolation(
             f"{format_mg(injected)} mg is above the top-up allowance of "
@@ -213,4 +245,39 @@ def check_daily_total(
             f"{format_mg(prescription.max_daily_total_mg)} mg.",
             code="daily_total_exceeded",
             field="injected_mg",
+        )
+
+
+def check_observation_times(
+    session: DoseSession,
+    *,
+    injected: list,
+    outcome: str,
+    naloxone_at: dt.datetime | None,
+    observed_at: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """An observation's times against the session's injections as they now read
+    (``injected``: dosing.effective.Injection): "no concerns" only once the observation
+    time has passed since the last injection, and naloxone given after the first
+    injection and not in the future. Checked when the observation is recorded, when it
+    is corrected, and when an injection's time is corrected after it."""
+    first = min(i.injected_at for i in injected)
+    last = max(i.injected_at for i in injected)
+    minutes = session.policy.observation_minutes
+    until = last + dt.timedelta(minutes=minutes)
+    if outcome == Observation.Outcome.NO_CONCERNS and observed_at < until:
+        raise RuleViolation(
+            f"Observation lasts at least {minutes} minutes after the last injection "
+            f"({local_time(last)}): it can be completed from {local_time(until)}. If the "
+            "service user has left, record that instead.",
+            code="observation_too_soon",
+            field="outcome",
+        )
+    if naloxone_at is not None and not (first <= naloxone_at <= now):
+        raise RuleViolation(
+            f"Naloxone is given after the injection ({local_time(first)}) and by now "
+            f"({local_time(now)}): check its time.",
+            code="naloxone_time_invalid",
+            field="naloxone_at",
         )

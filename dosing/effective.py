@@ -9,7 +9,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from .mg import format_mg
-from .models import Administration, Amendment, Observation
+from .models import Administration, Amendment, Observation, Route, Site
 
 
 def effective_values(original, amendments, fields) -> dict[str, str]:
@@ -54,6 +54,14 @@ class Injection:
     @property
     def waste_mg(self) -> Decimal:
         return self.drawn_mg - self.injected_mg
+
+    @property
+    def route_label(self) -> str:
+        return Route(self.route).label
+
+    @property
+    def site_label(self) -> str:
+        return Site(self.site).label
 
 
 def with_amendments(administrations):

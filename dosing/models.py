@@ -506,6 +506,16 @@ class DoseSession(models.Model):
         return f"{self.service_user} {self.clinic_day} {self.slot_code} ({self.status})"
 
     @property
+    def observation_overdue(self) -> bool:
+        """Dosed, and the observation not recorded by its due time: the board and the
+        page mark it, and the overdue scan alerts on it."""
+        return (
+            self.status == SessionStatus.ADMINISTERED
+            and self.observation_due_at is not None
+            and self.observation_due_at <= timezone.now()
+        )
+
+    @property
     def assessment(self):
         """The latest pre-dose assessment, the one that decided (None before any). A
         deferred session has earlier ones too: ``assessments`` keeps them all."""
@@ -772,6 +782,14 @@ class Amendment(models.Model):
         on_delete=models.PROTECT,
         related_name="amendments",
     )
+    # A deferred session has several assessments: a correction names the one it corrects.
+    assessment = models.ForeignKey(
+        Assessment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="amendments",
+    )
     changes = models.JSONField(help_text='{"field": {"from": "...", "to": "..."}}')
     reason = models.TextField()
     amended_by = models.ForeignKey(
@@ -796,6 +814,11 @@ class Amendment(models.Model):
                 condition=Q(record="administration", administration__isnull=False)
                 | (~Q(record="administration") & Q(administration__isnull=True)),
                 name="amendment_names_its_injection",
+            ),
+            models.CheckConstraint(
+                condition=Q(record="assessment", assessment__isnull=False)
+                | (~Q(record="assessment") & Q(assessment__isnull=True)),
+                name="amendment_names_its_assessment",
             ),
         ]
 

@@ -12,16 +12,22 @@ from django.utils import timezone
 
 from eligibility.models import ServiceUser, Status
 from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
+from monitoring.alerts import alert_close
+from monitoring.models import AlertKind
 from monitoring.records import breath_test_record, parse_breath
 
 from .dose_rules import (
     check_daily_total,
     check_injection,
     check_interval,
+    check_not_future,
+    check_observation_times,
+    check_time,
     check_window,
     local_time,
     prescription_for_injection,
 )
+from .effective import Injection, injections
 from .mg import MAX_NALOXONE_MG
 from .missed import consecutive_counts_apply
 from .models import (
@@ -44,8 +50,14 @@ from .services import format_mg, observation_check, parse_mg
 from .witness import witness_confirm
 
 
-def _lock(session: DoseSession) -> DoseSession:
+def lock_session(session: DoseSession) -> DoseSession:
+    """The session's row, locked, with its service user's row locked too (FOR UPDATE
+    covers the joined row): every action and correction on a session, and on that
+    person's other sessions, waits for the one before it."""
     return DoseSession.objects.select_for_update().select_related("service_user").get(pk=session.pk)
+
+
+ALREADY_RECORDED = "This dose is already recorded. Reload the session before doing anything else."
 
 
 RETITRATION_NEXT_STEP = (
@@ -138,7 +150,7 @@ def session_assess(
     if breath_mcg_per_100ml not in (None, ""):
         breath = parse_breath(breath_mcg_per_100ml, field="breath_mcg_per_100ml")
     with transaction.atomic():
-        locked = _lock(session)
+        locked = lock_session(session)
         if locked.status not in ASSESSABLE:
             raise Conflict(
                 f"This session is already {locked.get_status_display().lower()}.",
@@ -299,12 +311,7 @@ def dose_administer(
     check_injection(
         drawn=drawn, injected=injected, route=route, site=site, risk_discussion=risk_discussion
     )
-    if injected_at > now:
-        raise RuleViolation(
-            "The injection time cannot be in the future.",
-            code="injection_in_future",
-            field="injected_at",
-        )
+    check_not_future(injected_at, now)
     # Before the lock: password hashing is slow by design and must not hold the row.
     witness = witness_confirm(
         witness_username=witness_username,
@@ -314,11 +321,13 @@ def dose_administer(
         now=now,
     )
     with transaction.atomic():
-        locked = _lock(session)
+        # This person's doses in other sessions, whose interval and daily total are read
+        # below, are recorded one at a time: the lock covers the person's row.
+        locked = lock_session(session)
         expected = SessionStatus.ADMINISTERED if topup else SessionStatus.ASSESSED
         if not topup and locked.status in (SessionStatus.ADMINISTERED, SessionStatus.OBSERVED):
             raise Conflict(
-                "This dose is already recorded. Reload the session before doing anything else.",
+                ALREADY_RECORDED,
                 code="already_recorded",
             )
         # A blocked person is told so, whatever the session's state: the next step is
@@ -334,8 +343,8 @@ def dose_administer(
                 ),
                 code="session_not_ready",
             )
-        check_window(locked, injected_at, field="injected_at")
-        first = locked.administrations.order_by("sequence").first()
+        check_time(locked, injected_at, now)
+        first = locked.administrations.filter(sequence=1).first()
         if topup and locked.administrations.filter(sequence=2).exists():
             raise Conflict("The top-up is already recorded.", code="already_recorded")
         in_force = prescription_for_injection(
@@ -345,12 +354,11 @@ def dose_administer(
             injected=injected,
             route=route,
             injected_at=injected_at,
-            first_injected_at=first.injected_at if topup else None,
+            # The first injection as it now reads, corrections applied.
+            first_injected_at=Injection(first).injected_at if topup else None,
             shown_prescription=prescription,
         )
-        policy = locked.policy
-        if not topup:
-            check_interval(locked, injected_at, policy)
+        check_interval(locked, injected_at, locked.policy)
         check_daily_total(locked, injected=injected, prescription=in_force)
         try:
             with transaction.atomic():
@@ -369,7 +377,7 @@ def dose_administer(
                 )
         except IntegrityError as error:
             raise Conflict(
-                "This dose is already recorded. Reload the session before doing anything else.",
+                ALREADY_RECORDED,
                 code="already_recorded",
             ) from error
         # The controlled drugs register: the drawn amount is supplied (and any rest
@@ -426,32 +434,21 @@ def session_observe(
         ambulance_called=ambulance_called,
     )
     with transaction.atomic():
-        locked = _lock(session)
+        locked = lock_session(session)
         if locked.status != SessionStatus.ADMINISTERED:
             raise Conflict(
                 f"This session is {locked.get_status_display().lower()}; "
                 "observation follows an injection.",
                 code="session_not_administered",
             )
-        first = locked.administrations.order_by("injected_at").first()
-        last = locked.administrations.order_by("-injected_at").first()
-        minutes = locked.policy.observation_minutes
-        until = last.injected_at + dt.timedelta(minutes=minutes)
-        if now < until and outcome == Observation.Outcome.NO_CONCERNS:
-            raise RuleViolation(
-                f"Observation lasts at least {minutes} minutes after the last injection "
-                f"({local_time(last.injected_at)}): it can be completed from "
-                f"{local_time(until)}. If the service user has left, record that instead.",
-                code="observation_too_soon",
-                field="outcome",
-            )
-        if naloxone_at is not None and not (first.injected_at <= naloxone_at <= now):
-            raise RuleViolation(
-                f"Naloxone is given after the injection ({local_time(first.injected_at)}) and "
-                f"by now ({local_time(now)}): check its time.",
-                code="naloxone_time_invalid",
-                field="naloxone_at",
-            )
+        check_observation_times(
+            locked,
+            injected=injections(locked.administrations.all()),
+            outcome=outcome,
+            naloxone_at=naloxone_at,
+            observed_at=now,
+            now=now,
+        )
         observation = Observation.objects.create(
             session=locked,
             outcome=outcome,
@@ -471,6 +468,14 @@ def session_observe(
         locked.save(update_fields=["status", "status_changed_at"])
         if outcome == Observation.Outcome.ADVERSE_EVENT:
             adverse_event_alert(locked, observation, now=now)
+        # Recorded late: the "observation not recorded" alert has its answer.
+        alert_close(
+            kind=AlertKind.OBSERVATION_OVERDUE,
+            cause_key=f"observation:{locked.pk}",
+            by=observer,
+            note=f"Observation recorded at {local_time(now)}.",
+            now=now,
+        )
     session.refresh_from_db()
     return observation
 
@@ -502,7 +507,7 @@ def session_decline(
 
 def _end_open(session, status, *, by, reason, note, now) -> DoseSession:
     with transaction.atomic():
-        locked = _lock(session)
+        locked = lock_session(session)
         if locked.status not in OPEN_SESSION_STATUSES:
             raise Conflict(
                 f"This session is already {locked.get_status_display().lower()}.",

@@ -77,7 +77,10 @@ class ObservationSerializer(serializers.ModelSerializer):
 class AmendInput(StrictFieldsMixin, serializers.Serializer):
     record = serializers.ChoiceField(choices=Amendment.Record.choices)
     sequence = serializers.IntegerField(
-        required=False, allow_null=True, help_text="For an injection: 1 first, 2 top-up."
+        required=False,
+        allow_null=True,
+        help_text="For an injection: 1 first, 2 top-up. For an assessment: its number "
+        "(a deferred session has several); the latest when left out.",
     )
     changes = serializers.DictField(help_text='Corrected values, e.g. {"injected_mg": "50"}.')
     reason = serializers.CharField()
@@ -85,6 +88,7 @@ class AmendInput(StrictFieldsMixin, serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
+        max_length=150,
         help_text="A correction of an injection is witnessed: the witness's username.",
     )
     witness_password = serializers.CharField(
@@ -200,7 +204,7 @@ class AdministerInput(StrictFieldsMixin, serializers.Serializer):
         "`prescription.id`). If another came into force since, the dose is refused with code "
         "prescription_changed, naming the new dose.",
     )
-    witness_username = serializers.CharField()
+    witness_username = serializers.CharField(max_length=150)
     witness_password = serializers.CharField(
         style={"input_type": "password"}, trim_whitespace=False
     )

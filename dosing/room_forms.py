@@ -214,9 +214,11 @@ class AmendForm(SessionForm):
         return super().field_for(name)
 
     def changes(self, day: dt.date) -> dict:
-        """Every field's value as the service takes it: times on the session's day."""
+        """The fields the nurse changed, as the service takes them: times on the
+        session's day. A field left as it read is not sent, so a time shown to the
+        minute is never corrected to the minute by a correction of something else."""
         values = {}
-        for name in self.amendable:
+        for name in (name for name in self.amendable if name in self.changed_data):
             value = self.cleaned_data.get(name)
             if name in TIME_FIELDS:
                 value = (
@@ -228,7 +230,12 @@ class AmendForm(SessionForm):
 
 def _initial(name: str, value: str, zone):
     if name in TIME_FIELDS:
-        return dt.datetime.fromisoformat(value).astimezone(zone).strftime("%H:%M") if value else ""
+        # A time to the minute, as the input shows it, so that one left as shown is
+        # not taken for a change (Field.has_changed compares typed values).
+        if not value:
+            return None
+        local = dt.datetime.fromisoformat(value).astimezone(zone)
+        return local.time().replace(second=0, microsecond=0)
     if name in ("over_sedation", "overdose", "ambulance_called"):
         return value == "True"
     return value

@@ -46,7 +46,8 @@ def observation_check(
 ) -> None:
     """The rules for a post-dose observation, as recorded or as corrected by
     amendment: any adverse sign makes it an adverse event, which is described, and
-    naloxone has a time."""
+    naloxone has both its dose and its time. Its times against the injections are
+    dosing.dose_rules.check_observation_times."""
     adverse = any([over_sedation, overdose, naloxone_mg, ambulance_called])
     # As the database's check (adverse_signs_are_an_adverse_event): "left early" too.
     if outcome != Observation.Outcome.ADVERSE_EVENT and adverse:
@@ -61,6 +62,12 @@ def observation_check(
     if naloxone_mg and not naloxone_at:
         raise RuleViolation(
             "Record when naloxone was given.", code="naloxone_time_required", field="naloxone_at"
+        )
+    if naloxone_at and not naloxone_mg:
+        raise RuleViolation(
+            "Record how much naloxone was given, or clear its time.",
+            code="naloxone_dose_required",
+            field="naloxone_mg",
         )
 
 

@@ -13,6 +13,8 @@ from hat_clinic.errors import RuleViolation
 
 from .models import WitnessFailure
 
+USERNAME_LENGTH = WitnessFailure._meta.get_field("username").max_length
+
 
 def witness_confirm(
     *,
@@ -31,6 +33,13 @@ def witness_confirm(
     colleague's password. Failures are saved outside the dose's transaction.
     """
     witness_username = (witness_username or "").strip()
+    if len(witness_username) > USERNAME_LENGTH:
+        # Nobody has such a name; it is not kept as a failure either (the column holds 150).
+        raise RuleViolation(
+            "The witness's username or password is not right. The witness must enter their own.",
+            code="witness_not_confirmed",
+            field="witness_username",
+        )
     if not witness_username:
         raise RuleViolation(
             "The witness enters their username and password.",

@@ -4,8 +4,8 @@ ended", the observation's due time for the overdue scan, witnessed corrections o
 injection, and the register's waste and corrected amounts as numbers.
 
 Rows written before this keep their meaning: a dose's waste entry gets its amount
-from its injection, an assessment that withheld is marked so, and an administered
-session gets its observation due time. SQLite rebuilds a table to add a constraint,
+from its injection, an assessment that withheld is marked so, and a session dosed in
+the last day gets its observation due time. SQLite rebuilds a table to add a constraint,
 which drops its append-only trigger, so the rebuilt tables are protected again."""
 
 import datetime as dt
@@ -13,6 +13,7 @@ import datetime as dt
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+from django.utils import timezone
 
 from hat_clinic.append_only import protect, rewrite_once
 
@@ -38,10 +39,14 @@ REBUILT = [
 
 
 def observation_due(apps, schema_editor):
+    """Only a session dosed in the last day gets its due time: the overdue scan would
+    otherwise raise an urgent alert for every old session left without an observation,
+    long after anyone could check on the service user."""
     DoseSession = apps.get_model("dosing", "DoseSession")
+    recent = timezone.now() - dt.timedelta(days=1)
     for session in DoseSession.objects.filter(status="administered").select_related("policy"):
         last = session.administrations.order_by("-injected_at").first()
-        if last is not None:
+        if last is not None and last.injected_at >= recent:
             minutes = session.policy.observation_minutes + session.policy.observation_grace_minutes
             DoseSession.objects.filter(pk=session.pk).update(
                 observation_due_at=last.injected_at + dt.timedelta(minutes=minutes)

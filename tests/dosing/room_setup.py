@@ -38,8 +38,9 @@ def on_prescription(cast, *, slot_doses=None, topup_max_mg=None, **fields):
     return person
 
 
-def give_dose(cast, session: DoseSession, when, mg: str = "60") -> DoseSession:
-    """Assess and give a session's dose at `when`, witnessed by the HCA."""
+def give_dose(cast, session: DoseSession, when, mg: str = "60", injected=None) -> DoseSession:
+    """Assess and give a session's dose at `when`, witnessed by the HCA: `mg` drawn up
+    and injected, or `injected` of it."""
     session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=when)
     dose_administer(
         session=session,
@@ -47,7 +48,7 @@ def give_dose(cast, session: DoseSession, when, mg: str = "60") -> DoseSession:
         witness_username=cast.hca.username,
         witness_password=PASSWORD,
         drawn_mg=mg,
-        injected_mg=mg,
+        injected_mg=injected or mg,
         route="iv",
         site="arm",
         now=when,
@@ -111,3 +112,16 @@ def assessed_for_pm_on_160(cast) -> DoseSession:
         now=dt.datetime.combine(DAY, dt.time(13, 10), tzinfo=LONDON),
     )
     return session
+
+
+def register_reads(administration, kind) -> Decimal:
+    """What the register now says an injection supplied (kind "supply") or wasted
+    ("waste"): each entry as its last correction of the amount says, else as written."""
+    total = Decimal(0)
+    for entry in administration.register_entries.filter(kind=kind):
+        last = entry.corrections.filter(corrected_mg__isnull=False).order_by("-sequence").first()
+        if last is not None:
+            total += last.corrected_mg
+        else:
+            total += entry.quantity_out_mg if kind == "supply" else entry.waste_mg
+    return total

@@ -82,8 +82,13 @@ def test_only_existing_records_can_be_corrected(cast, dosed):
     with pytest.raises(RuleViolation) as refused:
         amend(dosed, cast.nurse, {"outcome": "no_concerns"}, record="observation")
     assert refused.value.code == "nothing_to_amend"
-    assessment = amend(dosed, cast.nurse, {"poss": "2"}, record="assessment")
-    assert assessment.changes == {"poss": {"from": "1", "to": "2"}}
+    assessment = amend(
+        dosed, cast.nurse, {"poss": "2", "caution_reason": "Chatting"}, record="assessment"
+    )
+    assert assessment.changes == {
+        "poss": {"from": "1", "to": "2"},
+        "caution_reason": {"from": "", "to": "Chatting"},
+    }
 
 
 @pytest.mark.parametrize(

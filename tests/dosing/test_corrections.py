@@ -5,31 +5,19 @@ its supply and waste always equal what the corrected records say."""
 import csv
 import datetime as dt
 import io
-import itertools
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    invariant,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
 
 from dosing.amendments import session_amend
-from dosing.effective import Injection
 from dosing.models import Amendment, DoseSession, EntryKind, RegisterEntry, RegisterSection
 from dosing.room import dose_administer, session_assess
-from hat_clinic.errors import RuleViolation
-from tests.dosing.room_setup import DAY, LONDON, on_prescription, register_stock
+from tests.dosing.room_setup import DAY, LONDON, on_prescription, register_reads, register_stock
 from tests.factories import PASSWORD
-from tests.helpers import refused
+from tests.helpers import form_data, refused
 
 pytestmark = pytest.mark.django_db
 
@@ -192,8 +180,8 @@ def test_correcting_the_drawn_dose_corrects_the_supply_and_the_balance(cast, dos
     correct(cast, dosed, {"drawn_mg": "150"})
     section = RegisterSection.objects.get()
     assert section.balance_mg == Decimal("850")  # 1,000 received, 150 now supplied
-    assert register_supply(dosed.administrations.get()) == Decimal("150")
-    assert register_waste(dosed.administrations.get()) == Decimal("0")
+    assert register_reads(dosed.administrations.get(), "supply") == Decimal("150")
+    assert register_reads(dosed.administrations.get(), "waste") == Decimal("0")
 
 
 def test_a_dose_with_no_waste_corrected_to_some_records_waste(cast):
@@ -246,143 +234,6 @@ def test_the_api_takes_the_witness_and_refuses_without_one(cast, dosed):
     assert done.json()["amendments"][0]["witness"] == cast.hca.pk
 
 
-# The register and the corrected administrations agree after any sequence ----------------
-
-
-def _effective(entry) -> Decimal:
-    """What a supply or waste entry now reads: its last correction, else itself."""
-    last = entry.corrections.order_by("-sequence").first()
-    if last is not None:
-        return last.corrected_mg
-    return entry.quantity_out_mg if entry.kind == EntryKind.SUPPLY else entry.waste_mg
-
-
-def register_supply(administration) -> Decimal:
-    return sum(
-        (_effective(e) for e in administration.register_entries.filter(kind=EntryKind.SUPPLY)),
-        Decimal(0),
-    )
-
-
-def register_waste(administration) -> Decimal:
-    return sum(
-        (_effective(e) for e in administration.register_entries.filter(kind=EntryKind.WASTE)),
-        Decimal(0),
-    )
-
-
-_runs = itertools.count()
-
-
-class DosesAndCorrections(RuleBasedStateMachine):
-    """Random doses and random corrections of them, some refused: after each step the
-    register's supply and waste for every injection equal the injection as corrected,
-    and the balance is what was received less what the corrected injections drew."""
-
-    cast = None
-
-    def __init__(self):
-        super().__init__()
-        # Each example starts from the same clinic: its rows are rolled back after it.
-        self._example = transaction.atomic()
-        self._example.__enter__()
-        cast = DosesAndCorrections.cast
-        self.section = register_stock(cast, ampoules=20)
-        run = next(_runs)
-        self.people = [
-            on_prescription(
-                cast,
-                slot_doses={"AM": "100", "PM": "100"},
-                topup_max_mg="20",
-                family_name=f"Run{run}P{n}",
-            )
-            for n in range(3)
-        ]
-        self.received = self.section.balance_mg
-
-    def teardown(self):
-        transaction.set_rollback(True)
-        self._example.__exit__(None, None, None)
-
-    def _session(self, index):
-        return DoseSession.objects.get(service_user=self.people[index], slot_code="AM")
-
-    @rule(
-        index=st.integers(0, 2),
-        drawn=st.decimals(min_value=1, max_value=120, places=1),
-        wasted=st.decimals(min_value=0, max_value=30, places=1),
-    )
-    def give(self, index, drawn, wasted):
-        session = self._session(index)
-        if session.administrations.exists():
-            return
-        try:
-            with transaction.atomic():
-                dose(
-                    DosesAndCorrections.cast,
-                    session,
-                    drawn=str(drawn),
-                    injected=str(max(drawn - wasted, Decimal("0.1"))),
-                )
-        except RuleViolation as refusal:
-            assert refusal.code in {"dose_above_prescription"}, refusal.code
-
-    @precondition(lambda self: self.section.entries.filter(kind=EntryKind.SUPPLY).exists())
-    @rule(
-        index=st.integers(0, 2),
-        drawn=st.one_of(st.none(), st.decimals(min_value=1, max_value=250, places=1)),
-        injected=st.one_of(st.none(), st.decimals(min_value=1, max_value=120, places=1)),
-    )
-    def correct(self, index, drawn, injected):
-        session = self._session(index)
-        if not session.administrations.exists():
-            return
-        changes = {}
-        if drawn is not None:
-            changes["drawn_mg"] = str(drawn)
-        if injected is not None:
-            changes["injected_mg"] = str(injected)
-        if not changes:
-            return
-        try:
-            with transaction.atomic():
-                correct(DosesAndCorrections.cast, session, changes)
-        except RuleViolation as refusal:
-            assert refusal.code in {
-                "injected_above_drawn",
-                "dose_above_prescription",
-                "drawn_above_daily_maximum",
-                "nothing_changed",
-                "register_balance_negative",
-            }, refusal.code
-
-    @invariant()
-    def the_register_follows_the_corrected_injections(self):
-        drawn_in_all = Decimal(0)
-        for person in self.people:
-            for administration in person.dose_sessions.get(slot_code="AM").administrations.all():
-                now_reads = Injection(administration)
-                assert register_supply(administration) == now_reads.drawn_mg
-                assert register_waste(administration) == now_reads.waste_mg
-                drawn_in_all += now_reads.drawn_mg
-        section = RegisterSection.objects.get(pk=self.section.pk)
-        assert section.balance_mg == self.received - drawn_in_all >= 0
-
-
-def test_the_register_and_the_corrected_injections_always_agree(cast):
-    DosesAndCorrections.cast = cast
-    with time_machine.travel(at(10), tick=False):
-        run_state_machine_as_test(
-            DosesAndCorrections,
-            settings=settings(
-                max_examples=15,
-                stateful_step_count=10,
-                deadline=None,
-                suppress_health_check=[HealthCheck.too_slow],
-            ),
-        )
-
-
 @pytest.mark.parametrize(
     ("changes", "code"),
     [
@@ -422,3 +273,248 @@ def test_the_session_page_runs_the_same_queries_for_1_and_6_corrections(cast, do
                 assert client.get(f"/dosing/sessions/{dosed.pk}/").status_code == 200
             counts.append(len(q))
     assert counts[0] == counts[1], counts
+
+
+# Each correction is checked against the session's other records as they now read --------
+
+
+def test_a_top_up_is_checked_against_the_first_injection_as_corrected(cast, dosed):
+    correct(cast, dosed, {"injected_at": at(9, 30).isoformat()}, when=at(9, 45))
+    refused(
+        "topup_too_soon",
+        dose,
+        cast=cast,
+        session=dosed,
+        drawn="10",
+        injected="10",
+        when=at(9, 45),
+        topup=True,
+    )
+    dose(cast, dosed, drawn="10", injected="10", when=at(9, 50), topup=True)
+
+
+def test_correcting_the_first_injection_keeps_the_top_up_after_it(cast, dosed):
+    dose(cast, dosed, drawn="10", injected="10", when=at(9, 25), topup=True)
+    refusal = refused(
+        "topup_too_soon",
+        correct,
+        cast=cast,
+        session=dosed,
+        changes={"injected_at": at(9, 10).isoformat()},
+    )
+    assert refusal.field == "changes.injected_at"
+
+
+def test_the_observation_is_timed_from_the_injections_as_corrected(cast, dosed):
+    from dosing.room import session_observe
+
+    correct(cast, dosed, {"injected_at": at(9, 40).isoformat()}, when=at(9, 45))
+    refused(
+        "observation_too_soon",
+        session_observe,
+        session=dosed,
+        observer=cast.nurse,
+        outcome="no_concerns",
+        now=at(9, 50),
+    )
+    session_observe(session=dosed, observer=cast.nurse, outcome="no_concerns", now=at(10))
+
+
+def test_a_corrected_injection_time_keeps_the_observation_after_it(cast, dosed):
+    from dosing.room import session_observe
+
+    session_observe(session=dosed, observer=cast.nurse, outcome="no_concerns", now=at(9, 25))
+    refused(
+        "observation_too_soon",
+        correct,
+        cast=cast,
+        session=dosed,
+        changes={"injected_at": at(9, 15).isoformat()},
+    )
+
+
+def test_a_top_up_keeps_the_interval_to_the_next_session(cast, dosed):
+    pm = DoseSession.objects.get(service_user=dosed.service_user, slot_code="PM")
+    dose(cast, pm, when=at(13, 5))
+    # Recorded late, at 13:30, and timed back into the AM window: 1 h 45 before the PM dose.
+    with time_machine.travel(at(13, 30), tick=False):
+        response = cast.client("nurse").post(
+            f"/api/v1/dose-sessions/{dosed.pk}/administer/",
+            {
+                "drawn_mg": "10",
+                "injected_mg": "10",
+                "route": "iv",
+                "site": "arm",
+                "topup": True,
+                "injected_at": at(11, 20).isoformat(),
+                "witness_username": cast.hca.username,
+                "witness_password": PASSWORD,
+            },
+            content_type="application/json",
+        )
+    assert response.status_code == 400
+    assert response.json()["code"] == "interval_too_short"
+
+
+def test_a_dose_cannot_be_timed_before_the_assessment_that_allowed_it(cast):
+    from dosing.room import session_assess
+
+    session = DoseSession.objects.get(service_user=on_prescription(cast), slot_code="AM")
+    session_assess(
+        session=session, nurse=cast.nurse, identity_confirmed=True, poss="3", defer=True, now=at(9)
+    )
+    session_assess(
+        session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=at(10, 30)
+    )
+    refusal = refused(
+        "injection_before_assessment",
+        dose_administer,
+        session=session,
+        nurse=cast.nurse,
+        witness_username=cast.hca.username,
+        witness_password=PASSWORD,
+        drawn_mg="60",
+        injected_mg="60",
+        route="iv",
+        site="arm",
+        injected_at=at(9, 5),
+        now=at(10, 35),
+    )
+    assert "at 10:30" in refusal.message
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"naloxone_at": at(3).isoformat()}, "naloxone_time_invalid"),
+        ({"naloxone_at": at(23).isoformat()}, "naloxone_time_invalid"),
+        ({"naloxone_mg": ""}, "naloxone_dose_required"),
+    ],
+)
+def test_a_corrected_observation_keeps_its_times(cast, dosed, changes, code):
+    from dosing.room import session_observe
+
+    session_observe(
+        session=dosed,
+        observer=cast.nurse,
+        outcome="adverse_event",
+        overdose=True,
+        naloxone_mg="0.4",
+        naloxone_at=at(9, 10),
+        details="Overdose",
+        now=at(9, 25),
+    )
+    refused(
+        code,
+        session_amend,
+        session=dosed,
+        amended_by=cast.nurse,
+        record="observation",
+        changes=changes,
+        reason="Mis-keyed",
+        now=at(10),
+    )
+
+
+def test_each_assessment_of_a_deferred_session_is_corrected_on_its_own(cast):
+    from dosing.room import session_assess
+
+    session = DoseSession.objects.get(service_user=on_prescription(cast), slot_code="AM")
+    session_assess(
+        session=session, nurse=cast.nurse, identity_confirmed=True, poss="3", defer=True, now=at(9)
+    )
+    first = session_amend(
+        session=session,
+        amended_by=cast.nurse,
+        record="assessment",
+        sequence=1,
+        changes={"poss": "4"},
+        reason="Was 4",
+        now=at(9, 5),
+    )
+    session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=at(10))
+    latest = session_amend(
+        session=session,
+        amended_by=cast.nurse,
+        record="assessment",
+        changes={"caution_reason": "Alert and chatting"},
+        reason="Added",
+        now=at(10, 5),
+    )
+    assert first.assessment.sequence == 1 and latest.assessment.sequence == 2
+    assert latest.changes == {"caution_reason": {"from": "", "to": "Alert and chatting"}}
+    # The assessment that went on to the dose cannot read as a withhold, nor as a
+    # caution without its reason.
+    refused(
+        "poss_withholds",
+        session_amend,
+        session=session,
+        amended_by=cast.nurse,
+        record="assessment",
+        changes={"poss": "4"},
+        reason="x",
+        now=at(10, 6),
+    )
+
+
+def test_correcting_an_amount_on_the_page_leaves_the_time_as_it_was(cast):
+    register_stock(cast)
+    person = on_prescription(cast)
+    session = DoseSession.objects.get(service_user=person, slot_code="AM")
+    dose(cast, session, drawn="60", injected="60", when=at(9) + dt.timedelta(seconds=40))
+    client = cast.client("nurse")
+    url = f"/dosing/sessions/{session.pk}/"
+    with time_machine.travel(at(9, 30), tick=False):
+        data = form_data(client.get(url).content.decode(), aria_label="Correct the injection")
+        data.update(
+            {
+                "amend-administration-1-injected_mg": "55",
+                "amend-administration-1-reason": "Mis-keyed",
+                "amend-administration-1-witness_username": cast.hca.username,
+                "amend-administration-1-witness_password": PASSWORD,
+            }
+        )
+        assert client.post(url, data).status_code == 302
+    assert Amendment.objects.get().changes == {"injected_mg": {"from": "60", "to": "55"}}
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"injected_at": "0001-01-01T00:00:00+14:00"}, "bad_time"),
+        ({"injected_at": "9999-12-31T23:59:00-12:00"}, "bad_time"),
+        ({"risk_discussion": "a\x00b"}, "text_invalid"),
+    ],
+)
+def test_a_correction_out_of_any_range_is_a_400_not_a_500(cast, dosed, changes, code):
+    with time_machine.travel(at(10), tick=False):
+        response = cast.client("nurse").post(
+            f"/api/v1/dose-sessions/{dosed.pk}/amend/",
+            {
+                "record": "administration",
+                "changes": changes,
+                "reason": "x",
+                "witness_username": cast.hca.username,
+                "witness_password": PASSWORD,
+            },
+            content_type="application/json",
+        )
+        assert (response.status_code, response.json()["code"]) == (400, code)
+        assert cast.client("nurse").get(f"/dosing/sessions/{dosed.pk}/").status_code == 200
+
+
+def test_a_witness_username_longer_than_any_is_refused(cast, dosed):
+    with time_machine.travel(at(10), tick=False):
+        response = cast.client("nurse").post(
+            f"/api/v1/dose-sessions/{dosed.pk}/amend/",
+            {
+                "record": "administration",
+                "changes": {"injected_mg": "140"},
+                "reason": "x",
+                "witness_username": "w" * 200,
+                "witness_password": PASSWORD,
+            },
+            content_type="application/json",
+        )
+    assert response.status_code == 400
+    assert "witness_username" in response.json()

@@ -10,9 +10,24 @@ import pytest
 from django.db import DatabaseError, connection, connections, transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
-from dosing.models import DoseSession, EntryKind, RegisterEntry, RegisterSection
+from dosing.amendments import session_amend
+from dosing.effective import Injection
+from dosing.models import (
+    Administration,
+    Amendment,
+    DoseSession,
+    EntryKind,
+    RegisterEntry,
+    RegisterSection,
+)
 from dosing.register import (
     _append,
     register_correct,
@@ -22,10 +37,22 @@ from dosing.register import (
     register_stock_check,
     register_waste,
 )
+from dosing.services import prescription_issue
+from dosing.sessions import dose_sessions_generate
+from eligibility.models import Status
 from hat_clinic.errors import RuleViolation
 from monitoring.models import Alert, AlertKind
-from tests.dosing.room_setup import NINE, dosed_at_nine, on_prescription
-from tests.factories import PASSWORD, make_clinic
+from tests.conftest import CLINICS_OPENED
+from tests.dosing.room_setup import (
+    DAY,
+    NINE,
+    SET_UP,
+    dosed_at_nine,
+    give_dose,
+    on_prescription,
+    register_reads,
+)
+from tests.factories import PASSWORD, make_clinic, make_service_user
 from tests.helpers import refused
 
 NOW = NINE
@@ -267,12 +294,15 @@ class Ledger(RuleBasedStateMachine):
     the balance is always the sum of the entries, and never negative."""
 
     cast = None
+    supplies_doses = False
 
     def __init__(self):
         super().__init__()
         cast = Ledger.cast
         self.section = register_section_add(
-            clinic=make_clinic(f"Ledger {next(_clinics)}"), strength_mg="100"
+            clinic=make_clinic(f"Ledger {next(_clinics)}", now=CLINICS_OPENED),
+            strength_mg="100",
+            supplies_doses=self.supplies_doses,
         )
         self.session = Ledger.session
         self.nurse, self.prescriber, self.hca = cast.nurse, cast.prescriber, cast.hca
@@ -366,6 +396,127 @@ def test_the_ledger_always_balances(cast):
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+class LedgerWithDoses(Ledger):
+    """The ledger's random entries, with doses drawn from its section and random
+    corrections of those doses, some refused (issue 14.7): after every step the
+    register's supply and waste for each injection equal the injection as corrected,
+    as well as the balance being the sum of the entries."""
+
+    supplies_doses = True
+
+    def __init__(self):
+        super().__init__()
+        clinic, cast = self.section.clinic, Ledger.cast
+        self.people = []
+        for n in range(3):
+            person = make_service_user(
+                clinic, Status.TITRATION, by=cast.prescriber, now=SET_UP, family_name=f"L{n}"
+            )
+            prescription_issue(
+                service_user=person,
+                prescriber=cast.prescriber,
+                slot_doses={"AM": "100", "PM": "100"},
+                topup_max_mg="20",
+                documented_transfer=True,
+                reason="Transfer",
+                now=SET_UP,
+            )
+            self.people.append(person)
+        dose_sessions_generate(clinic=clinic, days=[DAY], now=SET_UP)
+        # Stock to dose from; the ledger's own rules receive, waste and destroy more.
+        receive(self, self.section, ampoules=5)
+
+    def _am(self, index):
+        return DoseSession.objects.get(service_user=self.people[index], slot_code="AM")
+
+    @rule(
+        index=st.integers(0, 2),
+        drawn=st.decimals(min_value=1, max_value=120, places=1),
+        wasted=st.decimals(min_value=0, max_value=30, places=1),
+    )
+    def dose(self, index, drawn, wasted):
+        session = self._am(index)
+        if session.administrations.exists():
+            return
+        injected = max(drawn - wasted, Decimal("0.1"))
+        try:
+            with transaction.atomic():
+                give_dose(Ledger.cast, session, NOW, mg=str(drawn), injected=str(injected))
+        except RuleViolation as refusal:
+            assert refusal.code in {"dose_above_prescription", "register_balance_negative"}
+
+    def _dosed(self):
+        return list(
+            DoseSession.objects.filter(
+                service_user__in=self.people, administrations__isnull=False
+            ).order_by("pk")
+        )
+
+    @precondition(lambda self: self._dosed())
+    @rule(
+        index=st.integers(0, 2),
+        drawn=st.one_of(st.none(), st.decimals(min_value=1, max_value=250, places=1)),
+        injected=st.one_of(st.none(), st.decimals(min_value=1, max_value=120, places=1)),
+    )
+    def correct_the_dose(self, index, drawn, injected):
+        dosed = self._dosed()
+        session = dosed[index % len(dosed)]
+        changes = {
+            name: str(value)
+            for name, value in (("drawn_mg", drawn), ("injected_mg", injected))
+            if value is not None
+        }
+        if not changes:
+            return
+        try:
+            with transaction.atomic():
+                session_amend(
+                    session=session,
+                    amended_by=self.nurse,
+                    record="administration",
+                    sequence=1,
+                    changes=changes,
+                    reason="Mis-keyed",
+                    witness_username=self.hca.username,
+                    witness_password=PASSWORD,
+                    now=NOW + dt.timedelta(hours=1),
+                )
+        except RuleViolation as refusal:
+            assert refusal.code in {
+                "injected_above_drawn",
+                "dose_above_prescription",
+                "drawn_above_daily_maximum",
+                "nothing_changed",
+                "register_balance_negative",
+            }, refusal.code
+
+    @invariant()
+    def the_register_follows_the_corrected_injections(self):
+        for person in self.people:
+            for administration in Administration.objects.filter(session__service_user=person):
+                now_reads = Injection(administration)
+                assert register_reads(administration, "supply") == now_reads.drawn_mg
+                assert register_reads(administration, "waste") == now_reads.waste_mg
+
+
+def test_the_register_and_the_corrected_injections_always_agree(cast):
+    Ledger.cast = cast
+    Ledger.session = _a_session(cast)
+    run_state_machine_as_test(
+        LedgerWithDoses,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=12,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+    # The machine did dose and correct, not only refuse.
+    in_ledgers = {"session__clinic__name__startswith": "Ledger"}
+    assert Administration.objects.filter(**in_ledgers).count() >= 3
+    assert Amendment.objects.filter(**in_ledgers, record="administration").exists()
 
 
 @pytest.mark.parametrize(
