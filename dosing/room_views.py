@@ -21,7 +21,7 @@ from hat_clinic.forms import add_refusal
 
 from .amendments import AMENDABLE, session_amend
 from .effective import Injection, ObservationAsRead, effective_values
-from .models import Amendment, Assessment, DoseSession, SessionStatus
+from .models import OPEN_SESSION_STATUSES, Amendment, Assessment, DoseSession, SessionStatus
 from .room import (
     RETITRATION_NEXT_STEP,
     assessment_outcome_message,
@@ -45,13 +45,12 @@ from .selectors import (
     current_slot,
     dose_moment,
     dose_sessions_for_staff,
+    open_moment,
     prescription_in_force,
 )
 
 # A slot code as policies write them (AM, PM, EVE...): anything else is not a slot.
 SLOT_CODE = re.compile(r"[A-Za-z0-9_-]{1,12}")
-# Statuses still waiting for a dose, as the board counts them.
-WAITING = (SessionStatus.SCHEDULED, SessionStatus.ASSESSED, SessionStatus.DEFERRED)
 
 
 @permission_required("dosing.view_dosesession", raise_exception=True)
@@ -74,11 +73,8 @@ def board(request):
         board_sessions(clinic=request.clinic, day=day, slot_code=slot, now=now) if slot else []
     )
     for session in sessions:
-        session.observation_overdue = (
-            session.status == SessionStatus.ADMINISTERED
-            and session.observation_due_at is not None
-            and session.observation_due_at <= now
-        )
+        # As they now read, corrections applied.
+        session.injections = [Injection(a) for a in session.administrations.all()]
     context = {
         "sessions": sessions,
         "day": day,
@@ -104,7 +100,7 @@ def _counts(sessions):
     return {
         "expected": len(sessions),
         "dosed": sum(1 for s in sessions if s.status in done),
-        "waiting": sum(1 for s in sessions if s.status in WAITING),
+        "waiting": sum(1 for s in sessions if s.status in OPEN_SESSION_STATUSES),
     }
 
 
@@ -166,7 +162,7 @@ def session_page(request, pk):
 def _with_prescription(form, session, now):
     data = form.data.copy()
     in_force = prescription_in_force(
-        service_user=session.service_user, at=dose_moment(session, now)
+        service_user=session.service_user, at=open_moment(session, now)
     )
     data[form.add_prefix("prescription")] = str(in_force.pk) if in_force else ""
     return data
@@ -179,8 +175,9 @@ def _form(action, session, *, now, data=None):
     if action == "assess":
         return AssessForm(data, prefix="assess", alcohol_flagged=session.service_user.flag_alcohol)
     if action in ("administer", "topup"):
+        # The version a dose recorded now is checked against.
         in_force = prescription_in_force(
-            service_user=session.service_user, at=dose_moment(session, now)
+            service_user=session.service_user, at=open_moment(session, now)
         )
         return InjectionForm(
             data, prefix=action, initial={"prescription": in_force.pk if in_force else None}
@@ -194,18 +191,25 @@ def _form(action, session, *, now, data=None):
 
 
 def _amend_form(session, record, sequence, data=None):
-    records = {key: (record, seq) for record, seq, key, _ in _amendable_records(session)}
-    key = f"{record}-{sequence or 1}" if record == Amendment.Record.ADMINISTRATION else record
-    if key not in records:
+    records = {(record, str(seq or "")): (record, seq) for record, seq, _ in _amendable(session)}
+    if (record, sequence) not in records:
         return None
-    return _amend_form_for(session, *records[key], data=data)
+    return _amend_form_for(session, *records[(record, sequence)], data=data)
+
+
+def _amendable(session):
+    """Each record of the session that can be corrected: (record, sequence, label)."""
+    return [(record, sequence, label) for record, sequence, _, label in _amendable_records(session)]
 
 
 def _amendable_records(session):
-    """Each record of the session that can be corrected: (record, sequence, key, label)."""
+    """Each record of the session that can be corrected: (record, sequence, key, label).
+    A deferred session has an assessment for each time it was assessed."""
     rows = []
-    if session.assessment is not None:
-        rows.append((Amendment.Record.ASSESSMENT, None, "assessment", "Assessment"))
+    assessments = list(session.assessments.all())
+    for a in assessments:
+        label = "Assessment" if len(assessments) == 1 else f"Assessment at {a.assessed_at:%H:%M}"
+        rows.append((Amendment.Record.ASSESSMENT, a.sequence, f"assessment-{a.sequence}", label))
     for a in session.administrations.all():
         label = "Top-up" if a.sequence == 2 else "Injection"
         rows.append(
@@ -236,7 +240,8 @@ def _amend_form_for(session, record, sequence, *, data=None):
 def _record_and_amendments(session, record, sequence):
     amendments = [a for a in session.amendments.all() if a.record == record]
     if record == Amendment.Record.ASSESSMENT:
-        return session.assessment, amendments
+        original = next(a for a in session.assessments.all() if a.sequence == sequence)
+        return original, [a for a in amendments if a.assessment_id == original.pk]
     if record == Amendment.Record.OBSERVATION:
         return session.observation, amendments
     if record == Amendment.Record.ADMINISTRATION:
@@ -329,17 +334,21 @@ def _render(request, session, *, now, bound=None, status=200):
     def form(action):
         return bound_form if bound_action == action else _form(action, session, now=now)
 
-    injection_action = None
+    injection_action, topup_under = None, None
     if session.status == SessionStatus.ASSESSED and can["administer"]:
         injection_action = "administer"
     elif (
         session.status == SessionStatus.ADMINISTERED
         and can["topup"]
-        and prescription is not None
-        and prescription.topup_max_mg
         and len(session.administrations.all()) == 1
     ):
-        injection_action = "topup"
+        # A top-up is checked against the version in force when it is given, which may
+        # be newer than the one the first injection was given under.
+        topup_under = prescription_in_force(
+            service_user=session.service_user, at=open_moment(session, now)
+        )
+        if topup_under is not None and topup_under.topup_max_mg:
+            injection_action = "topup"
     amend_forms = []
     if can["amend"]:
         for record, sequence, key, label in _amendable_records(session):
@@ -371,22 +380,20 @@ def _render(request, session, *, now, bound=None, status=200):
             "blocked": session.service_user.status == Status.RETITRATION_REQUIRED,
             "blocked_next_step": RETITRATION_NEXT_STEP,
             "observe_from": observe_from,
-            "observation_overdue": session.status == SessionStatus.ADMINISTERED
-            and session.observation_due_at is not None
-            and session.observation_due_at <= now,
             "injections": injections,
             "observation": _observation_as_read(session, observation),
             "assess_form": form("assess")
             if session.status in (SessionStatus.SCHEDULED, SessionStatus.DEFERRED) and can["assess"]
             else None,
             "injection_action": injection_action,
+            "topup_under": topup_under if topup_under != prescription else None,
             "injection_form": form(injection_action) if injection_action else None,
             "observe_form": form("observe")
             if session.status == SessionStatus.ADMINISTERED and can["observe"]
             else None,
             "withhold_form": form("withhold") if can["withhold"] else None,
             "decline_form": form("decline") if can["decline"] else None,
-            "open": session.status in WAITING,
+            "open": session.status in OPEN_SESSION_STATUSES,
             "amend_forms": amend_forms,
             "amend_open": bound_action == "amend",
             "now": now,

@@ -8,6 +8,7 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
+    DurationField,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -25,7 +26,7 @@ from django.utils import timezone
 from eligibility.models import IN_TREATMENT, ServiceUser, Status
 from eligibility.selectors import admitted_at, policy_in_force
 
-from .effective import ObservationAsRead, injections
+from .effective import ObservationAsRead, injections, with_amendments
 from .models import (
     RETITRATION_RESTART,
     Administration,
@@ -272,12 +273,27 @@ def retitration_suggestion(
     }
 
 
+# The last instant inside a window: it ends just before closes_at.
+LAST_INSTANT = dt.timedelta(microseconds=1)
+
+
 def dose_moment(session: DoseSession, now: dt.datetime) -> dt.datetime:
-    """The moment a session's dose would be given if recorded now: now while its window
-    is open, its opening before that, its closing after. The prescription shown for a
-    session is the version in force at this moment, which is the one the dose is
-    checked against (dosing.dose_rules.prescription_for_injection)."""
-    return min(max(now, session.opens_at), session.closes_at)
+    """The moment whose prescription version the session shows. For a session dosed
+    already, its first injection: the version the dose was given under. Otherwise
+    open_moment(), the version a dose recorded now is checked against
+    (dosing.dose_rules.prescription_for_injection). with_dose_in_force() reads the same
+    moment in SQL."""
+    first = next((a for a in session.administrations.all() if a.sequence == 1), None)
+    if first is not None:
+        return first.injected_at
+    return open_moment(session, now)
+
+
+def open_moment(session: DoseSession, now: dt.datetime) -> dt.datetime:
+    """When a dose recorded now would be given: now while the window is open, its
+    opening before, its last instant after. A dose or a top-up is checked against the
+    version in force then, and the page's form carries that version."""
+    return min(max(now, session.opens_at), session.closes_at - LAST_INSTANT)
 
 
 def with_dose_in_force(sessions: QuerySet[DoseSession], now: dt.datetime) -> QuerySet:
@@ -285,23 +301,53 @@ def with_dose_in_force(sessions: QuerySet[DoseSession], now: dt.datetime) -> Que
     (``prescription_in_force_id``, ``prescription_version``) and that version's dose for
     the slot (``dose_mg``), in the same query: the board and the API show what the
     server will enforce. A version that has ended by then gives no dose."""
-    moment = Greatest(
-        F("opens_at"), Least(Value(now, output_field=DateTimeField()), F("closes_at"))
+    window_end = ExpressionWrapper(
+        F("closes_at") - Value(LAST_INSTANT, output_field=DurationField()),
+        output_field=DateTimeField(),
     )
-    latest = Prescription.objects.filter(
-        service_user=OuterRef("service_user"),
-        valid_from__lte=OuterRef("dose_moment"),
-        cancellation__isnull=True,
+    # The moment a dose recorded now would be given (dose_moment()).
+    open_moment = Greatest(
+        F("opens_at"), Least(Value(now, output_field=DateTimeField()), window_end)
+    )
+    started = Prescription.objects.filter(
+        service_user=OuterRef("service_user"), cancellation__isnull=True
     ).order_by("-valid_from", "-version")
+    by_now = started.filter(valid_from__lte=OuterRef("open_moment"))
+    # A dosed session's first injection, read inside the subquery: Django cannot
+    # point a subquery at an annotation that is itself a subquery.
+    first_injection = Administration.objects.filter(
+        session=OuterRef(OuterRef("pk")), sequence=1
+    ).values("injected_at")[:1]
+    by_injection = started.filter(valid_from__lte=Subquery(first_injection))
+    completed = Q(first_injected_at__isnull=False)
+
+    def either(field):
+        return Case(
+            When(completed, then=Subquery(by_injection.values(field)[:1])),
+            default=Subquery(by_now.values(field)[:1]),
+        )
+
     dose = PrescriptionSlotDose.objects.filter(
         prescription=OuterRef("prescription_in_force_id"), slot_code=OuterRef("slot_code")
     ).values("dose_mg")[:1]
     return (
-        sessions.annotate(dose_moment=moment)
+        sessions.annotate(
+            open_moment=open_moment,
+            first_injected_at=Subquery(
+                Administration.objects.filter(session=OuterRef("pk"), sequence=1).values(
+                    "injected_at"
+                )[:1]
+            ),
+        )
         .annotate(
-            latest_started_id=Subquery(latest.values("pk")[:1]),
-            latest_started_to=Subquery(latest.values("valid_to")[:1]),
-            latest_started_version=Subquery(latest.values("version")[:1]),
+            dose_moment=Case(
+                When(completed, then=F("first_injected_at")),
+                default=F("open_moment"),
+                output_field=DateTimeField(),
+            ),
+            latest_started_id=either("pk"),
+            latest_started_to=either("valid_to"),
+            latest_started_version=either("version"),
         )
         .annotate(
             # The latest version started by then is in force unless it has ended.
@@ -337,7 +383,7 @@ def dose_sessions_for_staff(user, *, now: dt.datetime | None = None) -> QuerySet
             Prefetch(
                 "amendments",
                 queryset=Amendment.objects.select_related(
-                    "administration", "amended_by", "witness"
+                    "administration", "assessment", "amended_by", "witness"
                 ).order_by("amended_at", "pk"),
             ),
         )
@@ -363,16 +409,19 @@ def current_slot(*, clinic, now: dt.datetime | None = None) -> tuple[dt.date, st
 def board_sessions(
     *, clinic, day: dt.date, slot_code: str, now: dt.datetime | None = None
 ) -> list[DoseSession]:
-    """The board's rows in three queries whatever the number of service users: sessions
+    """The board's rows in four queries whatever the number of service users: sessions
     with the person, observation and the dose in force for the slot at the moment the
-    dose would be given, then the assessments and the injections."""
+    dose would be given, then the assessments, the injections and their corrections."""
     return list(
         with_dose_in_force(
             DoseSession.objects.filter(clinic=clinic, clinic_day=day, slot_code=slot_code)
             .select_related("service_user", "observation")
             .prefetch_related(
                 Prefetch("assessments", queryset=Assessment.objects.order_by("sequence")),
-                Prefetch("administrations", queryset=Administration.objects.order_by("sequence")),
+                Prefetch(
+                    "administrations",
+                    queryset=with_amendments(Administration.objects.order_by("sequence")),
+                ),
             ),
             now or timezone.now(),
         ).order_by("service_user__family_name", "service_user__given_name", "pk")
@@ -420,5 +469,9 @@ def adverse_events(*, sessions: QuerySet[DoseSession], limit: int | None = None)
     """The adverse events among these sessions, as the observations now read, newest
     first: (session, ObservationAsRead) pairs, in two queries."""
     rows = noteworthy_observations(sessions).order_by("-observed_at", "-pk")
+    if limit:
+        # Noteworthy observations are mostly adverse events; a few left early or were
+        # corrected to "no concerns". This many newest are enough to find ``limit``.
+        rows = rows[: limit * 5]
     read = [(o.session, r) for o, r in observations_as_read(rows) if r.adverse]
     return read[:limit] if limit else read

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from dosing.models import Amendment, DoseSession, Exit, Prescription, Review, Suspension
+from dosing.models import (
+    OPEN_SESSION_STATUSES,
+    Amendment,
+    DoseSession,
+    Exit,
+    Prescription,
+    Review,
+    Suspension,
+)
 from dosing.selectors import (
     noteworthy_observations,
     observation_as_read,
@@ -161,7 +169,9 @@ KINDS = {
             (
                 lambda p: (
                     DoseSession.objects.filter(service_user=p)
-                    .exclude(status__in=["scheduled", "assessed"])
+                    # Sessions with an outcome: one still open (deferred included) has
+                    # no event yet.
+                    .exclude(status__in=OPEN_SESSION_STATUSES)
                     .select_related("outcome_by")
                 ),
                 "status_changed_at",
@@ -200,7 +210,7 @@ KINDS = {
                     a.amended_at,
                     "amendment",
                     f"Amendment to the {a.session.slot_code} {a.session.clinic_day:%d %b} record",
-                    "; ".join(f"{k}: {v.get('from')} → {v.get('to')}" for k, v in a.changes.items())
+                    "; ".join(f"{label}: {was} → {now}" for label, was, now in a.readable_changes)
                     + f". {a.reason}",
                     a.amended_by,
                     reverse("dose-session", args=[a.session_id]),

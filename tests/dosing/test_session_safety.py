@@ -640,3 +640,51 @@ def test_a_correction_that_changes_nothing_is_refused_beside_the_first_field(cas
     page = html.unescape(response.content.decode())
     assert "Nothing to correct: the values are as recorded." in page
     assert 'data-error-for="amend-assessment-1-poss"' in page
+
+
+def test_a_dosed_session_shows_the_version_it_was_given_under(cast):
+    person = on_prescription(cast)
+    session = give_dose(cast, slot(person), at(9))
+    new = prescription_issue(
+        service_user=person,
+        prescriber=cast.prescriber,
+        slot_doses={"AM": "40", "PM": "40"},
+        reason="Reduce",
+        valid_from=at(10),
+        now=at(9, 30),
+    )
+    with time_machine.travel(at(12), tick=False):
+        api = cast.client("nurse").get(f"/api/v1/dose-sessions/{session.pk}/").json()
+        page = cast.client("nurse").get(page_url(session)).content.decode()
+        pm = cast.client("nurse").get(f"/api/v1/dose-sessions/{slot(person, 'PM').pk}/").json()
+    assert api["prescription"]["dose_mg"] == "60.00"
+    assert "Prescribed AM dose: 60 mg" in page
+    assert pm["prescription"] == {"id": new.pk, "version": new.version, "dose_mg": "40.00"}
+
+
+def test_recording_the_observation_closes_its_overdue_alert(cast):
+    session = give_dose(cast, slot(on_prescription(cast)), at(9))
+    observations_overdue_scan(now=at(9, 55))
+    session_observe(session=session, observer=cast.nurse, outcome="no_concerns", now=at(10))
+    alert = Alert.objects.get(kind=AlertKind.OBSERVATION_OVERDUE)
+    assert not alert.is_open
+    assert alert.acknowledgement_note == "Observation recorded at 10:00."
+
+
+def test_the_board_shows_a_dose_as_corrected(cast):
+    from dosing.amendments import session_amend
+
+    session = give_dose(cast, slot(on_prescription(cast, preferred_name="Jo")), at(9))
+    session_amend(
+        session=session,
+        amended_by=cast.nurse,
+        record="administration",
+        changes={"injected_mg": "55"},
+        reason="Mis-keyed",
+        witness_username=cast.hca.username,
+        witness_password=PASSWORD,
+        now=at(9, 10),
+    )
+    with time_machine.travel(at(9, 15), tick=False):
+        board = cast.client("nurse").get(reverse("board")).content.decode()
+    assert "55 mg IV 09:00 (corrected)" in board
