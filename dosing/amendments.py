@@ -17,7 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from hat_clinic.errors import RuleViolation, choice, require_reason, whole_number
+from hat_clinic.errors import (
+    RuleViolation,
+    choice,
+    in_record_years,
+    require_reason,
+    whole_number,
+)
 from monitoring.records import parse_breath
 
 from .dose_rules import (
@@ -40,8 +46,6 @@ from .effective import (
 from .mg import MAX_NALOXONE_MG
 from .models import (
     AMENDABLE_LABELS,
-    POSS_CAUTION,
-    POSS_WITHHOLD,
     Amendment,
     DoseSession,
     Observation,
@@ -52,7 +56,7 @@ from .models import (
 )
 from .observation import adverse_event_alert, observation_due_at
 from .register import register_correct_injection
-from .room import lock_session
+from .room import Reading, lock_session
 from .services import format_mg, observation_check, parse_mg
 from .witness import witness_confirm
 
@@ -89,11 +93,6 @@ def _original(session: DoseSession, record: str, sequence: int | None):
     return original
 
 
-# Corrected times outside these years are refused: converting such a time to the
-# clinic's zone can overflow, and no dose session is there anyway.
-YEARS = range(2000, 2100)
-
-
 def _normalise(name: str, value) -> str:
     """Check a corrected value the way the original was checked, and store it as text."""
     field = f"changes.{name}"
@@ -116,7 +115,7 @@ def _normalise(name: str, value) -> str:
                 when = parse_datetime(str(value))
             except ValueError:  # well formed but no such date or time
                 when = None
-        if when is not None and when.year not in YEARS:
+        if when is not None and not in_record_years(when):
             when = None
             raise RuleViolation(
                 f"{AMENDABLE_LABELS[name]} must be a date and time with its offset.",
@@ -221,11 +220,12 @@ def session_amend(
         with _as_changes():
             if record == Amendment.Record.ADMINISTRATION:
                 before = Injection(original, earlier)
-                _check_corrected_injection(locked, original, after, now=now)
+                now_reads = Injection(original, values=after)
+                _check_corrected_injection(locked, now_reads, now=now)
             if record == Amendment.Record.OBSERVATION:
                 _check_corrected_observation(locked, original, after, now=now)
             if record == Amendment.Record.ASSESSMENT:
-                _check_corrected_assessment(original, after)
+                _check_corrected_assessment(original, after, locked.policy)
         amendment = Amendment.objects.create(
             session=locked,
             record=record,
@@ -237,7 +237,6 @@ def session_amend(
             amended_at=now,
         )
         if record == Amendment.Record.ADMINISTRATION:
-            now_reads = Injection(original, [*earlier, amendment])
             register_correct_injection(
                 administration=original,
                 before=before,
@@ -264,22 +263,30 @@ def _names(record, original) -> dict:
     }
 
 
-def _check_corrected_assessment(original, after: dict) -> None:
-    """An assessment still reads as what it led to: one that went on to the dose has
-    neither POSS 3 or 4 nor a caution without its reason."""
+def _check_corrected_assessment(original, after: dict, policy) -> None:
+    """An assessment still reads as what it led to: one that went on to the dose
+    neither calls for a withhold (POSS 3 or 4, breath at the withhold threshold) nor
+    has a caution without its reason, read by the assessment's own rule (Reading)."""
     if original.decision != original.Decision.PROCEED:
         return
-    if after["poss"] in POSS_WITHHOLD:
-        raise RuleViolation(
-            f"POSS {after['poss']} withholds the dose, and this assessment went on to it. If "
-            "the service user was too sedated, correct the session's other records too, and "
-            "say so in the reason; this correction cannot say both.",
-            code="poss_withholds",
-            field="poss",
+    breath = Decimal(after["breath_mcg_per_100ml"]) if after["breath_mcg_per_100ml"] else None
+    reading = Reading(after["poss"], breath, policy)
+    if reading.withhold:
+        what = (
+            f"Breath alcohol {format_mg(breath)} µg/100 ml"
+            if reading.alcohol_withhold
+            else f"POSS {after['poss']}"
         )
-    if after["poss"] in POSS_CAUTION and not after["caution_reason"].strip():
         raise RuleViolation(
-            "Caution: POSS 2. Record why it was safe to go on.",
+            f"{what} withholds the dose, and this assessment went "
+            "on to it. If that is what happened, correct the session's other records too and "
+            "say so in the reason; this correction cannot say both.",
+            code="poss_withholds" if reading.sedation_withhold else "breath_withholds",
+            field="breath_mcg_per_100ml" if reading.alcohol_withhold else "poss",
+        )
+    if reading.cautions and not after["caution_reason"].strip():
+        raise RuleViolation(
+            f"Caution: {reading.caution_text()}. Record why it was safe to go on.",
             code="caution_reason_required",
             field="caution_reason",
         )
@@ -287,56 +294,56 @@ def _check_corrected_assessment(original, after: dict) -> None:
 
 def _check_corrected_observation(session, original, after: dict, *, now) -> None:
     """The same rules as when it was recorded (dosing.room.session_observe)."""
-    naloxone_at = dt.datetime.fromisoformat(after["naloxone_at"]) if after["naloxone_at"] else None
+    read = ObservationAsRead(after)
     observation_check(
-        outcome=after["outcome"],
-        details=after["details"],
-        over_sedation=after["over_sedation"] == "True",
-        overdose=after["overdose"] == "True",
-        naloxone_mg=after["naloxone_mg"],
-        naloxone_at=naloxone_at,
-        ambulance_called=after["ambulance_called"] == "True",
+        outcome=read.outcome,
+        details=read.details,
+        over_sedation=read.over_sedation,
+        overdose=read.overdose,
+        naloxone_mg=read.naloxone_mg,
+        naloxone_at=read.naloxone_at,
+        ambulance_called=read.ambulance_called,
     )
     check_observation_times(
         session,
         injected=injections(session.administrations.all()),
-        outcome=after["outcome"],
-        naloxone_at=naloxone_at,
+        outcome=read.outcome,
+        naloxone_at=read.naloxone_at,
         observed_at=original.observed_at,
         now=now,
     )
 
 
-def _check_corrected_injection(session, original, after: dict, *, now) -> None:
+def _check_corrected_injection(session, corrected: Injection, *, now) -> None:
     """The injection's own rules, applied to the injection as it would read, and the
     rules that tie it to the session's other records: the top-up's gap after the
     first injection, and the observation's times."""
-    drawn, injected = Decimal(after["drawn_mg"]), Decimal(after["injected_mg"])
-    injected_at = dt.datetime.fromisoformat(after["injected_at"])
     check_injection(
-        drawn=drawn,
-        injected=injected,
-        route=after["route"],
-        site=after["site"],
-        risk_discussion=after["risk_discussion"],
+        drawn=corrected.drawn_mg,
+        injected=corrected.injected_mg,
+        route=corrected.route,
+        site=corrected.site,
+        risk_discussion=corrected.risk_discussion,
     )
-    check_time(session, injected_at, now)
-    # The session's injections as they would read with this correction.
+    check_time(session, corrected.injected_at, now)
+    # The session's other injection as it now reads.
+    original = corrected.administration
     others = {i.sequence: i for i in injections(session.administrations.exclude(pk=original.pk))}
-    first_at = others[1].injected_at if original.sequence == 2 else None
     prescription = prescription_for_injection(
         session,
-        sequence=original.sequence,
-        drawn=drawn,
-        injected=injected,
-        route=after["route"],
-        injected_at=injected_at,
-        first_injected_at=first_at,
+        sequence=corrected.sequence,
+        drawn=corrected.drawn_mg,
+        injected=corrected.injected_mg,
+        route=corrected.route,
+        injected_at=corrected.injected_at,
+        first_injected_at=others[1].injected_at if corrected.sequence == 2 else None,
     )
-    check_interval(session, injected_at, session.policy)
-    if original.sequence == 1 and 2 in others:
-        check_topup_gap(injected_at, others[2].injected_at, session.policy)
-    check_daily_total(session, injected=injected, prescription=prescription, excluding=original)
+    check_interval(session, corrected.injected_at, session.policy)
+    if corrected.sequence == 1 and 2 in others:
+        check_topup_gap(corrected.injected_at, others[2].injected_at, session.policy)
+    check_daily_total(
+        session, injected=corrected.injected_mg, prescription=prescription, excluding=original
+    )
     observation = getattr(session, "observation", None)
     if observation is not None:
         observed = ObservationAsRead.of(
@@ -345,8 +352,6 @@ def _check_corrected_injection(session, original, after: dict, *, now) -> None:
                 "amended_at", "pk"
             ),
         )
-        corrected = Injection(original)
-        corrected.injected_at = injected_at
         check_observation_times(
             session,
             injected=[*others.values(), corrected],
@@ -361,6 +366,6 @@ def _move_observation_due(session: DoseSession) -> None:
     """A corrected injection time moves when the observation is overdue."""
     if session.status != SessionStatus.ADMINISTERED:
         return
-    last = max(i.injected_at for i in map(Injection, session.administrations.all()))
+    last = max(i.injected_at for i in injections(session.administrations.all()))
     session.observation_due_at = observation_due_at(session, last)
     session.save(update_fields=["observation_due_at"])

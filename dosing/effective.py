@@ -38,9 +38,15 @@ class Injection:
     """One administration as it now reads, typed: what the rules and the register
     compare against."""
 
-    def __init__(self, administration: Administration, amendments=None):
-        amendments = administration.amendments.all() if amendments is None else amendments
-        values = effective_values(administration, amendments, INJECTION_FIELDS)
+    def __init__(self, administration: Administration, amendments=None, *, values=None):
+        """As the amendments given (or prefetched) make it read; or, with ``values``,
+        as a correction being checked would make it read."""
+        if values is None:
+            amendments = administration.amendments.all() if amendments is None else amendments
+            values = effective_values(administration, amendments, INJECTION_FIELDS)
+            self.corrected = bool(list(amendments))
+        else:
+            self.corrected = True
         self.administration = administration
         self.sequence = administration.sequence
         self.drawn_mg = Decimal(values["drawn_mg"])
@@ -49,7 +55,6 @@ class Injection:
         self.site = values["site"]
         self.injected_at = dt.datetime.fromisoformat(values["injected_at"])
         self.risk_discussion = values["risk_discussion"]
-        self.corrected = bool(list(amendments))
 
     @property
     def waste_mg(self) -> Decimal:

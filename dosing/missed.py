@@ -39,6 +39,7 @@ from .models import (
     MissedScan,
     SessionStatus,
 )
+from .observation import OBSERVATION_OVERDUE_CAUSE
 
 # Any PostgreSQL advisory lock key unique to this scan.
 SCAN_LOCK_KEY = 0x4841_5401
@@ -124,7 +125,7 @@ def observations_overdue_scan(*, now: dt.datetime | None = None) -> int:
         return _raise_session_alerts(
             overdue,
             kind=AlertKind.OBSERVATION_OVERDUE,
-            cause="observation:",
+            cause=OBSERVATION_OVERDUE_CAUSE,
             detail=": dosed, and the post-dose observation is not recorded. Check on the "
             "service user and record it.",
             now=now,

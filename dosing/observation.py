@@ -4,7 +4,9 @@ corrected (dosing.amendments)."""
 
 import datetime as dt
 
-from monitoring.alerts import alert_raise
+from django.utils import timezone
+
+from monitoring.alerts import alert_close, alert_raise
 from monitoring.models import AlertKind
 
 from .effective import adverse_signs
@@ -15,6 +17,22 @@ def observation_due_at(session: DoseSession, last_injected_at: dt.datetime) -> d
     policy = session.policy
     return last_injected_at + dt.timedelta(
         minutes=policy.observation_minutes + policy.observation_grace_minutes
+    )
+
+
+# The "observation not recorded" alert's cause: the session it is about. The overdue
+# scan raises it (dosing.missed.observations_overdue_scan); the observation closes it.
+OBSERVATION_OVERDUE_CAUSE = "observation:"
+
+
+def observation_overdue_close(session: DoseSession, *, by, now: dt.datetime) -> None:
+    """Recorded late: the session's "observation not recorded" alert has its answer."""
+    alert_close(
+        kind=AlertKind.OBSERVATION_OVERDUE,
+        cause_key=f"{OBSERVATION_OVERDUE_CAUSE}{session.pk}",
+        by=by,
+        note=f"Observation recorded at {timezone.localtime(now):%H:%M}.",
+        now=now,
     )
 
 

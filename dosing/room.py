@@ -12,8 +12,6 @@ from django.utils import timezone
 
 from eligibility.models import ServiceUser, Status
 from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
-from monitoring.alerts import alert_close
-from monitoring.models import AlertKind
 from monitoring.records import breath_test_record, parse_breath
 
 from .dose_rules import (
@@ -44,7 +42,7 @@ from .models import (
     Site,
     WithholdReason,
 )
-from .observation import adverse_event_alert, observation_due_at
+from .observation import adverse_event_alert, observation_due_at, observation_overdue_close
 from .register import register_supply_for
 from .services import format_mg, observation_check, parse_mg
 from .witness import witness_confirm
@@ -114,6 +112,81 @@ def _first_dose_of_day(session: DoseSession) -> bool:
     ).exists()
 
 
+class Reading:
+    """What an assessment's POSS and breath reading call for under the clinic's policy:
+    a withhold for sedation (POSS 3 or 4) or for alcohol (at the withhold threshold),
+    and the cautions (POSS 2, breath at the caution threshold), each with the withhold
+    reason a deferral would carry. The assessment and a correction of it read the same."""
+
+    def __init__(self, poss: str, breath, policy):
+        self.poss = poss
+        self.sedation_withhold = None
+        self.alcohol_withhold = None
+        self.cautions = []
+        if poss in POSS_CAUTION:
+            self.cautions.append(("POSS 2", WithholdReason.SEDATION))
+        if poss in POSS_WITHHOLD:
+            self.sedation_withhold = (
+                WithholdReason.SEDATION,
+                f"POSS {poss}: too sedated to dose. Withheld for this session; escalate if "
+                "sedation deepens.",
+            )
+        if breath is not None and policy.breath_thresholds_set:
+            if breath >= policy.breath_withhold_threshold:
+                self.alcohol_withhold = (
+                    WithholdReason.ALCOHOL,
+                    f"Breath alcohol {format_mg(breath)} µg/100 ml is at or above the withhold "
+                    f"threshold of {format_mg(policy.breath_withhold_threshold)}: withheld for "
+                    "this session.",
+                )
+            elif breath >= policy.breath_caution_threshold:
+                self.cautions.append(
+                    (
+                        f"breath alcohol {format_mg(breath)} µg/100 ml (caution threshold "
+                        f"{format_mg(policy.breath_caution_threshold)})",
+                        WithholdReason.ALCOHOL,
+                    )
+                )
+
+    @property
+    def withhold(self):
+        return self.alcohol_withhold or self.sedation_withhold
+
+    @property
+    def deferral_reason(self):
+        """What a deferral would be withheld for, if the window closes first."""
+        if self.sedation_withhold:
+            return self.sedation_withhold[0]
+        return self.cautions[0][1] if self.cautions else None
+
+    def caution_text(self) -> str:
+        return " and ".join(text for text, _ in self.cautions)
+
+    def decision(self, *, defer: bool, caution_reason: str, closes_at) -> str:
+        """Go on, withhold or defer; refuses a deferral with nothing to defer, and a
+        caution without its reason."""
+        if self.alcohol_withhold:
+            return Assessment.Decision.WITHHOLD  # a hard stop: never deferred
+        if defer:
+            if self.deferral_reason is None:
+                raise RuleViolation(
+                    f"Nothing to defer: POSS {self.poss} with no caution can go on to the dose.",
+                    code="defer_not_needed",
+                    field="poss",
+                )
+            return Assessment.Decision.DEFER
+        if self.sedation_withhold:
+            return Assessment.Decision.WITHHOLD
+        if self.cautions and not caution_reason:
+            raise RuleViolation(
+                f"Caution: {self.caution_text()}. Record why it is safe to go on, or defer the "
+                f"dose and reassess later in this window (before {local_time(closes_at)}).",
+                code="caution_reason_required",
+                field="caution_reason",
+            )
+        return Assessment.Decision.PROCEED
+
+
 # Assessments may be recorded on a session in these states: a deferred one is reassessed.
 ASSESSABLE = (SessionStatus.SCHEDULED, SessionStatus.DEFERRED)
 
@@ -159,16 +232,6 @@ def session_assess(
         check_window(locked, now)
         _check_not_blocked(locked.service_user)
         policy = locked.policy
-        cautions = []
-        if poss in POSS_CAUTION:
-            cautions.append(("POSS 2", WithholdReason.SEDATION))
-        withhold = None
-        if poss in POSS_WITHHOLD:
-            withhold = (
-                WithholdReason.SEDATION,
-                f"POSS {poss}: too sedated to dose. Withheld for this session; escalate if "
-                "sedation deepens.",
-            )
         if locked.service_user.flag_alcohol and _first_dose_of_day(locked):
             if not policy.breath_thresholds_set:
                 raise RuleViolation(
@@ -184,48 +247,12 @@ def session_assess(
                     code="breath_required",
                     field="breath_mcg_per_100ml",
                 )
-        alcohol_withhold = None
-        if breath is not None and policy.breath_thresholds_set:
-            if breath >= policy.breath_withhold_threshold:
-                alcohol_withhold = (
-                    WithholdReason.ALCOHOL,
-                    f"Breath alcohol {format_mg(breath)} µg/100 ml is at or above the withhold "
-                    f"threshold of {format_mg(policy.breath_withhold_threshold)}: withheld for "
-                    "this session.",
-                )
-            elif breath >= policy.breath_caution_threshold:
-                cautions.append(
-                    (
-                        f"breath alcohol {format_mg(breath)} µg/100 ml (caution threshold "
-                        f"{format_mg(policy.breath_caution_threshold)})",
-                        WithholdReason.ALCOHOL,
-                    )
-                )
+        reading = Reading(poss, breath, policy)
         caution_reason = (caution_reason or "").strip()
-        # What a deferral would be withheld for, if the window closes before a reassessment.
-        deferral = withhold[0] if withhold else (cautions[0][1] if cautions else None)
-        if defer and alcohol_withhold is None and deferral is None:
-            raise RuleViolation(
-                f"Nothing to defer: POSS {poss} with no caution can go on to the dose.",
-                code="defer_not_needed",
-                field="poss",
-            )
-        decision, deferral_reason = Assessment.Decision.PROCEED, ""
-        if alcohol_withhold:
-            # A reading at the withhold threshold is a hard stop: it is never deferred.
-            decision, withhold = Assessment.Decision.WITHHOLD, alcohol_withhold
-        elif defer:
-            decision, deferral_reason = Assessment.Decision.DEFER, deferral
-        elif withhold:
-            decision = Assessment.Decision.WITHHOLD
-        elif cautions and not caution_reason:
-            raise RuleViolation(
-                f"Caution: {' and '.join(text for text, _ in cautions)}. Record why it is safe "
-                "to go on, or defer the dose and reassess later in this window (before "
-                f"{local_time(locked.closes_at)}).",
-                code="caution_reason_required",
-                field="caution_reason",
-            )
+        decision = reading.decision(
+            defer=defer, caution_reason=caution_reason, closes_at=locked.closes_at
+        )
+        deferred = decision == Assessment.Decision.DEFER
         assessment = Assessment.objects.create(
             session=locked,
             sequence=locked.assessments.count() + 1,
@@ -234,7 +261,9 @@ def session_assess(
             breath_mcg_per_100ml=breath,
             caution_reason=caution_reason,
             decision=decision,
-            deferral_reason=deferral_reason,
+            deferral_reason=reading.deferral_reason
+            if decision == Assessment.Decision.DEFER
+            else "",
             assessed_by=nurse,
             assessed_at=now,
         )
@@ -248,16 +277,9 @@ def session_assess(
                 now=now,
             )
         if decision == Assessment.Decision.WITHHOLD:
-            _end(
-                locked,
-                SessionStatus.WITHHELD,
-                by=nurse,
-                reason=withhold[0],
-                note=withhold[1],
-                now=now,
-            )
+            reason, note = reading.withhold
+            _end(locked, SessionStatus.WITHHELD, by=nurse, reason=reason, note=note, now=now)
         else:
-            deferred = decision == Assessment.Decision.DEFER
             locked.status = SessionStatus.DEFERRED if deferred else SessionStatus.ASSESSED
             locked.status_changed_at = now
             locked._history_user = nurse
@@ -468,14 +490,7 @@ def session_observe(
         locked.save(update_fields=["status", "status_changed_at"])
         if outcome == Observation.Outcome.ADVERSE_EVENT:
             adverse_event_alert(locked, observation, now=now)
-        # Recorded late: the "observation not recorded" alert has its answer.
-        alert_close(
-            kind=AlertKind.OBSERVATION_OVERDUE,
-            cause_key=f"observation:{locked.pk}",
-            by=observer,
-            note=f"Observation recorded at {local_time(now)}.",
-            now=now,
-        )
+        observation_overdue_close(locked, by=observer, now=now)
     session.refresh_from_db()
     return observation
 

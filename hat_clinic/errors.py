@@ -77,3 +77,14 @@ def whole_number(
             field=field,
         )
     return number
+
+
+# The years a clinic record, or a question about records, can fall in. Far beyond them
+# date arithmetic and the clinic's time zone overflow (OverflowError), and no clinic
+# record is there: dashboards, the timeline and corrections refuse dates outside.
+RECORD_YEARS = range(2000, 2100)
+
+
+def in_record_years(when) -> bool:
+    """A date or datetime within RECORD_YEARS."""
+    return when.year in RECORD_YEARS

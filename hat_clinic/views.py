@@ -16,6 +16,7 @@ from eligibility.models import Status
 from eligibility.selectors import status_counts
 from eligibility.views import service_user_for
 
+from .errors import in_record_years
 from .middleware import CURRENT_CLINIC_KEY
 from .timeline import KIND_LABELS, timeline
 
@@ -85,12 +86,12 @@ def service_user_timeline(request, pk):
 
 def _instant(value: str) -> dt.datetime | None:
     """An ISO date and time (as the Older link gives), or None for anything else: a
-    string that is not one, a day that does not exist (2026-02-30), or a year so far
-    out (0001, 9999) that it cannot be compared with the records in UTC."""
+    string that is not one, a day that does not exist (2026-02-30), or a year outside
+    the records' (0001, 9999), which cannot be compared with them in UTC."""
     try:
         instant = parse_datetime(value)
     except ValueError:
         return None
-    if instant is None or not 1900 <= instant.year <= 2999:
+    if instant is None or not in_record_years(instant):
         return None
     return instant if timezone.is_aware(instant) else timezone.make_aware(instant)

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from eligibility.selectors import clinics_for_staff
 from hat_clinic.api import requires
 from hat_clinic.csv_export import csv_response
-from hat_clinic.errors import RuleViolation
+from hat_clinic.errors import RECORD_YEARS, RuleViolation, in_record_years
 
 from .dashboards import (
     COLUMNS,
@@ -36,10 +36,10 @@ from .dashboards import (
 
 DEFAULT_DAYS = 28
 MAX_DAYS = 3 * 366
-# The dates a dashboard may be asked about. The records start long after the first and
-# end long before the last, and counting by week or month from 0001-01-01 or to
-# 9999-12-31 would step outside the calendar Python knows (OverflowError).
-FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+# The dates a dashboard may be asked about: counting by week or month from 0001-01-01
+# or to 9999-12-31 would step outside the calendar Python knows.
+FIRST_DAY = dt.date(RECORD_YEARS.start, 1, 1)
+LAST_DAY = dt.date(RECORD_YEARS.stop - 1, 12, 31)
 # A region has thousands of service users: the page lists those with the lowest
 # adherence first, this many; the CSV and the API have everyone.
 PEOPLE_SHOWN = 100
@@ -87,7 +87,7 @@ def _date(value, name):
         day = None
     if day is None:
         raise RuleViolation(f"Give '{name}' as YYYY-MM-DD.", code="date_invalid", field=name)
-    if not FIRST_DAY <= day <= LAST_DAY:
+    if not in_record_years(day):
         raise RuleViolation(
             f"Give '{name}' between {FIRST_DAY:%d %b %Y} and {LAST_DAY:%d %b %Y}.",
             code="date_out_of_range",

@@ -15,7 +15,14 @@ from django.test.utils import CaptureQueriesContext
 from dosing.amendments import session_amend
 from dosing.models import Amendment, DoseSession, EntryKind, RegisterEntry, RegisterSection
 from dosing.room import dose_administer, session_assess
-from tests.dosing.room_setup import DAY, LONDON, on_prescription, register_reads, register_stock
+from tests.dosing.room_setup import (
+    DAY,
+    LONDON,
+    on_prescription,
+    register_reads,
+    register_stock,
+    with_breath_thresholds,
+)
 from tests.factories import PASSWORD
 from tests.helpers import form_data, refused
 
@@ -455,6 +462,49 @@ def test_each_assessment_of_a_deferred_session_is_corrected_on_its_own(cast):
         reason="x",
         now=at(10, 6),
     )
+
+
+def test_an_assessment_that_went_on_to_the_dose_cannot_read_as_a_breath_withhold(cast):
+    with_breath_thresholds(cast, caution="9", withhold="22")
+    session = DoseSession.objects.get(service_user=on_prescription(cast), slot_code="AM")
+    session_assess(
+        session=session,
+        nurse=cast.nurse,
+        identity_confirmed=True,
+        poss="1",
+        breath_mcg_per_100ml="5",
+        now=at(9),
+    )
+    refused(
+        "breath_withholds",
+        session_amend,
+        session=session,
+        amended_by=cast.nurse,
+        record="assessment",
+        changes={"breath_mcg_per_100ml": "22"},
+        reason="Misread",
+        now=at(9, 5),
+    )
+    # At the caution threshold it reads as a caution, which needs its reason.
+    refused(
+        "caution_reason_required",
+        session_amend,
+        session=session,
+        amended_by=cast.nurse,
+        record="assessment",
+        changes={"breath_mcg_per_100ml": "9"},
+        reason="Misread",
+        now=at(9, 5),
+    )
+    amended = session_amend(
+        session=session,
+        amended_by=cast.nurse,
+        record="assessment",
+        changes={"breath_mcg_per_100ml": "9", "caution_reason": "Steady, talking clearly"},
+        reason="Misread",
+        now=at(9, 5),
+    )
+    assert amended.changes["breath_mcg_per_100ml"]["to"] in ("9", "9.0")
 
 
 def test_correcting_an_amount_on_the_page_leaves_the_time_as_it_was(cast):
