@@ -153,28 +153,28 @@ class ObserveForm(SessionForm):
     )
 
 
-# The correction forms: each field of the record, by its label, filled with what the
-# record now reads; what the nurse changes is the correction.
-AMEND_FIELDS = {
-    "poss": lambda: forms.ChoiceField(choices=Poss.choices),
-    "breath_mcg_per_100ml": lambda: forms.CharField(required=False, max_length=20),
-    "caution_reason": lambda: forms.CharField(required=False, max_length=2000),
-    "drawn_mg": lambda: forms.CharField(max_length=20),
-    "injected_mg": lambda: forms.CharField(max_length=20),
-    "route": lambda: forms.ChoiceField(choices=Route.choices),
-    "site": lambda: forms.ChoiceField(choices=Site.choices),
+def on_day(day: dt.date, time: dt.time | None, zone) -> dt.datetime | None:
+    """A time typed on the session's page, as the instant it is on the session's day."""
+    return dt.datetime.combine(day, time, tzinfo=zone) if time else None
+
+
+# A correction's fields are the original's, typed and limited as the form that recorded
+# it has them; only the injection's time, never typed at the dose, and the outcome note
+# are their own.
+RECORDED_BY = {**AssessForm.base_fields, **InjectionForm.base_fields, **ObserveForm.base_fields}
+OWN_FIELDS = {
     "injected_at": lambda: _time("", required=True),
-    "risk_discussion": lambda: forms.CharField(required=False, max_length=2000),
-    "outcome": lambda: forms.ChoiceField(choices=Observation.Outcome.choices),
-    "details": lambda: forms.CharField(required=False, max_length=4000),
-    "naloxone_mg": lambda: forms.CharField(required=False, max_length=20),
-    "naloxone_at": lambda: _time(""),
-    "over_sedation": lambda: forms.BooleanField(required=False),
-    "overdose": lambda: forms.BooleanField(required=False),
-    "ambulance_called": lambda: forms.BooleanField(required=False),
     "outcome_note": lambda: forms.CharField(required=False, max_length=4000),
 }
 TIME_FIELDS = ("injected_at", "naloxone_at")
+
+
+def _amend_field(name: str) -> forms.Field:
+    field = OWN_FIELDS[name]() if name in OWN_FIELDS else copy.deepcopy(RECORDED_BY[name])
+    if isinstance(field.widget, forms.RadioSelect):  # a list of radios is too tall here
+        field.widget = forms.Select(choices=field.choices)
+    field.label = AMENDABLE_LABELS[name]
+    return field
 
 
 class AmendForm(SessionForm):
@@ -188,16 +188,15 @@ class AmendForm(SessionForm):
         error_messages={"required": "Say why the record is corrected."},
     )
 
-    def __init__(self, *args, record: str, fields, current: dict, zone, **kwargs):
+    def __init__(self, *args, record: str, sequence, fields, current: dict, zone, **kwargs):
         super().__init__(*args, **kwargs)
         self.record = record
+        self.sequence = sequence
         self.zone = zone
         self.amendable = list(fields)
         initial = {}
         for name in fields:
-            field = AMEND_FIELDS[name]()
-            field.label = AMENDABLE_LABELS[name]
-            self.fields[name] = field
+            self.fields[name] = _amend_field(name)
             initial[name] = _initial(name, current.get(name, ""), zone)
         self.fields["reason"] = self.fields.pop("reason")  # the reason comes last
         if record == Amendment.Record.ADMINISTRATION:
@@ -221,9 +220,8 @@ class AmendForm(SessionForm):
         for name in (name for name in self.amendable if name in self.changed_data):
             value = self.cleaned_data.get(name)
             if name in TIME_FIELDS:
-                value = (
-                    dt.datetime.combine(day, value, tzinfo=self.zone).isoformat() if value else ""
-                )
+                instant = on_day(day, value, self.zone)
+                value = instant.isoformat() if instant else ""
             values[name] = value
         return values
 

@@ -38,6 +38,7 @@ from .room_forms import (
     InjectionForm,
     ObserveForm,
     WithholdForm,
+    on_day,
 )
 from .selectors import (
     adverse_events,
@@ -134,7 +135,7 @@ def session_page(request, pk):
     action = request.POST.get("action", "")
     if action not in ACTIONS or not request.user.has_perm(ACTIONS[action][0]):
         raise PermissionDenied("Your role cannot do this in the dosing room.")
-    form = _form(action, session, now=now, data=request.POST)
+    form = _form(action, session, data=request.POST)
     if form is None:
         messages.error(request, "There is no such record on this session to correct.")
         return _render(request, session, now=now, status=400)
@@ -148,9 +149,12 @@ def session_page(request, pk):
         return _render(request, fresh, now=now, bound=(action, form), status=409)
     except RuleViolation as refusal:
         if refusal.code == "prescription_changed":
-            # Show the version now in force, and carry it, so that the dose can be
-            # checked against it and recorded again.
-            form = _form(action, session, now=now, data=_with_prescription(form, session, now))
+            # Carry the version now in force, which the page shows, so that the dose can
+            # be checked against it and recorded again.
+            data = form.data.copy()
+            version = _version_now(session, now)
+            data[form.add_prefix("prescription")] = str(version.pk) if version else ""
+            form = _form(action, session, data=data)
             form.is_valid()
         add_refusal(form, refusal)
         return _render(request, session, now=now, bound=(action, form), status=400)
@@ -159,28 +163,21 @@ def session_page(request, pk):
     return redirect("dose-session", pk=session.pk)
 
 
-def _with_prescription(form, session, now):
-    data = form.data.copy()
-    in_force = prescription_in_force(
-        service_user=session.service_user, at=open_moment(session, now)
-    )
-    data[form.add_prefix("prescription")] = str(in_force.pk) if in_force else ""
-    return data
+def _version_now(session, now):
+    """The prescription version a dose recorded now is checked against, or None."""
+    return prescription_in_force(service_user=session.service_user, at=open_moment(session, now))
 
 
-def _form(action, session, *, now, data=None):
-    """The action's form: bound to what was sent, or unbound with its starting values.
+def _form(action, session, *, data=None, version_now=None):
+    """The action's form: bound to what was sent, or unbound with its starting values
+    (an injection's carries ``version_now``, the version it will be checked against).
     A correction's form is the record's (its ``record`` and ``sequence``); None if the
     session has no such record."""
     if action == "assess":
         return AssessForm(data, prefix="assess", alcohol_flagged=session.service_user.flag_alcohol)
     if action in ("administer", "topup"):
-        # The version a dose recorded now is checked against.
-        in_force = prescription_in_force(
-            service_user=session.service_user, at=open_moment(session, now)
-        )
         return InjectionForm(
-            data, prefix=action, initial={"prescription": in_force.pk if in_force else None}
+            data, prefix=action, initial={"prescription": version_now.pk if version_now else None}
         )
     if action == "amend":
         source = data if data is not None else {}
@@ -191,50 +188,46 @@ def _form(action, session, *, now, data=None):
 
 
 def _amend_form(session, record, sequence, data=None):
-    records = {(record, str(seq or "")): (record, seq) for record, seq, _ in _amendable(session)}
-    if (record, sequence) not in records:
-        return None
-    return _amend_form_for(session, *records[(record, sequence)], data=data)
-
-
-def _amendable(session):
-    """Each record of the session that can be corrected: (record, sequence, label)."""
-    return [(record, sequence, label) for record, sequence, _, label in _amendable_records(session)]
+    """The correction form the page posted: its hidden ``record`` and ``sequence`` name
+    one of the session's records, or None."""
+    for known, seq, _ in _amendable_records(session):
+        if (known, str(seq or "")) == (record, sequence):
+            return _amend_form_for(session, known, seq, data=data)
+    return None
 
 
 def _amendable_records(session):
-    """Each record of the session that can be corrected: (record, sequence, key, label).
+    """Each record of the session that can be corrected: (record, sequence, label).
     A deferred session has an assessment for each time it was assessed."""
     rows = []
     assessments = list(session.assessments.all())
     for a in assessments:
         label = "Assessment" if len(assessments) == 1 else f"Assessment at {a.assessed_at:%H:%M}"
-        rows.append((Amendment.Record.ASSESSMENT, a.sequence, f"assessment-{a.sequence}", label))
+        rows.append((Amendment.Record.ASSESSMENT, a.sequence, label))
     for a in session.administrations.all():
-        label = "Top-up" if a.sequence == 2 else "Injection"
-        rows.append(
-            (Amendment.Record.ADMINISTRATION, a.sequence, f"administration-{a.sequence}", label)
-        )
+        rows.append((Amendment.Record.ADMINISTRATION, a.sequence, INJECTION_LABEL[a.sequence]))
     if getattr(session, "observation", None) is not None:
-        rows.append((Amendment.Record.OBSERVATION, None, "observation", "Observation"))
+        rows.append((Amendment.Record.OBSERVATION, None, "Observation"))
     if session.outcome_by_id or session.outcome_note:
-        rows.append((Amendment.Record.OUTCOME, None, "outcome", "Outcome note"))
+        rows.append((Amendment.Record.OUTCOME, None, "Outcome note"))
     return rows
+
+
+INJECTION_LABEL = {1: "Injection", 2: "Top-up"}
 
 
 def _amend_form_for(session, record, sequence, *, data=None):
     original, earlier = _record_and_amendments(session, record, sequence)
     fields = AMENDABLE[record]
-    form = AmendForm(
+    return AmendForm(
         data,
         prefix=f"amend-{record}-{sequence or 1}",
         record=record,
+        sequence=sequence,
         fields=fields,
         current=effective_values(original, earlier, fields),
         zone=session.clinic.zone,
     )
-    form.sequence = sequence
-    return form
 
 
 def _record_and_amendments(session, record, sequence):
@@ -290,7 +283,6 @@ def _perform(action, session, user, form, *, now) -> tuple[str, str]:
     elif action == "decline":
         session_decline(session=session, nurse=user, note=data["note"])
     elif action == "observe":
-        naloxone_at = data["naloxone_at"]
         session_observe(
             session=session,
             observer=user,
@@ -300,11 +292,7 @@ def _perform(action, session, user, form, *, now) -> tuple[str, str]:
             overdose=data["overdose"],
             ambulance_called=data["ambulance_called"],
             naloxone_mg=data["naloxone_mg"] or None,
-            naloxone_at=(
-                dt.datetime.combine(session.clinic_day, naloxone_at, tzinfo=session.clinic.zone)
-                if naloxone_at
-                else None
-            ),
+            naloxone_at=on_day(session.clinic_day, data["naloxone_at"], session.clinic.zone),
             now=now,
         )
     elif action == "amend":
@@ -326,42 +314,45 @@ def _render(request, session, *, now, bound=None, status=200):
     """The session page, with the forms its state allows; ``bound`` is the action and
     form just refused, shown with its values and errors."""
     can = {name: request.user.has_perm(perm) for name, (perm, _) in ACTIONS.items()}
-    prescription = prescription_in_force(
-        service_user=session.service_user, at=dose_moment(session, now)
+    version_now = _version_now(session, now)
+    shown_at = dose_moment(session, now)
+    # The version the page shows: the one a dose now is checked against, or for a
+    # session dosed already, the one its first injection was given under.
+    prescription = (
+        version_now
+        if shown_at == open_moment(session, now)
+        else prescription_in_force(service_user=session.service_user, at=shown_at)
     )
     bound_action, bound_form = bound or (None, None)
 
     def form(action):
-        return bound_form if bound_action == action else _form(action, session, now=now)
+        if bound_action == action:
+            return bound_form
+        return _form(action, session, version_now=version_now)
 
-    injection_action, topup_under = None, None
+    injection_action = None
     if session.status == SessionStatus.ASSESSED and can["administer"]:
         injection_action = "administer"
     elif (
         session.status == SessionStatus.ADMINISTERED
         and can["topup"]
         and len(session.administrations.all()) == 1
+        and version_now is not None
+        and version_now.topup_max_mg
     ):
-        # A top-up is checked against the version in force when it is given, which may
-        # be newer than the one the first injection was given under.
-        topup_under = prescription_in_force(
-            service_user=session.service_user, at=open_moment(session, now)
-        )
-        if topup_under is not None and topup_under.topup_max_mg:
-            injection_action = "topup"
+        # Checked against the version in force when it is given, which may be newer
+        # than the one the first injection was given under.
+        injection_action = "topup"
     amend_forms = []
     if can["amend"]:
-        for record, sequence, key, label in _amendable_records(session):
+        for record, sequence, label in _amendable_records(session):
             refused = (
                 bound_form
                 if bound_action == "amend"
-                and bound_form.record == record
-                and bound_form.sequence == sequence
+                and (bound_form.record, bound_form.sequence) == (record, sequence)
                 else None
             )
-            amend_forms.append(
-                (key, label, refused or _amend_form_for(session, record, sequence), sequence)
-            )
+            amend_forms.append((label, refused or _amend_form_for(session, record, sequence)))
     injections = [Injection(a, _amendments_of(session, a)) for a in session.administrations.all()]
     observation = getattr(session, "observation", None)
     observe_from = None
@@ -386,7 +377,9 @@ def _render(request, session, *, now, bound=None, status=200):
             if session.status in (SessionStatus.SCHEDULED, SessionStatus.DEFERRED) and can["assess"]
             else None,
             "injection_action": injection_action,
-            "topup_under": topup_under if topup_under != prescription else None,
+            "topup_under": version_now
+            if injection_action == "topup" and version_now != prescription
+            else None,
             "injection_form": form(injection_action) if injection_action else None,
             "observe_form": form("observe")
             if session.status == SessionStatus.ADMINISTERED and can["observe"]
