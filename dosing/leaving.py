@@ -15,6 +15,7 @@ from hat_clinic.history import history_snapshot
 from monitoring.alerts import alert_raise
 from monitoring.models import AlertKind
 
+from .missed import settle_service_user
 from .models import (
     EXIT_DETAILS,
     OPEN_SESSION_STATUSES,
@@ -87,6 +88,9 @@ def suspension_start(
             code="end_before_start",
             field="expected_end_on",
         )
+    # DOMAIN.md: a suspension excuses only sessions whose window had not closed when
+    # it was recorded; a closed window is missed first.
+    settle_service_user(service_user.pk, now=now)
     with transaction.atomic():
         person = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
         if person.status not in SUSPENDABLE:
@@ -148,16 +152,11 @@ def suspension_end(
             code="cover_needs_prescriber",
             field="opioid_cover_confirmed",
         )
+    settle_service_user(person.pk, now=now)
     with transaction.atomic():
         locked = Suspension.objects.select_for_update().get(pk=suspension.pk)
         if locked.ended_at is not None:
             raise Conflict("This suspension has already ended.", code="suspension_ended")
-        during = DoseSession.objects.filter(
-            service_user=person,
-            clinic_day__gte=locked.starts_on,
-            clinic_day__lt=returned_on,
-            status=SessionStatus.EXCUSED,
-        ).count()
         # Sessions excused ahead for days from the return onwards, not yet open, are
         # scheduled again (their history keeps the excusal).
         ahead = list(
@@ -168,6 +167,18 @@ def suspension_end(
                 outcome_reason="suspended",
                 opens_at__gt=now,
             ).values_list("pk", flat=True)
+        )
+        # DOMAIN.md: the return day's sessions that stay excused count towards the
+        # span: back at noon, the morning session was one more away.
+        during = (
+            DoseSession.objects.filter(
+                service_user=person,
+                clinic_day__gte=locked.starts_on,
+                clinic_day__lte=returned_on,
+                status=SessionStatus.EXCUSED,
+            )
+            .exclude(pk__in=ahead)
+            .count()
         )
         if ahead:
             DoseSession.objects.filter(pk__in=ahead).update(
@@ -238,6 +249,7 @@ def service_user_exit(
     reason = require_reason(reason, "Say why the person is leaving treatment.")
     clinic = service_user.clinic
     _check_day(exited_on, clinic, now, field="exited_on", what="exit date")
+    settle_service_user(service_user.pk, now=now)
     with transaction.atomic():
         person = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
         referral = Referral.objects.filter(service_user=person, closed_at__isnull=True).first()

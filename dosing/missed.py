@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from eligibility.models import ServiceUser, Status
+from eligibility.selectors import clinics_for_staff
 from eligibility.services import service_users_transition_many
 from hat_clinic.history import history_snapshot
 from monitoring.alerts import alerts_raise_from, sql_text
@@ -54,14 +55,25 @@ def _serialise_scans() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCAN_LOCK_KEY])
 
 
-def missed_sessions_scan(*, now: dt.datetime | None = None) -> MissedScan | None:
+def missed_sessions_scan(
+    *, now: dt.datetime | None = None, service_users: QuerySet | None = None
+) -> MissedScan | None:
     """Settle every session whose window has closed with no outcome: missed, or, if it
     was deferred for a reassessment that never came, withheld with the deferral's
     reason. Then update the consecutive counts and raise the alerts. Returns the
     scan's record, or None when nothing was due. A fixed number of queries, whatever
-    the number of sessions."""
+    the number of sessions.
+
+    ``service_users`` settles only those people's sessions: that is how every action
+    on a person settles them first (settle_service_user)."""
     now = now or timezone.now()
     due = DoseSession.objects.filter(status__in=OPEN_SESSION_STATUSES, closes_at__lte=now)
+    if service_users is not None:
+        due = due.filter(service_user__in=service_users)
+    # Nothing due is the common case for a person being acted on: answered without
+    # the scan's lock. Whatever is found is claimed under the lock, below.
+    if not due.exists():
+        return None
     with transaction.atomic():
         _serialise_scans()
         if not due.exists():
@@ -111,6 +123,26 @@ def missed_sessions_scan(*, now: dt.datetime | None = None) -> MissedScan | None
     return scan
 
 
+def settle_service_user(service_user_id: int, *, now: dt.datetime) -> MissedScan | None:
+    """Settle one person's closed windows, exactly as the scan would, before an action
+    on them is decided (DOMAIN.md: the answer is the same whenever the scan last ran).
+
+    Called before the action's own transaction, so what it settles stays settled when
+    the action is refused: the refusal and the alert it explains are both kept."""
+    return missed_sessions_scan(
+        now=now, service_users=ServiceUser.objects.filter(pk=service_user_id).values("pk")
+    )
+
+
+def settle_for_clinics_of(user, *, now: dt.datetime) -> MissedScan | None:
+    """Settle everyone in the member of staff's clinics, before a read shows them
+    (registered with eligibility.settling)."""
+    return missed_sessions_scan(
+        now=now,
+        service_users=ServiceUser.objects.filter(clinic__in=clinics_for_staff(user)).values("pk"),
+    )
+
+
 def observations_overdue_scan(*, now: dt.datetime | None = None) -> int:
     """Raise an "observation not recorded" alert for every administered session whose
     observation is past its due time (the last injection, plus the observation time,
@@ -149,18 +181,20 @@ def _raise_session_alerts(sessions: QuerySet, *, kind: AlertKind, cause: str, de
 
 def _streak() -> QuerySet:
     """As a subquery of ServiceUser: the person's sessions not taken since the last
-    one taken, their current streak. Excused sessions neither count nor break it."""
+    one taken, their current streak. Excused sessions neither count nor break it. A
+    re-titration prescription restarts the count: only sessions whose window closes
+    after it count (ServiceUser.count_restarted_at)."""
     last_taken = (
         DoseSession.objects.filter(service_user=OuterRef(OuterRef("pk")), status__in=TAKEN_STATUSES)
         .order_by("-opens_at")
         .values("opens_at")[:1]
     )
+    never = Value(BEFORE_ANY_SESSION, output_field=DateTimeField())
     return DoseSession.objects.filter(
         service_user=OuterRef("pk"),
         status__in=NOT_TAKEN_STATUSES,
-        opens_at__gt=Coalesce(
-            Subquery(last_taken), Value(BEFORE_ANY_SESSION, output_field=DateTimeField())
-        ),
+        opens_at__gt=Coalesce(Subquery(last_taken), never),
+        closes_at__gt=Coalesce(OuterRef("count_restarted_at"), never),
     )
 
 

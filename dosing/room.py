@@ -27,7 +27,7 @@ from .dose_rules import (
 )
 from .effective import Injection, injections
 from .mg import MAX_NALOXONE_MG
-from .missed import consecutive_counts_apply
+from .missed import consecutive_counts_apply, settle_service_user
 from .models import (
     OPEN_SESSION_STATUSES,
     POSS_CAUTION,
@@ -62,6 +62,17 @@ RETITRATION_NEXT_STEP = (
     "needs re-titration: no dose until a prescriber issues a re-titration prescription. "
     "Tell the prescriber; they can prescribe from the service user's page."
 )
+
+
+def already_ended(session: DoseSession) -> str:
+    """Why nothing more can be recorded on a session that has its outcome."""
+    message = f"This session is already {session.get_status_display().lower()}."
+    if session.status == SessionStatus.MISSED:
+        message += (
+            f" Its window, {local_time(session.opens_at)} to {local_time(session.closes_at)}, "
+            "closed with no dose recorded."
+        )
+    return message
 
 
 def _check_not_blocked(service_user: ServiceUser) -> None:
@@ -222,13 +233,11 @@ def session_assess(
     breath = None
     if breath_mcg_per_100ml not in (None, ""):
         breath = parse_breath(breath_mcg_per_100ml, field="breath_mcg_per_100ml")
+    settle_service_user(session.service_user_id, now=now)
     with transaction.atomic():
         locked = lock_session(session)
         if locked.status not in ASSESSABLE:
-            raise Conflict(
-                f"This session is already {locked.get_status_display().lower()}.",
-                code="session_not_scheduled",
-            )
+            raise Conflict(already_ended(locked), code="session_not_scheduled")
         check_window(locked, now)
         _check_not_blocked(locked.service_user)
         policy = locked.policy
@@ -334,6 +343,7 @@ def dose_administer(
         drawn=drawn, injected=injected, route=route, site=site, risk_discussion=risk_discussion
     )
     check_not_future(injected_at, now)
+    settle_service_user(session.service_user_id, now=now)
     # Before the lock: password hashing is slow by design and must not hold the row.
     witness = witness_confirm(
         witness_username=witness_username,
@@ -521,13 +531,11 @@ def session_decline(
 
 
 def _end_open(session, status, *, by, reason, note, now) -> DoseSession:
+    settle_service_user(session.service_user_id, now=now)
     with transaction.atomic():
         locked = lock_session(session)
         if locked.status not in OPEN_SESSION_STATUSES:
-            raise Conflict(
-                f"This session is already {locked.get_status_display().lower()}.",
-                code="session_ended",
-            )
+            raise Conflict(already_ended(locked), code="session_ended")
         _end(locked, status, by=by, reason=reason, note=(note or "").strip(), now=now)
     session.refresh_from_db()
     return session

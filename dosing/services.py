@@ -14,6 +14,7 @@ from eligibility.services import service_user_transition
 from hat_clinic.errors import Conflict, RuleViolation, require_reason
 
 from .mg import format_mg, parse_mg
+from .missed import settle_service_user
 from .models import (
     INDUCTION_FIRST_DOSE_MG,
     INDUCTION_TOPUP_MG,
@@ -116,6 +117,7 @@ def prescription_issue(
     }
     topup = None if topup_max_mg in (None, "") else parse_mg(topup_max_mg, field="topup_max_mg")
 
+    settle_service_user(service_user.pk, now=now)
     with transaction.atomic():
         # Lock the person: version numbers, the status read and its change must
         # not interleave with another prescriber or the missed-dose scan.
@@ -178,6 +180,12 @@ def prescription_issue(
             for code, dose in doses.items()
         )
         if status == Status.RETITRATION_REQUIRED:
+            # DOMAIN.md: a re-titration prescription restarts the count at 0; sessions
+            # whose window closes after it count again (dosing.missed._streak).
+            # The transition's history row records it with the status.
+            ServiceUser.objects.filter(pk=locked.pk).update(
+                count_restarted_at=now, consecutive_not_taken=0
+            )
             service_user_transition(
                 service_user=locked,
                 to_status=Status.RETITRATION,
@@ -393,6 +401,7 @@ def review_record(
         for code, dose in (slot_doses or {}).items()
         if str(dose).strip() not in ("", "None")
     }
+    settle_service_user(service_user.pk, now=now)
     with transaction.atomic():
         locked = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
         if locked.status not in IN_TREATMENT:

@@ -128,6 +128,12 @@ class ServiceUser(models.Model):
         default=0,
         help_text="Consecutive scheduled sessions not taken (missed, withheld, declined).",
     )
+    count_restarted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a re-titration prescription last restarted the consecutive count: "
+        "only sessions whose window closes after it count.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()

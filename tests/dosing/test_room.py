@@ -213,9 +213,14 @@ def test_assessment_only_inside_the_window(clinic, staff, when, ok):
     s = session(person_on(clinic, staff))
     if ok:
         assess(s, staff, when)
-    else:
+    elif when < s.opens_at:
         error = refused("outside_window", assess, s, staff, when)
         assert "08:00 to 11:30" in error.message
+    else:
+        # Once the window has closed the session is missed, whether or not the scan
+        # has run: the assessment settles it first.
+        error = refused("session_not_scheduled", assess, s, staff, when)
+        assert "already missed. Its window, 08:00 to 11:30, closed" in error.message
 
 
 def test_the_next_injection_waits_four_hours_after_the_last(clinic, staff):
