@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from eligibility.settling import SettledReads
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
 from .amendments import session_amend
@@ -239,7 +240,9 @@ class DoseSessionFilter(django_filters.FilterSet):
         fields = ["date", "slot", "service_user", "status"]
 
 
-class DoseSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DoseSessionViewSet(
+    SettledReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Dose sessions, filterable by ?date=YYYY-MM-DD&slot=AM&service_user=ID&status=."""
 
     serializer_class = DoseSessionSerializer

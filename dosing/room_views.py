@@ -16,11 +16,13 @@ from django.utils.dateparse import parse_date
 from eligibility.models import Status
 from eligibility.panels import Panel
 from eligibility.selectors import current_clinic
+from eligibility.settling import settle_for_staff
 from hat_clinic.errors import Conflict, RuleViolation
 from hat_clinic.forms import add_refusal
 
 from .amendments import AMENDABLE, session_amend
 from .effective import Injection, ObservationAsRead, effective_values
+from .missed import settle_service_user
 from .models import OPEN_SESSION_STATUSES, Amendment, Assessment, DoseSession, SessionStatus
 from .room import (
     RETITRATION_NEXT_STEP,
@@ -58,6 +60,9 @@ SLOT_CODE = re.compile(r"[A-Za-z0-9_-]{1,12}")
 def board(request):
     current_clinic(request)
     now = timezone.now()
+    # The board shows what the rules say now, whenever the scan last ran: the clinic's
+    # closed windows are settled first, by the scan's own code.
+    settle_for_staff(request.user, now=now)
     day, slot = current_slot(clinic=request.clinic, now=now)
     errors = {}
     asked_day = request.GET.get("date") or ""
@@ -130,6 +135,10 @@ def session_page(request, pk):
     session = get_object_or_404(dose_sessions_for_staff(request.user, now=now), pk=pk)
     if not request.user.has_perm("dosing.view_dosesession"):
         raise PermissionDenied("You cannot see dose sessions.")
+    # The page and any refusal read the person as the rules now have them, whenever
+    # the missed-dose scan last ran.
+    if settle_service_user(session.service_user_id, now=now):
+        session = dose_sessions_for_staff(request.user, now=now).get(pk=pk)
     if request.method != "POST":
         return _render(request, session, now=now)
     action = request.POST.get("action", "")

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from eligibility.models import Status
 from eligibility.selectors import policy_in_force, service_users_for_staff
 from eligibility.services import titration_complete as titration_complete_service
+from eligibility.settling import settle_for_staff
 from eligibility.views import service_user_for
 from hat_clinic.errors import RuleViolation
 from hat_clinic.forms import add_refusal, posted_text
@@ -157,6 +158,7 @@ def titration_complete(request, pk):
 
 @permission_required("dosing.view_review", raise_exception=True)
 def review_queue_page(request):
+    settle_for_staff(request.user)
     rows = review_queue(clinic=request.clinic) if request.clinic else []
     counts = {
         state: sum(1 for row in rows if row.review_state == state)

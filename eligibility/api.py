@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from eligibility.settling import SettledReads
 from hat_clinic.api import ActionPermissions, LocalTimeField, StrictFieldsMixin
 from hat_clinic.errors import RuleViolation
 
@@ -88,7 +89,7 @@ class TitrationCompleteInput(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ServiceUserViewSet(viewsets.ReadOnlyModelViewSet):
+class ServiceUserViewSet(SettledReads, viewsets.ReadOnlyModelViewSet):
     """People in the pathway. Another clinic's service user is a 404, never a 403."""
 
     serializer_class = ServiceUserSerializer

@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from eligibility.settling import settle_for_staff
 from hat_clinic.errors import RuleViolation
 from hat_clinic.forms import add_refusal
 
@@ -52,6 +53,7 @@ def service_user_list(request):
 
 def service_user_detail(request, pk):
     # Another clinic's service user is a 404: its existence must not leak.
+    settle_for_staff(request.user)
     service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
     status_changes = service_user.status_changes.select_related("changed_by").order_by(
         "-changed_at", "-pk"

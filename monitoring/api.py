@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from eligibility.selectors import service_user_in_scope
+from eligibility.settling import SettledReads
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 from hat_clinic.errors import RuleViolation
 
@@ -69,7 +70,9 @@ class AlertFilter(django_filters.FilterSet):
         fields = ["open", "kind", "clinic", "service_user"]
 
 
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(
+    SettledReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Alerts of the caller's clinics, most severe first; ?open=true for open ones."""
 
     serializer_class = AlertSerializer

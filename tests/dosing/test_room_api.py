@@ -199,8 +199,9 @@ def test_the_list_runs_fixed_queries(cast, size):
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/api/v1/dose-sessions/", {"date": "2026-02-10"})
     assert response.json()["count"] == 2 * size
-    # The assessments are a prefetched list (a deferred session has several): 13, any size.
-    assert len(queries) <= 13, len(queries)
+    # The assessments are a prefetched list (a deferred session has several), and one
+    # query finds no closed window to settle: 14, any size.
+    assert len(queries) <= 14, len(queries)
 
 
 def test_another_clinics_nurse_cannot_act_on_the_session(cast, am):

@@ -1,0 +1,40 @@
+"""What a read shows is what the rules say now, whenever a scheduled scan last ran
+(DOMAIN.md, "Missed doses and re-titration").
+
+Before a list or a page shows service users' statuses, whatever settles them from the
+clock runs first for the reader's clinics. The dosing app registers the missed-dose
+scan's settle (dosing.apps); eligibility knows nothing of sessions.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.utils import timezone
+
+_SETTLERS: list[Callable] = []
+
+
+def register(settler: Callable) -> None:
+    """``settler(user, now=...)`` settles what the member of staff may read."""
+    if settler not in _SETTLERS:
+        _SETTLERS.append(settler)
+
+
+def settle_for_staff(user, *, now: dt.datetime | None = None) -> None:
+    if not user.is_authenticated:
+        return
+    now = now or timezone.now()
+    for settler in _SETTLERS:
+        settler(user, now=now)
+
+
+class SettledReads:
+    """For an API viewset: list and retrieve settle the caller's clinics first."""
+
+    def list(self, request, *args, **kwargs):
+        settle_for_staff(request.user)
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        settle_for_staff(request.user)
+        return super().retrieve(request, *args, **kwargs)

@@ -1,0 +1,59 @@
+"""In Chromium, with the missed-dose scan stopped: the board and the session page show
+the rules as they stand, and an assessment after three sessions not taken is refused
+(issue 15.1). The same through the API is in tests/dosing/test_settle_first.py."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from dosing.models import DoseSession, SessionStatus
+from dosing.sessions import dose_sessions_generate
+from monitoring.models import Alert, AlertKind
+from tests.browser.navigation import log_in
+from tests.dosing.room_setup import DAY, LONDON, SET_UP, on_prescription
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ASSESS = "form[aria-labelledby=assess-h]"
+YESTERDAY = DAY - dt.timedelta(days=1)
+
+
+@pytest.fixture
+def unscanned(cast):
+    """Yesterday's AM and PM and today's AM closed with nobody coming, and the scan has
+    not run since: three in a row, the clinic's threshold."""
+    person = on_prescription(cast, preferred_name="Rowan", family_name="Late")
+    dose_sessions_generate(clinic=cast.clinic_a, days=[YESTERDAY], now=SET_UP)
+    return person
+
+
+def test_the_page_shows_the_block_and_refuses_an_assessment_though_the_scan_never_ran(
+    unscanned, page, live_server, cast
+):
+    with time_machine.travel(dt.datetime.combine(DAY, dt.time(14), tzinfo=LONDON), tick=True):
+        log_in(page, live_server, cast.nurse.username)
+        page.goto(f"{live_server.url}/dosing/?date={DAY}&slot=PM")
+        row = page.get_by_role("row").filter(has_text="Rowan")
+        assert row.get_by_test_id("retitration-required").is_visible()
+        row.get_by_role("link", name="Open").click()
+        assert "Re-titration required." in page.get_by_test_id("retitration-banner").inner_text()
+
+        # Tried anyway: refused, with what was typed kept.
+        form = page.locator(ASSESS)
+        form.get_by_label("Identity confirmed").check()
+        form.get_by_label("1: awake and alert").check()
+        with page.expect_response(lambda r: r.request.method == "POST") as posted:
+            form.get_by_role("button", name="Record assessment").click()
+        assert posted.value.status == 400
+        assert "needs re-titration" in page.locator("main").inner_text()
+        assert page.locator(ASSESS).get_by_label("Identity confirmed").is_checked()
+        assert page.locator(ASSESS).get_by_label("1: awake and alert").is_checked()
+    pm = DoseSession.objects.get(service_user=unscanned, clinic_day=DAY, slot_code="PM")
+    assert not pm.assessments.exists()
+    assert (
+        DoseSession.objects.filter(service_user=unscanned, status=SessionStatus.MISSED).count() == 3
+    )
+    assert Alert.objects.filter(
+        service_user=unscanned, kind=AlertKind.RETITRATION_REQUIRED
+    ).exists()
