@@ -15,7 +15,7 @@ from hat_clinic.history import history_snapshot
 from monitoring.alerts import alert_raise
 from monitoring.models import AlertKind
 
-from .missed import settle_service_user
+from .missed import lapses_apply, settle_service_user, tolerance_renew
 from .models import (
     EXIT_DETAILS,
     OPEN_SESSION_STATUSES,
@@ -187,7 +187,8 @@ def suspension_end(
             history_snapshot(
                 DoseSession.objects.filter(pk__in=ahead), reason="Back from suspension", when=now
             )
-        threshold = policy_in_force(clinic=clinic, at=now).retitration_threshold
+        policy = policy_in_force(clinic=clinic, at=now)
+        threshold = policy.retitration_threshold
         needs_retitration = during >= threshold and not opioid_cover_confirmed
         locked.returned_on = returned_on
         locked.opioid_cover_confirmed = opioid_cover_confirmed
@@ -221,6 +222,13 @@ def suspension_end(
                 "away: re-titration required.",
                 now=now,
             )
+        elif opioid_cover_confirmed:
+            # Covered for the whole time: tolerance is counted from the return.
+            tolerance_renew(person.pk, since=now, days=policy.retitration_days)
+        else:
+            # Fewer sessions than the threshold, but the last dose may still be more
+            # than the clinic's re-titration days ago (DOMAIN.md).
+            lapses_apply(now=now, service_users=ServiceUser.objects.filter(pk=person.pk))
     suspension.refresh_from_db()
     return suspension
 

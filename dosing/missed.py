@@ -16,7 +16,9 @@ from django.db.models import (
     Count,
     DateTimeField,
     F,
+    IntegerField,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -24,7 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from eligibility.models import ServiceUser, Status
+from eligibility.models import DOSED, ServiceUser, Status
 from eligibility.selectors import clinics_for_staff
 from eligibility.services import service_users_transition_many
 from hat_clinic.history import history_snapshot
@@ -45,8 +47,10 @@ from .observation import OBSERVATION_OVERDUE_CAUSE
 # Any PostgreSQL advisory lock key unique to this scan.
 SCAN_LOCK_KEY = 0x4841_5401
 BEFORE_ANY_SESSION = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-# Statuses from which DOMAIN.md's threshold moves a person to re-titration required.
-DOSED_STATUSES = (Status.TITRATION, Status.MAINTENANCE, Status.RETITRATION)
+# Statuses from which DOMAIN.md's threshold and lapse move a person to re-titration
+# required.
+DOSED_STATUSES = DOSED
+RETITRATION_NEXT = "No dose until a prescriber issues a re-titration prescription."
 
 
 def _serialise_scans() -> None:
@@ -65,15 +69,24 @@ def missed_sessions_scan(
     the number of sessions.
 
     ``service_users`` settles only those people's sessions: that is how every action
-    on a person settles them first (settle_service_user)."""
+    on a person settles them first (settle_service_user). Then those whose last dose
+    is more than the clinic's re-titration days ago need re-titration too
+    (lapses_apply)."""
     now = now or timezone.now()
     due = DoseSession.objects.filter(status__in=OPEN_SESSION_STATUSES, closes_at__lte=now)
     if service_users is not None:
         due = due.filter(service_user__in=service_users)
-    # Nothing due is the common case for a person being acted on: answered without
-    # the scan's lock. Whatever is found is claimed under the lock, below.
-    if not due.exists():
+    # Nothing to settle is the common case for a person being acted on, or a page
+    # being read: one query answers it, without the scan's lock. Whatever is found is
+    # claimed under the lock, below.
+    if not _lapsed(now, service_users).values("pk").union(due.values("service_user")).exists():
         return None
+    scan = _closed_windows_settle(now, due)
+    lapses_apply(now=now, service_users=service_users)
+    return scan
+
+
+def _closed_windows_settle(now: dt.datetime, due: QuerySet) -> MissedScan | None:
     with transaction.atomic():
         _serialise_scans()
         if not due.exists():
@@ -246,22 +259,84 @@ def consecutive_counts_apply(service_users: QuerySet, *, now: dt.datetime) -> No
         _raise_streak_alerts(
             in_streak.filter(pk__in=moved),
             kind=AlertKind.RETITRATION_REQUIRED,
+            cause=_tolerance_cause(),
             detail=" consecutive sessions not taken: re-titration required, no dose "
             "until a prescriber issues a re-titration prescription.",
             now=now,
         )
 
 
-def _raise_streak_alerts(people: QuerySet, *, kind: AlertKind, detail: str, now) -> None:
-    """One alert per streak: its cause is the streak's first session."""
+def _raise_streak_alerts(
+    people: QuerySet, *, kind: AlertKind, detail: str, now, cause=None
+) -> None:
+    """One alert per streak: its cause is the streak's first session, unless given."""
     alerts_raise_from(
         people.values(
             alert_clinic=F("clinic_id"),
             alert_service_user=F("pk"),
             alert_session=F("streak_start"),
-            alert_cause=sql_text("streak:", F("streak_start")),
+            alert_cause=cause or sql_text("streak:", F("streak_start")),
             alert_detail=sql_text(F("consecutive_not_taken"), detail),
         ),
         kind=kind,
         now=now,
     )
+
+
+def _tolerance_cause():
+    """The cause of a re-titration alert: the person and the dose (or re-titration)
+    their tolerance is counted from, which is what tolerance_lapses_at marks. The
+    count and the lapse name the same block, so whichever settles it first raises
+    its one alert, however late the scan ran."""
+    return sql_text("tolerance:", F("pk"), ":", F("tolerance_lapses_at"))
+
+
+def tolerance_renew(service_user_id: int, *, since: dt.datetime, days: int) -> None:
+    """A dose, a re-titration prescription or a return with opioid cover confirmed
+    renews tolerance: it lapses the clinic's re-titration days later. A later time is
+    never moved back by an earlier one."""
+    lapses = since + dt.timedelta(days=days)
+    ServiceUser.objects.filter(pk=service_user_id).filter(
+        Q(tolerance_lapses_at__isnull=True) | Q(tolerance_lapses_at__lt=lapses)
+    ).update(tolerance_lapses_at=lapses)
+
+
+def _lapsed(now: dt.datetime, service_users: QuerySet | None) -> QuerySet:
+    """People being dosed whose tolerance has lapsed by now (service_user_lapse_idx)."""
+    lapsed = ServiceUser.objects.filter(status__in=DOSED, tolerance_lapses_at__lt=now)
+    if service_users is not None:
+        lapsed = lapsed.filter(pk__in=service_users)
+    return lapsed
+
+
+def lapses_apply(*, now: dt.datetime, service_users: QuerySet | None = None) -> list[int]:
+    """DOMAIN.md: when the last dose was more than the clinic's re-titration days ago,
+    re-titration is required whatever the count. People being dosed whose
+    tolerance_lapses_at has passed move to re-titration required, with the alert.
+    One query when nobody has lapsed (service_user_lapse_idx)."""
+    lapsed = _lapsed(now, service_users)
+    if not lapsed.exists():
+        return []
+    with transaction.atomic():
+        moved = service_users_transition_many(
+            service_users=lapsed,
+            to_status=Status.RETITRATION_REQUIRED,
+            reason="The last dose was more than the clinic's re-titration days ago: "
+            f"tolerance may be lost. {RETITRATION_NEXT}",
+            now=now,
+        )
+        alerts_raise_from(
+            ServiceUser.objects.filter(pk__in=moved).values(
+                alert_clinic=F("clinic_id"),
+                alert_service_user=F("pk"),
+                alert_session=Value(None, output_field=IntegerField()),
+                alert_cause=_tolerance_cause(),
+                alert_detail=Value(
+                    "No dose for longer than the clinic's re-titration days: re-titration "
+                    f"required. {RETITRATION_NEXT}"
+                ),
+            ),
+            kind=AlertKind.RETITRATION_REQUIRED,
+            now=now,
+        )
+    return moved

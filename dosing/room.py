@@ -27,7 +27,7 @@ from .dose_rules import (
 )
 from .effective import Injection, injections
 from .mg import MAX_NALOXONE_MG
-from .missed import consecutive_counts_apply, settle_service_user
+from .missed import consecutive_counts_apply, settle_service_user, tolerance_renew
 from .models import (
     OPEN_SESSION_STATUSES,
     POSS_CAUTION,
@@ -416,6 +416,10 @@ def dose_administer(
         # recorded as waste) in the same transaction, so a dose is never on record
         # without its register line, and too little stock refuses the dose.
         register_supply_for(administration, now=now)
+        # Tolerance is counted from this dose (DOMAIN.md: re-titration after a lapse).
+        tolerance_renew(
+            locked.service_user_id, since=injected_at, days=locked.policy.retitration_days
+        )
         # The observation is overdue this long after the last injection; the overdue
         # scan finds it by this time (dosing.missed.observations_overdue_scan).
         locked.observation_due_at = observation_due_at(locked, injected_at)

@@ -14,7 +14,7 @@ from eligibility.services import service_user_transition
 from hat_clinic.errors import Conflict, RuleViolation, require_reason
 
 from .mg import format_mg, parse_mg
-from .missed import settle_service_user
+from .missed import settle_service_user, tolerance_renew
 from .models import (
     INDUCTION_FIRST_DOSE_MG,
     INDUCTION_TOPUP_MG,
@@ -186,6 +186,7 @@ def prescription_issue(
             ServiceUser.objects.filter(pk=locked.pk).update(
                 count_restarted_at=now, consecutive_not_taken=0
             )
+            tolerance_renew(locked.pk, since=now, days=policy.retitration_days)
             service_user_transition(
                 service_user=locked,
                 to_status=Status.RETITRATION,

@@ -1,4 +1,11 @@
-from .clinics import ABSOLUTE_MAX_DAILY_MG, Clinic, ClinicPolicy, DoseSlot, StaffMembership
+from .clinics import (
+    ABSOLUTE_MAX_DAILY_MG,
+    DEFAULT_MAX_INJECTION_MG,
+    Clinic,
+    ClinicPolicy,
+    DoseSlot,
+    StaffMembership,
+)
 from .pathway import (
     Criterion,
     CriterionAnswer,
@@ -11,6 +18,7 @@ from .pathway import (
 )
 from .service_users import (
     ALLOWED_TRANSITIONS,
+    DOSED,
     IN_TREATMENT,
     Flag,
     ServiceUser,
@@ -24,6 +32,8 @@ from .tokens import IntegrationToken, TokenRefusal
 __all__ = [
     "ABSOLUTE_MAX_DAILY_MG",
     "ALLOWED_TRANSITIONS",
+    "DEFAULT_MAX_INJECTION_MG",
+    "DOSED",
     "IN_TREATMENT",
     "Clinic",
     "ClinicPolicy",

@@ -14,6 +14,9 @@ from .pathway import default_eligibility_levels, validate_eligibility_levels
 
 # DOMAIN.md: "No daily total may exceed 1,000 mg; a clinic may set a lower ceiling."
 ABSOLUTE_MAX_DAILY_MG = Decimal("1000")
+# The maximum single dose in the German diamorphine label: the default ceiling per
+# injection, and the highest a clinic may set.
+DEFAULT_MAX_INJECTION_MG = Decimal("400")
 
 
 class Clinic(models.Model):
@@ -90,6 +93,26 @@ class ClinicPolicy(models.Model):
     retitration_threshold = models.PositiveSmallIntegerField(
         default=3, help_text="Consecutive sessions not taken that require re-titration."
     )
+    retitration_days = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="Days after the last dose from which re-titration is required, whatever "
+        "the number of sessions not taken.",
+    )
+    max_injection_mg = models.DecimalField(
+        "ceiling per injection (mg)",
+        max_digits=7,
+        decimal_places=2,
+        default=DEFAULT_MAX_INJECTION_MG,
+        help_text="No prescribed session dose may be above this (a hard stop).",
+    )
+    maintenance_rise_percent = models.PositiveSmallIntegerField(
+        default=50,
+        help_text="In maintenance, a rise above this over the dose of the last "
+        "maintenance_rise_days needs a written clinical reason.",
+    )
+    maintenance_rise_days = models.PositiveSmallIntegerField(
+        default=7, help_text="The days over which a maintenance rise is measured."
+    )
     breath_caution_threshold = models.DecimalField(
         max_digits=6,
         decimal_places=1,
@@ -160,6 +183,18 @@ class ClinicPolicy(models.Model):
                 violation_error_message=(
                     "The missed-dose warning must come no later than re-titration, "
                     "and both must be at least 1."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(retitration_days__gt=0)
+                & Q(max_injection_mg__gt=0)
+                & Q(max_injection_mg__lte=F("max_daily_total_mg"))
+                & Q(maintenance_rise_days__gt=0),
+                name="policy_lapse_and_injection_limits",
+                violation_error_message=(
+                    "Re-titration days and the maintenance rise period must be at least 1; "
+                    "the ceiling per injection must be above 0 mg and not above the daily "
+                    "ceiling."
                 ),
             ),
             models.CheckConstraint(

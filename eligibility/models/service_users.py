@@ -56,6 +56,10 @@ IN_TREATMENT = frozenset(
     }
 )
 
+# The statuses in which a person is being dosed: DOMAIN.md's threshold and lapse move
+# them to re-titration required.
+DOSED = (Status.TITRATION, Status.MAINTENANCE, Status.RETITRATION)
+
 # DOMAIN.md's pathway: referral -> assessment -> accepted | declined -> waiting
 # list -> admitted (titration) -> maintenance -> (re-titration required ->
 # re-titration -> maintenance)* -> exit, with suspension possible in treatment.
@@ -134,6 +138,12 @@ class ServiceUser(models.Model):
         help_text="When a re-titration prescription last restarted the consecutive count: "
         "only sessions whose window closes after it count.",
     )
+    tolerance_lapses_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The last dose (or re-titration, or return with opioid cover) plus the "
+        "clinic's re-titration days: from then, re-titration is required.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -153,6 +163,13 @@ class ServiceUser(models.Model):
         indexes = [
             # Serves every clinic list and board: a clinic's service users by status.
             models.Index(fields=["clinic", "status"], name="service_user_clinic_status_idx"),
+            # Serves the lapse check of every scan and settle: people being dosed whose
+            # tolerance has lapsed by now (dosing.missed._lapses_apply).
+            models.Index(
+                fields=["tolerance_lapses_at"],
+                condition=Q(status__in=DOSED),
+                name="service_user_lapse_idx",
+            ),
         ]
 
     def __str__(self):
