@@ -46,6 +46,8 @@ class PrescriptionSerializer(serializers.ModelSerializer):
             "prescriber",
             "prescriber_name",
             "reason",
+            "clinical_reason",
+            "caution",
             "issued_at",
             "plan",
             "cancelled",
@@ -74,6 +76,13 @@ class PrescriptionIssueSerializer(StrictFieldsMixin, serializers.Serializer):
     valid_to = serializers.DateTimeField(required=False, allow_null=True)
     documented_transfer = serializers.BooleanField(default=False)
     reason = serializers.CharField()
+    clinical_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Needed for a re-titration restart above half the dose before the lapse, "
+        "or a maintenance rise above the clinic's step.",
+    )
 
 
 class CancelSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -155,6 +164,7 @@ class ReviewRecordSerializer(StrictFieldsMixin, serializers.Serializer):
     notes = serializers.CharField()
     slot_doses = serializers.DictField(child=serializers.CharField(), required=False)
     topup_max_mg = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    clinical_reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class ReviewViewSet(

@@ -21,6 +21,21 @@ def local_time_field(label: str, *, required: bool = False, help_text: str = "")
     )
 
 
+CLINICAL_REASON_HELP = (
+    "Needed for a dose above a limit: a re-titration restart above half the dose before "
+    "the lapse, or a maintenance rise above the clinic's step."
+)
+
+
+def clinical_reason_field():
+    return forms.CharField(
+        label="Clinical reason for a dose above a limit",
+        required=False,
+        help_text=CLINICAL_REASON_HELP,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+    )
+
+
 class PrescriptionForm(forms.Form):
     route_iv = forms.BooleanField(label="Intravenous", required=False, initial=True)
     route_im = forms.BooleanField(label="Intramuscular", required=False)
@@ -44,6 +59,7 @@ class PrescriptionForm(forms.Form):
         help_text="Only for a new starter coming from another service on a documented dose.",
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    clinical_reason = clinical_reason_field()
 
     def __init__(self, *args, slot_codes: list[str], **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,6 +101,7 @@ class ReviewForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "form-control"}),
     )
+    clinical_reason = clinical_reason_field()
 
     def __init__(self, *args, slot_codes: list[str], **kwargs):
         from .models import Decision

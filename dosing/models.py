@@ -76,6 +76,19 @@ class Prescription(models.Model):
         help_text="The reducing plan that generated this version, if any.",
     )
     reason = models.TextField()
+    clinical_reason = models.TextField(
+        blank=True,
+        default="",
+        help_text="The written clinical reason a dose above a limit needs: a re-titration "
+        "restart above half the dose before the lapse, or a maintenance rise above the "
+        "clinic's step.",
+    )
+    caution = models.TextField(
+        blank=True,
+        default="",
+        help_text="The limit the clinical reason answers, with its numbers: shown on the "
+        "review page.",
+    )
     issued_at = models.DateTimeField()
 
     class Meta:

@@ -87,15 +87,19 @@ def prescription_issue(
     documented_transfer: bool = False,
     purpose: Purpose | None = None,
     plan: ReducingPlan | None = None,
+    clinical_reason: str = "",
     now: dt.datetime | None = None,
 ) -> Prescription:
     """Issue the next version of a service user's diamorphine prescription.
 
     Refuses, naming the limit and the allowed maximum: a dose of 0 mg or less, a
     validity window that ends before it starts, a daily total above 1,000 mg or
-    the clinic's ceiling, a new starter's dose above 15 mg, and during
-    titration or re-titration a session dose more than 50% above the previous
-    one. Issuing for someone who needs re-titration starts the re-titration.
+    the clinic's ceiling, a dose above the clinic's ceiling per injection, a new
+    starter's dose above 15 mg, and during titration or re-titration a session dose
+    more than 50% above the previous one. Issuing for someone who needs
+    re-titration starts the re-titration: that first version may not exceed the dose
+    before the lapse, and above half of it needs a written clinical reason. In
+    maintenance, a rise above the clinic's step needs one too (DOMAIN.md).
     """
     now = now or timezone.now()
     valid_from = valid_from or now
@@ -147,6 +151,7 @@ def prescription_issue(
         else:
             purpose = PRESCRIBABLE[status] if previous else Purpose.INDUCTION
         _check_daily_total(doses, topup, max_daily_total_mg, policy)
+        _check_per_injection(doses, topup, policy)
         daily_total = (
             parse_mg(max_daily_total_mg, field="max_daily_total_mg")
             if max_daily_total_mg not in (None, "")
@@ -154,8 +159,22 @@ def prescription_issue(
         )
         if purpose == Purpose.INDUCTION and route_iv and not documented_transfer:
             _check_new_starter(doses, topup)
-        if purpose in RISING_PURPOSES and previous is not None:
+        cautions = []
+        if status == Status.RETITRATION_REQUIRED and previous is not None:
+            # The first version after a lapse: bounded by the dose before it.
+            cautions = _check_restart(doses, previous)
+        elif purpose in RISING_PURPOSES and previous is not None:
             _check_rise(doses, previous, last_administered_session_dose(service_user=locked))
+        elif purpose == Purpose.MAINTENANCE and previous is not None:
+            cautions = _check_maintenance_rise(doses, locked, valid_from, policy)
+        clinical_reason = (clinical_reason or "").strip()
+        if cautions and not clinical_reason:
+            raise RuleViolation(
+                f"{'; '.join(cautions)}. Write the clinical reason for this dose, or "
+                "prescribe within the limit.",
+                code="clinical_reason_required",
+                field="clinical_reason",
+            )
 
         version = _next_version(locked.prescriptions)
         prescription = _create_version(
@@ -172,6 +191,8 @@ def prescription_issue(
             documented_transfer=documented_transfer,
             prescriber=prescriber,
             reason=reason,
+            clinical_reason=clinical_reason,
+            caution="; ".join(cautions),
             issued_at=now,
             plan=plan,
         )
@@ -317,6 +338,90 @@ def _check_daily_total(doses, topup, max_daily_total_mg, policy) -> None:
         )
 
 
+def _check_per_injection(doses, topup, policy) -> None:
+    """The clinic's ceiling per injection (default 400 mg, the maximum single dose in
+    the German diamorphine label): a hard stop for each slot's dose and the top-up."""
+    ceiling = policy.max_injection_mg
+    for code, dose in doses.items():
+        if dose > ceiling:
+            raise RuleViolation(
+                f"{code} asks for {format_mg(dose)} mg in one injection, above the clinic's "
+                f"ceiling per injection; the most allowed is {format_mg(ceiling)} mg.",
+                code="injection_above_ceiling",
+                field=f"slot_doses.{code}",
+            )
+    if topup is not None and topup > ceiling:
+        raise RuleViolation(
+            f"A top-up of {format_mg(topup)} mg is above the clinic's ceiling per injection; "
+            f"the most allowed is {format_mg(ceiling)} mg.",
+            code="injection_above_ceiling",
+            field="topup_max_mg",
+        )
+
+
+def _prelapse(previous: Prescription, code: str) -> Decimal:
+    """The slot's dose before the lapse; a slot it did not dose is bounded by its
+    highest."""
+    dose = previous.dose_for(code)
+    return dose if dose is not None else max(d.dose_mg for d in previous.slot_doses.all())
+
+
+def _check_restart(doses, previous: Prescription) -> list[str]:
+    """After a lapse the first re-titration version may not exceed the dose before the
+    lapse (a hard stop); above half of it, the suggestion, needs a clinical reason.
+    Returns the cautions that need one."""
+    cautions = []
+    for code, dose in doses.items():
+        before = _prelapse(previous, code)
+        if dose > before:
+            raise RuleViolation(
+                f"After a lapse, the first re-titration dose may not exceed the dose before "
+                f"it: {code} was {format_mg(before)} mg, and {format_mg(dose)} mg was asked. "
+                "Later versions rise from the restart by the titration step.",
+                code="retitration_above_prelapse",
+                field=f"slot_doses.{code}",
+            )
+        half = (before / 2).quantize(Decimal("0.01"))
+        if dose > half:
+            cautions.append(
+                f"{code} restarts at {format_mg(dose)} mg, above half the dose before the "
+                f"lapse ({format_mg(half)} mg of {format_mg(before)} mg)"
+            )
+    return cautions
+
+
+def _check_maintenance_rise(doses, person, valid_from, policy) -> list[str]:
+    """In maintenance, a slot's dose more than the clinic's step (default 50%) above its
+    lowest in the clinic's period before (default 7 days) needs a clinical reason.
+    Returns the cautions that need one."""
+    since = valid_from - dt.timedelta(days=policy.maintenance_rise_days)
+    # The versions in force at some time in the period: the one in force at its start,
+    # and every one started since.
+    recent = list(
+        person.prescriptions.filter(
+            cancellation__isnull=True, valid_from__gt=since, valid_from__lte=valid_from
+        ).prefetch_related("slot_doses")
+    )
+    at_start = prescription_in_force(service_user=person, at=since)
+    if at_start is not None:
+        recent.append(at_start)
+    step = Decimal(policy.maintenance_rise_percent)
+    cautions = []
+    for code, dose in doses.items():
+        before = [p.dose_for(code) for p in recent if p.dose_for(code) is not None]
+        if not before:
+            continue
+        lowest = min(before)
+        allowed = (lowest * (1 + step / 100)).quantize(Decimal("0.01"))
+        if dose > allowed:
+            cautions.append(
+                f"{code} rises from {format_mg(lowest)} mg to {format_mg(dose)} mg within "
+                f"{policy.maintenance_rise_days} days, more than the clinic's step of "
+                f"{step}% (at most {format_mg(allowed)} mg without a clinical reason)"
+            )
+    return cautions
+
+
 def _check_new_starter(doses, topup) -> None:
     for code, dose in doses.items():
         if dose > INDUCTION_FIRST_DOSE_MG:
@@ -380,6 +485,7 @@ def review_record(
     notes: str,
     slot_doses: Mapping[str, Decimal | str] | None = None,
     topup_max_mg: Decimal | str | None = None,
+    clinical_reason: str = "",
     now: dt.datetime | None = None,
 ) -> Review:
     """Record a weekly review and, in the same step, the prescription it decides on.
@@ -438,6 +544,7 @@ def review_record(
                 slot_doses=slot_doses,
                 topup_max_mg=topup_max_mg,
                 reason=f"Weekly review ({decision.label}): {notes}",
+                clinical_reason=clinical_reason,
                 now=now,
             )
         return Review.objects.create(

@@ -114,6 +114,7 @@ def prescription_new(request, pk):
                 valid_to=data["valid_to"],
                 documented_transfer=data["documented_transfer"],
                 reason=data["reason"],
+                clinical_reason=data["clinical_reason"],
             )
         except RuleViolation as refusal:
             add_refusal(form, refusal)
@@ -182,6 +183,7 @@ def review_new(request, pk):
                 notes=form.cleaned_data["notes"],
                 slot_doses=form.slot_doses(),
                 topup_max_mg=form.cleaned_data["topup_max_mg"] or None,
+                clinical_reason=form.cleaned_data["clinical_reason"],
             )
         except RuleViolation as refusal:
             add_refusal(form, refusal)

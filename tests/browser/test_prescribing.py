@@ -1,6 +1,7 @@
 import pytest
 
 from eligibility.models import Status
+from tests.browser.navigation import log_in
 from tests.factories import PASSWORD, make_service_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,7 +27,7 @@ def test_a_prescriber_is_refused_above_15_mg_then_prescribes(page, live_server, 
     page.get_by_role("link", name="New prescription version").click()
     page.get_by_label("AM dose (mg)").fill("20")
     page.get_by_label("PM dose (mg)").fill("15")
-    page.get_by_label("Reason").fill("Induction")
+    page.get_by_label("Reason", exact=True).fill("Induction")
     page.get_by_role("button", name="Issue prescription").click()
     refusal = page.get_by_role("alert").filter(has_text="at most 15 mg")
     assert "AM asks for 20 mg" in refusal.inner_text()
@@ -36,3 +37,52 @@ def test_a_prescriber_is_refused_above_15_mg_then_prescribes(page, live_server, 
     assert "Prescription version 1 issued" in page.get_by_role("alert").first.inner_text()
     in_force = page.get_by_test_id("in-force").inner_text()
     assert "AM 15.00 mg" in in_force and "PM 15.00 mg" in in_force
+
+
+def test_a_rise_above_the_step_asks_for_a_clinical_reason_and_the_review_shows_it(
+    page, live_server, cast
+):
+    import datetime as dt
+
+    from dosing.services import prescription_issue
+
+    person = make_service_user(
+        cast.clinic_a,
+        Status.MAINTENANCE,
+        by=cast.prescriber,
+        given_name="Sam",
+        family_name="Stable",
+    )
+    prescription_issue(
+        service_user=person,
+        prescriber=cast.prescriber,
+        slot_doses={"AM": "100", "PM": "100"},
+        documented_transfer=True,
+        reason="Transfer",
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+    )
+    log_in(page, live_server, cast.prescriber.username)
+    page.goto(f"{live_server.url}/service-users/{person.pk}/prescriptions/new/")
+    page.get_by_label("AM dose (mg)").fill("450")
+    page.get_by_label("PM dose (mg)").fill("100")
+    page.get_by_label("Reason", exact=True).fill("Using on top")
+    page.get_by_role("button", name="Issue prescription").click()
+    assert "the most allowed is 400 mg" in page.get_by_role("alert").first.inner_text()
+    assert page.get_by_label("AM dose (mg)").input_value() == "450"
+
+    page.get_by_label("AM dose (mg)").fill("160")
+    page.get_by_role("button", name="Issue prescription").click()
+    refusal = page.get_by_role("alert").filter(has_text="clinical reason")
+    assert "AM rises from 100 mg to 160 mg within 7 days" in refusal.inner_text()
+    # What was typed is kept.
+    assert page.get_by_label("AM dose (mg)").input_value() == "160"
+    assert page.get_by_label("Reason", exact=True).input_value() == "Using on top"
+
+    page.get_by_label("Clinical reason for a dose above a limit").fill("Craving every afternoon")
+    page.get_by_role("button", name="Issue prescription").click()
+    assert "Prescription version 2 issued" in page.get_by_role("alert").first.inner_text()
+
+    page.goto(f"{live_server.url}/service-users/{person.pk}/review/")
+    caution = page.get_by_test_id("prescription-caution").inner_text()
+    assert "AM rises from 100 mg to 160 mg" in caution
+    assert "Craving every afternoon" in caution

@@ -106,7 +106,9 @@ def test_a_rise_of_more_than_50_percent_is_refused_naming_the_maximum(starter, p
     assert Prescription.objects.count() == 1
 
 
-def test_in_maintenance_the_rise_limit_does_not_apply(clinic, prescriber):
+def test_in_maintenance_the_clinics_step_needs_a_clinical_reason_not_a_hard_stop(
+    clinic, prescriber
+):
     person = make_service_user(clinic, Status.TITRATION, by=prescriber, now=T0)
     issue(person, prescriber, {"AM": "15"})
     from eligibility.services import service_user_transition
@@ -118,7 +120,16 @@ def test_in_maintenance_the_rise_limit_does_not_apply(clinic, prescriber):
         reason="Stable",
         now=T0,
     )
-    later = issue(person, prescriber, {"AM": "40"}, at=T0 + dt.timedelta(days=1))
+    refused(
+        "clinical_reason_required", person, prescriber, {"AM": "40"}, at=T0 + dt.timedelta(days=1)
+    )
+    later = issue(
+        person,
+        prescriber,
+        {"AM": "40"},
+        at=T0 + dt.timedelta(days=1),
+        clinical_reason="Using on top",
+    )
     assert later.purpose == Purpose.MAINTENANCE
 
 
@@ -126,7 +137,14 @@ def test_in_maintenance_the_rise_limit_does_not_apply(clinic, prescriber):
 
 
 def test_a_daily_total_of_exactly_1000_mg_is_accepted(starter, prescriber):
-    prescription = issue(starter, prescriber, {"AM": "500", "PM": "500"}, documented_transfer=True)
+    # Each injection within the clinic's 400 mg ceiling per injection.
+    prescription = issue(
+        starter,
+        prescriber,
+        {"AM": "400", "PM": "400"},
+        topup_max_mg="100",
+        documented_transfer=True,
+    )
     assert prescription.max_daily_total_mg == Decimal("1000")
 
 

@@ -186,8 +186,20 @@ def test_the_form_suggests_half_the_last_dose_for_retitration(cast):
     assert response.context["suggestion"] == {"AM": Decimal("7.50"), "PM": Decimal("6.12")}
     assert response.context["form"].initial["dose_AM"] == Decimal("7.50")
     assert "Suggested restart at 50% of the last prescribed dose" in response.content.decode()
-    # The prescriber may change it within the limits: 50% above the previous version.
+    # The prescriber may change it within the limits: up to the dose before the lapse,
+    # with a written clinical reason above half of it.
     response = submit(client, person, dose_AM="10", dose_PM="6", valid_from="2026-11-27T10:00")
+    assert "AM restarts at 10 mg, above half the dose before the lapse" in (
+        response.content.decode()
+    )
+    response = submit(
+        client,
+        person,
+        dose_AM="10",
+        dose_PM="6",
+        valid_from="2026-11-27T10:00",
+        clinical_reason="Missed three sessions in one day only",
+    )
     assert response.status_code == 302
     person.refresh_from_db()
     assert person.status == Status.RETITRATION
