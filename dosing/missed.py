@@ -13,17 +13,17 @@ import datetime as dt
 
 from django.db import connection, transaction
 from django.db.models import (
+    BigIntegerField,
     Count,
     DateTimeField,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from eligibility.models import DOSED, ServiceUser, Status
@@ -47,9 +47,6 @@ from .observation import OBSERVATION_OVERDUE_CAUSE
 # Any PostgreSQL advisory lock key unique to this scan.
 SCAN_LOCK_KEY = 0x4841_5401
 BEFORE_ANY_SESSION = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-# Statuses from which DOMAIN.md's threshold and lapse move a person to re-titration
-# required.
-DOSED_STATUSES = DOSED
 RETITRATION_NEXT = "No dose until a prescriber issues a re-titration prescription."
 
 
@@ -79,7 +76,8 @@ def missed_sessions_scan(
     # Nothing to settle is the common case for a person being acted on, or a page
     # being read: one query answers it, without the scan's lock. Whatever is found is
     # claimed under the lock, below.
-    if not _lapsed(now, service_users).values("pk").union(due.values("service_user")).exists():
+    to_settle = _lapsed(now, service_users).values("pk").union(due.values("service_user"), all=True)
+    if not to_settle.exists():
         return None
     scan = _closed_windows_settle(now, due)
     lapses_apply(now=now, service_users=service_users)
@@ -240,9 +238,7 @@ def consecutive_counts_apply(service_users: QuerySet, *, now: dt.datetime) -> No
         threshold=_latest_policy("retitration_threshold"),
     )
     moved = service_users_transition_many(
-        service_users=in_streak.filter(
-            status__in=DOSED_STATUSES, consecutive_not_taken__gte=F("threshold")
-        ),
+        service_users=in_streak.filter(status__in=DOSED, consecutive_not_taken__gte=F("threshold")),
         to_status=Status.RETITRATION_REQUIRED,
         reason="Consecutive sessions not taken reached the clinic's threshold: "
         "tolerance may be lost. No dose until a prescriber issues a re-titration "
@@ -329,7 +325,8 @@ def lapses_apply(*, now: dt.datetime, service_users: QuerySet | None = None) -> 
             ServiceUser.objects.filter(pk__in=moved).values(
                 alert_clinic=F("clinic_id"),
                 alert_service_user=F("pk"),
-                alert_session=Value(None, output_field=IntegerField()),
+                # A typed NULL: PostgreSQL will not insert an untyped one as an id.
+                alert_session=Cast(Value(None), output_field=BigIntegerField()),
                 alert_cause=_tolerance_cause(),
                 alert_detail=Value(
                     "No dose for longer than the clinic's re-titration days: re-titration "
