@@ -43,6 +43,10 @@ class PrescriptionSerializer(serializers.ModelSerializer):
             "valid_from",
             "valid_to",
             "documented_transfer",
+            "transfer_service",
+            "transfer_last_dose_mg",
+            "transfer_last_dose_on",
+            "transfer_confirmed_by",
             "prescriber",
             "prescriber_name",
             "reason",
@@ -75,6 +79,12 @@ class PrescriptionIssueSerializer(StrictFieldsMixin, serializers.Serializer):
     valid_from = serializers.DateTimeField(required=False, allow_null=True)
     valid_to = serializers.DateTimeField(required=False, allow_null=True)
     documented_transfer = serializers.BooleanField(default=False)
+    transfer_service = serializers.CharField(required=False, allow_blank=True, default="")
+    transfer_last_dose_mg = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, default=None
+    )
+    transfer_last_dose_on = serializers.DateField(required=False, allow_null=True, default=None)
+    transfer_confirmed_by = serializers.CharField(required=False, allow_blank=True, default="")
     reason = serializers.CharField()
     clinical_reason = serializers.CharField(
         required=False,

@@ -10,9 +10,9 @@ class DosingConfig(AppConfig):
         from eligibility.panels import register
 
         from .leaving_views import treatment_panel
-        from .missed import settle_for_clinics_of
+        from .missed import settle_for_clinics_of, settle_service_user
         from .room_views import adverse_events_panel
 
         register(adverse_events_panel)
         register(treatment_panel)
-        settling.register(settle_for_clinics_of)
+        settling.register(settle_for_clinics_of, for_one=settle_service_user)

@@ -56,7 +56,28 @@ class PrescriptionForm(forms.Form):
     documented_transfer = forms.BooleanField(
         label="Documented transfer on an established dose",
         required=False,
-        help_text="Only for a new starter coming from another service on a documented dose.",
+        help_text="Only for a new starter coming from another service on a documented dose: "
+        "record its evidence below.",
+    )
+    transfer_service = forms.CharField(
+        label="Transferring from (service)", required=False, max_length=200
+    )
+    transfer_last_dose_mg = forms.CharField(
+        label="Last dose there (mg)",
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    transfer_last_dose_on = forms.DateField(
+        label="Day of that dose",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Give the day as a date, e.g. 2026-02-09."},
+    )
+    transfer_confirmed_by = forms.CharField(
+        label="Confirmed by",
+        required=False,
+        max_length=200,
+        help_text="Who confirmed the dose, and how.",
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     clinical_reason = clinical_reason_field()

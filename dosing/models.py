@@ -62,7 +62,27 @@ class Prescription(models.Model):
     documented_transfer = models.BooleanField(
         default=False,
         help_text="The person transfers from another service on a documented dose, so the "
-        "new-starter limit does not apply.",
+        "new-starter limit does not apply. Its evidence is recorded below.",
+    )
+    transfer_service = models.CharField(
+        max_length=200, blank=True, default="", help_text="The service the person comes from."
+    )
+    transfer_last_dose_mg = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The last dose there, as documented (mg of diamorphine).",
+    )
+    transfer_last_dose_on = models.DateField(
+        null=True, blank=True, help_text="The day of that last dose."
+    )
+    transfer_confirmed_by = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="Who confirmed the dose, and how (for example the other service's "
+        "prescriber, by phone).",
     )
     prescriber = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prescriptions_issued"

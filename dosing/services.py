@@ -85,6 +85,10 @@ def prescription_issue(
     topup_max_mg: Decimal | str | None = None,
     max_daily_total_mg: Decimal | str | None = None,
     documented_transfer: bool = False,
+    transfer_service: str = "",
+    transfer_last_dose_mg: Decimal | str | None = None,
+    transfer_last_dose_on: dt.date | None = None,
+    transfer_confirmed_by: str = "",
     purpose: Purpose | None = None,
     plan: ReducingPlan | None = None,
     clinical_reason: str = "",
@@ -157,6 +161,15 @@ def prescription_issue(
             if max_daily_total_mg not in (None, "")
             else sum(doses.values()) + (topup or 0) * len(doses)
         )
+        evidence = {}
+        if purpose == Purpose.INDUCTION and documented_transfer:
+            evidence = _transfer_evidence(
+                service=transfer_service,
+                last_dose_mg=transfer_last_dose_mg,
+                last_dose_on=transfer_last_dose_on,
+                confirmed_by=transfer_confirmed_by,
+                today=locked.clinic.clinic_day_of(now),
+            )
         if purpose == Purpose.INDUCTION and route_iv and not documented_transfer:
             _check_new_starter(doses, topup)
         cautions = []
@@ -193,6 +206,7 @@ def prescription_issue(
             reason=reason,
             clinical_reason=clinical_reason,
             caution="; ".join(cautions),
+            **evidence,
             issued_at=now,
             plan=plan,
         )
@@ -336,6 +350,59 @@ def _check_daily_total(doses, topup, max_daily_total_mg, policy) -> None:
             code="daily_total_above_ceiling",
             field="slot_doses",
         )
+
+
+def _transfer_evidence(*, service, last_dose_mg, last_dose_on, confirmed_by, today) -> dict:
+    """DOMAIN.md: a documented transfer that bypasses the induction limit records its
+    evidence. Refuses, naming what is missing; returns the fields to record."""
+    service = (service or "").strip()
+    confirmed_by = (confirmed_by or "").strip()
+    missing = [
+        (field, what)
+        for field, what, value in (
+            ("transfer_service", "the service they come from", service),
+            ("transfer_last_dose_mg", "the last dose there (mg)", last_dose_mg),
+            ("transfer_last_dose_on", "the day of that dose", last_dose_on),
+            ("transfer_confirmed_by", "who confirmed it", confirmed_by),
+        )
+        if value in (None, "")
+    ]
+    if missing:
+        raise RuleViolation(
+            "A documented transfer records its evidence: "
+            f"{', '.join(what for _, what in missing)}. Or leave the transfer unticked, and "
+            "the new-starter limit (15 mg) applies.",
+            code="transfer_evidence_required",
+            field=missing[0][0],
+        )
+    for field, value in (("transfer_service", service), ("transfer_confirmed_by", confirmed_by)):
+        if len(value) > 200:
+            raise RuleViolation(
+                f"Keep it to 200 characters; this is {len(value)}.",
+                code="text_too_long",
+                field=field,
+            )
+    if isinstance(last_dose_on, str):
+        try:
+            last_dose_on = dt.date.fromisoformat(last_dose_on)
+        except ValueError:
+            raise RuleViolation(
+                "Give the day of the last dose as a date, e.g. 2026-02-09.",
+                code="transfer_evidence_required",
+                field="transfer_last_dose_on",
+            ) from None
+    if last_dose_on > today:
+        raise RuleViolation(
+            f"The last dose at the other service cannot be after today ({today:%d %b %Y}).",
+            code="transfer_date_in_future",
+            field="transfer_last_dose_on",
+        )
+    return {
+        "transfer_service": service,
+        "transfer_last_dose_mg": parse_mg(last_dose_mg, field="transfer_last_dose_mg"),
+        "transfer_last_dose_on": last_dose_on,
+        "transfer_confirmed_by": confirmed_by,
+    }
 
 
 def _check_per_injection(doses, topup, policy) -> None:

@@ -113,6 +113,10 @@ def prescription_new(request, pk):
                 valid_from=data["valid_from"],
                 valid_to=data["valid_to"],
                 documented_transfer=data["documented_transfer"],
+                transfer_service=data["transfer_service"],
+                transfer_last_dose_mg=data["transfer_last_dose_mg"] or None,
+                transfer_last_dose_on=data["transfer_last_dose_on"],
+                transfer_confirmed_by=data["transfer_confirmed_by"],
                 reason=data["reason"],
                 clinical_reason=data["clinical_reason"],
             )

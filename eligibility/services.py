@@ -27,6 +27,7 @@ from .models import (
     default_eligibility_levels,
     normalise_nhs_number,
 )
+from .settling import settle_service_user
 
 
 @dataclass(frozen=True)
@@ -362,8 +363,11 @@ def titration_complete(
     """The prescriber judges the dose stable: titration or re-titration ends in maintenance.
 
     Only from titration or re-titration: a suspended person also may move to
-    maintenance, but on return from suspension, not through this decision.
+    maintenance, but on return from suspension, not through this decision. The
+    person's closed windows are settled first: a lapse since is not marked stable.
     """
+    now = now or timezone.now()
+    settle_service_user(service_user.pk, now=now)
     with transaction.atomic():
         locked = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
         if locked.status not in (Status.TITRATION, Status.RETITRATION):

@@ -12,12 +12,24 @@ from collections.abc import Callable
 from django.utils import timezone
 
 _SETTLERS: list[Callable] = []
+_PERSON_SETTLERS: list[Callable] = []
 
 
-def register(settler: Callable) -> None:
-    """``settler(user, now=...)`` settles what the member of staff may read."""
+def register(settler: Callable, *, for_one: Callable | None = None) -> None:
+    """``settler(user, now=...)`` settles what the member of staff may read;
+    ``for_one(service_user_id, now=...)`` settles one person before an action on them."""
     if settler not in _SETTLERS:
         _SETTLERS.append(settler)
+    if for_one is not None and for_one not in _PERSON_SETTLERS:
+        _PERSON_SETTLERS.append(for_one)
+
+
+def settle_service_user(service_user_id: int, *, now: dt.datetime | None = None) -> None:
+    """Before an action on a service user that eligibility decides (titration complete):
+    their closed windows and lapses first, as every dosing action does."""
+    now = now or timezone.now()
+    for settler in _PERSON_SETTLERS:
+        settler(service_user_id, now=now)
 
 
 def settle_for_staff(user, *, now: dt.datetime | None = None) -> None:

@@ -21,6 +21,14 @@ from eligibility.synthetic import synthetic_nhs_numbers
 from hat_clinic.roles import Role
 
 PASSWORD = "correct-horse-battery"
+# A documented transfer with its evidence (DOMAIN.md): an established dose from day one.
+TRANSFER = {
+    "documented_transfer": True,
+    "transfer_service": "Leeds HAT service",
+    "transfer_last_dose_mg": "60",
+    "transfer_last_dose_on": dt.date(2025, 12, 31),
+    "transfer_confirmed_by": "Dr A Khan, Leeds, by phone",
+}
 
 _nhs_numbers = synthetic_nhs_numbers(start=500_000)
 _clinic_serial = count(1)

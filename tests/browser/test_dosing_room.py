@@ -11,7 +11,7 @@ from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from tests.browser.navigation import log_in
-from tests.factories import PASSWORD, make_service_user
+from tests.factories import PASSWORD, TRANSFER, make_service_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +52,7 @@ def people(cast):
             prescriber=cast.prescriber,
             slot_doses={"AM": "60", "PM": "60"},
             topup_max_mg="10",
-            documented_transfer=True,
+            **TRANSFER,
             reason="Transfer",
             now=SET_UP,
         )

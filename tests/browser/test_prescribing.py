@@ -2,7 +2,7 @@ import pytest
 
 from eligibility.models import Status
 from tests.browser.navigation import log_in
-from tests.factories import PASSWORD, make_service_user
+from tests.factories import PASSWORD, TRANSFER, make_service_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,7 +57,7 @@ def test_a_rise_above_the_step_asks_for_a_clinical_reason_and_the_review_shows_i
         service_user=person,
         prescriber=cast.prescriber,
         slot_doses={"AM": "100", "PM": "100"},
-        documented_transfer=True,
+        **TRANSFER,
         reason="Transfer",
         now=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
     )
@@ -86,3 +86,38 @@ def test_a_rise_above_the_step_asks_for_a_clinical_reason_and_the_review_shows_i
     caution = page.get_by_test_id("prescription-caution").inner_text()
     assert "AM rises from 100 mg to 160 mg" in caution
     assert "Craving every afternoon" in caution
+
+
+def test_a_documented_transfer_records_its_evidence(page, live_server, cast):
+    person = make_service_user(
+        cast.clinic_a,
+        Status.TITRATION,
+        by=cast.prescriber,
+        given_name="Alex",
+        family_name="Transfer",
+    )
+    log_in(page, live_server, cast.prescriber.username)
+    page.goto(f"{live_server.url}/service-users/{person.pk}/prescriptions/new/")
+    page.get_by_label("AM dose (mg)").fill("60")
+    page.get_by_label("PM dose (mg)").fill("60")
+    page.get_by_label("Documented transfer on an established dose").check()
+    page.get_by_label("Transferring from (service)").fill("Leeds HAT service")
+    page.get_by_label("Reason", exact=True).fill("Moved from Leeds")
+    page.get_by_role("button", name="Issue prescription").click()
+    refusal = page.get_by_role("alert").filter(has_text="records its evidence")
+    assert "the last dose there (mg), the day of that dose, who confirmed it" in (
+        refusal.inner_text()
+    )
+    # What was typed is kept.
+    assert page.get_by_label("AM dose (mg)").input_value() == "60"
+    assert page.get_by_label("Documented transfer on an established dose").is_checked()
+    assert page.get_by_label("Transferring from (service)").input_value() == "Leeds HAT service"
+
+    page.get_by_label("Last dose there (mg)").fill("60")
+    page.get_by_label("Day of that dose").fill("2026-01-01")
+    page.get_by_label("Confirmed by").fill("Dr Khan, Leeds, by phone")
+    page.get_by_role("button", name="Issue prescription").click()
+    assert "Prescription version 1 issued" in page.get_by_role("alert").first.inner_text()
+    listed = page.locator("main").inner_text()
+    assert "documented transfer from Leeds HAT service: last dose 60.00 mg on 1 Jan 2026" in listed
+    assert "confirmed by Dr Khan, Leeds, by phone" in listed

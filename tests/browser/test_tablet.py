@@ -28,7 +28,7 @@ from monitoring.alerts import alert_acknowledge
 from monitoring.models import Alert
 from tests.conftest import CAST_A
 from tests.eligibility.pathway_setup import assess, refer
-from tests.factories import PASSWORD, make_service_user
+from tests.factories import PASSWORD, TRANSFER, make_service_user
 from tests.hat_clinic.api_setup import MON, make_records
 from tests.monitoring.scan_setup import london, schedule, session_of
 
@@ -119,7 +119,7 @@ def long_named_on_prescription(cast):
         service_user=person,
         prescriber=cast.prescriber,
         slot_doses={"AM": "60", "PM": "60"},
-        documented_transfer=True,
+        **TRANSFER,
         reason="Transfer",
         now=london(MON, 8),
     )

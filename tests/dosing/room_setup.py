@@ -12,7 +12,7 @@ from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import policy_issue, service_user_transition
-from tests.factories import PASSWORD, make_service_user
+from tests.factories import PASSWORD, TRANSFER, make_service_user
 
 LONDON = ZoneInfo("Europe/London")
 DAY = dt.date(2026, 2, 10)
@@ -30,7 +30,7 @@ def on_prescription(cast, *, slot_doses=None, topup_max_mg=None, **fields):
         prescriber=cast.prescriber,
         slot_doses=slot_doses or {"AM": "60", "PM": "60"},
         topup_max_mg=topup_max_mg,
-        documented_transfer=True,
+        **TRANSFER,
         reason="Transfer",
         now=SET_UP,
     )
@@ -38,21 +38,28 @@ def on_prescription(cast, *, slot_doses=None, topup_max_mg=None, **fields):
     return person
 
 
-def give_dose(cast, session: DoseSession, when, mg: str = "60", injected=None) -> DoseSession:
-    """Assess and give a session's dose at `when`, witnessed by the HCA: `mg` drawn up
-    and injected, or `injected` of it."""
-    session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=when)
-    dose_administer(
+def inject(cast, session: DoseSession, when, *, drawn="60", injected=None, **fields):
+    """The nurse records an IV injection in the arm at `when`, witnessed by the HCA with
+    the right password: `drawn` mg drawn up and injected, or `injected` of it."""
+    return dose_administer(
         session=session,
         nurse=cast.nurse,
         witness_username=cast.hca.username,
         witness_password=PASSWORD,
-        drawn_mg=mg,
-        injected_mg=injected or mg,
-        route="iv",
-        site="arm",
+        drawn_mg=drawn,
+        injected_mg=injected or drawn,
+        route=fields.pop("route", "iv"),
+        site=fields.pop("site", "arm"),
         now=when,
+        **fields,
     )
+
+
+def give_dose(cast, session: DoseSession, when, mg: str = "60", injected=None) -> DoseSession:
+    """Assess and give a session's dose at `when`, witnessed by the HCA: `mg` drawn up
+    and injected, or `injected` of it."""
+    session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=when)
+    inject(cast, session, when, drawn=mg, injected=injected)
     session.refresh_from_db()
     return session
 

@@ -11,7 +11,7 @@ from dosing.models import Prescription, PrescriptionCancellation, ReducingPlan, 
 from dosing.services import prescription_issue
 from eligibility.models import Status
 from tests.dosing.conftest import NOW
-from tests.factories import make_service_user
+from tests.factories import TRANSFER, make_service_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
@@ -23,7 +23,7 @@ def person(cast):
         service_user=person,
         prescriber=cast.prescriber,
         slot_doses={"AM": "100", "PM": "100"},
-        documented_transfer=True,
+        **TRANSFER,
         reason="Transfer",
     )
     return person

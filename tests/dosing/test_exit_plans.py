@@ -19,7 +19,7 @@ from dosing.selectors import prescription_in_force
 from dosing.services import prescription_issue
 from eligibility.models import Status
 from hat_clinic.errors import Conflict, RuleViolation
-from tests.factories import make_service_user
+from tests.factories import TRANSFER, make_service_user
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def person(cast):
         service_user=person,
         prescriber=cast.prescriber,
         slot_doses={"AM": "100", "PM": "80"},
-        documented_transfer=True,
+        **TRANSFER,
         reason="Transfer",
         now=NOW,
     )

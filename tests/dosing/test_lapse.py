@@ -17,7 +17,7 @@ from eligibility.models import Status
 from eligibility.services import policy_issue
 from monitoring.models import Alert, AlertKind
 from tests.dosing.room_setup import give_dose
-from tests.factories import make_service_user
+from tests.factories import TRANSFER, make_service_user
 from tests.monitoring.scan_setup import SET_UP, london
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def on_mornings_only(cast, **policy):
         service_user=person,
         prescriber=cast.prescriber,
         slot_doses={"AM": "60"},
-        documented_transfer=True,
+        **TRANSFER,
         reason="Transfer",
         now=SET_UP,
     )

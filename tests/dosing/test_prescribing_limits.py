@@ -13,7 +13,7 @@ import time_machine
 from dosing.services import prescription_issue, review_record
 from eligibility.models import Status
 from eligibility.services import policy_issue, service_user_transition
-from tests.factories import make_service_user
+from tests.factories import TRANSFER, make_service_user
 from tests.helpers import form_data, refused
 from tests.monitoring.scan_setup import SET_UP
 
@@ -28,7 +28,7 @@ def on(cast, am="200", pm="200", status=Status.MAINTENANCE):
         service_user=person,
         prescriber=cast.prescriber,
         slot_doses={"AM": am, "PM": pm},
-        documented_transfer=True,
+        **TRANSFER,
         reason="Transfer",
         now=SET_UP,
     )

@@ -106,6 +106,24 @@ def test_nobody_edits_or_deletes_a_prescription(cast, starter, method):
             "most allowed is 1000 mg",
         ),
         (
+            {"slot_doses": {"AM": "60"}, "documented_transfer": True},
+            "transfer_evidence_required",
+            "the service they come from, the last dose there (mg), the day of that dose, "
+            "who confirmed it",
+        ),
+        (
+            {
+                "slot_doses": {"AM": "60"},
+                "documented_transfer": True,
+                "transfer_service": "Leeds",
+                "transfer_last_dose_mg": "60",
+                "transfer_last_dose_on": "2099-01-01",
+                "transfer_confirmed_by": "Dr Khan",
+            },
+            "transfer_date_in_future",
+            "cannot be after today",
+        ),
+        (
             {"valid_from": "2026-11-27T09:00:00Z", "valid_to": "2026-11-27T09:00:00Z"},
             "valid_to_not_after_valid_from",
             "must end after it starts",

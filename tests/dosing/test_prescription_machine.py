@@ -28,7 +28,7 @@ from eligibility.models import ABSOLUTE_MAX_DAILY_MG, DEFAULT_MAX_INJECTION_MG, 
 from eligibility.services import service_user_transition
 from hat_clinic.errors import RuleViolation
 from hat_clinic.roles import Role
-from tests.factories import make_clinic, make_service_user, make_staff
+from tests.factories import TRANSFER, make_clinic, make_service_user, make_staff
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 STEP = Decimal("1.5")  # the clinic's default maintenance step, 50%
@@ -102,7 +102,7 @@ class Prescribing(RuleBasedStateMachine):
                 prescriber=self.prescriber,
                 slot_doses=slot_doses,
                 topup_max_mg=topup,
-                documented_transfer=transfer,
+                **(TRANSFER if transfer else {}),
                 clinical_reason=clinical_reason,
                 reason="Generated",
                 now=self.now,

@@ -18,7 +18,7 @@ from dosing.services import prescription_issue
 from eligibility.models import ABSOLUTE_MAX_DAILY_MG, Status
 from hat_clinic.errors import RuleViolation
 from hat_clinic.roles import Role
-from tests.factories import make_clinic, make_service_user, make_staff
+from tests.factories import TRANSFER, make_clinic, make_service_user, make_staff
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -59,7 +59,7 @@ def test_generated_titration_sequences_never_break_the_limits(steps, ceiling):
                     prescriber=prescriber,
                     slot_doses=slot_doses,
                     topup_max_mg=attempt["topup"] or None,
-                    documented_transfer=attempt["transfer"],
+                    **(TRANSFER if attempt["transfer"] else {}),
                     reason="Generated step",
                     now=T0 + dt.timedelta(days=day),
                 )

@@ -13,7 +13,7 @@ from eligibility.models import Status
 from eligibility.services import policy_issue
 from hat_clinic.errors import RuleViolation
 from hat_clinic.roles import Role
-from tests.factories import make_clinic, make_service_user, make_staff
+from tests.factories import TRANSFER, make_clinic, make_service_user, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,7 @@ def test_a_new_starters_top_up_above_15_mg_is_refused(starter, prescriber):
 
 
 def test_a_documented_transfer_may_start_above_15_mg(starter, prescriber):
-    prescription = issue(starter, prescriber, {"AM": "120", "PM": "120"}, documented_transfer=True)
+    prescription = issue(starter, prescriber, {"AM": "120", "PM": "120"}, **TRANSFER)
     assert prescription.documented_transfer
 
 
@@ -143,7 +143,7 @@ def test_a_daily_total_of_exactly_1000_mg_is_accepted(starter, prescriber):
         prescriber,
         {"AM": "400", "PM": "400"},
         topup_max_mg="100",
-        documented_transfer=True,
+        **TRANSFER,
     )
     assert prescription.max_daily_total_mg == Decimal("1000")
 
@@ -154,7 +154,7 @@ def test_a_daily_total_above_1000_mg_is_refused(starter, prescriber):
         starter,
         prescriber,
         {"AM": "500", "PM": "500.01"},
-        documented_transfer=True,
+        **TRANSFER,
     )
     assert "1,000 mg limit" in error.message and "most allowed is 1000 mg" in error.message
 
@@ -166,7 +166,7 @@ def test_top_ups_count_towards_the_daily_total(starter, prescriber):
         prescriber,
         {"AM": "450", "PM": "450"},
         topup_max_mg="50.01",
-        documented_transfer=True,
+        **TRANSFER,
     )
 
 
@@ -177,7 +177,7 @@ def test_a_stated_maximum_daily_total_above_1000_mg_is_refused(starter, prescrib
         prescriber,
         {"AM": "100"},
         max_daily_total_mg="1000.01",
-        documented_transfer=True,
+        **TRANSFER,
     )
 
 
@@ -190,13 +190,13 @@ def test_the_clinics_lower_ceiling_is_a_hard_stop(clinic, starter, prescriber):
         now=T0 - dt.timedelta(hours=2),
         max_daily_total_mg=Decimal("600"),
     )
-    assert issue(starter, prescriber, {"AM": "300", "PM": "300"}, documented_transfer=True)
+    assert issue(starter, prescriber, {"AM": "300", "PM": "300"}, **TRANSFER)
     error = refused(
         "daily_total_above_ceiling",
         starter,
         prescriber,
         {"AM": "300", "PM": "300.01"},
-        documented_transfer=True,
+        **TRANSFER,
         at=T0 + dt.timedelta(minutes=1),
     )
     assert "clinic's daily ceiling" in error.message and "600 mg" in error.message

@@ -83,6 +83,11 @@ def test_a_prescriber_issues_the_first_version_through_the_form(cast, starter):
             "most allowed is 1000 mg",
         ),
         (
+            {"dose_AM": "60", "documented_transfer": "on", "transfer_service": "Leeds"},
+            "transfer_last_dose_mg",
+            "records its evidence: the last dose there (mg)",
+        ),
+        (
             {"valid_from": "2026-11-27T10:00", "valid_to": "2026-11-27T10:00"},
             "valid_to",
             "must end after it starts",

@@ -52,7 +52,7 @@ from tests.dosing.room_setup import (
     on_prescription,
     register_reads,
 )
-from tests.factories import PASSWORD, make_clinic, make_service_user
+from tests.factories import PASSWORD, TRANSFER, make_clinic, make_service_user
 from tests.helpers import refused
 
 NOW = NINE
@@ -419,7 +419,7 @@ class LedgerWithDoses(Ledger):
                 prescriber=cast.prescriber,
                 slot_doses={"AM": "100", "PM": "100"},
                 topup_max_mg="20",
-                documented_transfer=True,
+                **TRANSFER,
                 reason="Transfer",
                 now=SET_UP,
             )

@@ -20,7 +20,7 @@ from eligibility.models import Status
 from hat_clinic.errors import RuleViolation
 from hat_clinic.roles import Role
 from tests.dosing import room_setup
-from tests.factories import PASSWORD, make_service_user, make_staff
+from tests.factories import PASSWORD, TRANSFER, make_service_user, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -299,7 +299,7 @@ def test_the_review_page_shows_each_dose_as_corrected_in_fixed_queries(cast):
         prescriber=cast.prescriber,
         slot_doses={"AM": "60", "PM": "60"},
         route_im=True,
-        documented_transfer=True,
+        **TRANSFER,
         reason="Transfer",
         now=room_setup.SET_UP,
     )

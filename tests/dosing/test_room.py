@@ -21,7 +21,7 @@ from eligibility.models import Status
 from eligibility.services import clinic_create, service_user_transition
 from hat_clinic.errors import Conflict, RuleViolation
 from hat_clinic.roles import Role
-from tests.factories import PASSWORD, make_service_user, make_staff
+from tests.factories import PASSWORD, TRANSFER, make_service_user, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def person_on(clinic, staff, *, flags=(), topup="20", daily=None, routes=("iv",)
         slot_doses={"AM": "100", "PM": "100"},
         topup_max_mg=topup,
         max_daily_total_mg=daily,
-        documented_transfer=True,
+        **TRANSFER,
         route_iv="iv" in routes,
         route_im="im" in routes,
         reason="Set-up",

@@ -15,7 +15,7 @@ from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import service_user_transition
 from tests.dosing.room_setup import with_breath_thresholds
-from tests.factories import PASSWORD, make_service_user
+from tests.factories import PASSWORD, TRANSFER, make_service_user
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def person(cast, flags=(), daily=None, topup="10"):
         slot_doses={"AM": "60", "PM": "60"},
         topup_max_mg=topup,
         max_daily_total_mg=daily,
-        documented_transfer=True,
+        **TRANSFER,
         reason="Transfer",
         now=SET_UP,
     )

@@ -28,14 +28,15 @@ from hypothesis import strategies as st
 from dosing.leaving import suspension_end, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.models import OPEN_SESSION_STATUSES, DoseSession, Suspension
-from dosing.room import dose_administer, session_assess, session_decline, session_withhold
+from dosing.room import session_assess, session_decline, session_withhold
 from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import ServiceUser, Status
 from eligibility.services import policy_issue
 from hat_clinic.errors import Conflict, RuleViolation
 from monitoring.models import Alert
-from tests.factories import PASSWORD, make_service_user
+from tests.dosing.room_setup import inject
+from tests.factories import TRANSFER, make_service_user
 
 LONDON = ZoneInfo("Europe/London")
 # Saturday to Monday: the clocks go forward at 01:00 on Sunday 29 March 2026.
@@ -124,17 +125,7 @@ def _defer(cast, session):
 
 
 def _inject(cast, session):
-    return lambda now: dose_administer(
-        session=session,
-        nurse=cast.nurse,
-        witness_username=cast.hca.username,
-        witness_password=PASSWORD,
-        drawn_mg="60",
-        injected_mg="60",
-        route="iv",
-        site="arm",
-        now=now,
-    )
+    return lambda now: inject(cast, session, now)
 
 
 def _withhold(cast, session):
@@ -279,7 +270,7 @@ def test_the_outcome_is_the_same_whenever_the_scan_runs(cast, plans, scans):
                 service_user=person,
                 prescriber=cast.prescriber,
                 slot_doses={"AM": "60", "PM": "60"},
-                documented_transfer=True,
+                **TRANSFER,
                 reason="Transfer",
                 now=SET_UP,
             )

@@ -27,6 +27,7 @@ from tests.dosing.room_setup import (
     SET_UP,
     assessed_for_pm_on_160,
     give_dose,
+    inject,
     on_prescription,
     with_breath_thresholds,
 )
@@ -398,17 +399,7 @@ def test_poss_3_deferred_then_reassessed_leads_to_a_dose(cast):
     assert (first.decision, first.deferral_reason) == ("defer", "sedation")
     second = assess(session, cast, "1", at(10))
     assert (second.sequence, second.decision) == (2, "proceed")
-    give = dose_administer(
-        session=session,
-        nurse=cast.nurse,
-        witness_username=cast.hca.username,
-        witness_password=PASSWORD,
-        drawn_mg="60",
-        injected_mg="60",
-        route="iv",
-        site="arm",
-        now=at(10, 5),
-    )
+    give = inject(cast, session, at(10, 5))
     assert give.injected_mg == Decimal("60")
     assert [a.poss for a in session.assessments.all()] == ["3", "1"]
 
@@ -519,18 +510,7 @@ def test_the_grace_period_is_the_clinics_policy(cast):
 
 def test_a_top_up_moves_when_the_observation_is_due(cast):
     session = give_dose(cast, slot(on_prescription(cast, topup_max_mg="10")), at(9))
-    dose_administer(
-        session=session,
-        nurse=cast.nurse,
-        witness_username=cast.hca.username,
-        witness_password=PASSWORD,
-        drawn_mg="5",
-        injected_mg="5",
-        route="iv",
-        site="arm",
-        topup=True,
-        now=at(9, 30),
-    )
+    inject(cast, session, at(9, 30), drawn="5", topup=True)
     assert observations_overdue_scan(now=at(9, 55)) == 0
     assert observations_overdue_scan(now=at(10, 21)) == 1
 

@@ -208,3 +208,19 @@ def test_the_session_page_shows_a_closed_window_as_missed(cast, person):
         page = cast.client("nurse").get(f"/dosing/sessions/{session.pk}/")
     assert page.status_code == 200
     assert page.context["session"].status == SessionStatus.MISSED
+
+
+def test_titration_is_not_marked_complete_over_an_unsettled_lapse(cast):
+    (person,) = people_on_prescription(cast, 1, status=Status.TITRATION)
+    schedule(cast, TUE, WED)
+    # Tuesday AM and PM and Wednesday AM closed, unscanned: three in a row.
+    answer = api(
+        cast,
+        "prescriber",
+        london(WED, 12),
+        f"service-users/{person.pk}/titration-complete/",
+        {"reason": "Stable"},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "not_in_titration"
+    assert status(person) == (Status.RETITRATION_REQUIRED, 3)

@@ -78,7 +78,7 @@ from eligibility.models import Status
 from eligibility.services import staff_member_add
 from tests.dosing.room_setup import give_dose
 from tests.eligibility.pathway_setup import accepted, assess, refer
-from tests.factories import PASSWORD, make_service_user
+from tests.factories import PASSWORD, TRANSFER, make_service_user
 from tests.hat_clinic.api_setup import NOW as RECORDS_MADE
 from tests.hat_clinic.api_setup import make_records
 from tests.monitoring.scan_setup import SET_UP, london, schedule, session_of
@@ -519,7 +519,7 @@ def on_prescription(cast, status=Status.MAINTENANCE, **prescribed):
         service_user=person,
         prescriber=cast.prescriber,
         slot_doses={"AM": "60", "PM": "60"},
-        documented_transfer=True,
+        **TRANSFER,
         reason="Transfer",
         now=SET_UP,
         **prescribed,

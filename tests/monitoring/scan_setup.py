@@ -8,7 +8,7 @@ from dosing.models import DoseSession
 from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
-from tests.factories import make_service_user
+from tests.factories import TRANSFER, make_service_user
 
 LONDON = ZoneInfo("Europe/London")
 SET_UP = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)
@@ -29,7 +29,7 @@ def people_on_prescription(
             service_user=person,
             prescriber=prescriber,
             slot_doses={"AM": "60", "PM": "60"},
-            documented_transfer=True,
+            **TRANSFER,
             reason="Transfer",
             now=SET_UP,
         )

@@ -224,6 +224,16 @@ class Command(BaseCommand):
                     slot_doses={"AM": dose, "PM": dose},
                     topup_max_mg=None if established else "15",
                     documented_transfer=established,
+                    **(
+                        {
+                            "transfer_service": "Leeds HAT service (demo)",
+                            "transfer_last_dose_mg": dose,
+                            "transfer_last_dose_on": clinic.clinic_day_of(now),
+                            "transfer_confirmed_by": "Their prescriber, by phone (demo)",
+                        }
+                        if established
+                        else {}
+                    ),
                     now=now,
                     reason="Transfer on an established dose" if established else "Induction",
                 )
