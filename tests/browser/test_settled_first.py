@@ -23,6 +23,27 @@ ASSESS = "form[aria-labelledby=assess-h]"
 YESTERDAY = DAY - dt.timedelta(days=1)
 
 
+def blocked_and_refused_on_the_page(page, live_server, cast, at, slot, name):
+    """At ``at``, the nurse finds the person marked on the board and bannered on the
+    session page; an assessment tried anyway is refused with what was typed kept."""
+    with time_machine.travel(at, tick=True):
+        log_in(page, live_server, cast.nurse.username)
+        page.goto(f"{live_server.url}/dosing/?date={at.date()}&slot={slot}")
+        row = page.get_by_role("row").filter(has_text=name)
+        assert row.get_by_test_id("retitration-required").is_visible()
+        row.get_by_role("link", name="Open").click()
+        assert "Re-titration required." in page.get_by_test_id("retitration-banner").inner_text()
+        form = page.locator(ASSESS)
+        form.get_by_label("Identity confirmed").check()
+        form.get_by_label("1: awake and alert").check()
+        with page.expect_response(lambda r: r.request.method == "POST") as posted:
+            form.get_by_role("button", name="Record assessment").click()
+        assert posted.value.status == 400
+        assert "needs re-titration" in page.locator("main").inner_text()
+        assert page.locator(ASSESS).get_by_label("Identity confirmed").is_checked()
+        assert page.locator(ASSESS).get_by_label("1: awake and alert").is_checked()
+
+
 @pytest.fixture
 def unscanned(cast):
     """Yesterday's AM and PM and today's AM closed with nobody coming, and the scan has
@@ -35,24 +56,8 @@ def unscanned(cast):
 def test_the_page_shows_the_block_and_refuses_an_assessment_though_the_scan_never_ran(
     unscanned, page, live_server, cast
 ):
-    with time_machine.travel(dt.datetime.combine(DAY, dt.time(14), tzinfo=LONDON), tick=True):
-        log_in(page, live_server, cast.nurse.username)
-        page.goto(f"{live_server.url}/dosing/?date={DAY}&slot=PM")
-        row = page.get_by_role("row").filter(has_text="Rowan")
-        assert row.get_by_test_id("retitration-required").is_visible()
-        row.get_by_role("link", name="Open").click()
-        assert "Re-titration required." in page.get_by_test_id("retitration-banner").inner_text()
-
-        # Tried anyway: refused, with what was typed kept.
-        form = page.locator(ASSESS)
-        form.get_by_label("Identity confirmed").check()
-        form.get_by_label("1: awake and alert").check()
-        with page.expect_response(lambda r: r.request.method == "POST") as posted:
-            form.get_by_role("button", name="Record assessment").click()
-        assert posted.value.status == 400
-        assert "needs re-titration" in page.locator("main").inner_text()
-        assert page.locator(ASSESS).get_by_label("Identity confirmed").is_checked()
-        assert page.locator(ASSESS).get_by_label("1: awake and alert").is_checked()
+    at = dt.datetime.combine(DAY, dt.time(14), tzinfo=LONDON)
+    blocked_and_refused_on_the_page(page, live_server, cast, at, "PM", "Rowan")
     pm = DoseSession.objects.get(service_user=unscanned, clinic_day=DAY, slot_code="PM")
     assert not pm.assessments.exists()
     assert (
@@ -98,21 +103,8 @@ def test_more_than_three_days_since_the_last_dose_is_refused_on_the_page(
     lapsed_by_time, page, live_server, cast
 ):
     person, friday = lapsed_by_time
-    with time_machine.travel(dt.datetime.combine(friday, dt.time(9, 30), tzinfo=LONDON)):
-        log_in(page, live_server, cast.nurse.username)
-        page.goto(f"{live_server.url}/dosing/?date={friday}&slot=AM")
-        row = page.get_by_role("row").filter(has_text="Robin")
-        assert row.get_by_test_id("retitration-required").is_visible()
-        row.get_by_role("link", name="Open").click()
-        assert "Re-titration required." in page.get_by_test_id("retitration-banner").inner_text()
-        form = page.locator(ASSESS)
-        form.get_by_label("Identity confirmed").check()
-        form.get_by_label("1: awake and alert").check()
-        with page.expect_response(lambda r: r.request.method == "POST") as posted:
-            form.get_by_role("button", name="Record assessment").click()
-        assert posted.value.status == 400
-        assert "needs re-titration" in page.locator("main").inner_text()
-        assert page.locator(ASSESS).get_by_label("1: awake and alert").is_checked()
+    at = dt.datetime.combine(friday, dt.time(9, 30), tzinfo=LONDON)
+    blocked_and_refused_on_the_page(page, live_server, cast, at, "AM", "Robin")
     person.refresh_from_db()
     assert (person.status, person.consecutive_not_taken) == ("retitration_required", 2)
     (alert,) = Alert.objects.filter(service_user=person, kind=AlertKind.RETITRATION_REQUIRED)
