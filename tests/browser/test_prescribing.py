@@ -121,3 +121,40 @@ def test_a_documented_transfer_records_its_evidence(page, live_server, cast):
     listed = page.locator("main").inner_text()
     assert "documented transfer from Leeds HAT service: last dose 60.00 mg on 1 Jan 2026" in listed
     assert "confirmed by Dr Khan, Leeds, by phone" in listed
+
+
+def test_a_review_that_raises_a_dose_above_the_step_asks_for_the_reason_and_keeps_the_form(
+    page, live_server, cast
+):
+    import datetime as dt
+
+    from dosing.services import prescription_issue
+
+    person = make_service_user(
+        cast.clinic_a, Status.MAINTENANCE, by=cast.prescriber, given_name="Kim", family_name="Rise"
+    )
+    prescription_issue(
+        service_user=person,
+        prescriber=cast.prescriber,
+        slot_doses={"AM": "100", "PM": "100"},
+        reason="Transfer",
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+        **TRANSFER,
+    )
+    log_in(page, live_server, cast.prescriber.username)
+    page.goto(f"{live_server.url}/service-users/{person.pk}/review/")
+    page.get_by_label("Increase").check()
+    page.get_by_label("Notes").fill("Using on top in the afternoons")
+    page.get_by_label("New AM dose (mg)").fill("180")
+    page.get_by_label("New PM dose (mg)").fill("100")
+    page.get_by_role("button", name="Record review").click()
+    refusal = page.get_by_role("alert").filter(has_text="clinical reason")
+    assert "AM rises from 100 mg to 180 mg within 7 days" in refusal.inner_text()
+    # What was typed is kept.
+    assert page.get_by_label("Increase").is_checked()
+    assert page.get_by_label("Notes").input_value() == "Using on top in the afternoons"
+    assert page.get_by_label("New AM dose (mg)").input_value() == "180"
+
+    page.get_by_label("Clinical reason for a dose above a limit").fill("Craving every afternoon")
+    page.get_by_role("button", name="Record review").click()
+    assert "Prescription version 2 issued" in page.get_by_role("alert").first.inner_text()
