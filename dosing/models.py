@@ -886,16 +886,18 @@ def _readable(value: str) -> str:
 
 class WitnessFailure(models.Model):
     """A wrong witness password. The witness field checks credentials like the login page,
-    so it is limited like the login page: too many failures lock that witness out."""
+    so it is limited like the login page: too many failures lock that witness out of
+    witnessing at that clinic. Only a member of the clinic's staff has failures counted."""
 
     username = models.CharField(max_length=150)
+    clinic = models.ForeignKey("eligibility.Clinic", on_delete=models.CASCADE, related_name="+")
     failed_at = models.DateTimeField()
     nurse = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         indexes = [
-            # Serves the lockout check: a username's failures within the cool-off.
-            models.Index(fields=["username", "failed_at"], name="witness_failure_idx"),
+            # Serves the lockout check: a witness's failures at a clinic within the cool-off.
+            models.Index(fields=["username", "clinic", "failed_at"], name="witness_failure_idx"),
         ]
 
     def __str__(self):

@@ -2,12 +2,20 @@
 
 Used by the dosing room (each injection, and each correction of one) and by the
 controlled drugs register (waste and destruction of stock).
+
+The check is no oracle (issue 16.4). It first asks whether the username is an active
+member of this clinic's staff. An unknown username, another clinic's staff and a wrong
+password all get the same nameless refusal, after the same work: one password hash.
+Failures count per witness and clinic, only for this clinic's staff, so nobody at
+another clinic can lock a nurse out of witnessing here.
 """
 
 import datetime as dt
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.views.decorators.debug import sensitive_variables
 
 from hat_clinic.errors import RuleViolation
 
@@ -15,7 +23,18 @@ from .models import WitnessFailure
 
 USERNAME_LENGTH = WitnessFailure._meta.get_field("username").max_length
 
+NOT_CONFIRMED = (
+    "The witness's username or password is not right, or they are not on this clinic's "
+    "staff. The witness must enter their own."
+)
 
+
+def _not_confirmed() -> RuleViolation:
+    # One field for every case: which field is marked must not tell them apart either.
+    return RuleViolation(NOT_CONFIRMED, code="witness_not_confirmed", field="witness_password")
+
+
+@sensitive_variables("witness_password")
 def witness_confirm(
     *,
     witness_username: str,
@@ -29,25 +48,30 @@ def witness_confirm(
     """The witness confirms with their own credentials: picking a name is not enough.
 
     Wrong passwords are limited like logins (AXES_FAILURE_LIMIT within
-    AXES_COOLOFF_TIME, per witness), so the field cannot be used to guess a
+    AXES_COOLOFF_TIME, per witness and clinic), so the field cannot be used to guess a
     colleague's password. Failures are saved outside the dose's transaction.
     """
     witness_username = (witness_username or "").strip()
-    if len(witness_username) > USERNAME_LENGTH:
-        # Nobody has such a name; it is not kept as a failure either (the column holds 150).
-        raise RuleViolation(
-            "The witness's username or password is not right. The witness must enter their own.",
-            code="witness_not_confirmed",
-            field="witness_username",
-        )
     if not witness_username:
         raise RuleViolation(
             "The witness enters their username and password.",
             code="witness_required",
             field="witness_username",
         )
-    window_start = now - settings.AXES_COOLOFF_TIME
-    failures = WitnessFailure.objects.filter(username=witness_username, failed_at__gte=window_start)
+    witness = None
+    if len(witness_username) <= USERNAME_LENGTH:  # the column holds 150; nobody is longer
+        witness = (
+            get_user_model()
+            .objects.filter(username=witness_username, is_active=True, memberships__clinic=clinic)
+            .first()
+        )
+    if witness is None:
+        # The same cost as checking a real password, so time tells nothing either.
+        make_password(witness_password or "")
+        raise _not_confirmed()
+    failures = WitnessFailure.objects.filter(
+        username=witness_username, clinic=clinic, failed_at__gte=now - settings.AXES_COOLOFF_TIME
+    )
     if failures.count() >= settings.AXES_FAILURE_LIMIT:
         raise RuleViolation(
             f"Too many wrong passwords for witness {witness_username}: witnessing is locked "
@@ -56,28 +80,21 @@ def witness_confirm(
             code="witness_locked",
             field="witness_username",
         )
-    witness = get_user_model().objects.filter(username=witness_username).first()
-    if witness is None or not witness.check_password(witness_password or ""):
-        WitnessFailure.objects.create(username=witness_username, failed_at=now, nurse=nurse)
-        raise RuleViolation(
-            "The witness's username or password is not right. The witness must enter their own.",
-            code="witness_not_confirmed",
-            field="witness_password",
+    if not witness.check_password(witness_password or ""):
+        WitnessFailure.objects.create(
+            username=witness_username, clinic=clinic, failed_at=now, nurse=nurse
         )
-    WitnessFailure.objects.filter(username=witness_username).delete()
+        raise _not_confirmed()
+    WitnessFailure.objects.filter(username=witness_username, clinic=clinic).delete()
     if witness.pk == nurse.pk:
         raise RuleViolation(
             "The witness must be a different member of staff.",
             code="witness_is_nurse",
             field="witness_username",
         )
-    if not (
-        witness.is_active
-        and witness.has_perm(permission)
-        and witness.memberships.filter(clinic=clinic).exists()
-    ):
+    if not witness.has_perm(permission):
         raise RuleViolation(
-            f"{witness.get_full_name() or witness.username} cannot witness {may_witness}.",
+            f"That member of staff cannot witness {may_witness}.",
             code="witness_not_allowed",
             field="witness_username",
         )

@@ -84,7 +84,7 @@ def correct(cast, session, changes, *, witness="hca", password=PASSWORD, sequenc
         ("hca", "wrong", "witness_not_confirmed"),
         ("nurse", PASSWORD, "witness_is_nurse"),
         ("manager", PASSWORD, "witness_not_allowed"),
-        ("nurse_b", PASSWORD, "witness_not_allowed"),
+        ("nurse_b", PASSWORD, "witness_not_confirmed"),
     ],
 )
 def test_a_correction_of_an_injection_is_witnessed_by_the_witness_own_password(

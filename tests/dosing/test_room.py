@@ -313,7 +313,7 @@ def test_the_witness_confirms_with_their_own_password(clinic, staff):
     refused("witness_is_nurse", inject, s, staff, at(9, 5), witness=staff.nurse)
     refused("witness_not_allowed", inject, s, staff, at(9, 5), witness=staff.prescriber)
     other_clinic = make_staff(clinic_create(name="Elsewhere", now=OPENED), Role.HCA)
-    refused("witness_not_allowed", inject, s, staff, at(9, 5), witness=other_clinic)
+    refused("witness_not_confirmed", inject, s, staff, at(9, 5), witness=other_clinic)
     inject(s, staff, at(9, 5), witness=staff.nurse2)
     assert not Administration.objects.filter(witness=staff.hca).exists()
 

@@ -294,7 +294,7 @@ def test_a_wrong_witness_password_keeps_every_value_but_the_password(cast):
         )
     assert response.status_code == 400
     page = html.unescape(response.content.decode())
-    assert "The witness's username or password is not right." in page
+    assert "The witness's username or password is not right, or they are not on" in page
     kept = form_data(page, aria_labelledby="inject-h")
     assert (kept["administer-drawn_mg"], kept["administer-injected_mg"]) == ("60", "55")
     assert (kept["administer-route"], kept["administer-site"]) == ("iv", "hand")
