@@ -78,6 +78,10 @@ class Browser:
     def page(self, path: str) -> Page:
         response, content = self.request("GET", path)
         check(response.status == 200, f"GET {path} answered {response.status}")
+        check(
+            "no-store" in (response.getheader("Cache-Control") or ""),
+            f"GET {path} may be cached: it carries service users' data",
+        )
         page = Page()
         page.feed(content.decode())
         return page

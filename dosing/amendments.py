@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.debug import sensitive_variables
 
 from hat_clinic.errors import (
     RuleViolation,
@@ -149,6 +150,7 @@ def _as_changes():
         raise
 
 
+@sensitive_variables("witness_password")
 def session_amend(
     *,
     session: DoseSession,

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
 from monitoring.alerts import alert_raise
@@ -256,6 +257,7 @@ def _witness(section, username, password, by, now, *, permission, may_witness):
     )
 
 
+@sensitive_variables("witness_password")
 def register_waste(
     *,
     section: RegisterSection,
@@ -293,6 +295,7 @@ def register_waste(
         )
 
 
+@sensitive_variables("witness_password")
 def register_destroy(
     *,
     section: RegisterSection,

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
 
 from eligibility.selectors import for_staff
 from hat_clinic.csv_export import csv_response
@@ -132,6 +133,7 @@ def register_page(request, pk):
     )
 
 
+@sensitive_post_parameters("witness_password")
 def register_action(request, pk, kind):
     section = _section(request, pk)
     if kind not in ACTIONS:

@@ -9,6 +9,7 @@ import datetime as dt
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from eligibility.models import ServiceUser, Status
 from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
@@ -313,6 +314,7 @@ def assessment_outcome_message(assessment: Assessment, session: DoseSession) -> 
     return "Assessment recorded: go on to the injection."
 
 
+@sensitive_variables("witness_password")
 def dose_administer(
     *,
     session: DoseSession,

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.views.decorators.debug import sensitive_post_parameters
 
 from eligibility.models import Status
 from eligibility.panels import Panel
@@ -130,6 +131,9 @@ DONE = {
 }
 
 
+# Every field: the witness password's name carries the form's prefix (amend-…-1-), and
+# the rest is clinical data that an error report has no need of either.
+@sensitive_post_parameters()
 def session_page(request, pk):
     now = timezone.now()
     session = get_object_or_404(dose_sessions_for_staff(request.user, now=now), pk=pk)

@@ -3,6 +3,7 @@ JSON for every error under /api/."""
 
 import datetime as dt
 from http import HTTPStatus
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,12 +11,37 @@ from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
+from django.shortcuts import resolve_url
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from eligibility.selectors import clinics_for_staff
 
 SESSION_STARTED_KEY = "hat_session_started_at"
 CURRENT_CLINIC_KEY = "hat_current_clinic_id"
+
+
+# A request a page makes on its own (the dosing board's 30-second poll) says so with
+# this header. It is answered, but it is not activity: it does not renew the idle time.
+AUTOMATIC_HEADER = "X-Automatic-Request"
+LAST_ACTIVE_KEY = "hat_last_active_at"
+
+
+def is_automatic(request) -> bool:
+    return request.headers.get(AUTOMATIC_HEADER) == "1"
+
+
+def to_login(request, message: str | None = None):
+    """Off to the login page, and back here after. An htmx request (the board's poll)
+    gets HX-Redirect, so the whole page goes to the login page: a locked board, not a
+    login form swapped into the board's table."""
+    if message:
+        messages.info(request, message)
+    if request.htmx:
+        back = quote(request.htmx.current_url_abs_path or "/")
+        return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?next={back}")
+    return redirect_to_login(request.get_full_path())
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
@@ -27,13 +53,19 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
 
+    def handle_no_permission(self, request, view_func):
+        return to_login(request)
+
 
 class SessionLifetimeMiddleware:
-    """Ends a session 12 hours after login whatever the activity.
+    """Ends a session after SESSION_IDLE without activity, and 12 hours after login
+    whatever the activity.
 
-    The 30-minute idle limit is the cookie age, renewed on each request
-    (SESSION_SAVE_EVERY_REQUEST); this adds the absolute cap, so a dosing-room
-    PC left logged in through a shift change does not stay signed in.
+    Activity is any request but an automatic one: the board's poll is answered while
+    the session lasts, but does not renew it, so an unattended dosing-room PC locks
+    after the idle time. The last activity is kept in the session, which is saved
+    (and its cookie renewed) only when that changes. The absolute cap means a PC left
+    logged in through a shift change does not stay signed in either.
     """
 
     def __init__(self, get_response):
@@ -41,19 +73,55 @@ class SessionLifetimeMiddleware:
 
     def __call__(self, request):
         if request.user.is_authenticated:
-            now = timezone.now()
-            started = request.session.get(SESSION_STARTED_KEY)
-            if started is None:
-                request.session[SESSION_STARTED_KEY] = now.isoformat()
-            elif now - dt.datetime.fromisoformat(started) >= settings.SESSION_ABSOLUTE_LIFETIME:
+            ended = self._ended(request, timezone.now())
+            if ended:
                 logout(request)
                 if request.path_info.startswith("/api/"):
                     return self.get_response(request)
-                messages.info(
-                    request, "Your session reached its 12-hour limit. Please log in again."
-                )
-                return redirect_to_login(request.get_full_path())
+                return to_login(request, ended)
         return self.get_response(request)
+
+    @staticmethod
+    def _ended(request, now) -> str | None:
+        session = request.session
+        started = session.get(SESSION_STARTED_KEY)
+        if started is None:
+            session[SESSION_STARTED_KEY] = now.isoformat()
+        elif now - dt.datetime.fromisoformat(started) >= settings.SESSION_ABSOLUTE_LIFETIME:
+            hours = int(settings.SESSION_ABSOLUTE_LIFETIME.total_seconds() // 3600)
+            return f"Your session reached its {hours}-hour limit. Please log in again."
+        last_active = session.get(LAST_ACTIVE_KEY)
+        if last_active and now - dt.datetime.fromisoformat(last_active) >= settings.SESSION_IDLE:
+            minutes = int(settings.SESSION_IDLE.total_seconds() // 60)
+            return (
+                f"You were logged out after {minutes} minutes without activity. "
+                "Please log in again."
+            )
+        if not is_automatic(request):
+            session[LAST_ACTIVE_KEY] = now.isoformat()
+        return None
+
+
+class NoStoreMiddleware:
+    """Nothing the app answers is kept by a browser or a proxy: pages and the API carry
+    service users' data (issue 16.7). Static files are served before this, by
+    whitenoise, with their own long cache. Also sends Permissions-Policy: the app uses
+    no camera, microphone, location or payment, so no page, nor anything injected into
+    one, may ask for them."""
+
+    PERMISSIONS_POLICY = (
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+        "interest-cohort=(), browsing-topics=()"
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        response.headers.setdefault("Permissions-Policy", self.PERMISSIONS_POLICY)
+        return response
 
 
 class CurrentClinicMiddleware:

@@ -64,16 +64,18 @@ MIDDLEWARE = [
     "hat_clinic.middleware.ApiErrorsAsJsonMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After whitenoise, which answers static files itself with their long cache.
+    "hat_clinic.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "hat_clinic.middleware.SessionLifetimeMiddleware",
     "hat_clinic.middleware.LoginRequiredMiddleware",
     "hat_clinic.middleware.CurrentClinicMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Axes must come last: it turns a lockout raised during login into a response.
     "axes.middleware.AxesMiddleware",
@@ -157,11 +159,14 @@ AXES_VERBOSE = False
 TOKEN_FAILURE_LIMIT = env.int("TOKEN_FAILURE_LIMIT", 10)
 TOKEN_FAILURE_WINDOW = timedelta(minutes=env.int("TOKEN_FAILURE_WINDOW_MINUTES", 15))
 
-# Sessions end after 30 minutes idle (each request renews the cookie) and after
-# 12 hours in all, whatever the activity (SessionLifetimeMiddleware).
-SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", 30) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Sessions end after 30 minutes without activity and after 12 hours in all, whatever
+# the activity (SessionLifetimeMiddleware, which says which on the login page). An
+# automatic request (the board's poll) is not activity. The stored session itself
+# lasts the 12 hours, so that the middleware, not an empty session, ends it.
+SESSION_IDLE = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", 30))
 SESSION_ABSOLUTE_LIFETIME = timedelta(hours=env.int("SESSION_MAX_HOURS", 12))
+SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_LIFETIME.total_seconds())
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "en-gb"
@@ -267,6 +272,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# Passwords, keys and tokens are hidden from error reports with DEBUG on as well as off.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "hat_clinic.reporting.ReporterFilter"
 
 LOGGING = {
     "version": 1,

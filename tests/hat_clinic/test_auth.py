@@ -92,6 +92,60 @@ def test_a_session_ends_after_30_minutes_idle(cast):
     assert response.url.startswith(reverse("login"))
 
 
+POLL = {"HTTP_X_AUTOMATIC_REQUEST": "1", "HTTP_HX_REQUEST": "true"}
+
+
+def test_the_boards_poll_does_not_keep_an_unattended_session_alive(cast):
+    """Issue 16.7: polls are answered while the session lasts, but only a person's own
+    requests renew it, so a dosing-room PC left alone locks after 30 minutes."""
+    with time_machine.travel(T0, tick=False) as clock:
+        client = cast.client("nurse")
+        assert client.get(reverse("board")).status_code == 200
+        for _ in range(3):  # a poll every 9 minutes: the board is answered
+            clock.shift(dt.timedelta(minutes=9))
+            poll = client.get(reverse("board"), **POLL)
+            assert poll.status_code == 200 and "HX-Redirect" not in poll
+        clock.shift(dt.timedelta(minutes=4))  # 31 minutes since the nurse last did anything
+        poll = client.get(reverse("board"), **POLL, HTTP_HX_CURRENT_URL="http://testserver/dosing/")
+        assert poll.status_code == 200
+        assert poll["HX-Redirect"] == f"{reverse('login')}?next=/dosing/", "the whole page goes"
+        page = client.get(reverse("board"), follow=True)
+    assert page.redirect_chain[0][0].startswith(reverse("login"))
+    assert b"logged out after 30 minutes without activity" in page.content
+
+
+def test_a_persons_own_request_renews_the_idle_time_and_a_poll_does_not(cast):
+    with time_machine.travel(T0, tick=False) as clock:
+        client = cast.client("nurse")
+        client.get(reverse("home"))
+        clock.shift(dt.timedelta(minutes=20))
+        client.get(reverse("board"), **POLL)
+        clock.shift(dt.timedelta(minutes=5))
+        assert client.get(reverse("home")).status_code == 200  # the nurse, 25 minutes on
+        clock.shift(dt.timedelta(minutes=29))
+        assert client.get(reverse("board"), **POLL).status_code == 200
+        assert "HX-Redirect" not in client.get(reverse("board"), **POLL)
+
+
+def test_every_answer_but_a_static_file_says_no_store(cast, settings):
+    settings.WHITENOISE_USE_FINDERS = True  # as runserver has; production uses STATIC_ROOT
+    settings.WHITENOISE_AUTOREFRESH = True
+    client = cast.client("nurse")
+    answers = {
+        "page": client.get(reverse("home")),
+        "api": client.get("/api/v1/service-users/"),
+        "refusal": client.get("/api/v1/service-users/999999/"),
+        "login page": Client().get(reverse("login")),
+    }
+    for name, response in answers.items():
+        assert "no-store" in response["Cache-Control"], name
+        assert "private" in response["Cache-Control"], name
+        assert "camera=()" in response["Permissions-Policy"], name
+    static = Client().get("/static/css/clinic.css")
+    assert static.status_code == 200
+    assert "no-store" not in static.get("Cache-Control", "")
+
+
 def test_a_session_ends_after_12_hours_however_busy(cast):
     with time_machine.travel(T0, tick=False) as clock:
         client = cast.client("nurse")
