@@ -41,6 +41,11 @@ places_may_have_freed = django.dispatch.Signal()
 # the "place offered" alert.
 service_user_admitted = django.dispatch.Signal()
 
+# Sent inside a referral's transaction, new person or re-referral. The monitoring app
+# listens: it raises the "possible duplicate registration" alerts when the NHS number
+# is on the pathway at another clinic too.
+service_user_referred = django.dispatch.Signal()
+
 
 def places_changed(clinic: Clinic) -> None:
     transaction.on_commit(
@@ -145,6 +150,7 @@ def referral_record(
         )
         referral._history_user = recorded_by
         referral.save()
+        service_user_referred.send(sender=Referral, referral=referral, now=now)
     return referral
 
 

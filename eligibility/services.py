@@ -268,7 +268,7 @@ def service_user_register(
     )
     if date_of_birth and date_of_birth > clinic.clinic_day_of(now):
         raise ValidationError({"date_of_birth": "The date of birth cannot be in the future."})
-    service_user.full_clean(validate_unique=False)
+    service_user.full_clean(validate_unique=False, validate_constraints=False)
     service_user._history_user = registered_by
     service_user._change_reason = reason
     try:
@@ -287,8 +287,8 @@ def service_user_register(
         # the same person at the same moment cannot both succeed.
         raise ValidationError(
             {
-                "nhs_number": "A service user with this NHS number is already registered. "
-                "Search for them, or re-refer them if they left treatment."
+                "nhs_number": "A service user with this NHS number is already registered "
+                "at this clinic. Search for them, or re-refer them if they left treatment."
             }
         ) from error
     return service_user

@@ -1,6 +1,8 @@
 """The API's one place for turning domain errors into responses."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django_filters import ModelChoiceFilter, ModelMultipleChoiceFilter
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import ParseError
@@ -115,3 +117,32 @@ def _depth(data) -> int:
                 children = value.values() if isinstance(value, dict) else value
                 stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+def _in_callers_clinics(queryset, user):
+    """The rows of a filter's choices that belong to the caller's clinics."""
+    model = queryset.model
+    if model._meta.label == "eligibility.Clinic":
+        return queryset.filter(memberships__user=user)
+    fields = {field.name for field in model._meta.get_fields()}
+    for path in ("clinic", "service_user__clinic", "section__clinic"):
+        if path.split("__")[0] in fields:
+            return queryset.filter(**{f"{path}__memberships__user": user}).distinct()
+    return queryset.none()  # a model with no clinic: nothing to choose, rather than a leak
+
+
+class ScopedFilterBackend(DjangoFilterBackend):
+    """django-filter, with every "choose a record" filter limited to the caller's
+    clinics (issue 16.4). Its choices would otherwise be every row in the installation,
+    so ?service_user=<another clinic's id> answered an empty list where an unknown id
+    answered 400: a way to tell which ids exist. Now both are the same 400."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        for name, found in filterset.filters.items():
+            if isinstance(found, ModelChoiceFilter | ModelMultipleChoiceFilter):
+                choices = found.get_queryset(request)
+                filterset.filters[name].queryset = _in_callers_clinics(choices, request.user)
+        return filterset

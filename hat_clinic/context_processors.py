@@ -13,7 +13,7 @@ def clinic_navigation(request):
     clinic = getattr(request, "clinic", None)
     return {
         "open_alert_count": (
-            open_alert_count(clinic=clinic)
+            open_alert_count(clinic=clinic, user=user)
             if clinic is not None and user.has_perm("monitoring.view_alert")
             else 0
         ),

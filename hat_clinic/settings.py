@@ -234,7 +234,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["hat_clinic.api.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter, with record choices limited to the caller's clinics.
+    "DEFAULT_FILTER_BACKENDS": ["hat_clinic.api.ScopedFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "hat_clinic.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,

@@ -24,6 +24,7 @@ from dosing.selectors import (
 )
 from eligibility.models import EligibilityAssessment, Referral, StatusChange
 from monitoring.models import Alert, BreathTest, ToxScreen
+from monitoring.selectors import visible_to
 
 from .roles import staff_name
 
@@ -310,14 +311,20 @@ def _page(rows: QuerySet, field: str, before: dt.datetime | None):
     return rows.order_by(f"-{field}", "-pk")[:PAGE]
 
 
-def timeline(person, *, kinds=None, before: dt.datetime | None = None) -> tuple[list[Event], bool]:
-    """The newest PAGE events (before `before`), and whether there are older ones.
-    One query per kind (two for kinds that prefetch), whatever the history's length."""
+def timeline(
+    person, *, viewer, kinds=None, before: dt.datetime | None = None
+) -> tuple[list[Event], bool]:
+    """The newest PAGE events (before `before`) that the viewer may see, and whether
+    there are older ones. One query per kind (two for kinds that prefetch), whatever
+    the history's length."""
     chosen = kinds or list(KIND_LABELS)
     sources = [source for code in chosen for source in KINDS[code][1]]
     events, full = [], False
     for rows, field, read in sources:
-        page = list(_page(rows(person), field, before))
+        found = rows(person)
+        if found.model is Alert:
+            found = visible_to(found, viewer)
+        page = list(_page(found, field, before))
         full = full or len(page) == PAGE
         events.extend(read(row) for row in page)
     events.sort(key=lambda event: event.at, reverse=True)

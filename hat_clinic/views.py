@@ -65,7 +65,7 @@ def service_user_timeline(request, pk):
     kinds = [k for k in request.GET.getlist("kind") if k in KIND_LABELS]
     before = _instant(request.GET.get("before", ""))
     refused = request.GET.get("before") and before is None
-    events, more = timeline(person, kinds=kinds or None, before=before)
+    events, more = timeline(person, viewer=request.user, kinds=kinds or None, before=before)
     return render(
         request,
         "timeline.html",

@@ -12,11 +12,18 @@ class MonitoringConfig(AppConfig):
 
         register(monitoring_panel)
 
-        from eligibility.pathway import places_may_have_freed, service_user_admitted
+        from eligibility.pathway import (
+            places_may_have_freed,
+            service_user_admitted,
+            service_user_referred,
+        )
 
         places_may_have_freed.connect(_offer_places, dispatch_uid="monitoring-offer-places")
         service_user_admitted.connect(
             _close_place_offer, dispatch_uid="monitoring-close-place-offer"
+        )
+        service_user_referred.connect(
+            _flag_duplicates, dispatch_uid="monitoring-flag-duplicate-registrations"
         )
 
 
@@ -30,3 +37,9 @@ def _close_place_offer(sender, referral, admitted_by, now, **kwargs):
     from .scans import place_offer_close
 
     place_offer_close(referral=referral, admitted_by=admitted_by, now=now)
+
+
+def _flag_duplicates(sender, referral, now, **kwargs):
+    from .scans import duplicate_registrations_flag
+
+    duplicate_registrations_flag(service_user=referral.service_user, now=now)

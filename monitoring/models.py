@@ -34,6 +34,7 @@ class AlertKind(models.TextChoices):
     PLACE_OFFERED = "place_offered", "Place offered from the waiting list"
     ADVERSE_EVENT = "adverse_event", "Adverse event after a dose"
     OBSERVATION_OVERDUE = "observation_overdue", "Observation not recorded"
+    DUPLICATE_REGISTRATION = "duplicate_registration", "Possible duplicate registration"
 
 
 class Severity(models.IntegerChoices):
@@ -57,6 +58,8 @@ KIND_SEVERITY = {
     AlertKind.PLACE_OFFERED: Severity.WARNING,
     AlertKind.ADVERSE_EVENT: Severity.URGENT,
     AlertKind.OBSERVATION_OVERDUE: Severity.URGENT,
+    # The same person registered at two clinics may be prescribed at both.
+    AlertKind.DUPLICATE_REGISTRATION: Severity.URGENT,
 }
 KIND_ROLES = {
     AlertKind.MISSED_DOSE: (Role.NURSE,),
@@ -71,6 +74,14 @@ KIND_ROLES = {
     # DOMAIN.md: an adverse event alerts prescribers and managers at once.
     AlertKind.ADVERSE_EVENT: (Role.PRESCRIBER, Role.MANAGER),
     AlertKind.OBSERVATION_OVERDUE: (Role.NURSE,),
+    AlertKind.DUPLICATE_REGISTRATION: (Role.PRESCRIBER, Role.MANAGER),
+}
+# Kinds that only staff holding a permission see, in the inbox, the badge, a service
+# user's page and timeline, and the API. A duplicate registration names another
+# clinic: shown to every role, it would tell whoever recorded a referral who is in
+# treatment elsewhere (issue 16.4).
+RESTRICTED_KINDS = {
+    AlertKind.DUPLICATE_REGISTRATION: "monitoring.view_duplicate_registration",
 }
 
 
@@ -122,7 +133,10 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-severity", "created_at", "pk"]
-        permissions = [("acknowledge_alert", "Can acknowledge an alert")]
+        permissions = [
+            ("acknowledge_alert", "Can acknowledge an alert"),
+            ("view_duplicate_registration", "Can see possible duplicate registration alerts"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "cause_key"],

@@ -32,7 +32,7 @@ from eligibility.models import (
 )
 from eligibility.selectors import admitted_at, attach_policies_in_force, policy_in_force_subquery
 
-from .alerts import alert_close, alerts_raise_from, sql_text
+from .alerts import alert_close, alert_raise, alerts_raise_from, sql_text
 from .models import Alert, AlertKind, BreathTest, MethadoneCollection, ToxScreen
 
 # Reviews and samples are not expected while someone is in hospital or custody.
@@ -268,3 +268,36 @@ def place_offer_close(
         note=f"Admitted on {day.day} {day:%b %Y}.",
         now=now,
     )
+
+
+def duplicate_registrations_flag(*, service_user, now: dt.datetime) -> int:
+    """A person just referred whose NHS number is on the pathway at another clinic of
+    the installation too: each clinic is told on its own record, urgently, so that
+    nobody is prescribed diamorphine twice. Only prescribers and managers see these
+    alerts (RESTRICTED_KINDS); whoever recorded the referral is told nothing.
+    Returns how many alerts were raised."""
+    others = (
+        ServiceUser.objects.filter(nhs_number=service_user.nhs_number)
+        .exclude(clinic=service_user.clinic_id)
+        .exclude(status__in=[Status.EXITED, Status.DECLINED])
+        .select_related("clinic")
+    )
+    raised = 0
+    for other in others:
+        for own, elsewhere in ((service_user, other), (other, service_user)):
+            raised += (
+                alert_raise(
+                    kind=AlertKind.DUPLICATE_REGISTRATION,
+                    clinic=own.clinic,
+                    service_user=own,
+                    cause_key=f"duplicate:{own.pk}:{elsewhere.pk}",
+                    detail=(
+                        f"The same NHS number is on the pathway at {elsewhere.clinic.name} "
+                        f"({elsewhere.get_status_display().lower()}). Agree with that clinic "
+                        "which one treats this person before anything more is prescribed."
+                    ),
+                    now=now,
+                )
+                is not None
+            )
+    return raised

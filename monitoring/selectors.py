@@ -7,7 +7,9 @@ from django.db.models import Prefetch, QuerySet
 from eligibility.selectors import for_staff
 
 from .models import (
+    RESTRICTED_KINDS,
     Alert,
+    AlertKind,
     BreathTest,
     MethadoneCollection,
     ToxResult,
@@ -16,16 +18,34 @@ from .models import (
 )
 
 
+def _hidden_kinds(user) -> list[str]:
+    return [kind for kind, permission in RESTRICTED_KINDS.items() if not user.has_perm(permission)]
+
+
+def visible_to(alerts: QuerySet[Alert], user) -> QuerySet[Alert]:
+    """Without the kinds this member of staff may not see (RESTRICTED_KINDS)."""
+    hidden = _hidden_kinds(user)
+    return alerts.exclude(kind__in=hidden) if hidden else alerts
+
+
+def kinds_visible_to(user) -> list[tuple[str, str]]:
+    """The alert kinds, as choices, that this member of staff may see."""
+    hidden = _hidden_kinds(user)
+    return [(value, label) for value, label in AlertKind.choices if value not in hidden]
+
+
 def alerts_for_staff(user) -> QuerySet[Alert]:
     """Alerts of the clinics the member of staff works in, with what the inbox shows."""
-    return for_staff(Alert.objects, user).select_related(
+    return visible_to(for_staff(Alert.objects, user), user).select_related(
         "clinic", "service_user", "session", "acknowledged_by"
     )
 
 
-def open_alert_count(*, clinic) -> int:
+def open_alert_count(*, clinic, user) -> int:
     """For the navigation badge: one COUNT on the open-alert index."""
-    return Alert.objects.filter(clinic=clinic, acknowledged_at__isnull=True).count()
+    return visible_to(
+        Alert.objects.filter(clinic=clinic, acknowledged_at__isnull=True), user
+    ).count()
 
 
 def tox_screens_for_staff(user) -> QuerySet[ToxScreen]:
@@ -74,7 +94,7 @@ def methadone_for_day(*, service_user, day: dt.date):
     return methadone_covering(versions, day=day, zone=zone)
 
 
-def monitoring_summary(*, service_user, now: dt.datetime, days: int = 28) -> dict:
+def monitoring_summary(*, service_user, now: dt.datetime, viewer, days: int = 28) -> dict:
     """The service user's page: the latest tox results, recent breath readings, the
     methadone collection calendar for the last `days` days, and open alerts.
     A fixed number of queries."""
@@ -128,7 +148,10 @@ def monitoring_summary(*, service_user, now: dt.datetime, days: int = 28) -> dic
         # Blank cells before the first day, so the grid's columns are Monday to Sunday.
         "calendar_lead": range(first_day.weekday()),
         "open_alerts": list(
-            Alert.objects.filter(service_user=service_user, acknowledged_at__isnull=True)
+            visible_to(
+                Alert.objects.filter(service_user=service_user, acknowledged_at__isnull=True),
+                viewer,
+            )
             .select_related("session")
             .order_by("-severity", "created_at")
         ),

@@ -20,7 +20,7 @@ from .alerts import alert_acknowledge, alert_addresses_set
 from .forms import AlertAddressForm, BreathTestForm, MethadoneCollectionForm, ToxScreenForm
 from .models import KIND_ROLES, AlertAddress, AlertKind, Severity
 from .records import breath_test_record, methadone_collection_record, tox_screen_record
-from .selectors import alerts_for_staff, monitoring_summary
+from .selectors import alerts_for_staff, kinds_visible_to, monitoring_summary
 
 ACKNOWLEDGED_SHOWN_FOR = dt.timedelta(days=7)
 
@@ -43,7 +43,7 @@ def _inbox_context(request, *, errors=None):
         "groups": [(severity, items) for severity, items in groups if items],
         "open_count": len(open_alerts),
         "recent": recent,
-        "kinds": AlertKind.choices,
+        "kinds": kinds_visible_to(request.user),
         "kind": kind,
         "errors": errors or {},
         "can_acknowledge": request.user.has_perm("monitoring.acknowledge_alert"),
@@ -77,7 +77,7 @@ def acknowledge(request, pk):
 def monitoring_panel(request, service_user) -> Panel | None:
     if not request.user.has_perm("monitoring.view_toxscreen"):
         return None
-    summary = monitoring_summary(service_user=service_user, now=timezone.now())
+    summary = monitoring_summary(service_user=service_user, now=timezone.now(), viewer=request.user)
     return Panel("monitoring/_service_user_panel.html", {**summary, "service_user": service_user})
 
 

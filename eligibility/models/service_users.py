@@ -112,9 +112,11 @@ class ServiceUserQuerySet(models.QuerySet):
 
 class ServiceUser(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="service_users")
-    nhs_number = models.CharField(
-        "NHS number", max_length=10, unique=True, validators=[validate_nhs_number]
-    )
+    # Unique within a clinic (the constraint below), not across the installation: a
+    # referral at another clinic is recorded and raises a "possible duplicate
+    # registration" alert to both clinics, so that asking is no way to find out who is
+    # in treatment where (issue 16.4).
+    nhs_number = models.CharField("NHS number", max_length=10, validators=[validate_nhs_number])
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     preferred_name = models.CharField(
@@ -159,8 +161,13 @@ class ServiceUser(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=Status.values), name="service_user_status_valid"
             ),
+            models.UniqueConstraint(
+                fields=["clinic", "nhs_number"], name="service_user_nhs_number_per_clinic"
+            ),
         ]
         indexes = [
+            # Serves the duplicate check at registration: the NHS number at other clinics.
+            models.Index(fields=["nhs_number"], name="service_user_nhs_number_idx"),
             # Serves every clinic list and board: a clinic's service users by status.
             models.Index(fields=["clinic", "status"], name="service_user_clinic_status_idx"),
             # Serves the lapse check of every scan and settle: people being dosed whose

@@ -51,13 +51,16 @@ def test_registering_with_a_bad_check_digit_names_the_field():
 
 
 @pytest.mark.django_db
-def test_nhs_number_is_stored_as_digits_and_unique_across_clinics():
+def test_nhs_number_is_stored_as_digits_and_unique_within_a_clinic():
+    """Within a clinic; across clinics a referral is recorded and alerts both clinics
+    (tests/eligibility/test_duplicate_registration.py)."""
     first, second = make_clinic(), make_clinic()
     person = _register(first, "943 476 5919")
     assert person.nhs_number == "9434765919"
     with pytest.raises(ValidationError) as refused:
-        _register(second, "943-476-5919", dt.date(1981, 1, 1))
-    assert "already registered" in refused.value.message_dict["nhs_number"][0]
+        _register(first, "943-476-5919", dt.date(1981, 1, 1))
+    assert "already registered at this clinic" in refused.value.message_dict["nhs_number"][0]
+    assert _register(second, "943-476-5919", dt.date(1981, 1, 1)).clinic == second
 
 
 @pytest.mark.django_db
