@@ -20,12 +20,20 @@ class TokenForm(forms.Form):
         max_length=120, help_text="Who will use it, e.g. the pharmacy's name and branch."
     )
     role = forms.ChoiceField(choices=[(role.value, role.label) for role in TOKEN_ROLES])
+    pharmacy = forms.ModelChoiceField(
+        queryset=None,
+        help_text="It reports only for the people whose methadone this pharmacy dispenses.",
+    )
+
+    def __init__(self, clinic, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pharmacy"].queryset = clinic.pharmacies.order_by("name")
 
 
 @permission_required("eligibility.add_integrationtoken", raise_exception=True)
 def integration_tokens(request):
     clinic = current_clinic(request)
-    form = TokenForm(request.POST or None)
+    form = TokenForm(clinic, request.POST or None)
     issued = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -33,7 +41,7 @@ def integration_tokens(request):
         except RuleViolation as refusal:
             add_refusal(form, refusal)
         else:
-            issued, form = {"token": token, "key": key}, TokenForm()
+            issued, form = {"token": token, "key": key}, TokenForm(clinic)
     return render(
         request,
         "eligibility/integration_tokens.html",
@@ -41,7 +49,7 @@ def integration_tokens(request):
             "form": form,
             "issued": issued,
             "tokens": IntegrationToken.objects.filter(clinic=clinic).select_related(
-                "created_by", "revoked_by"
+                "created_by", "revoked_by", "pharmacy"
             ),
         },
         status=400 if request.method == "POST" and issued is None else 200,

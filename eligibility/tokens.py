@@ -30,9 +30,16 @@ def _hash(key: str) -> str:
 
 
 def token_issue(
-    *, clinic: Clinic, name: str, role: str, created_by, now: dt.datetime | None = None
+    *,
+    clinic: Clinic,
+    name: str,
+    role: str,
+    created_by,
+    pharmacy=None,
+    now: dt.datetime | None = None,
 ) -> tuple[IntegrationToken, str]:
-    """Make a token; returns it and its key, which is not stored and is shown once."""
+    """Make a token; returns it and its key, which is not stored and is shown once.
+    A pharmacy integration's token names its pharmacy, one of the clinic's."""
     now = now or timezone.now()
     name = (name or "").strip()
     if not name:
@@ -43,6 +50,13 @@ def token_issue(
         allowed = ", ".join(r.label for r in TOKEN_ROLES)
         raise RuleViolation(
             f"A token may hold only these roles: {allowed}.", code="token_role", field="role"
+        )
+    if role == Role.PHARMACY and (pharmacy is None or pharmacy.clinic_id != clinic.pk):
+        raise RuleViolation(
+            "Choose the clinic's pharmacy whose system will use the token: it reports only "
+            "for the people whose methadone that pharmacy dispenses.",
+            code="pharmacy_required",
+            field="pharmacy",
         )
     key = secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -58,6 +72,7 @@ def token_issue(
             clinic=clinic,
             name=name,
             role=role,
+            pharmacy=pharmacy,
             account=account,
             key_hash=_hash(key),
             key_prefix=key[:8],
@@ -91,22 +106,31 @@ def token_authenticate(
     key: str, *, address: str | None, now: dt.datetime | None = None
 ) -> IntegrationToken | None:
     """The active token for a key sent from an address, or None, the refusal then
-    recorded. An address with TOKEN_FAILURE_LIMIT refusals within the window is
-    refused outright (TooManyRefusals), whatever key it sends: a key cannot be found
-    by trying. The log names the address and the key's first characters, never a
-    person."""
+    recorded.
+
+    A valid key is always accepted: other keys failing, from its address or with its
+    first characters, never lock out the pharmacy that holds it (issue 16.3). Unknown
+    or revoked keys are limited per address and per key prefix: past TOKEN_FAILURE_LIMIT
+    within the window, each is refused with TooManyRefusals (429) without being stored,
+    so a flood costs one lookup each. A key cannot be guessed anyway: it is 256 random
+    bits. The log names the address and the key's first characters, never a person."""
     now = now or timezone.now()
-    window = settings.TOKEN_FAILURE_WINDOW
-    refusals = TokenRefusal.objects.filter(ip_address=address, refused_at__gte=now - window)
-    if refusals.count() >= settings.TOKEN_FAILURE_LIMIT:
-        logger.warning("Refused a token from %s: too many unknown keys", address)
-        first = refusals.order_by("refused_at").values_list("refused_at", flat=True)[0]
-        raise TooManyRefusals(first + window - now)
     token = token_for_key(key, now=now)
-    if token is None:
-        TokenRefusal.objects.create(ip_address=address, key_prefix=key[:8], refused_at=now)
-        logger.warning("Refused an unknown or revoked token %s… from %s", key[:8], address)
-    return token
+    if token is not None:
+        return token
+    since = now - settings.TOKEN_FAILURE_WINDOW
+    prefix = key[:8]
+    for refusals, what in (
+        (TokenRefusal.objects.filter(ip_address=address, refused_at__gte=since), address),
+        (TokenRefusal.objects.filter(key_prefix=prefix, refused_at__gte=since), f"{prefix}…"),
+    ):
+        if refusals.count() >= settings.TOKEN_FAILURE_LIMIT:
+            logger.warning("Refused a token from %s: too many unknown keys from %s", address, what)
+            oldest = refusals.order_by("refused_at").values_list("refused_at", flat=True)[0]
+            raise TooManyRefusals(oldest + settings.TOKEN_FAILURE_WINDOW - now)
+    TokenRefusal.objects.create(ip_address=address, key_prefix=prefix, refused_at=now)
+    logger.warning("Refused an unknown or revoked token %s… from %s", prefix, address)
+    return None
 
 
 def token_for_key(key: str, *, now: dt.datetime | None = None) -> IntegrationToken | None:

@@ -2,12 +2,15 @@
 methadone-collections/) through the API, with the same services as the browser."""
 
 import django_filters
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from eligibility.selectors import service_user_in_scope
+from eligibility.models import IntegrationToken, normalise_nhs_number
+from eligibility.selectors import service_user_in_scope, service_users_for_staff
 from eligibility.settling import SettledReads
 from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 from hat_clinic.errors import RuleViolation
@@ -27,6 +30,7 @@ from .selectors import (
     alerts_for_staff,
     breath_tests_for_staff,
     methadone_collections_for_staff,
+    methadone_for_day,
     tox_screens_for_staff,
 )
 
@@ -281,36 +285,74 @@ class MethadoneCollectionViewSet(_RecordViewSet):
     }
 
     def get_queryset(self):
-        return methadone_collections_for_staff(self.request.user)
+        records = methadone_collections_for_staff(self.request.user)
+        token = self._token()
+        if token is not None:  # a pharmacy sees only what it dispensed
+            records = records.filter(pharmacy_id=token.pharmacy_id)
+        return records
+
+    def _token(self) -> IntegrationToken | None:
+        auth = self.request.auth
+        return auth if isinstance(auth, IntegrationToken) else None
 
     @extend_schema(
         request=MethadoneCollectionInput,
-        responses={201: MethadoneCollectionSerializer, 200: MethadoneCollectionSerializer},
+        responses={
+            201: MethadoneCollectionSerializer,
+            200: MethadoneCollectionSerializer,
+            409: OpenApiResponse(
+                description="A pharmacy's report that disagrees with the clinic's record of "
+                "the day: kept beside it, and the clinic is alerted."
+            ),
+        },
     )
     def create(self, request, *args, **kwargs):
         data = MethadoneCollectionInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        if "nhs_number" in fields:
-            person = self._person_by_nhs_number(fields.pop("nhs_number"))
+        people = self._people(fields.pop("nhs_number", None), fields.pop("service_user", None))
+        token = self._token()
+        if token is None:
+            person, source = get_object_or_404(people), MethadoneCollection.Source.STAFF
         else:
-            person = self._person(fields.pop("service_user"))
-        source = (
-            MethadoneCollection.Source.PHARMACY
-            if request.auth is not None
-            else MethadoneCollection.Source.STAFF
-        )
+            person, source = self._dispensed_to(people, token, fields["day"])
         record, created = methadone_collection_record(
             service_user=person, recorded_by=request.user, source=source, **fields
         )
+        if (
+            token is not None
+            and record.source != source
+            and record.collected != fields["collected"]
+        ):
+            return Response(
+                {
+                    "detail": "The clinic recorded this day differently. Its record stands; "
+                    "your report is kept beside it and the clinic's staff are alerted.",
+                    "code": "staff_record_stands",
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         return self._respond(record, created)
 
-    def _person_by_nhs_number(self, value):
-        from eligibility.models import normalise_nhs_number
-
-        number = normalise_nhs_number(value)
+    def _people(self, nhs_number, service_user_id):
+        """Who the request names, among the caller's clinics' service users."""
+        people = service_users_for_staff(self.request.user)
+        if service_user_id is not None:
+            return people.filter(pk=service_user_id)
+        number = normalise_nhs_number(nhs_number)
         if len(number) != 10 or not number.isdigit():
             raise RuleViolation(
                 "Give the NHS number as 10 digits.", code="nhs_number_invalid", field="nhs_number"
             )
-        return service_user_in_scope(self.request.user, nhs_number=number)
+        return people.filter(nhs_number=number)
+
+    @staticmethod
+    def _dispensed_to(people, token, day):
+        """A pharmacy reports only for people whose methadone it dispenses on that day.
+        Anyone else (unknown, another pharmacy's, no methadone, another clinic's) is the
+        same nameless 404, so a token cannot be used to find out who is who."""
+        for person in people:
+            prescription = methadone_for_day(service_user=person, day=day)
+            if prescription is not None and prescription.pharmacy_id == token.pharmacy_id:
+                return person, MethadoneCollection.Source.PHARMACY
+        raise Http404

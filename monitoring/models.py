@@ -35,6 +35,7 @@ class AlertKind(models.TextChoices):
     ADVERSE_EVENT = "adverse_event", "Adverse event after a dose"
     OBSERVATION_OVERDUE = "observation_overdue", "Observation not recorded"
     DUPLICATE_REGISTRATION = "duplicate_registration", "Possible duplicate registration"
+    METHADONE_CONFLICT = "methadone_conflict", "Methadone reports disagree"
 
 
 class Severity(models.IntegerChoices):
@@ -60,6 +61,7 @@ KIND_SEVERITY = {
     AlertKind.OBSERVATION_OVERDUE: Severity.URGENT,
     # The same person registered at two clinics may be prescribed at both.
     AlertKind.DUPLICATE_REGISTRATION: Severity.URGENT,
+    AlertKind.METHADONE_CONFLICT: Severity.WARNING,
 }
 KIND_ROLES = {
     AlertKind.MISSED_DOSE: (Role.NURSE,),
@@ -75,6 +77,7 @@ KIND_ROLES = {
     AlertKind.ADVERSE_EVENT: (Role.PRESCRIBER, Role.MANAGER),
     AlertKind.OBSERVATION_OVERDUE: (Role.NURSE,),
     AlertKind.DUPLICATE_REGISTRATION: (Role.PRESCRIBER, Role.MANAGER),
+    AlertKind.METHADONE_CONFLICT: (Role.NURSE, Role.PRESCRIBER),
 }
 # Kinds that only staff holding a permission see, in the inbox, the badge, a service
 # user's page and timeline, and the API. A duplicate registration names another
@@ -388,6 +391,30 @@ class MethadoneCollection(models.Model):
         return (
             f"{self.service_user} {self.day}: {'collected' if self.collected else 'not collected'}"
         )
+
+
+class MethadoneConflict(models.Model):
+    """A pharmacy's report that disagrees with the clinic staff's record of the same
+    day. The staff record stands; the pharmacy's report is kept beside it, and the
+    clinic is alerted to find out which is right (issue 16.3)."""
+
+    collection = models.ForeignKey(
+        MethadoneCollection, on_delete=models.PROTECT, related_name="conflicts"
+    )
+    pharmacy = models.ForeignKey("dosing.Pharmacy", on_delete=models.PROTECT, related_name="+")
+    collected = models.BooleanField()
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+
+    def __str__(self):
+        said = "collected" if self.collected else "not collected"
+        return f"{self.pharmacy} says {said} on {self.collection.day}"
 
 
 class Dashboard(models.Model):

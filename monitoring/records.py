@@ -10,10 +10,13 @@ from django.utils import timezone
 from eligibility.models import ServiceUser
 from hat_clinic.errors import RuleViolation
 
+from .alerts import alert_raise
 from .models import (
     STREET_HEROIN_MARKERS,
+    AlertKind,
     BreathTest,
     MethadoneCollection,
+    MethadoneConflict,
     Substance,
     ToxResult,
     ToxScreen,
@@ -159,7 +162,9 @@ def methadone_collection_record(
 ) -> tuple[MethadoneCollection, bool]:
     """Record whether the day's methadone was collected, at the pharmacy on the
     prescription in force that day. A second report for the same day replaces the
-    first (the history keeps it). Returns the record and whether it is new."""
+    first (the history keeps it), except that a pharmacy's report never replaces the
+    clinic staff's: one that disagrees is kept beside it as a MethadoneConflict, and
+    alerts. Returns the day's record and whether it is new."""
     now = now or timezone.now()
     _not_in_the_future(day, service_user.clinic, now, field="day", what="day")
     prescription = methadone_for_day(service_user=service_user, day=day)
@@ -210,6 +215,15 @@ def _methadone_day_save(
         .filter(service_user=service_user, day=day)
         .first()
     )
+    if (
+        record is not None
+        and source == MethadoneCollection.Source.PHARMACY
+        and record.source == MethadoneCollection.Source.STAFF
+    ):
+        # The clinic's own record stands; a pharmacy that disagrees is kept beside it.
+        if record.collected != collected:
+            _methadone_conflict(record, pharmacy, collected, note, recorded_by, now)
+        return record, False
     created = record is None
     if created:
         record = MethadoneCollection(service_user=service_user, clinic=service_user.clinic, day=day)
@@ -223,3 +237,27 @@ def _methadone_day_save(
     record._change_reason = "Recorded" if created else "Replaced by a later report"
     record.save()
     return record, created
+
+
+def _methadone_conflict(record, pharmacy, collected, note, recorded_by, now) -> None:
+    conflict = MethadoneConflict.objects.create(
+        collection=record,
+        pharmacy=pharmacy,
+        collected=collected,
+        note=(note or "").strip(),
+        recorded_by=recorded_by,
+        recorded_at=now,
+    )
+    said = "collected" if collected else "not collected"
+    staff_said = "collected" if record.collected else "not collected"
+    alert_raise(
+        kind=AlertKind.METHADONE_CONFLICT,
+        clinic=record.clinic,
+        service_user=record.service_user,
+        cause_key=f"methadone-conflict:{conflict.pk}",
+        detail=(
+            f"{pharmacy.name} reports methadone {said} on {record.day:%d %b %Y}; the clinic "
+            f"recorded {staff_said}. The clinic's record stands: check with the pharmacy."
+        ),
+        now=now,
+    )

@@ -115,3 +115,23 @@ def make_service_user(
         reason="Test set-up",
         now=now,
     )
+
+
+def make_pharmacy_token(clinic, *, created_by, pharmacy=None, name="High St Pharmacy", now=None):
+    """A pharmacy integration's token and its key, for `pharmacy` (a new one of the
+    clinic's when none is given)."""
+    from dosing.services import pharmacy_add
+    from eligibility.tokens import token_issue
+
+    pharmacy = pharmacy or (
+        clinic.pharmacies.filter(name=name).first()
+        or pharmacy_add(clinic=clinic, name=name, address="1 High St")
+    )
+    return token_issue(
+        clinic=clinic,
+        name=name,
+        role=Role.PHARMACY,
+        pharmacy=pharmacy,
+        created_by=created_by,
+        **({"now": now} if now else {}),
+    )

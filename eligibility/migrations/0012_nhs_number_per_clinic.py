@@ -3,6 +3,8 @@
 import eligibility.models.service_users
 from django.db import migrations, models
 
+from hat_clinic.append_only import protect
+
 
 class Migration(migrations.Migration):
 
@@ -29,4 +31,6 @@ class Migration(migrations.Migration):
             model_name='serviceuser',
             constraint=models.UniqueConstraint(fields=('clinic', 'nhs_number'), name='service_user_nhs_number_per_clinic'),
         ),
+        # SQLite rebuilt the history table to alter the column, dropping its trigger.
+        migrations.RunPython(*protect(["eligibility_historicalserviceuser"], vendors=("sqlite",))),
     ]

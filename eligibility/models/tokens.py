@@ -1,6 +1,7 @@
 """Integration tokens: API access for a system, not a person (a pharmacy reporting
 methadone collections). Each token acts as its own account, a member of one clinic
-holding one role, so the clinic scoping and the role permissions apply unchanged."""
+holding one role, so the clinic scoping and the role permissions apply unchanged; a
+pharmacy's token is narrowed further, to the people that pharmacy dispenses to."""
 
 from django.conf import settings
 from django.db import models
@@ -15,6 +16,17 @@ class IntegrationToken(models.Model):
     )
     name = models.CharField(max_length=120, help_text="Who uses it, e.g. the pharmacy's name.")
     role = models.CharField(max_length=40, choices=Role.choices)
+    # A pharmacy's token reports only for the people whose methadone that pharmacy
+    # dispenses (issue 16.3). A token issued before tokens had a pharmacy has none, and
+    # reaches nobody: issue a new one.
+    pharmacy = models.ForeignKey(
+        "dosing.Pharmacy",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="integration_tokens",
+        help_text="The pharmacy whose system uses the token.",
+    )
     account = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="integration_token"
     )
@@ -51,9 +63,9 @@ class IntegrationToken(models.Model):
 
 
 class TokenRefusal(models.Model):
-    """A request that sent an unknown or revoked token key. Too many from one address
-    in a while and that address is refused outright for a while (429), however
-    many keys it tries: a key cannot be guessed by trying."""
+    """A request that sent an unknown or revoked token key. Too many from one address,
+    or with one key prefix, in a while, and further unknown keys from there are refused
+    outright (429) for a while. A valid key is never refused for them."""
 
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     key_prefix = models.CharField(max_length=8, blank=True)
@@ -61,8 +73,9 @@ class TokenRefusal(models.Model):
 
     class Meta:
         indexes = [
-            # Serves the limit: an address's refusals within the window.
+            # Serve the limits: an address's, and a key prefix's, refusals in the window.
             models.Index(fields=["ip_address", "refused_at"], name="token_refusal_idx"),
+            models.Index(fields=["key_prefix", "refused_at"], name="token_refusal_prefix_idx"),
         ]
 
     def __str__(self):

@@ -14,10 +14,8 @@ from fhir.resources.R4B.medicationadministration import MedicationAdministration
 from dosing.amendments import session_amend
 from dosing.missed import missed_sessions_scan
 from dosing.room import session_decline, session_withhold
-from eligibility.tokens import token_issue
-from hat_clinic.roles import Role
 from tests.dosing.room_setup import give_dose
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_pharmacy_token
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule, session_of
 
 MON, TUE = dt.date(2026, 2, 9), dt.date(2026, 2, 10)
@@ -124,9 +122,7 @@ def test_who_may_export(cast, history, who, status):
 
 
 def test_an_integration_token_may_not_export(cast, history):
-    _, key = token_issue(
-        clinic=cast.clinic_a, name="Pharmacy", role=Role.PHARMACY, created_by=cast.manager
-    )
+    _, key = make_pharmacy_token(cast.clinic_a, created_by=cast.manager)
     response = Client().get(URL, {"patient": history.pk}, HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 403
 

@@ -17,6 +17,7 @@ from eligibility.pathway import (
 from eligibility.services import policy_issue, service_user_transition
 from hat_clinic.errors import Conflict
 from tests.eligibility.pathway_setup import NOW, accept, accepted, assess, refer
+from tests.factories import make_pharmacy_token
 from tests.helpers import refused
 
 
@@ -290,13 +291,9 @@ def test_a_long_reason_is_kept_whole_in_the_history(cast):
 
 
 def test_the_admission_witness_is_a_person_on_the_staff(cast):
-    from eligibility.tokens import token_issue
-    from hat_clinic.roles import Role
 
     referral = accepted(cast)
-    token, _ = token_issue(
-        clinic=cast.clinic_a, name="Pharmacy", role=Role.PHARMACY, created_by=cast.manager
-    )
+    token, _ = make_pharmacy_token(cast.clinic_a, created_by=cast.manager)
     for witness in (token.account, cast.nurse_b):
         refused(
             "witness_not_staff",

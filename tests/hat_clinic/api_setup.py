@@ -13,12 +13,11 @@ from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, RegisterEntry
 from dosing.register import register_receive, register_section_add
 from dosing.services import methadone_prescribe, pharmacy_add, review_record
-from eligibility.tokens import token_issue
-from hat_clinic.roles import Role
 from monitoring.models import Alert
 from monitoring.records import breath_test_record, methadone_collection_record, tox_screen_record
 from tests.dosing.room_setup import give_dose
 from tests.eligibility.pathway_setup import assess, refer
+from tests.factories import make_pharmacy_token
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule, session_of
 
 MON = dt.date(2026, 2, 9)
@@ -124,9 +123,7 @@ def make_records(cast) -> dict:
         now=NOW,
     )
     breath = breath_test_record(service_user=person, recorded_by=cast.nurse, reading="0", now=NOW)
-    _, key = token_issue(
-        clinic=cast.clinic_a, name="High St Pharmacy", role=Role.PHARMACY, created_by=cast.manager
-    )
+    _, key = make_pharmacy_token(cast.clinic_a, created_by=cast.manager)
     ids = {
         "clinic": cast.clinic_a.pk,
         "service-user": person.pk,

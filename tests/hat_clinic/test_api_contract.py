@@ -5,14 +5,14 @@ are limited, and each refusal is logged with no clinical data."""
 
 import datetime as dt
 import logging
+import re
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.test import Client
 
-from eligibility.tokens import token_issue
-from hat_clinic.roles import Role
+from tests.factories import make_pharmacy_token
 from tests.hat_clinic.api_setup import ROUTES, client_for, path_for
 from tests.hat_clinic.test_api_matrix import EXPECTED
 
@@ -60,9 +60,7 @@ def test_guessing_token_keys_is_limited_and_logged_without_clinical_data(cast, c
     from tests.factories import make_service_user
 
     person = make_service_user(cast.clinic_a, given_name="Siobhan", family_name="Quigley")
-    _, key = token_issue(
-        clinic=cast.clinic_a, name="High St Pharmacy", role=Role.PHARMACY, created_by=cast.manager
-    )
+    _, key = make_pharmacy_token(cast.clinic_a, created_by=cast.manager)
     start = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
     url = "/api/v1/methadone-collections/"
 
@@ -73,15 +71,27 @@ def test_guessing_token_keys_is_limited_and_logged_without_clinical_data(cast, c
         with time_machine.travel(start, tick=False):
             for n in range(settings.TOKEN_FAILURE_LIMIT):
                 assert call(f"guess-{n:04d}-abcdefgh").status_code in (401, 403)
-            blocked = call(key)
-            assert blocked.status_code == 429, "even the right key, from this address, for now"
+            blocked = call("guess-more-abcdefgh")
+            assert blocked.status_code == 429, "more unknown keys from this address, for now"
             assert int(blocked["Retry-After"]) == settings.TOKEN_FAILURE_WINDOW.total_seconds()
+            assert call(key).status_code == 200, "the right key is never refused for them"
+            # Keys sharing a prefix are limited too, whichever address they come from.
+            for n in range(settings.TOKEN_FAILURE_LIMIT):
+                prefixed = Client(REMOTE_ADDR=f"192.0.2.{n + 1}").get(
+                    url, HTTP_AUTHORIZATION=f"Token {key[:8]}-wrong-{n}"
+                )
+                assert prefixed.status_code in (401, 403, 429)
+            from_elsewhere = Client(REMOTE_ADDR="198.51.100.7").get(
+                url, HTTP_AUTHORIZATION=f"Token {key[:8]}-wrong-again"
+            )
+            assert from_elsewhere.status_code == 429, "this prefix has failed too often"
+            assert call(key).status_code == 200, "and still the right key is accepted"
         later = start + settings.TOKEN_FAILURE_WINDOW + dt.timedelta(seconds=1)
         with time_machine.travel(later, tick=False):
-            assert call(key).status_code == 200, "the window has passed"
+            assert call("guess-last-abcdefgh").status_code in (401, 403), "the window passed"
     refusals = [r.getMessage() for r in caplog.records if r.name == "hat_clinic.security"]
-    assert len(refusals) == settings.TOKEN_FAILURE_LIMIT + 1
-    assert all("127.0.0.1" in line for line in refusals)
+    assert len(refusals) == 2 * settings.TOKEN_FAILURE_LIMIT + 3  # each refusal, each 429
+    assert all(re.search(r"from \d+\.\d+\.\d+\.\d+", line) for line in refusals), "an address"
     text = " ".join(refusals)
     for clinical in (person.given_name, person.family_name, person.nhs_number, key):
         assert clinical not in text

@@ -6,8 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from eligibility.tokens import token_issue
-from hat_clinic.roles import Role
+from tests.factories import make_pharmacy_token
 
 DASHBOARDS = ["attendance", "retention", "outcomes", "workload"]
 
@@ -36,9 +35,7 @@ def test_only_managers_read_the_dashboards(cast, dashboard, who, page, api):
 
 @pytest.mark.parametrize("dashboard", DASHBOARDS)
 def test_an_integration_token_cannot_read_the_dashboards(cast, dashboard):
-    _, key = token_issue(
-        clinic=cast.clinic_a, name="High St Pharmacy", role=Role.PHARMACY, created_by=cast.manager
-    )
+    _, key = make_pharmacy_token(cast.clinic_a, created_by=cast.manager)
     response = Client().get(f"/api/v1/dashboard/{dashboard}/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 403
 

@@ -24,7 +24,7 @@ from monitoring.records import (
     tox_screen_record,
 )
 from tests.dosing.room_setup import NINE, on_prescription
-from tests.factories import make_service_user
+from tests.factories import make_pharmacy_token, make_service_user
 from tests.helpers import refused
 from tests.monitoring.scan_setup import london
 
@@ -391,13 +391,7 @@ def test_the_record_paths_role_cast(cast, on_methadone, path, who):
 
 @pytest.fixture
 def pharmacy_token(cast):
-    token, key = token_issue(
-        clinic=cast.clinic_a,
-        name="High St Pharmacy",
-        role=Role.PHARMACY,
-        created_by=cast.manager,
-        now=NOW,
-    )
+    token, key = make_pharmacy_token(cast.clinic_a, created_by=cast.manager, now=NOW)
     return token, {"HTTP_AUTHORIZATION": f"Token {key}"}
 
 
@@ -442,13 +436,7 @@ def test_a_pharmacy_reports_collections_with_its_token(cast, on_methadone, pharm
 def test_another_clinics_token_cannot_reach_this_clinics_people(cast, on_methadone):
     from django.test import Client
 
-    _, key = token_issue(
-        clinic=cast.clinic_b,
-        name="Elsewhere",
-        role=Role.PHARMACY,
-        created_by=cast.manager,
-        now=NOW,
-    )
+    _, key = make_pharmacy_token(cast.clinic_b, created_by=cast.manager, name="Elsewhere")
     response = Client().post(
         "/api/v1/methadone-collections/",
         {"service_user": on_methadone.pk, "day": "2026-02-10", "collected": True},

@@ -17,10 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--clinic", help="The clinic's name.")
         parser.add_argument("--name", help="Who will use the token, e.g. the pharmacy.")
         parser.add_argument("--role", default=Role.PHARMACY.value)
+        parser.add_argument("--pharmacy", help="The pharmacy's name, for a pharmacy's token.")
         parser.add_argument("--by", required=True, help="Username of the manager doing this.")
         parser.add_argument("--revoke", metavar="KEY_PREFIX", help="Revoke the token instead.")
 
-    def handle(self, *args, clinic, name, role, by, revoke, **options):
+    def handle(self, *args, clinic, name, role, by, revoke, pharmacy, **options):
         try:
             manager = get_user_model().objects.get(username=by)
         except get_user_model().DoesNotExist as error:
@@ -31,10 +32,12 @@ class Command(BaseCommand):
                 token_revoke(token=token, revoked_by=manager)
                 self.stdout.write(f"Revoked {token}.")
                 return
+            clinic = Clinic.objects.get(name=clinic)
             token, key = token_issue(
-                clinic=Clinic.objects.get(name=clinic),
+                clinic=clinic,
                 name=name or "",
                 role=role,
+                pharmacy=clinic.pharmacies.filter(name=pharmacy).first() if pharmacy else None,
                 created_by=manager,
             )
         except (Clinic.DoesNotExist, IntegrationToken.DoesNotExist) as error:
