@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from .missed import missed_sessions_scan, observations_overdue_scan
+from .register import register_integrity_scan
 from .sessions import dose_sessions_generate_ahead
 
 
@@ -25,3 +26,10 @@ def scan_observations_overdue() -> int:
     """Alert on every dosed session whose observation is overdue. Catches up however
     late it runs; raising is idempotent, so a second run changes nothing."""
     return observations_overdue_scan()
+
+
+@shared_task
+def check_register_integrity() -> int:
+    """Recompute every register section's balance from its entries and alert on any
+    difference from what is stored: one query; one alert per section and day."""
+    return register_integrity_scan()

@@ -49,4 +49,10 @@ app.conf.beat_schedule = {
     # The dashboards' daily roll-ups: settled days and newly recorded tox screens.
     # Each run takes up from where the last stopped, so a missed run only delays.
     "roll-up-dashboards": {"task": "monitoring.tasks.roll_up_dashboards", "schedule": 3600.0},
+    # Every register section's balance recomputed from its entries; a difference from
+    # the stored figures alerts the managers, once a day per section.
+    "check-register-integrity": {
+        "task": "dosing.tasks.check_register_integrity",
+        "schedule": 3600.0,
+    },
 }

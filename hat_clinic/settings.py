@@ -106,6 +106,12 @@ DATABASES = {
         "DATABASE_URL", f"sqlite:///{VAR_DIR / 'hat_clinic.sqlite3'}", conn_max_age=60
     )
 }
+# PostgreSQL in production runs the app as a role that owns no table (README,
+# "Database roles"): migrate, as the owner, grants this role what it may do, and no
+# UPDATE, DELETE or TRUNCATE on append-only tables (hat_clinic.append_only).
+DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", "")
+# The owner, for emptying a database whose app role owns nothing (tests: manage.py flush).
+DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", "")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, for the test database too: the test that starts a real
     # Celery worker process needs to see the same rows as the test itself.

@@ -7,6 +7,7 @@ import pkgutil
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from hat_clinic.roles import Role, grant_role_permissions
@@ -16,6 +17,40 @@ from .factories import make_clinic, make_service_user, make_staff
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM
 # calls from such a thread unless told this is deliberate (LIBRARIES.md).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _use_credentials(url: str) -> None:
+    """Connect as the user of this database URL from now on (the same database)."""
+    import dj_database_url
+    from django.db import connections
+
+    parsed = dj_database_url.parse(url)
+    connection = connections["default"]
+    connection.close()
+    for key in ("USER", "PASSWORD"):
+        connection.settings_dict[key] = parsed[key]
+        settings.DATABASES["default"][key] = parsed[key]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """With DATABASE_OWNER_URL (CI's PostgreSQL tier), the owner creates and migrates
+    the test database, as migrations run in production: migrate installs the
+    append-only triggers and grants DATABASE_APP_ROLE what it may do."""
+    if settings.DATABASE_OWNER_URL:
+        _use_credentials(settings.DATABASE_OWNER_URL)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """...and then the suite runs as the app's role, which owns nothing, as the app does
+    in production. The owner drops the test database at the end."""
+    if not settings.DATABASE_OWNER_URL:
+        yield
+        return
+    _use_credentials(os.environ["DATABASE_URL"])
+    yield
+    _use_credentials(settings.DATABASE_OWNER_URL)
 
 
 @dataclass

@@ -17,11 +17,13 @@ from dosing.leaving import suspension_end, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.room import session_observe, session_withhold
 from dosing.services import review_record
-from eligibility.models import ClinicPolicy, StaffMembership, Status
+from eligibility.models import StaffMembership, Status
+from eligibility.services import policy_issue
 from monitoring.alerts import alert_acknowledge
 from monitoring.models import Alert, AlertKind
 from monitoring.records import tox_screen_record
 from monitoring.scans import free_places_offer, reviews_overdue_scan, tox_overdue_scan
+from tests.conftest import CLINICS_OPENED
 from tests.dosing.room_setup import give_dose
 from tests.eligibility.pathway_setup import accepted
 from tests.factories import make_service_user
@@ -53,7 +55,14 @@ def history(cast):
     Tuesday (4 sessions): re-titration on return. C: re-titration at a review.
     Tox screens: A on 18 February, B on 10 February. Clinic B: one person, since
     10 January."""
-    ClinicPolicy.objects.filter(clinic=cast.clinic_a).update(capacity=7)
+    policy_issue(
+        clinic=cast.clinic_a,
+        issued_by=cast.manager,
+        effective_from=CLINICS_OPENED + dt.timedelta(minutes=1),
+        reason="Seven places",
+        capacity=7,
+        now=CLINICS_OPENED + dt.timedelta(minutes=1),
+    )
     a, b, e = people_on_prescription(cast, 3)
     c = make_service_user(cast.clinic_a, Status.MAINTENANCE, by=cast.prescriber, now=SET_UP)
     make_service_user(cast.clinic_a, Status.SUSPENDED, by=cast.prescriber, now=SET_UP)
