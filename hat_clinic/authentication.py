@@ -4,6 +4,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
+from hat_clinic.network import client_ip
+
 
 class IntegrationTokenAuthentication(BaseAuthentication):
     keyword = b"token"
@@ -21,7 +23,7 @@ class IntegrationTokenAuthentication(BaseAuthentication):
         except UnicodeError as error:
             raise AuthenticationFailed("The token key is not valid text.") from error
         try:
-            token = token_authenticate(key, address=request.META.get("REMOTE_ADDR"))
+            token = token_authenticate(key, address=client_ip(request))
         except TooManyRefusals as refusal:
             raise Throttled(
                 wait=max(refusal.wait.total_seconds(), 1), detail=str(refusal)

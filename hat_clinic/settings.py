@@ -5,6 +5,7 @@ Local defaults are safe and need no servers: SQLite, Celery on kombu's
 has a default: a missing ``SECRET_KEY`` stops the start-up.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -151,8 +152,21 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks): the
+# client's address is then the nearest untrusted one in it (hat_clinic.network).
+try:
+    TRUSTED_PROXIES = [
+        ipaddress.ip_network(value, strict=False) for value in env.list("TRUSTED_PROXIES", [])
+    ]
+except ValueError as error:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXIES must be IP addresses or networks, comma-separated: {error}"
+    ) from error
+AXES_CLIENT_IP_CALLABLE = "hat_clinic.network.client_ip"
+
 # Login lockout: by username and address together, so one person mistyping on
-# a shared dosing-room PC does not lock out the whole clinic behind one IP.
+# a shared dosing-room PC does not lock out the whole clinic behind one IP, and an
+# outsider can lock a username only for their own address.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -1,12 +1,14 @@
-"""The landing page, the clinic switcher and the favicon."""
+"""The landing page, the clinic switcher, the favicon and changing one's password."""
 
 import datetime as dt
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
@@ -95,3 +97,21 @@ def _instant(value: str) -> dt.datetime | None:
     if instant is None or not in_record_years(instant):
         return None
     return instant if timezone.is_aware(instant) else timezone.make_aware(instant)
+
+
+class PasswordChange(auth_views.PasswordChangeView):
+    """Staff change their own password: the current one, then the new one twice. The
+    password rules apply (AUTH_PASSWORD_VALIDATORS); the session stays logged in."""
+
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password is changed.")
+        return response
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response

@@ -1,6 +1,7 @@
 """Login, lockout after repeated failures, password hashing and session lifetime."""
 
 import datetime as dt
+import ipaddress
 
 import pytest
 import time_machine
@@ -39,6 +40,67 @@ def test_five_failures_lock_that_username_from_that_address(cast):
     assert response.status_code == 429
     assert b"Too many failed log-ins" in response.content
     assert client.get(reverse("home")).status_code == 302  # still not logged in
+
+
+PROXY = "10.0.0.1"
+
+
+def _via_proxy(username, password, forwarded, remote=PROXY):
+    client = Client(REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    return client.post(reverse("login"), {"username": username, "password": password})
+
+
+def test_behind_a_trusted_proxy_an_outsider_locks_a_username_only_for_their_own_address(
+    cast, settings
+):
+    """Issue 16.7: behind a proxy axes saw one address, so anyone could lock any
+    account by its username. With the proxy trusted, the client's own address counts."""
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/24")]
+    for _ in range(5):
+        _via_proxy(cast.nurse.username, "wrong", "203.0.113.9")
+    assert _via_proxy(cast.nurse.username, PASSWORD, "198.51.100.20").status_code == 302
+    assert _via_proxy(cast.nurse.username, PASSWORD, "203.0.113.9").status_code == 429
+    # A client's own X-Forwarded-For before the proxy's is not believed.
+    assert _via_proxy(cast.nurse.username, PASSWORD, "198.51.100.20, 203.0.113.9").status_code == (
+        429
+    )
+
+
+def test_without_the_proxy_trusted_everyone_behind_it_is_one_address(cast):
+    for _ in range(5):
+        _via_proxy(cast.nurse.username, "wrong", "203.0.113.9")
+    assert _via_proxy(cast.nurse.username, PASSWORD, "198.51.100.20").status_code == 429
+
+
+def test_a_client_cannot_choose_its_address_with_x_forwarded_for(cast, settings):
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/24")]
+    for n in range(5):
+        _via_proxy(cast.nurse.username, "wrong", f"192.0.2.{n}", remote="203.0.113.9")
+    assert (
+        _via_proxy(cast.nurse.username, PASSWORD, "192.0.2.99", remote="203.0.113.9").status_code
+        == 429
+    )
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "client"),
+    [
+        ("203.0.113.9", "198.51.100.1", "203.0.113.9"),  # not a proxy: its own address
+        (PROXY, "198.51.100.1", "198.51.100.1"),
+        (PROXY, "198.51.100.1, 10.0.0.2", "198.51.100.1"),  # two proxies of ours
+        (PROXY, "spoofed, 198.51.100.1", "198.51.100.1"),
+        (PROXY, "198.51.100.1, not-an-address", PROXY),
+        (PROXY, "", PROXY),
+    ],
+)
+def test_the_client_address_is_the_nearest_untrusted_one(settings, remote, forwarded, client):
+    from django.test import RequestFactory
+
+    from hat_clinic.network import client_ip
+
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/24")]
+    request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == client
 
 
 def test_four_failures_do_not_lock(cast):
@@ -186,3 +248,26 @@ def test_each_refused_login_is_logged_without_clinical_data(cast, caplog):
     text = " ".join(lines)
     for clinical in (person.given_name, person.family_name, person.nhs_number, "wrong"):
         assert clinical not in text
+
+
+@pytest.mark.parametrize("who", ["nurse", "hca", "prescriber", "manager", "nurse_b", None])
+def test_every_member_of_staff_may_change_their_own_password_and_nobody_else_may(cast, who):
+    response = cast.client(who).get(reverse("password-change"))
+    assert response.status_code == (302 if who is None else 200)
+    if who is None:
+        assert response.url.startswith(reverse("login"))
+
+
+def test_a_new_password_follows_the_rules_and_the_session_goes_on(cast):
+    client = cast.client("nurse")
+    url = reverse("password-change")
+    weak = client.post(
+        url, {"old_password": PASSWORD, "new_password1": "nurse_a", "new_password2": "nurse_a"}
+    )
+    assert weak.status_code == 400 and weak.context["form"].errors["new_password2"]
+    new = "a-new-long-passphrase-42"
+    done = client.post(url, {"old_password": PASSWORD, "new_password1": new, "new_password2": new})
+    assert done.status_code == 302
+    cast.nurse.refresh_from_db()
+    assert cast.nurse.check_password(new)
+    assert client.get(reverse("home")).status_code == 200, "still logged in"

@@ -120,3 +120,11 @@ def test_the_demo_register_has_stock_for_doses():
     doses = RegisterSection.objects.get(supplies_doses=True)
     assert (str(doses), doses.balance_mg) == ("Diamorphine hydrochloride 100 mg ampoule", 10000)
     assert RegisterSection.objects.count() == 2
+
+
+def test_a_chosen_demo_password_must_pass_the_password_rules():
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="This password is too short"):
+        _seed("--password", "short")
+    assert not get_user_model().objects.exists()

@@ -60,3 +60,9 @@ def test_local_defaults_are_london_time_with_time_zone_support(settings):
     assert settings.TIME_ZONE == "Europe/London"
     assert settings.USE_TZ is True
     assert settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_start_up_refuses_trusted_proxies_that_are_not_addresses():
+    result = _run(["manage.py", "check"], TRUSTED_PROXIES="10.0.0.1,proxy.example")
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES must be IP addresses or networks" in result.stderr

@@ -7,7 +7,9 @@ from itertools import islice
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -158,6 +160,10 @@ class Command(BaseCommand):
         )
         generated = password is None
         password = password or secrets.token_urlsafe(12)
+        try:  # the same rules as staff choosing their own (AUTH_PASSWORD_VALIDATORS)
+            validate_password(password)
+        except ValidationError as refusal:
+            raise CommandError("--password: " + " ".join(refusal.messages)) from refusal
         created_staff = self._staff(clinic, password)
         if created_staff:
             self.stdout.write(
