@@ -22,6 +22,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from eligibility.access import What, access_record
 from eligibility.models import ServiceUser
 from eligibility.selectors import service_user_in_scope
 from hat_clinic.api import requires
@@ -269,6 +270,7 @@ def fhir_medication_administration(request):
             "Name the service user: ?patient=<id>.", code="patient_required", field="patient"
         ) from refusal
     service_user = service_user_in_scope(request.user, pk=pk)
+    access_record(request, What.FHIR_EXPORT, service_user=service_user, export="FHIR R4")
     bundle = medication_administration_bundle(
         service_user,
         base_url=request.build_absolute_uri("/api/v1/fhir/MedicationAdministration"),

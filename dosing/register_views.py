@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 
+from eligibility.access import What, access_record
 from eligibility.selectors import for_staff
 from hat_clinic.csv_export import csv_response
 from hat_clinic.forms import form_page
@@ -168,6 +169,7 @@ def register_action(request, pk, kind):
 
 def register_csv(request, pk):
     section = _section(request, pk)
+    access_record(request, What.CSV_EXPORT, export=f"CD register: {section}")
     return csv_response(
         f"cd-register-{section.clinic_id}-{section.pk}.csv",
         [

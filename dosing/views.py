@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from eligibility.access import What, access_record
 from eligibility.models import Status
 from eligibility.selectors import policy_in_force, service_users_for_staff
 from eligibility.services import titration_complete as titration_complete_service
@@ -50,6 +51,7 @@ def _prescriber_scope(request, service_user_id):
 @permission_required("dosing.view_prescription", raise_exception=True)
 def prescription_list(request, pk):
     service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
+    access_record(request, What.PRESCRIPTIONS, service_user=service_user)
     return _prescription_page(request, service_user)
 
 

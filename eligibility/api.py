@@ -9,8 +9,10 @@ from rest_framework.response import Response
 from eligibility.settling import SettledReads
 from hat_clinic.api import ActionPermissions, LocalTimeField, StrictFieldsMixin
 from hat_clinic.errors import RuleViolation
+from hat_clinic.roles import staff_name
 
-from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser
+from .access import access_log_for_staff
+from .models import AccessLog, Clinic, ClinicPolicy, DoseSlot, ServiceUser
 from .pathway import service_user_admit
 from .pathway_api import AdmitInput
 from .selectors import attach_policies_in_force, clinics_for_staff, service_users_for_staff
@@ -142,3 +144,32 @@ class ServiceUserViewSet(SettledReads, viewsets.ReadOnlyModelViewSet):
             witness=witness,
         )
         return Response(ServiceUserSerializer(self.get_queryset().get(pk=pk)).data)
+
+
+class AccessLogSerializer(serializers.ModelSerializer):
+    user_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AccessLog
+        fields = ["id", "at", "user", "user_name", "clinic", "service_user", "what", "export"]
+        read_only_fields = fields
+
+    def get_user_name(self, entry) -> str:
+        return staff_name(entry.user)
+
+
+class AccessLogViewSet(viewsets.ReadOnlyModelViewSet):
+    """Who opened a service user's record or exported data, newest first (managers):
+    ``?service_user=ID`` for one person's record. No clinical content."""
+
+    serializer_class = AccessLogSerializer
+    queryset = AccessLog.objects.none()  # for the schema; get_queryset scopes the caller
+    permission_classes = [ActionPermissions]
+    filterset_fields = ["service_user", "clinic", "what"]
+    action_permissions = {
+        "list": "eligibility.view_accesslog",
+        "retrieve": "eligibility.view_accesslog",
+    }
+
+    def get_queryset(self):
+        return access_log_for_staff(self.request.user)

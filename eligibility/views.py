@@ -14,6 +14,7 @@ from eligibility.settling import settle_for_staff
 from hat_clinic.errors import RuleViolation
 from hat_clinic.forms import add_refusal
 
+from .access import What, access_record
 from .forms import ChecklistForm
 from .models import Status
 from .panels import panels_for
@@ -51,6 +52,9 @@ def service_user_list(request):
     )
 
 
+ACCESSES_SHOWN = 20
+
+
 def service_user_detail(request, pk):
     # Another clinic's service user is a 404: its existence must not leak.
     settle_for_staff(request.user)
@@ -58,6 +62,7 @@ def service_user_detail(request, pk):
     status_changes = service_user.status_changes.select_related("changed_by").order_by(
         "-changed_at", "-pk"
     )
+    access_record(request, What.RECORD, service_user=service_user)
     return render(
         request,
         "eligibility/service_user_detail.html",
@@ -65,6 +70,12 @@ def service_user_detail(request, pk):
             "service_user": service_user,
             "status_changes": status_changes,
             "panels": panels_for(request, service_user),
+            # "Who looked at this record", for managers: the latest, this visit included.
+            "accesses": (
+                service_user.accesses.select_related("user", "clinic")[:ACCESSES_SHOWN]
+                if request.user.has_perm("eligibility.view_accesslog")
+                else None
+            ),
         },
     )
 
@@ -85,6 +96,7 @@ def service_user_history(request, pk):
     service_user = get_object_or_404(service_users_for_staff(request.user), pk=pk)
     if not request.user.has_perm("eligibility.view_audit"):
         raise PermissionDenied("Only managers can read the audit history.")
+    access_record(request, What.HISTORY, service_user=service_user)
     records = list(service_user.history.select_related("history_user").order_by("-history_id"))
     changes = []
     for newer, older in zip(records, [*records[1:], None], strict=True):

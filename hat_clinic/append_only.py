@@ -29,8 +29,9 @@ from contextlib import contextmanager
 # record; a record that is rightly updated (a session's status, an alert's
 # acknowledgement) is not, but its history table is.
 APPEND_ONLY = [
-    # The pathway and the people.
+    # The pathway and the people, and who read their records.
     "eligibility.StatusChange",
+    "eligibility.AccessLog",
     "eligibility.HistoricalServiceUser",
     "eligibility.HistoricalClinic",
     "eligibility.HistoricalStaffMembership",

@@ -40,6 +40,7 @@ router.register("suspensions", leaving_api.SuspensionViewSet, basename="suspensi
 router.register("exits", leaving_api.ExitViewSet, basename="exit")
 router.register("cd-register", register_api.RegisterEntryViewSet, basename="cd-register")
 router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
+router.register("access-log", eligibility_api.AccessLogViewSet, basename="access-log")
 router.register("tox-screens", monitoring_api.ToxScreenViewSet, basename="tox-screen")
 router.register("breath-tests", monitoring_api.BreathTestViewSet, basename="breath-test")
 router.register(

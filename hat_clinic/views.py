@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from dosing.register import register_balances
+from eligibility.access import What, access_record
 from eligibility.models import Status
 from eligibility.selectors import status_counts
 from eligibility.views import service_user_for
@@ -68,6 +69,7 @@ def service_user_timeline(request, pk):
     before = _instant(request.GET.get("before", ""))
     refused = request.GET.get("before") and before is None
     events, more = timeline(person, viewer=request.user, kinds=kinds or None, before=before)
+    access_record(request, What.TIMELINE, service_user=person)
     return render(
         request,
         "timeline.html",

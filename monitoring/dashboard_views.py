@@ -17,6 +17,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from eligibility.access import What, access_record
 from eligibility.selectors import clinics_for_staff
 from hat_clinic.api import requires
 from hat_clinic.csv_export import csv_response
@@ -353,6 +354,7 @@ def _page(request, dashboard: Dashboard):
             status=400,
         )
     if export:
+        access_record(request, What.CSV_EXPORT, export=f"{dashboard.name} by {export}")
         header, rows = dashboard.tables[export](numbers)
         return csv_response(
             f"{dashboard.name}-by-{export}-{filters.start}-{filters.end}.csv", header, rows

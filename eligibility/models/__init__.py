@@ -1,3 +1,4 @@
+from .access import AccessLog
 from .clinics import (
     ABSOLUTE_MAX_DAILY_MG,
     DEFAULT_MAX_INJECTION_MG,
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_MAX_INJECTION_MG",
     "DOSED",
     "IN_TREATMENT",
+    "AccessLog",
     "Clinic",
     "ClinicPolicy",
     "Criterion",

@@ -22,7 +22,7 @@ def fill(page, old, new, again):
 
 
 def error_beside(page, name):
-    return page.locator(f"[data-error-for={name}]").inner_text()
+    return " ".join(page.locator(f"[data-error-for={name}]").all_inner_texts())
 
 
 def test_a_nurse_changes_her_password_through_its_refusals(page, live_server, cast):

@@ -13,6 +13,8 @@ from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, RegisterEntry
 from dosing.register import register_receive, register_section_add
 from dosing.services import methadone_prescribe, pharmacy_add, review_record
+from eligibility.access import access_record
+from eligibility.models import AccessLog
 from monitoring.models import Alert
 from monitoring.records import breath_test_record, methadone_collection_record, tox_screen_record
 from tests.dosing.room_setup import give_dose
@@ -124,6 +126,7 @@ def make_records(cast) -> dict:
     )
     breath = breath_test_record(service_user=person, recorded_by=cast.nurse, reading="0", now=NOW)
     _, key = make_pharmacy_token(cast.clinic_a, created_by=cast.manager)
+    access_record(_Seen(cast.nurse, cast.clinic_a), AccessLog.What.RECORD, service_user=person)
     ids = {
         "clinic": cast.clinic_a.pk,
         "service-user": person.pk,
@@ -144,8 +147,16 @@ def make_records(cast) -> dict:
         "breath-test": breath.pk,
         "methadone-collection": collection.pk,
         "methadone-prescription": methadone.pk,
+        "access-log": pk_of(AccessLog.objects.first(), "access-log"),
     }
     return {"key": key, "person": person, "ids": ids}
+
+
+class _Seen:
+    """What access_record reads of a request: who, and the clinic they work in."""
+
+    def __init__(self, user, clinic):
+        self.user, self.clinic = user, clinic
 
 
 def pk_of(record, what) -> int:

@@ -75,6 +75,8 @@ EXPECTED = {
     ("cd-register-detail", "get"): READERS,
     ("alert-list", "get"): READERS,
     ("alert-detail", "get"): READERS,
+    ("access-log-list", "get"): ("manager",),
+    ("access-log-detail", "get"): ("manager",),
     ("alert-acknowledge", "post"): ("nurse", "prescriber", "manager"),
     ("tox-screen-list", "get"): READERS,
     ("tox-screen-list", "post"): ("nurse",),
