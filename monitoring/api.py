@@ -3,7 +3,6 @@ methadone-collections/) through the API, with the same services as the browser."
 
 import django_filters
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -30,7 +29,6 @@ from .selectors import (
     alerts_for_staff,
     breath_tests_for_staff,
     methadone_collections_for_staff,
-    methadone_for_day,
     tox_screens_for_staff,
 )
 
@@ -310,49 +308,45 @@ class MethadoneCollectionViewSet(_RecordViewSet):
         data = MethadoneCollectionInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        people = self._people(fields.pop("nhs_number", None), fields.pop("service_user", None))
-        token = self._token()
-        if token is None:
-            person, source = get_object_or_404(people), MethadoneCollection.Source.STAFF
-        else:
-            person, source = self._dispensed_to(people, token, fields["day"])
-        record, created = methadone_collection_record(
-            service_user=person, recorded_by=request.user, source=source, **fields
+        person = self._person_named(
+            fields.pop("nhs_number", None), fields.pop("service_user", None)
         )
-        if (
-            token is not None
-            and record.source != source
-            and record.collected != fields["collected"]
-        ):
-            return Response(
-                {
-                    "detail": "The clinic recorded this day differently. Its record stands; "
-                    "your report is kept beside it and the clinic's staff are alerted.",
-                    "code": "staff_record_stands",
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+        token = self._token()
+        if token is not None and token.pharmacy_id is None:
+            raise Http404  # issued before tokens named their pharmacy: it reaches nobody
+        record, created = methadone_collection_record(
+            service_user=person,
+            recorded_by=request.user,
+            reporting_pharmacy=token.pharmacy if token is not None else None,
+            **fields,
+        )
         return self._respond(record, created)
 
-    def _people(self, nhs_number, service_user_id):
-        """Who the request names, among the caller's clinics' service users."""
+    def _person_named(self, nhs_number, service_user_id):
+        """Who the request names, among the caller's clinics' service users. An NHS
+        number is unique within a clinic, so staff of two clinics may find it twice."""
         people = service_users_for_staff(self.request.user)
         if service_user_id is not None:
-            return people.filter(pk=service_user_id)
-        number = normalise_nhs_number(nhs_number)
+            people = people.filter(pk=service_user_id)
+        else:
+            people = people.filter(nhs_number=self._nhs_number(nhs_number))
+        found = list(people[:2])
+        if not found:
+            raise Http404  # one nameless answer, whoever is asked for and whyever
+        if len(found) > 1:
+            raise RuleViolation(
+                "This NHS number is registered at more than one of your clinics: name the "
+                "service user by service_user instead.",
+                code="nhs_number_ambiguous",
+                field="nhs_number",
+            )
+        return found[0]
+
+    @staticmethod
+    def _nhs_number(value):
+        number = normalise_nhs_number(value)
         if len(number) != 10 or not number.isdigit():
             raise RuleViolation(
                 "Give the NHS number as 10 digits.", code="nhs_number_invalid", field="nhs_number"
             )
-        return people.filter(nhs_number=number)
-
-    @staticmethod
-    def _dispensed_to(people, token, day):
-        """A pharmacy reports only for people whose methadone it dispenses on that day.
-        Anyone else (unknown, another pharmacy's, no methadone, another clinic's) is the
-        same nameless 404, so a token cannot be used to find out who is who."""
-        for person in people:
-            prescription = methadone_for_day(service_user=person, day=day)
-            if prescription is not None and prescription.pharmacy_id == token.pharmacy_id:
-                return person, MethadoneCollection.Source.PHARMACY
-        raise Http404
+        return number

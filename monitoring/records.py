@@ -5,10 +5,11 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from eligibility.models import ServiceUser
-from hat_clinic.errors import RuleViolation
+from hat_clinic.errors import Conflict, RuleViolation
 
 from .alerts import alert_raise
 from .models import (
@@ -156,18 +157,31 @@ def methadone_collection_record(
     day: dt.date,
     collected: bool,
     recorded_by,
-    source: str = MethadoneCollection.Source.STAFF,
+    reporting_pharmacy=None,
     note: str = "",
     now: dt.datetime | None = None,
 ) -> tuple[MethadoneCollection, bool]:
     """Record whether the day's methadone was collected, at the pharmacy on the
     prescription in force that day. A second report for the same day replaces the
-    first (the history keeps it), except that a pharmacy's report never replaces the
-    clinic staff's: one that disagrees is kept beside it as a MethadoneConflict, and
-    alerts. Returns the day's record and whether it is new."""
+    first (the history keeps it). Returns the day's record and whether it is new.
+
+    A pharmacy's report (``reporting_pharmacy``, from its integration token) is
+    narrower (issue 16.3):
+
+    - it is only for people whose methadone that pharmacy dispenses that day; anyone
+      else is Http404, the same nameless answer as an unknown person;
+    - it never replaces the clinic staff's record of the day: one that disagrees is
+      kept beside it as a MethadoneConflict, which alerts, and, once that is saved,
+      Conflict (409, ``staff_record_stands``) tells the pharmacy. One that agrees
+      changes nothing.
+    """
     now = now or timezone.now()
-    _not_in_the_future(day, service_user.clinic, now, field="day", what="day")
     prescription = methadone_for_day(service_user=service_user, day=day)
+    if reporting_pharmacy is not None and (
+        prescription is None or prescription.pharmacy_id != reporting_pharmacy.pk
+    ):
+        raise Http404
+    _not_in_the_future(day, service_user.clinic, now, field="day", what="day")
     if prescription is None:
         raise RuleViolation(
             f"{service_user.display_name} had no methadone prescription on {day:%d %b %Y}: "
@@ -175,6 +189,11 @@ def methadone_collection_record(
             code="no_methadone_prescription",
             field="day",
         )
+    source = (
+        MethadoneCollection.Source.STAFF
+        if reporting_pharmacy is None
+        else MethadoneCollection.Source.PHARMACY
+    )
     record = partial(
         _methadone_day_record,
         service_user,
@@ -187,11 +206,18 @@ def methadone_collection_record(
         now,
     )
     try:
-        return record()
+        saved, created = record()
     except IntegrityError:
         # Two reports for a new day at the same moment: the other created the day's
         # record; this one replaces it, as any later report does.
-        return record()
+        saved, created = record()
+    if saved.source != source and saved.collected != collected:
+        raise Conflict(
+            "The clinic recorded this day differently. Its record stands; your report is "
+            "kept beside it and the clinic's staff are alerted.",
+            code="staff_record_stands",
+        )
+    return saved, created
 
 
 def _methadone_day_record(

@@ -141,3 +141,32 @@ def test_a_pharmacy_may_correct_its_own_report(town):
     assert report(town, service_user=own.pk, collected=True).status_code == 200
     assert MethadoneCollection.objects.get().collected is True
     assert not MethadoneConflict.objects.exists()
+
+
+def test_staff_of_two_clinics_naming_a_number_registered_at_both_are_asked_for_the_id(cast):
+    """An NHS number is unique within a clinic (issue 16.4), so it can name two people
+    for someone working at both: a clear 400, not a 500."""
+    from eligibility.services import staff_member_add
+
+    high_st = pharmacy_add(clinic=cast.clinic_a, name="High St Pharmacy", address="1 High St")
+    far = pharmacy_add(clinic=cast.clinic_b, name="Far Pharmacy", address="9 Far Rd")
+    at_a = on_methadone_at(cast, cast.clinic_a, high_st, nhs_number="9990000018")
+    on_methadone_at(cast, cast.clinic_b, far, nhs_number="9990000018")
+    staff_member_add(clinic=cast.clinic_b, user=cast.nurse)
+    client = cast.client("nurse")
+    body = {"day": DAY, "collected": True}
+    ambiguous = client.post(
+        URL, {**body, "nhs_number": "9990000018"}, content_type="application/json"
+    )
+    assert ambiguous.status_code == 400
+    assert ambiguous.json()["code"] == "nhs_number_ambiguous"
+    by_id = client.post(URL, {**body, "service_user": at_a.pk}, content_type="application/json")
+    assert by_id.status_code == 201
+
+
+def test_a_token_issued_before_tokens_named_a_pharmacy_reaches_nobody(cast, town):
+    from eligibility.models import IntegrationToken
+
+    IntegrationToken.objects.update(pharmacy=None)
+    assert report(town, service_user=town["own"].pk).status_code == 404
+    assert not MethadoneCollection.objects.exists()
