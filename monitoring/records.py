@@ -176,12 +176,14 @@ def methadone_collection_record(
       changes nothing.
     """
     now = now or timezone.now()
+    # First, and for a pharmacy too: it names nobody, and the far future (9999-12-31)
+    # must not reach the look-up, which reads the day after.
+    _not_in_the_future(day, service_user.clinic, now, field="day", what="day")
     prescription = methadone_for_day(service_user=service_user, day=day)
     if reporting_pharmacy is not None and (
         prescription is None or prescription.pharmacy_id != reporting_pharmacy.pk
     ):
         raise Http404
-    _not_in_the_future(day, service_user.clinic, now, field="day", what="day")
     if prescription is None:
         raise RuleViolation(
             f"{service_user.display_name} had no methadone prescription on {day:%d %b %Y}: "

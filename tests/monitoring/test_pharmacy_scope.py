@@ -170,3 +170,13 @@ def test_a_token_issued_before_tokens_named_a_pharmacy_reaches_nobody(cast, town
     IntegrationToken.objects.update(pharmacy=None)
     assert report(town, service_user=town["own"].pk).status_code == 404
     assert not MethadoneCollection.objects.exists()
+
+
+def test_a_day_at_the_end_of_the_calendar_is_refused_as_in_the_future_not_a_500(cast, town):
+    far = Client().post(
+        URL,
+        {"service_user": town["own"].pk, "day": "9999-12-31", "collected": True},
+        content_type="application/json",
+        **town["auth"],
+    )
+    assert far.status_code == 400 and far.json()["field"] == "day"
