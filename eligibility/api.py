@@ -11,8 +11,9 @@ from hat_clinic.api import ActionPermissions, LocalTimeField, StrictFieldsMixin
 from hat_clinic.errors import RuleViolation
 from hat_clinic.roles import staff_name
 
+from . import second_factor
 from .access import access_log_for_staff
-from .models import AccessLog, Clinic, ClinicPolicy, DoseSlot, ServiceUser
+from .models import AccessLog, Clinic, ClinicPolicy, DoseSlot, ServiceUser, StaffMembership
 from .pathway import service_user_admit
 from .pathway_api import AdmitInput
 from .selectors import attach_policies_in_force, clinics_for_staff, service_users_for_staff
@@ -173,3 +174,68 @@ class AccessLogViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return access_log_for_staff(self.request.user)
+
+
+class StaffSerializer(serializers.ModelSerializer):
+    """A membership: a member of staff in one clinic, with their roles and second factor."""
+
+    username = serializers.CharField(source="user.username", read_only=True)
+    name = serializers.SerializerMethodField()
+    roles = serializers.SerializerMethodField()
+    last_login = serializers.DateTimeField(source="user.last_login", read_only=True)
+    second_factor = serializers.BooleanField(read_only=True)
+    second_factor_since = serializers.DateTimeField(read_only=True, allow_null=True)
+    recovery_codes_left = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = StaffMembership
+        fields = [
+            "id",
+            "clinic",
+            "user",
+            "username",
+            "name",
+            "roles",
+            "last_login",
+            "second_factor",
+            "second_factor_since",
+            "recovery_codes_left",
+        ]
+        read_only_fields = fields
+
+    def get_name(self, membership) -> str:
+        return staff_name(membership.user)
+
+    def get_roles(self, membership) -> list[str]:
+        return [group.name for group in membership.user.groups.all()]
+
+
+class ResetSecondFactorInput(StrictFieldsMixin, serializers.Serializer):
+    """No fields: the reset is the request itself. A body, if sent, must be JSON."""
+
+
+class StaffViewSet(viewsets.ReadOnlyModelViewSet):
+    """The staff of the caller's clinics (managers). ``POST staff/{id}/reset-second-factor/``
+    resets that member of staff's authenticator and recovery codes: they set up an
+    authenticator again at their next login."""
+
+    serializer_class = StaffSerializer
+    queryset = StaffMembership.objects.none()  # for the schema; get_queryset scopes the caller
+    permission_classes = [ActionPermissions]
+    filterset_fields = ["clinic"]
+    action_permissions = {
+        "list": "eligibility.view_staffmembership",
+        "retrieve": "eligibility.view_staffmembership",
+        "reset_second_factor": "eligibility.reset_second_factor",
+    }
+
+    def get_queryset(self):
+        return second_factor.staff_of(clinics_for_staff(self.request.user))
+
+    @extend_schema(request=ResetSecondFactorInput, responses={200: StaffSerializer})
+    @action(detail=True, methods=["post"], url_path="reset-second-factor")
+    def reset_second_factor(self, request, pk=None):
+        membership = self.get_object()
+        ResetSecondFactorInput(data=request.data).is_valid(raise_exception=True)
+        second_factor.reset(user=membership.user, by=request.user, clinic=membership.clinic)
+        return Response(StaffSerializer(self.get_queryset().get(pk=membership.pk)).data)

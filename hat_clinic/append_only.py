@@ -32,6 +32,7 @@ APPEND_ONLY = [
     # The pathway and the people, and who read their records.
     "eligibility.StatusChange",
     "eligibility.AccessLog",
+    "eligibility.SecondFactorEvent",
     "eligibility.HistoricalServiceUser",
     "eligibility.HistoricalClinic",
     "eligibility.HistoricalStaffMembership",

@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from hat_clinic.navigation import navigation_for
 from hat_clinic.roles import Role
 from monitoring.selectors import open_alert_count
@@ -8,6 +10,11 @@ def clinic_navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    # An integration token's account has no second step (no is_verified): it is no session.
+    verified = getattr(user, "is_verified", None)
+    if settings.TWO_FACTOR_REQUIRED and verified is not None and not verified():
+        # Between the password and the second factor: nothing to go to but logging out.
+        return {"second_step": True}
     group_names = {group.name for group in user.groups.all()}
     roles = [role for role in Role if role.value in group_names]
     clinic = getattr(request, "clinic", None)

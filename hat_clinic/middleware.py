@@ -11,7 +11,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
-from django.shortcuts import resolve_url
+from django.shortcuts import redirect, resolve_url
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
@@ -100,6 +100,62 @@ class SessionLifetimeMiddleware:
         if not is_automatic(request):
             session[LAST_ACTIVE_KEY] = now.isoformat()
         return None
+
+
+class SecondFactorMiddleware:
+    """A password alone opens nothing (issue 16.2): a logged-in member of staff whose
+    session has not passed the second factor reaches only the pages that ask for it
+    (and logging out). Pages, the API's session and the admin are all behind it.
+    Integration tokens are not sessions, so they are untouched.
+
+    Off only where settings.TWO_FACTOR_REQUIRED is false, which settings refuse with
+    DEBUG off.
+    """
+
+    # Reachable with a password alone: the second-factor pages, logging in and out.
+    OPEN = (
+        "/two-factor/",
+        "/login/",
+        "/logout/",
+        "/admin/login/",
+        "/admin/logout/",
+        "/static/",
+        "/favicon.ico",
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if (
+            settings.TWO_FACTOR_REQUIRED
+            and user.is_authenticated
+            and not user.is_verified()
+            and not request.path_info.startswith(self.OPEN)
+        ):
+            if request.path_info.startswith("/api/"):
+                return JsonResponse(
+                    {
+                        "detail": "Log in with your second factor first: this session "
+                        "has passed only the password.",
+                        "code": "second_factor_required",
+                    },
+                    status=HTTPStatus.FORBIDDEN,
+                )
+            return to_second_factor(request)
+        return self.get_response(request)
+
+
+def to_second_factor(request):
+    """Off to the second-factor page, and back here after."""
+    target = resolve_url("two-factor")
+    back = quote(
+        (request.htmx.current_url_abs_path if request.htmx else None) or request.get_full_path()
+    )
+    if request.htmx:
+        return HttpResponseClientRedirect(f"{target}?next={back}")
+    return redirect(f"{target}?next={back}")
 
 
 class NoStoreMiddleware:

@@ -26,6 +26,7 @@ NAVIGATION = (
     NavEntry("Dashboards", "dashboard-attendance", "monitoring.view_dashboards"),
     NavEntry("Clinic policy", "clinic-policy", "eligibility.view_clinicpolicy"),
     NavEntry("Service closure", "service-closure", "dosing.add_serviceclosure"),
+    NavEntry("Staff", "staff-list", "eligibility.view_staffmembership"),
 )
 
 

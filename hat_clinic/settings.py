@@ -51,8 +51,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    # django-csp, for its system checks of CONTENT_SECURITY_POLICY.
+    "csp",
     "simple_history",
     "axes",
+    # The second factor (issue 16.2): an authenticator app, and one-time recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # The project package itself, for project-wide commands such as seed_demo.
     "hat_clinic",
     "eligibility",
@@ -67,13 +73,19 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After whitenoise, which answers static files itself with their long cache.
     "hat_clinic.middleware.NoStoreMiddleware",
+    # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Says whether this session passed the second factor (request.user.is_verified()).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "hat_clinic.middleware.SessionLifetimeMiddleware",
+    # After the session's lifetime: an ended session goes to the login page first.
+    "hat_clinic.middleware.SecondFactorMiddleware",
     "hat_clinic.middleware.LoginRequiredMiddleware",
     "hat_clinic.middleware.CurrentClinicMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -174,6 +186,18 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
+# Every member of staff logs in with a second factor: a code from an authenticator app
+# (TOTP), or one of their one-time recovery codes. TWO_FACTOR_REQUIRED=false skips it
+# for development only; it is refused when DEBUG is off.
+TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", True)
+if not TWO_FACTOR_REQUIRED and not DEBUG:
+    raise ImproperlyConfigured(
+        "TWO_FACTOR_REQUIRED=false is for development only and is refused with DEBUG off: "
+        "every member of staff must log in with a second factor."
+    )
+# The name an authenticator app shows beside the code.
+OTP_TOTP_ISSUER = env.str("TWO_FACTOR_ISSUER", "HAT clinic")
+RECOVERY_CODE_COUNT = 10
 # Integration tokens: this many unknown or revoked keys from one address within the
 # window, and that address gets 429 until the window has passed.
 TOKEN_FAILURE_LIMIT = env.int("TOKEN_FAILURE_LIMIT", 10)
@@ -279,6 +303,26 @@ SPECTACULAR_SETTINGS = {
         "AlertKindEnum": "monitoring.models.AlertKind",
         "SuspensionKindEnum": "dosing.models.Suspension.Kind",
         "ExitKindEnum": "dosing.models.ExitKind",
+    },
+}
+
+# A strict Content-Security-Policy (django-csp; issue 16.7): scripts, styles, fonts
+# and fetches only from this site, no inline script, event handler or style
+# attribute, no eval. Pages pass data to their scripts with json_script and attach
+# behaviour from static/js/clinic.js by data attributes. data: images are for
+# Bootstrap's own CSS (the arrows of selects, the ticks of checkboxes).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
     },
 }
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hat_clinic.roles import Role, grant_role_permissions
 
-from .factories import make_clinic, make_service_user, make_staff
+from .factories import StaffClient, make_clinic, make_service_user, make_staff
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM
 # calls from such a thread unless told this is deliberate (LIBRARIES.md).
@@ -63,9 +63,9 @@ class Cast:
     manager: object
     nurse_b: object
 
-    def client(self, who: str | None) -> Client:
+    def client(self, who: str | None) -> StaffClient:
         """A logged-in client for a member of the cast, or an anonymous one for None."""
-        client = Client()
+        client = StaffClient()
         if who is not None:
             client.force_login(getattr(self, who))
         return client
@@ -77,6 +77,21 @@ CLINICS_OPENED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 # Each role of clinic A, a nurse of clinic B, and an anonymous visitor.
 CAST_A = ["nurse", "hca", "prescriber", "manager"]
 EVERYONE = [*CAST_A, "nurse_b", None]
+
+
+@pytest.fixture
+def client():
+    """pytest-django's client, whose force_login also passes the second factor."""
+    return StaffClient()
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's admin client, with an administrator who set up an authenticator."""
+    TOTPDevice.objects.create(user=admin_user, name="Authenticator app", confirmed=True)
+    client = StaffClient()
+    client.force_login(admin_user)
+    return client
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -9,6 +9,10 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from eligibility.models import Status
 from eligibility.services import (
@@ -55,12 +59,41 @@ def make_clinic(name: str | None = None, **policy_values):
     return clinic_create(name=name or f"Clinic {next(_clinic_serial)}", **policy_values)
 
 
-def make_staff(clinic, *roles: Role, **fields):
+def make_staff(clinic, *roles: Role, second_factor: bool = True, **fields):
+    """A member of staff with these roles, who has set up an authenticator app (as
+    everyone must before using the clinic's pages), unless second_factor=False."""
     user = UserFactory(**fields)
     user.groups.add(*Group.objects.filter(name__in=[role.value for role in roles]))
     if clinic is not None:
         staff_member_add(clinic=clinic, user=user)
+    if second_factor:
+        TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     return user
+
+
+def second_factor_code(user) -> str:
+    """The code the person's authenticator app shows now. A device rightly refuses a
+    code it already accepted, and many tests freeze the clock, so logging in twice
+    within one 30-second step would reuse one: the code's last use is forgotten first,
+    as a new step would."""
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
+    code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{code:0{device.digits}d}"
+
+
+class StaffClient(Client):
+    """A test client whose force_login stands for the second factor as well as the
+    password: the session counts as verified with the person's authenticator, if they
+    set one up. Someone without one is logged in with the password only."""
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is not None:
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
 
 
 # The shortest allowed path from "referred" to each status.

@@ -17,6 +17,7 @@ from .pathway import (
     TreatmentAgreement,
     default_eligibility_levels,
 )
+from .second_factor import SecondFactorEvent
 from .service_users import (
     ALLOWED_TRANSITIONS,
     DOSED,
@@ -48,6 +49,7 @@ __all__ = [
     "IntegrationToken",
     "Level",
     "Referral",
+    "SecondFactorEvent",
     "ServiceUser",
     "StaffMembership",
     "Status",

@@ -13,8 +13,7 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from tests.browser.navigation import log_in
-from tests.factories import PASSWORD
+from tests.browser.navigation import log_in, log_in_here
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,8 +47,6 @@ def test_the_board_locks_after_30_minutes_without_activity_however_often_it_poll
         page.wait_for_url(re.compile(r"/login/\?next=/dosing/"))
         expect(page.get_by_text("logged out after 30 minutes without activity")).to_be_visible()
         # Logging in again goes back to the board.
-        page.get_by_label("Username").fill(cast.nurse.username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        log_in_here(page, cast.nurse.username)
         page.wait_for_url(re.compile(r"/dosing/"))
         expect(page.get_by_role("heading", name=re.compile("Dosing room"))).to_be_visible()

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.browser.navigation import nav_click
+from tests.browser.navigation import log_in_here, nav_click
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -8,11 +8,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _log_in(page, live_server, username, password=PASSWORD):
     page.goto(f"{live_server.url}/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    # Wait for the POST's answer, so the next step never overtakes the login.
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
+    log_in_here(page, username, password)
 
 
 def test_a_nurse_logs_in_sees_the_clinic_and_logs_out(page, live_server, cast, service_user_a):

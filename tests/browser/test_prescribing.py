@@ -2,7 +2,7 @@ import pytest
 
 from eligibility.models import Status
 from tests.browser.navigation import log_in
-from tests.factories import PASSWORD, TRANSFER, make_service_user
+from tests.factories import TRANSFER, make_service_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,11 +15,7 @@ def test_a_prescriber_is_refused_above_15_mg_then_prescribes(page, live_server, 
         given_name="Robin",
         family_name="Starter",
     )
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(cast.prescriber.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, cast.prescriber.username)
 
     page.goto(f"{live_server.url}/service-users/{person.pk}/")
     page.get_by_role("link", name="Prescriptions").click()

@@ -26,9 +26,10 @@ from eligibility.models import Criterion, IntegrationToken, Referral, Status
 from eligibility.services import staff_member_add
 from monitoring.alerts import alert_acknowledge
 from monitoring.models import Alert
+from tests.browser.navigation import log_in_here
 from tests.conftest import CAST_A
 from tests.eligibility.pathway_setup import assess, refer
-from tests.factories import PASSWORD, TRANSFER, make_service_user
+from tests.factories import TRANSFER, make_service_user
 from tests.hat_clinic.api_setup import MON, make_records
 from tests.monitoring.scan_setup import london, schedule, session_of
 
@@ -47,6 +48,7 @@ NOT_PAGES_BY_NAME = {
     "favicon": "the icon: a redirect to a static file",
     "login": "the anonymous log-in form: each role's log-in checks it instead",
     "logout": "logs out; answers POST only",
+    "two-factor": "the second step of logging in: each role's log-in passes it instead",
     "register-csv": "a CSV download",
     "service-user-photo": "a photograph",
 }
@@ -184,6 +186,7 @@ def records_by_route(cast) -> dict[str, list]:
         ],
         "exit-plans/": list(person.reducing_plans.all()),
         "prescriptions/": [ids["prescription"]],
+        "staff/": [ids["staff"]],
     }
 
 
@@ -229,10 +232,7 @@ def pages_of_each_role(cast, pages, records) -> tuple[dict, dict]:
 def log_in(page, live_server, username):
     page.goto(f"{live_server.url}/login/")
     assert_no_overflow(page, "/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
+    log_in_here(page, username)
 
 
 def overflow_of(page) -> str | None:

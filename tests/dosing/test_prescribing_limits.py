@@ -248,7 +248,7 @@ def test_the_page_asks_for_the_reason_keeps_what_was_typed_and_the_review_shows_
     url = f"/service-users/{person.pk}/prescriptions/new/"
     with time_machine.travel(T, tick=False):
         data = form_data(
-            client.get(url).content.decode(), **{"class": "bg-white p-3 border rounded"}
+            client.get(url).content.decode(), **{"class": "bg-white p-3 border rounded max-w-48rem"}
         )
         data.update({"dose_AM": "160", "dose_PM": "100", "reason": "Increase"})
         refused_page = client.post(url, data)

@@ -16,7 +16,7 @@ from dosing.register import register_section_add
 from eligibility.models import AccessLog
 from hat_clinic.append_only import APPEND_ONLY
 from hat_clinic.roles import Role
-from tests.factories import make_pharmacy_token, make_staff
+from tests.factories import StaffClient, make_pharmacy_token, make_staff
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
@@ -118,7 +118,7 @@ def test_the_api_lists_a_records_accesses_to_managers_only(cast, service_user_a,
 def test_another_clinics_manager_sees_none_of_it(cast, service_user_a):
     cast.client("nurse").get(reverse("service-user-detail", args=[service_user_a.pk]))
     manager_b = make_staff(cast.clinic_b, Role.MANAGER, username="manager_b")
-    client = Client()
+    client = StaffClient()
     client.force_login(manager_b)
     assert client.get("/api/v1/access-log/").json()["count"] == 0
     named = client.get("/api/v1/access-log/", {"service_user": service_user_a.pk})

@@ -53,7 +53,8 @@ def test_service_user_list_filters_by_status_in_fixed_queries(cast, django_asser
     client = cast.client("nurse")
     # Including the two permission reads (the list needs eligibility.view_serviceuser)
     # and the one that finds no closed window to settle.
-    with django_assert_max_num_queries(11):
+    # And the session's second-factor device (django-otp's middleware).
+    with django_assert_max_num_queries(12):
         response = client.get("/api/v1/service-users/", {"status": "waiting"})
     body = response.json()
     assert body["count"] == 15

@@ -7,11 +7,11 @@ import threading
 import pytest
 import time_machine
 from django.db import connection, connections
-from django.test import Client
 
 from eligibility.models import Criterion, Referral, ServiceUser, Status
 from eligibility.services import policy_issue
 from tests.eligibility.pathway_setup import NOW, accepted, assess, refer
+from tests.factories import StaffClient
 
 JSON = "application/json"
 
@@ -140,7 +140,7 @@ def test_admissions_racing_for_places_never_exceed_capacity(cast):
 
     def admit(pk):
         try:
-            client = Client()
+            client = StaffClient()
             client.force_login(cast.prescriber)
             barrier.wait()
             response = post(

@@ -10,7 +10,7 @@ from dosing.services import pharmacy_add
 from eligibility.models import IntegrationToken
 from eligibility.tokens import token_issue
 from hat_clinic.roles import Role
-from tests.factories import make_pharmacy_token, make_staff
+from tests.factories import StaffClient, make_pharmacy_token, make_staff
 from tests.helpers import refused
 
 PAGE = reverse("integration-tokens")
@@ -101,7 +101,7 @@ def test_only_managers_manage_tokens(cast, who, status):
 def test_another_clinics_manager_cannot_see_or_revoke_the_token(cast):
     token, key = make_pharmacy_token(cast.clinic_a, created_by=cast.manager)
     other = make_staff(cast.clinic_b, Role.MANAGER, username="manager_b")
-    client = Client()
+    client = StaffClient()
     client.force_login(other)
     assert client.get(PAGE).context["tokens"].count() == 0
     assert client.post(reverse("integration-token-revoke", args=[token.pk])).status_code == 404

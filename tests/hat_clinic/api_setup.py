@@ -15,11 +15,12 @@ from dosing.register import register_receive, register_section_add
 from dosing.services import methadone_prescribe, pharmacy_add, review_record
 from eligibility.access import access_record
 from eligibility.models import AccessLog
+from hat_clinic.roles import Role
 from monitoring.models import Alert
 from monitoring.records import breath_test_record, methadone_collection_record, tox_screen_record
 from tests.dosing.room_setup import give_dose
 from tests.eligibility.pathway_setup import assess, refer
-from tests.factories import make_pharmacy_token
+from tests.factories import make_pharmacy_token, make_staff
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule, session_of
 
 MON = dt.date(2026, 2, 9)
@@ -127,6 +128,8 @@ def make_records(cast) -> dict:
     breath = breath_test_record(service_user=person, recorded_by=cast.nurse, reading="0", now=NOW)
     _, key = make_pharmacy_token(cast.clinic_a, created_by=cast.manager)
     access_record(_Seen(cast.nurse, cast.clinic_a), AccessLog.What.RECORD, service_user=person)
+    # Someone whose second factor a manager may reset, who is none of the principals.
+    colleague = make_staff(cast.clinic_a, Role.HCA, username="hca_a2")
     ids = {
         "clinic": cast.clinic_a.pk,
         "service-user": person.pk,
@@ -148,6 +151,7 @@ def make_records(cast) -> dict:
         "methadone-collection": collection.pk,
         "methadone-prescription": methadone.pk,
         "access-log": pk_of(AccessLog.objects.first(), "access-log"),
+        "staff": colleague.memberships.get().pk,
     }
     return {"key": key, "person": person, "ids": ids}
 

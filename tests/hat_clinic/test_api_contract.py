@@ -12,7 +12,7 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 
-from tests.factories import make_pharmacy_token
+from tests.factories import StaffClient, make_pharmacy_token
 from tests.hat_clinic.api_setup import ROUTES, client_for, path_for
 from tests.hat_clinic.test_api_matrix import EXPECTED
 
@@ -44,7 +44,7 @@ def test_an_unknown_field_is_a_400_that_names_it(cast, records, name, route):
 
 
 def test_a_session_write_needs_its_csrf_token(cast):
-    client = Client(enforce_csrf_checks=True)
+    client = StaffClient(enforce_csrf_checks=True)
     client.force_login(cast.nurse)
     refused = client.post("/api/v1/tox-screens/", {}, content_type="application/json")
     assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]

@@ -8,7 +8,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, second_factor_code
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,10 @@ def test_staff_log_in_and_land_on_their_clinic(cast):
     client, response = _login(cast.nurse.username, PASSWORD)
     assert response.status_code == 302
     assert response.url == reverse("home")
+    # The password alone opens nothing: the second step comes first (test_second_factor).
+    assert client.get(reverse("home")).url == f"{reverse('two-factor')}?next=/"
+    code = {"code": second_factor_code(cast.nurse), "next": "/"}
+    assert client.post(reverse("two-factor"), code).url == "/"
     assert b"Clinic A" in client.get(reverse("home")).content
 
 

@@ -12,14 +12,13 @@ import logging
 import pytest
 import time_machine
 from django.db.models.signals import post_save
-from django.test import Client
 from django.views.debug import ExceptionReporter
 
 from dosing.models import Administration
 from dosing.room import session_assess
 from tests.dosing.room_setup import on_prescription
 from tests.dosing.test_session_safety import at, page_url, slot
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, StaffClient
 
 
 class Crash(Exception):
@@ -56,7 +55,7 @@ def test_a_crash_during_a_witnessed_dose_reports_no_password(
     settings.DEBUG = debug
     session = slot(on_prescription(cast))
     session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=at(9))
-    client = Client(raise_request_exception=False)
+    client = StaffClient(raise_request_exception=False)
     client.force_login(cast.nurse)
     fields = {
         "drawn_mg": "60",

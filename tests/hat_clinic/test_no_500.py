@@ -13,7 +13,6 @@ import logging
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
@@ -31,7 +30,7 @@ from eligibility.pathway import eligibility_assess, referral_decide
 from hat_clinic.urls import urlpatterns as app_urlpatterns
 from monitoring.models import Alert
 from tests.eligibility.pathway_setup import all_met, assess, refer
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, StaffClient
 from tests.hat_clinic.api_setup import MON, NOW, ROUTES, client_for, path_for
 from tests.hat_clinic.test_api_matrix import EXPECTED
 from tests.helpers import refused
@@ -570,7 +569,7 @@ urlpatterns = [
 @pytest.mark.parametrize("address", ["/api/v1/test-fault/", "/api/v1/test-api-fault/"])
 def test_an_unhandled_api_error_is_a_logged_json_500(cast, settings, caplog, debug, address):
     settings.DEBUG = debug
-    client = Client(raise_request_exception=False)
+    client = StaffClient(raise_request_exception=False)
     client.force_login(cast.nurse)
     with caplog.at_level(logging.ERROR, logger="django.request"):
         response = client.get(address)
@@ -592,7 +591,7 @@ def test_the_test_client_still_raises_an_unhandled_api_error(cast):
 @pytest.mark.urls(__name__)
 def test_a_page_error_outside_the_api_stays_an_html_page(cast, settings):
     settings.DEBUG = False
-    client = Client(raise_request_exception=False)
+    client = StaffClient(raise_request_exception=False)
     client.force_login(cast.nurse)
     response = client.get("/test-page-fault/")
     assert response.status_code == 500 and "html" in response["Content-Type"]
