@@ -50,15 +50,32 @@ def confirmed_device(user) -> TOTPDevice | None:
 
 
 def is_enrolled(user) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return confirmed_device(user) is not None
 
 
-def enrol_start(user) -> Enrolment:
-    """The authenticator key being set up: the same one each time the page is opened
-    until a code from it is confirmed, so a reload does not break a half-done scan."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+# The session holds the key being set up: a key belongs to the browser that asked for
+# it, so someone else who knows the password cannot read, from their own browser,
+# the key the person is about to scan.
+PENDING_KEY = "hat_second_factor_pending"
+
+# Each wrong code doubles the wait before the next (1, 2, 4 … seconds), up to this
+# many failures' worth: 2**9 seconds, about 8½ minutes. Guessing stays hopeless (a
+# few hundred tries a day against a million codes), and someone who knows only the
+# password cannot lock the person out for days.
+MOST_FAILURES_COUNTED = 10
+
+
+def enrol_start(request) -> Enrolment:
+    """The authenticator key this browser is setting up: the same one each time the
+    page is opened until a code from it is confirmed, so a reload does not break a
+    half-done scan; a new one for a browser that holds none."""
+    user = request.user
+    device = TOTPDevice.objects.filter(
+        user=user, confirmed=False, pk=request.session.get(PENDING_KEY)
+    ).first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR, confirmed=False)
+        request.session[PENDING_KEY] = device.pk
     qr = segno.make(device.config_url, error="m")
     key = b32encode(device.bin_key).decode()
     return Enrolment(
@@ -67,58 +84,85 @@ def enrol_start(user) -> Enrolment:
     )
 
 
-@transaction.atomic
 def enrol_confirm(request, code: str) -> list[str]:
-    """Confirm the authenticator being set up with a code it shows, verify this session
-    with it, and make the first recovery codes, returned to be shown once."""
+    """Confirm the authenticator this browser is setting up with a code it shows,
+    verify this session with it, and make the first recovery codes, returned to be
+    shown once. Wrong codes are throttled as at login."""
     user = request.user
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
-    if device is None:
-        raise RuleViolation(
-            "Open the set-up page again to get a QR code to scan.", code="no_enrolment"
+    with transaction.atomic():
+        device = (
+            TOTPDevice.objects.select_for_update()
+            .filter(user=user, confirmed=False, pk=request.session.get(PENDING_KEY))
+            .first()
         )
-    if not _digits(code) or not device.verify_token(_digits(code)):
-        raise RuleViolation(WRONG_CODE, code="wrong_code", field="code")
-    # One authenticator per person: any older one goes with the new one's arrival.
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    codes = _new_recovery_codes(user)
-    _event(user, Kind.ENROLLED)
-    otp_login(request, device)
-    return codes
+        if device is None:
+            raise RuleViolation(
+                "Open the set-up page again to get a QR code to scan.",
+                code="no_enrolment",
+                field="code",
+            )
+        if _checked(device, _digits(code)):
+            # One authenticator per person: any other goes with the new one's arrival.
+            TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            codes = _new_recovery_codes(user)
+            _event(user, Kind.ENROLLED)
+            otp_login(request, device)
+            request.session.pop(PENDING_KEY, None)
+            return codes
+    # Outside the transaction, so that the failure's count is kept.
+    raise RuleViolation(WRONG_CODE, code="wrong_code", field="code")
 
 
 def verify(request, code: str) -> int | None:
     """Verify this session with a code from the authenticator or a recovery code.
     Returns None for an authenticator code, or how many recovery codes are left when
-    one was used. Each wrong code doubles the wait before the next may be tried
-    (django-otp's throttling: 1, 2, 4 … seconds), so codes cannot be guessed."""
+    one was used. Each wrong code doubles the wait before the next may be tried, so
+    codes cannot be guessed."""
     user = request.user
     digits, recovery_code = _digits(code), _recovery_form(code)
-    model = TOTPDevice if digits else StaticDevice
+    devices = (
+        TOTPDevice.objects.filter(user=user, confirmed=True)
+        if digits
+        else StaticDevice.objects.filter(user=user)
+    )
     with transaction.atomic():
-        device = model.objects.select_for_update().filter(user=user).first()
-        if model is TOTPDevice and device is not None and not device.confirmed:
-            device = None
-        if device is not None:
-            wait = _throttled(device)
-            if wait:
-                seconds = "1 second" if wait == 1 else f"{wait} seconds"
-                raise RuleViolation(
-                    f"Too many wrong codes. Wait {seconds}, then try again.",
-                    code="too_many_codes",
-                    field="code",
-                )
-            if (digits or recovery_code) and device.verify_token(digits or recovery_code):
-                otp_login(request, device)
-                if model is TOTPDevice:
-                    return None
-                _event(user, Kind.RECOVERY_USED)
-                return device.token_set.count()
-            if not (digits or recovery_code):
-                device.throttle_increment()
+        device = devices.select_for_update().first()
+        if device is not None and _checked(device, digits or recovery_code):
+            otp_login(request, device)
+            if digits:
+                return None
+            _event(user, Kind.RECOVERY_USED)
+            return device.token_set.count()
+    # Outside the transaction, so that the failure's count is kept.
     raise RuleViolation(WRONG_CODE, code="wrong_code", field="code")
+
+
+def _checked(device, token: str) -> bool:
+    """Whether the device accepts the token. A device still waiting after wrong codes
+    refuses to check and says how long to wait; a malformed token counts as wrong."""
+    device.throttling_failure_count = min(device.throttling_failure_count, MOST_FAILURES_COUNTED)
+    allowed, details = device.verify_is_allowed()
+    if not allowed:
+        raise RuleViolation(
+            f"Too many wrong codes. Wait {_wait(details)}, then try again.",
+            code="too_many_codes",
+            field="code",
+        )
+    if token:
+        return device.verify_token(token)
+    device.throttle_increment()
+    return False
+
+
+def _wait(details) -> str:
+    until = (details or {}).get("locked_until")
+    seconds = max(1, math.ceil((until - timezone.now()).total_seconds())) if until else 1
+    if seconds < 60:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    minutes = math.ceil(seconds / 60)
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
 @transaction.atomic
@@ -133,31 +177,40 @@ def recovery_left(user) -> int:
     return StaticToken.objects.filter(device__user=user).count()
 
 
+def reset_refusal(*, user, by) -> RuleViolation | None:
+    """Why this manager may not reset this person's second factor, or None: never
+    their own (another manager does, or their recovery codes do), never an
+    installation administrator's (the command line does)."""
+    if user.pk == by.pk:
+        return RuleViolation(
+            "You cannot reset your own second factor. Use one of your recovery codes, "
+            "or ask another manager.",
+            code="own_second_factor",
+        )
+    if user.is_superuser:
+        return RuleViolation(
+            "An installation administrator's second factor is reset on the server, "
+            "with manage.py reset_second_factor.",
+            code="administrator",
+        )
+    return None
+
+
 @transaction.atomic
 def reset(*, user, by=None, clinic=None) -> None:
     """Remove a member of staff's authenticator and recovery codes: their next login
     asks them to set up an authenticator again, and every session their old devices
     verified must pass the second factor again.
 
-    A manager resets only staff of the clinic they are working in, never themselves
-    (another manager does, or their own recovery codes) and never an installation
-    administrator (the command line does). ``by=None`` is the command line.
+    A manager (``by``) resets only staff of ``clinic``, a clinic the manager works in,
+    and not as reset_refusal says. ``by=None`` is the command line, for anyone.
     """
     if by is not None:
         if clinic is None or not StaffMembership.objects.filter(user=user, clinic=clinic).exists():
             raise RuleViolation("No such member of staff in this clinic.", code="not_found")
-        if user.pk == by.pk:
-            raise RuleViolation(
-                "You cannot reset your own second factor. Use one of your recovery codes, "
-                "or ask another manager.",
-                code="own_second_factor",
-            )
-        if user.is_superuser:
-            raise RuleViolation(
-                "An installation administrator's second factor is reset on the server, "
-                "with manage.py reset_second_factor.",
-                code="administrator",
-            )
+        refusal = reset_refusal(user=user, by=by)
+        if refusal:
+            raise refusal
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     _event(user, Kind.RESET, by=by, clinic=clinic)
@@ -183,28 +236,22 @@ def _recovery_form(code: str) -> str:
     return compact if re.fullmatch(r"[a-z2-7]{8}", compact) else ""
 
 
-def _throttled(device) -> int | None:
-    """Seconds to wait before this device may check a code again, or None."""
-    allowed, details = device.verify_is_allowed()
-    if allowed:
-        return None
-    until = (details or {}).get("locked_until")
-    return max(1, math.ceil((until - timezone.now()).total_seconds())) if until else 1
-
-
 def _event(user, kind, *, by=None, clinic=None) -> None:
     SecondFactorEvent.objects.create(user=user, kind=kind, by=by, clinic=clinic, at=timezone.now())
 
 
 def staff_of(clinics) -> QuerySet[StaffMembership]:
-    """The clinics' staff for the staff page and ``staff/``: each membership with its
-    person, roles, whether they have set up an authenticator and when, and how many
-    recovery codes they have left. Three queries, whatever the number of staff."""
+    """The clinics' staff for the staff page and ``staff/``: each active person's
+    membership (not integration tokens' accounts) with their roles, whether they have
+    set up an authenticator and when, and how many recovery codes they have left. Two
+    queries, whatever the number of staff."""
     enrolled_at = SecondFactorEvent.objects.filter(
         user=OuterRef("user"), kind=Kind.ENROLLED
     ).order_by("-at")
     return (
-        StaffMembership.objects.filter(clinic__in=clinics)
+        StaffMembership.objects.filter(
+            clinic__in=clinics, user__is_active=True, user__integration_token__isnull=True
+        )
         .select_related("user", "clinic")
         .prefetch_related("user__groups")
         .annotate(

@@ -110,7 +110,7 @@ def two_factor_setup(request):
     return render(
         request,
         "registration/two_factor_setup.html",
-        {"form": form, "enrolment": second_factor.enrol_start(user), "next": _next(request)},
+        {"form": form, "enrolment": second_factor.enrol_start(request), "next": _next(request)},
         status=400 if request.method == "POST" else 200,
     )
 
@@ -141,31 +141,34 @@ def recovery_codes_renew(request):
 def staff_list(request):
     """The clinic's staff, with their roles, last login and second factor."""
     clinic = current_clinic(request)
-    return render(request, "eligibility/staff.html", {"staff": second_factor.staff_of([clinic])})
+    staff = list(second_factor.staff_of([clinic]))
+    may_reset = request.user.has_perm("eligibility.reset_second_factor")
+    for membership in staff:
+        membership.may_reset = may_reset and not second_factor.reset_refusal(
+            user=membership.user, by=request.user
+        )
+    return render(request, "eligibility/staff.html", {"staff": staff})
 
 
 @permission_required("eligibility.reset_second_factor", raise_exception=True)
 def staff_second_factor_reset(request, pk):
     """A manager resets a member of staff's second factor (a lost or new phone): asked
-    to confirm, then done. Only staff of the clinic the manager is working in."""
+    to confirm, then done. Only staff of the clinic the manager is working in; never
+    their own nor an administrator's, which the page says instead of offering."""
     clinic = current_clinic(request)
     membership = get_object_or_404(second_factor.staff_of([clinic]), pk=pk)
-    refusal = None
-    if request.method == "POST":
-        try:
-            second_factor.reset(user=membership.user, by=request.user, clinic=clinic)
-        except RuleViolation as error:
-            refusal = error.message
-        else:
-            messages.success(
-                request,
-                f"{staff_name(membership.user)}'s second factor is reset: they set up an "
-                "authenticator app again when they next log in.",
-            )
-            return redirect("staff-list")
+    refusal = second_factor.reset_refusal(user=membership.user, by=request.user)
+    if request.method == "POST" and refusal is None:
+        second_factor.reset(user=membership.user, by=request.user, clinic=clinic)
+        messages.success(
+            request,
+            f"{staff_name(membership.user)}'s second factor is reset: they set up an "
+            "authenticator app again when they next log in.",
+        )
+        return redirect("staff-list")
     return render(
         request,
         "eligibility/staff_reset.html",
-        {"membership": membership, "refusal": refusal},
-        status=400 if refusal else 200,
+        {"membership": membership, "refusal": refusal.message if refusal else None},
+        status=400 if refusal and request.method == "POST" else 200,
     )

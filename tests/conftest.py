@@ -8,11 +8,16 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hat_clinic.roles import Role, grant_role_permissions
 
-from .factories import StaffClient, make_clinic, make_service_user, make_staff
+from .factories import (
+    StaffClient,
+    enrol_authenticator,
+    make_clinic,
+    make_service_user,
+    make_staff,
+)
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM
 # calls from such a thread unless told this is deliberate (LIBRARIES.md).
@@ -88,7 +93,7 @@ def client():
 @pytest.fixture
 def admin_client(db, admin_user):
     """pytest-django's admin client, with an administrator who set up an authenticator."""
-    TOTPDevice.objects.create(user=admin_user, name="Authenticator app", confirmed=True)
+    enrol_authenticator(admin_user)
     client = StaffClient()
     client.force_login(admin_user)
     return client

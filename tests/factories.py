@@ -67,8 +67,13 @@ def make_staff(clinic, *roles: Role, second_factor: bool = True, **fields):
     if clinic is not None:
         staff_member_add(clinic=clinic, user=user)
     if second_factor:
-        TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        enrol_authenticator(user)
     return user
+
+
+def enrol_authenticator(user) -> TOTPDevice:
+    """The person has set up an authenticator app (as the set-up page would)."""
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
 
 
 def second_factor_code(user) -> str:

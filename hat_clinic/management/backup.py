@@ -67,7 +67,9 @@ class Database:
         try:
             parsed = dj_database_url.parse(url)
         except ValueError as error:
-            raise CommandError(f"Not a database URL: {url!r} ({error}).") from error
+            raise CommandError(
+                f"Not a database URL: {_without_password(url)!r} ({error})."
+            ) from error
         if parsed.get("ENGINE") != "django.db.backends.postgresql" or not parsed.get("NAME"):
             raise CommandError(
                 f"Not a PostgreSQL database URL: {_without_password(url)!r}. Give one such as "
@@ -155,6 +157,9 @@ def backup_postgresql(database: Database, output: Path) -> int:
     so that a dump that failed half-way never looks like a backup. Returns its size."""
     _check_new_file(output)
     partial = output.with_name(output.name + ".partial")
+    # Only its owner may read a backup: it holds service users' records.
+    partial.unlink(missing_ok=True)  # a killed run's leftover
+    partial.touch(mode=0o600)
     try:
         _run(
             ["pg_dump", "--format=custom", "--no-password", f"--file={partial}"],
@@ -174,6 +179,8 @@ def backup_sqlite(path: Path, output: Path) -> int:
     if not path.is_file():
         raise CommandError(f"There is no SQLite database at {path}.")
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    # Only its owner may read a backup: it holds service users' records.
+    output.touch(mode=0o600, exist_ok=False)
     target = sqlite3.connect(output)
     try:
         with target:
@@ -244,11 +251,16 @@ def _create(target: Database) -> None:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.name)))
     except psycopg2.Error as error:
         raise CommandError(
-            f"Cannot create {target}: {str(error).strip().splitlines()[0]}. Create it "
+            f"Cannot create {target}: {first_line(error)}. Create it "
             "empty as the owner (createdb), or restore as a role that may."
         ) from error
     finally:
         server.close()
+
+
+def first_line(error: Exception) -> str:
+    """A database error's first line: what went wrong, without the server's hints."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _drop(target: Database) -> None:
@@ -280,6 +292,11 @@ def restore_postgresql(dump: Path, target: Database) -> int:
     database created here is dropped again if the restore fails: it holds nothing then,
     and a second try starts as the first did."""
     check_dump(dump)
+    if "=" in target.name or target.name.startswith(("postgres://", "postgresql://")):
+        raise CommandError(
+            f"{target.name!r} cannot be a database's name here: give a plain name such as "
+            "hat_clinic_restored."
+        )
     existed = _check_new_or_empty(target)
     _run(["pg_restore", "--list", str(dump)], target, f"Reading {dump}")
     if not existed:
@@ -297,9 +314,15 @@ def restore_postgresql(dump: Path, target: Database) -> int:
             target,
             f"pg_restore into {target} (nothing was restored)",
         )
-    except CommandError:
+    except CommandError as failure:
         if not existed:
-            _drop(target)
+            try:
+                _drop(target)
+            except (CommandError, psycopg2.Error) as error:
+                raise CommandError(
+                    f"{failure} The database {target.name} it created could not be dropped "
+                    f"({first_line(error)}): drop it before trying again."
+                ) from failure
         raise
     connection = target.connect()
     try:

@@ -3,6 +3,7 @@ code's key, a wrong code refused beside the field, a recovery code, and a manage
 reset on the Staff page."""
 
 import datetime as dt
+import os
 import re
 from base64 import b32decode
 
@@ -16,6 +17,7 @@ from tests.browser.navigation import log_in, nav_click, pass_second_factor
 from tests.factories import PASSWORD, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SCREENSHOT = os.environ.get("SETUP_SCREENSHOT")  # set to write the README's picture
 
 
 def _password(page, live_server, username):
@@ -39,6 +41,9 @@ def test_a_new_member_of_staff_sets_up_two_step_login(page, live_server, cast):
     # Only logging out is offered until the second factor is set up.
     expect(page.get_by_role("link", name="Service users")).to_have_count(0)
     key = page.get_by_test_id("setup-key").inner_text()
+    if SCREENSHOT:
+        page.set_viewport_size({"width": 1024, "height": 900})
+        page.screenshot(path=SCREENSHOT, full_page=True)
 
     page.get_by_label("Code").fill("12345")
     page.get_by_role("button", name="Confirm and continue").click()
@@ -47,6 +52,7 @@ def test_a_new_member_of_staff_sets_up_two_step_login(page, live_server, cast):
     expect(page.get_by_label("Code")).to_have_value("12345")  # what was typed stays
     assert page.get_by_test_id("setup-key").inner_text() == key  # the same QR code
 
+    page.wait_for_timeout(1100)  # a wrong code makes the next wait a second
     page.get_by_label("Code").fill(_code_for_key_shown(page))
     page.get_by_role("button", name="Confirm and continue").click()
     expect(page.get_by_text("Two-step login is set up.")).to_be_visible()

@@ -96,6 +96,8 @@ def test_a_sqlite_backup_is_restored_by_copying_it_with_the_app_stopped(tmp_path
         ("sqlite:///var/restored.sqlite3", "Not a PostgreSQL database URL"),
         ("postgres://owner:secret@127.0.0.1:5432/", "Not a PostgreSQL database URL"),
         (UNREACHABLE, "Cannot connect to the server of nothing_here on 127.0.0.1:1 as nobody"),
+        # libpq would read such a name as a connection string: another server, say.
+        ("postgres://owner:secret@127.0.0.1:1/host=evil", "cannot be a database's name"),
     ],
 )
 def test_a_restore_target_that_is_no_postgresql_database_is_refused(tmp_path, into, said):
@@ -113,6 +115,7 @@ def test_on_sqlite_a_backup_is_a_consistent_copy_made_while_the_app_runs(tmp_pat
     backup = tmp_path / "hat.sqlite3"
     said = run("backup_database", "--output", str(backup))
     assert "To restore it, stop the app, the worker and beat, and copy it over" in said
+    assert backup.stat().st_mode & 0o777 == 0o600  # it holds service users' records
     with sqlite3.connect(backup) as copy:
         tables = {name for (name,) in copy.execute("SELECT name FROM sqlite_master")}
         (migrations,) = copy.execute("SELECT count(*) FROM django_migrations").fetchone()
@@ -231,6 +234,7 @@ def test_a_backup_restores_whole_and_verify_names_each_difference(
     dump = tmp_path / "hat.dump"
 
     run("backup_database", "--output", str(dump))
+    assert dump.stat().st_mode & 0o777 == 0o600  # it holds service users' records
     said = run("restore_database", str(dump), "--into", target)
     assert f"Restored {dump} into {restored_name}" in said
     said = run("verify_restore", "--source", source, "--target", target)

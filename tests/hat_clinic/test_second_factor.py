@@ -219,8 +219,8 @@ def test_a_verified_member_of_staff_moves_to_a_new_phone(cast):
     page = client.get(reverse("two-factor-setup"))
     key = b32decode(page.context["enrolment"].key.replace(" ", ""))
     assert client.post(reverse("two-factor-setup"), {"code": f"{totp(key):06d}"}).status_code == 200
-    assert list(TOTPDevice.objects.filter(user=cast.nurse)) != [old]
-    assert TOTPDevice.objects.filter(user=cast.nurse, confirmed=True).count() == 1
+    new = TOTPDevice.objects.get(user=cast.nurse)  # the only one: the old phone's is gone
+    assert new.pk != old.pk and new.confirmed and new.bin_key == key
 
 
 # --- A manager's reset ---------------------------------------------------------------------
@@ -265,16 +265,23 @@ def test_a_manager_cannot_reset_their_own_nor_an_administrators(cast):
 
 @pytest.mark.parametrize(
     ("who", "status"),
-    [("manager", 302), ("nurse", 403), ("hca", 403), ("prescriber", 403), ("nurse_b", 404)],
+    [
+        ("manager", 302),
+        ("nurse", 403),
+        ("hca", 403),
+        ("prescriber", 403),
+        ("nurse_b", 403),
+        ("manager_b", 404),
+    ],
 )
 def test_only_a_manager_of_the_clinic_resets(cast, who, status):
     membership = cast.hca.memberships.get()
-    client = cast.client(who)
-    if who == "nurse_b":
+    if who == "manager_b":
         # Another clinic's manager: the membership is not in their clinic.
-        other = make_staff(cast.clinic_b, Role.MANAGER, username="manager_b")
         client = cast.client(None)
-        client.force_login(other)
+        client.force_login(make_staff(cast.clinic_b, Role.MANAGER, username="manager_b"))
+    else:
+        client = cast.client(who)
     response = client.post(reverse("staff-second-factor-reset", args=[membership.pk]))
     assert response.status_code == status
     assert TOTPDevice.objects.filter(user=cast.hca).exists() == (status != 302)
@@ -392,3 +399,99 @@ def test_the_development_switch_is_refused_with_debug_off():
 def _messages(client) -> str:
     response = client.get("/")
     return " ".join(str(m) for m in response.context["messages"])
+
+
+# --- What the review asked for ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "http:/x"])
+def test_the_second_step_never_sends_anyone_to_another_site(cast, target):
+    client = _password_only(cast.nurse)
+    response = _second_step(client, second_factor_code(cast.nurse), target)
+    assert response.status_code == 302 and response.url == "/"
+
+
+def test_wrong_recovery_codes_and_nonsense_are_throttled_too(cast):
+    codes = _enrol_through_pages(make_staff(cast.clinic_a, second_factor=False, username="new"))
+    user = get_user_model().objects.get(username="new")
+    with time_machine.travel(T0, tick=False) as clock:
+        client = _password_only(user)
+        assert "not right" in _second_step(client, "not a code").context["form"].errors["code"][0]
+        refused = _second_step(client, codes[0])
+        assert "Wait 1 second" in refused.context["form"].errors["code"][0]
+        clock.shift(dt.timedelta(seconds=1))
+        assert _second_step(client, codes[0]).status_code == 302
+
+
+def test_the_wait_after_many_wrong_codes_is_at_most_about_nine_minutes(cast):
+    device = TOTPDevice.objects.get(user=cast.nurse)
+    with time_machine.travel(T0, tick=False) as clock:
+        TOTPDevice.objects.filter(pk=device.pk).update(
+            throttling_failure_count=40, throttling_failure_timestamp=T0
+        )
+        client = _password_only(cast.nurse)
+        refused = _second_step(client, second_factor_code(cast.nurse))
+        assert "Wait 9 minutes" in refused.context["form"].errors["code"][0]
+        clock.shift(dt.timedelta(seconds=512))
+        assert _second_step(client, second_factor_code(cast.nurse)).status_code == 302
+
+
+def test_a_wrong_code_while_setting_up_is_throttled(cast):
+    user = make_staff(cast.clinic_a, second_factor=False, username="new")
+    with time_machine.travel(T0, tick=False):
+        client = _password_only(user)
+        client.get(reverse("two-factor-setup"))
+        client.post(reverse("two-factor-setup"), {"code": "000000"})
+        refused = client.post(reverse("two-factor-setup"), {"code": "111111"})
+    assert "Wait 1 second" in refused.context["form"].errors["code"][0]
+
+
+def test_the_key_being_set_up_belongs_to_the_browser_that_asked_for_it(cast):
+    """Someone else who knows the password cannot read, from their own browser, the key
+    the person is about to scan, nor confirm the person's half-done set-up."""
+    user = make_staff(cast.clinic_a, second_factor=False, username="new")
+    mine, theirs = _password_only(user), _password_only(user)
+    my_key = mine.get(reverse("two-factor-setup")).context["enrolment"].key
+    their_key = theirs.get(reverse("two-factor-setup")).context["enrolment"].key
+    assert my_key != their_key
+    assert mine.get(reverse("two-factor-setup")).context["enrolment"].key == my_key
+    code = f"{totp(b32decode(my_key.replace(' ', ''))):06d}"
+    assert theirs.post(reverse("two-factor-setup"), {"code": code}).status_code == 400
+    assert mine.post(reverse("two-factor-setup"), {"code": code}).status_code == 200
+    # The other browser's key died with the confirmation.
+    assert list(TOTPDevice.objects.filter(user=user).values_list("confirmed", flat=True)) == [True]
+
+
+def test_a_password_alone_cannot_post_a_new_authenticator_either(cast):
+    client = _password_only(cast.nurse)
+    response = client.post(reverse("two-factor-setup"), {"code": "123456"})
+    assert response.status_code == 302 and response.url.startswith(reverse("two-factor"))
+    assert TOTPDevice.objects.filter(user=cast.nurse).count() == 1
+
+
+def test_the_staff_page_offers_no_reset_it_would_refuse(cast):
+    root = make_staff(cast.clinic_a, username="root", is_superuser=True, is_staff=True)
+    rows = {
+        m.user.username: m.may_reset
+        for m in cast.client("manager").get(reverse("staff-list")).context["staff"]
+    }
+    assert rows["nurse_a"] and not rows["manager_a"] and not rows[root.username]
+    page = cast.client("manager").get(
+        reverse("staff-second-factor-reset", args=[cast.manager.memberships.get().pk])
+    )
+    assert "cannot reset your own" in page.context["refusal"]
+    assert b'type="submit">Reset second factor' not in page.content
+
+
+def test_staff_api_refuses_an_administrators_reset_and_lists_no_token_accounts(cast):
+    root = make_staff(cast.clinic_a, username="root", is_superuser=True, is_staff=True)
+    make_pharmacy_token(cast.clinic_a, created_by=cast.manager)
+    client = cast.client("manager")
+    listed = {row["username"]: row for row in client.get("/api/v1/staff/").json()["results"]}
+    assert set(listed) == {"nurse_a", "hca_a", "prescriber_a", "manager_a", "root"}
+    refused = client.post(
+        f"/api/v1/staff/{listed['root']['id']}/reset-second-factor/",
+        content_type="application/json",
+    )
+    assert refused.status_code == 400 and refused.json()["code"] == "administrator"
+    assert TOTPDevice.objects.filter(user=root).exists()

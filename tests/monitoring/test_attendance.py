@@ -171,15 +171,14 @@ def test_a_region_lists_the_lowest_adherence_first_and_the_csv_has_everyone(db):
     """150 places: the page lists 100, lowest adherence first; the CSV has all."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from tests.factories import StaffClient
+    from tests.factories import StaffClient, enrol_authenticator
 
     call_command(
         "synthetic_history", people=150, days=7, end=dt.date(2026, 3, 1), seed=2, stdout=None
     )
     manager = get_user_model().objects.get(username="synthetic-manager")
-    TOTPDevice.objects.create(user=manager, name="Authenticator app", confirmed=True)
+    enrol_authenticator(manager)
     client = StaffClient()
     client.force_login(manager)
     params = {"from": "2026-02-23", "to": "2026-03-01"}

@@ -5,6 +5,7 @@ import secrets
 from decimal import Decimal
 from itertools import islice
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
@@ -173,6 +174,11 @@ class Command(BaseCommand):
             )
             if generated:
                 self.stdout.write("It is shown only this once. Keep it, or run with --password.")
+            if settings.TWO_FACTOR_REQUIRED:
+                self.stdout.write(
+                    "At each account's first login you set up two-step login: have an "
+                    "authenticator app on your phone (README, 'Two-step login')."
+                )
         prescriber = get_user_model().objects.get(username="prescriber")
         self._service_users(clinic, prescriber, now)
         self._register(clinic, get_user_model().objects.get(username="nurse"), now)

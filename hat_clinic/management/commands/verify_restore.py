@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 
-from hat_clinic.management.backup import Database, verify
+from hat_clinic.management.backup import Database, first_line, verify
 
 
 class Command(BaseCommand):
@@ -43,7 +43,7 @@ class Command(BaseCommand):
             checked, differences = verify(restored, source=original, app_role=app_role)
         except (psycopg2.Error, DatabaseError) as error:
             # A role that may not read a table, a restore of some other schema.
-            reason = str(error).strip().splitlines()[0]
+            reason = first_line(error)
             raise CommandError(f"Cannot check {restored}: {reason}") from error
         if differences:
             raise CommandError(
