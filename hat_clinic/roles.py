@@ -1,7 +1,7 @@
-"""The staff roles. Each is a Django group; what a role may do is its permissions.
+"""The staff roles. Each is a Django group; what a role may do is its permissions,
+listed once in ROLE_PERMISSIONS and synced to the groups after every migrate.
 
-A person may hold several roles. Code asks for a permission, never a group name,
-so a clinic can shape roles without code changes.
+A person may hold several roles. Code asks for a permission, never a group name.
 """
 
 from django.db.models import TextChoices
@@ -16,36 +16,142 @@ class Role(TextChoices):
     PHARMACY = "Pharmacy integration"
 
 
-def grant_role_permissions(grants: dict[str, list[str]]):
-    """A RunPython operation body that gives each role the listed "app.codename" permissions.
+# What each role may read: every clinical record of its clinics. Each role adds the
+# actions below. A permission is "app_label.codename".
+READ_RECORDS = [
+    "eligibility.view_clinic",
+    "eligibility.view_serviceuser",
+    "eligibility.view_referral",
+    "eligibility.view_eligibilityassessment",
+    "dosing.view_prescription",
+    "dosing.view_methadoneprescription",
+    "dosing.view_review",
+    "dosing.view_reducingplan",
+    "dosing.view_serviceclosure",
+    "dosing.view_dosesession",
+    "dosing.view_amendment",
+    "dosing.view_suspension",
+    "dosing.view_exit",
+    "dosing.view_pharmacy",
+    "dosing.view_registersection",
+    "dosing.view_registerentry",
+    "monitoring.view_alert",
+    "monitoring.view_breathtest",
+    "monitoring.view_toxscreen",
+    "monitoring.view_methadonecollection",
+]
+# Everyone on the staff records a referral and the person it refers.
+REFER = ["eligibility.add_referral", "eligibility.add_serviceuser"]
 
-    Permissions are normally created after migrate; a fresh database has none
-    yet, so they are created first. Each app's migrations call this for the
-    permissions of the models they add.
-    """
+# The one table of what each role may do. Synced to the role's group after every
+# migrate (sync_role_permissions): a permission added here is granted, one removed is
+# taken away. Code asks for a permission, never a role.
+ROLE_PERMISSIONS: dict[Role, list[str]] = {
+    Role.NURSE: [
+        *READ_RECORDS,
+        *REFER,
+        "eligibility.add_eligibilityassessment",
+        # The dosing room.
+        "dosing.assess",
+        "dosing.administer",
+        "dosing.observe",
+        "dosing.witness_dose",
+        "dosing.amend",
+        # Suspension and return; the register's stock.
+        "dosing.add_suspension",
+        "dosing.change_suspension",
+        "dosing.add_registerentry",
+        "dosing.receive_stock",
+        # Monitoring records and alerts.
+        "monitoring.add_breathtest",
+        "monitoring.add_toxscreen",
+        "monitoring.add_methadonecollection",
+        "monitoring.acknowledge_alert",
+    ],
+    Role.HCA: [
+        *READ_RECORDS,
+        *REFER,
+        "dosing.observe",
+        "dosing.witness_dose",
+        "monitoring.add_breathtest",
+    ],
+    Role.PRESCRIBER: [
+        *READ_RECORDS,
+        *REFER,
+        # The pathway: assess, decide, admit, and a person's status.
+        "eligibility.add_eligibilityassessment",
+        "eligibility.decide_referral",
+        "eligibility.admit",
+        "eligibility.change_status",
+        # Prescribing, reviews, suspension and exit.
+        "dosing.prescribe",
+        "dosing.add_review",
+        "dosing.add_suspension",
+        "dosing.change_suspension",
+        "dosing.add_exit",
+        # The register: stock in, and witnessing a destruction.
+        "dosing.add_registerentry",
+        "dosing.receive_stock",
+        "dosing.witness_cd_destruction",
+        "monitoring.acknowledge_alert",
+        "monitoring.view_duplicate_registration",
+    ],
+    Role.MANAGER: [
+        *READ_RECORDS,
+        *REFER,
+        # Policy, staff, the audit and who looked at a record.
+        "eligibility.view_clinicpolicy",
+        "eligibility.add_clinicpolicy",
+        "eligibility.view_staffmembership",
+        "eligibility.add_staffmembership",
+        "eligibility.reset_second_factor",
+        "eligibility.view_audit",
+        "eligibility.view_accesslog",
+        # Integration tokens, pharmacies and a service closure.
+        "eligibility.view_integrationtoken",
+        "eligibility.add_integrationtoken",
+        "eligibility.change_integrationtoken",
+        "dosing.add_pharmacy",
+        "dosing.add_serviceclosure",
+        # Alerts, their e-mail addresses and the dashboards.
+        "monitoring.acknowledge_alert",
+        "monitoring.view_duplicate_registration",
+        "monitoring.view_alertaddress",
+        "monitoring.add_alertaddress",
+        "monitoring.change_alertaddress",
+        "monitoring.delete_alertaddress",
+        "monitoring.view_dashboards",
+    ],
+    # Not a person: a pharmacy's integration token reports methadone collections.
+    Role.PHARMACY: [
+        "monitoring.add_methadonecollection",
+        "monitoring.view_methadonecollection",
+    ],
+}
 
-    def forwards(apps, schema_editor):
-        from django.contrib.auth.management import create_permissions
 
-        for app_config in apps.get_app_configs():
-            # create_permissions() skips apps without a models module, which is how
-            # the migration state's app configs look; pretend otherwise, then restore.
-            original = getattr(app_config, "models_module", None)
-            app_config.models_module = original or True
-            create_permissions(app_config, apps=apps, verbosity=0)
-            app_config.models_module = original
+def sync_role_permissions(apps=None) -> None:
+    """Give each role's group exactly the permissions ROLE_PERMISSIONS lists, creating
+    the group where it is missing. Runs after every migrate (and after a test empties
+    the tables); a name that matches no permission stops it, naming the name."""
+    from django.apps import apps as global_apps
 
-        Group = apps.get_model("auth", "Group")
-        Permission = apps.get_model("auth", "Permission")
-        for role, names in grants.items():
-            group, _ = Group.objects.get_or_create(name=role)
-            for name in names:
-                app_label, codename = name.split(".")
-                group.permissions.add(
-                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
-                )
-
-    return forwards
+    apps = apps or global_apps
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    wanted = {name for names in ROLE_PERMISSIONS.values() for name in names}
+    found = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.filter(
+            content_type__app_label__in={name.split(".")[0] for name in wanted}
+        ).values_list("pk", "content_type__app_label", "codename")
+    }
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise LookupError(f"ROLE_PERMISSIONS names permissions that do not exist: {missing}")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        group.permissions.set([found[name] for name in names])
 
 
 def staff_name(user) -> str:

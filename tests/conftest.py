@@ -1,15 +1,13 @@
 """The shared cast every view and endpoint test is checked against."""
 
 import datetime as dt
-import importlib
 import os
-import pkgutil
 from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
 
-from hat_clinic.roles import Role, grant_role_permissions
+from hat_clinic.roles import Role, sync_role_permissions
 
 from .factories import (
     StaffClient,
@@ -112,18 +110,11 @@ def _tasks_run_in_process():
 
 def _restore_roles():
     """A transactional test (browser, worker) ends by emptying every table, the role
-    groups that the migration made among them. Apply that migration's grants again."""
-    from django.apps import apps
+    groups among them: sync them from ROLE_PERMISSIONS again."""
     from django.contrib.auth.models import Group
 
-    if Group.objects.exists():
-        return
-    for app in ("eligibility", "dosing", "monitoring"):
-        migrations = importlib.import_module(f"{app}.migrations")
-        for module in pkgutil.iter_modules(migrations.__path__):
-            if module.name.endswith("_roles"):
-                grants = importlib.import_module(f"{app}.migrations.{module.name}").GRANTS
-                grant_role_permissions(grants)(apps, None)
+    if not Group.objects.exists():
+        sync_role_permissions()
 
 
 @pytest.fixture

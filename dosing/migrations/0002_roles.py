@@ -1,17 +1,10 @@
-"""Prescribers issue prescriptions; every role may read them."""
+"""Prescribers issue prescriptions; every role may read them.
+
+The grants themselves now live in one table, hat_clinic.roles.ROLE_PERMISSIONS,
+synced to the roles' groups after every migrate. This migration keeps its place in
+the history and does nothing."""
 
 from django.db import migrations
-
-from hat_clinic.roles import Role, grant_role_permissions
-
-READ = ["dosing.view_prescription"]
-
-GRANTS = {
-    Role.NURSE: READ,
-    Role.HCA: READ,
-    Role.PRESCRIBER: [*READ, "dosing.prescribe"],
-    Role.MANAGER: READ,
-}
 
 
 class Migration(migrations.Migration):
@@ -20,4 +13,4 @@ class Migration(migrations.Migration):
         ("eligibility", "0002_roles"),
     ]
 
-    operations = [migrations.RunPython(grant_role_permissions(GRANTS), migrations.RunPython.noop)]
+    operations = []

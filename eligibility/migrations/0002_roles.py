@@ -1,31 +1,12 @@
 """The four staff roles as groups, with what each may do so far.
 
 Later apps add their own permissions to these groups in their own migrations.
-"""
+
+The grants themselves now live in one table, hat_clinic.roles.ROLE_PERMISSIONS,
+synced to the roles' groups after every migrate. This migration keeps its place in
+the history and does nothing."""
 
 from django.db import migrations
-
-from hat_clinic.roles import Role, grant_role_permissions
-
-EVERY_ROLE = ["eligibility.view_clinic", "eligibility.view_serviceuser", "eligibility.add_serviceuser"]
-
-GRANTS = {
-    Role.NURSE: EVERY_ROLE,
-    Role.HCA: EVERY_ROLE,
-    Role.PRESCRIBER: [*EVERY_ROLE, "eligibility.change_status"],
-    Role.MANAGER: [
-        *EVERY_ROLE,
-        "eligibility.view_audit",
-        "eligibility.view_clinicpolicy",
-        "eligibility.add_clinicpolicy",
-        "eligibility.view_staffmembership",
-        "eligibility.add_staffmembership",
-    ],
-}
-
-
-def remove_roles(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=[role.value for role in Role]).delete()
 
 
 class Migration(migrations.Migration):
@@ -35,6 +16,4 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [
-        migrations.RunPython(grant_role_permissions(GRANTS), remove_roles),
-    ]
+    operations = []

@@ -1,13 +1,13 @@
-"""Managers reset a member of staff's second factor (issue 16.2)."""
+"""Managers reset a member of staff's second factor (issue 16.2).
+
+The grants themselves now live in one table, hat_clinic.roles.ROLE_PERMISSIONS,
+synced to the roles' groups after every migrate. This migration keeps its place in
+the history and does nothing."""
 
 from django.db import migrations
-
-from hat_clinic.roles import Role, grant_role_permissions
-
-GRANTS = {Role.MANAGER: ["eligibility.reset_second_factor"]}
 
 
 class Migration(migrations.Migration):
     dependencies = [("eligibility", "0017_second_factor_events")]
 
-    operations = [migrations.RunPython(grant_role_permissions(GRANTS), migrations.RunPython.noop)]
+    operations = []
