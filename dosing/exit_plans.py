@@ -15,6 +15,7 @@ from simple_history.utils import bulk_create_with_history
 
 from eligibility.models import IN_TREATMENT, ServiceUser
 from hat_clinic.errors import Conflict, RuleViolation, require_reason
+from hat_clinic.history import audited
 
 from .models import (
     Prescription,
@@ -109,8 +110,7 @@ def reducing_plan_create(
             created_at=now,
             closure=closure,
         )
-        plan._history_user = created_by
-        plan._change_reason = reason
+        audited(plan, by=created_by, why=reason)
         plan.save()
         if activate:
             reducing_plan_activate(plan=plan, prescriber=created_by, now=now)
@@ -195,8 +195,7 @@ def reducing_plan_activate(
         locked.state = ReducingPlan.State.ACTIVE
         locked.activated_by = prescriber
         locked.activated_at = now
-        locked._history_user = prescriber
-        locked._change_reason = "Activated"
+        audited(locked, by=prescriber, why="Activated")
         locked.save()
     return versions
 
@@ -219,8 +218,7 @@ def reducing_plan_cancel(
             for version in future
         )
         locked.state = ReducingPlan.State.CANCELLED
-        locked._history_user = cancelled_by
-        locked._change_reason = reason
+        audited(locked, by=cancelled_by, why=reason)
         locked.save()
     return len(future)
 

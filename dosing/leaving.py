@@ -11,7 +11,7 @@ from eligibility.pathway import places_changed
 from eligibility.selectors import policy_in_force
 from eligibility.services import service_user_transition
 from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
-from hat_clinic.history import history_snapshot
+from hat_clinic.history import audited, history_snapshot
 from monitoring.alerts import alert_raise
 from monitoring.models import AlertKind
 
@@ -109,7 +109,7 @@ def suspension_start(
             recorded_by=recorded_by,
             recorded_at=now,
         )
-        suspension._history_user = recorded_by
+        audited(suspension, by=recorded_by)
         suspension.save()
         service_user_transition(
             service_user=person,
@@ -195,7 +195,7 @@ def suspension_end(
         locked.sessions_missed = during
         locked.ended_by = ended_by
         locked.ended_at = now
-        locked._history_user = ended_by
+        audited(locked, by=ended_by)
         locked.save()
         to_status = Status.RETITRATION_REQUIRED if needs_retitration else locked.status_before
         service_user_transition(
@@ -290,7 +290,7 @@ def service_user_exit(
         if referral is not None:
             referral.closed_at = now
             referral.closed_reason = f"Exit: {detail.label}"
-            referral._history_user = recorded_by
+            audited(referral, by=recorded_by)
             referral.save(update_fields=["closed_at", "closed_reason"])
         places_changed(clinic)
     return exit_record

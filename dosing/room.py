@@ -13,6 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from eligibility.models import ServiceUser, Status
 from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
+from hat_clinic.history import audited
 from monitoring.records import breath_test_record, parse_breath
 
 from .dose_rules import (
@@ -101,8 +102,7 @@ def _end(
     session.outcome_by = by
     session.outcome_reason = reason
     session.outcome_note = note
-    session._history_user = by
-    session._change_reason = note or status.label
+    audited(session, by=by, why=note or status.label)
     session.save(
         update_fields=[
             "status",
@@ -292,9 +292,14 @@ def session_assess(
         else:
             locked.status = SessionStatus.DEFERRED if deferred else SessionStatus.ASSESSED
             locked.status_changed_at = now
-            locked._history_user = nurse
-            locked._change_reason = (
-                f"Deferred for reassessment: POSS {poss}" if deferred else f"Assessed: POSS {poss}"
+            audited(
+                locked,
+                by=nurse,
+                why=(
+                    f"Deferred for reassessment: POSS {poss}"
+                    if deferred
+                    else f"Assessed: POSS {poss}"
+                ),
             )
             locked.save(update_fields=["status", "status_changed_at"])
     session.refresh_from_db()
@@ -501,8 +506,7 @@ def session_observe(
         )
         locked.status = SessionStatus.OBSERVED
         locked.status_changed_at = now
-        locked._history_user = observer
-        locked._change_reason = f"Observed: {outcome.label}"
+        audited(locked, by=observer, why=f"Observed: {outcome.label}")
         locked.save(update_fields=["status", "status_changed_at"])
         if outcome == Observation.Outcome.ADVERSE_EVENT:
             adverse_event_alert(locked, observation, now=now)

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
+from hat_clinic.history import audited
 from hat_clinic.roles import staff_name
 
 from .models import (
@@ -134,8 +135,7 @@ def referral_record(
             if flags:
                 for flag in flags:
                     setattr(service_user, f"flag_{flag}", True)
-                service_user._history_user = recorded_by
-                service_user._change_reason = "Risk flags from the referral"
+                audited(service_user, by=recorded_by, why="Risk flags from the referral")
                 service_user.save(update_fields=[f"flag_{flag}" for flag in flags])
         referral = Referral(
             service_user=service_user,
@@ -148,7 +148,7 @@ def referral_record(
             recorded_by=recorded_by,
             recorded_at=now,
         )
-        referral._history_user = recorded_by
+        audited(referral, by=recorded_by)
         referral.save()
         service_user_referred.send(sender=Referral, referral=referral, now=now)
     return referral
@@ -324,8 +324,7 @@ def referral_decide(
         if decision == Decision.DECLINED:
             referral.closed_at = now
             referral.closed_reason = "Declined"
-        referral._history_user = prescriber
-        referral._change_reason = f"{decision.label}: {reason}"
+        audited(referral, by=prescriber, why=f"{decision.label}: {reason}")
         referral.save()
         service_user_transition(
             service_user=referral.service_user,
@@ -426,8 +425,7 @@ def service_user_admit(
             recorded_at=now,
         )
         referral.admitted_at = now
-        referral._history_user = admitted_by
-        referral._change_reason = "Admitted"
+        audited(referral, by=admitted_by, why="Admitted")
         referral.save(update_fields=["admitted_at"])
         service_user_transition(
             service_user=service_user,

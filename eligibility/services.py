@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from hat_clinic.errors import RuleViolation, require_reason
-from hat_clinic.history import history_snapshot
+from hat_clinic.history import audited, history_snapshot
 
 from .models import (
     ALLOWED_TRANSITIONS,
@@ -91,8 +91,7 @@ def clinic_create(
     now = now or timezone.now()
     with transaction.atomic():
         clinic = Clinic(name=name.strip(), time_zone=time_zone)
-        clinic._history_user = created_by
-        clinic._change_reason = "Clinic opened"
+        audited(clinic, by=created_by, why="Clinic opened")
         clinic.full_clean()
         clinic.save()
         policy_issue(
@@ -110,8 +109,7 @@ def clinic_create(
 def staff_member_add(*, clinic: Clinic, user, added_by=None) -> StaffMembership:
     """Let a member of staff work in (and see the records of) a clinic. Idempotent."""
     membership = StaffMembership(clinic=clinic, user=user)
-    membership._history_user = added_by
-    membership._change_reason = "Added to clinic"
+    audited(membership, by=added_by, why="Added to clinic")
     try:
         with transaction.atomic():
             membership.save()
@@ -269,8 +267,7 @@ def service_user_register(
     if date_of_birth and date_of_birth > clinic.clinic_day_of(now):
         raise ValidationError({"date_of_birth": "The date of birth cannot be in the future."})
     service_user.full_clean(validate_unique=False, validate_constraints=False)
-    service_user._history_user = registered_by
-    service_user._change_reason = reason
+    audited(service_user, by=registered_by, why=reason)
     try:
         with transaction.atomic():
             service_user.save()
@@ -322,8 +319,7 @@ def service_user_transition(
             )
         locked.status = to_status
         locked.status_changed_at = now
-        locked._history_user = changed_by
-        locked._change_reason = reason
+        audited(locked, by=changed_by, why=reason)
         locked.save(update_fields=["status", "status_changed_at"])
         StatusChange.objects.create(
             service_user=locked,

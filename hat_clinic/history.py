@@ -1,8 +1,10 @@
-"""Set-wise history: one INSERT ... SELECT records a change to many rows at once.
+"""Who changed a record and why, for its history (docs/audit.md says which kind of
+record keeps what).
 
-django-simple-history writes a historical row per save(). A scan that changes
-thousands of rows with one UPDATE records them here in one statement, so that
-no change goes unrecorded and the query count stays fixed.
+django-simple-history writes a historical row per save(); ``audited`` says, before
+that save, who makes it and why. A scan that changes thousands of rows with one
+UPDATE records them with ``history_snapshot``, in one statement, so that no change
+goes unrecorded and the query count stays fixed.
 """
 
 import datetime as dt
@@ -17,6 +19,16 @@ HISTORY_COLUMNS = {
     "history_type",
     "history_user_id",
 }
+
+
+def audited(record, *, by, why: str | None = None):
+    """Mark the next save of this record as made by ``by`` (None: the system) for
+    ``why``, for the historical row django-simple-history writes. The one place that
+    sets simple-history's private attributes. Returns the record."""
+    record._history_user = by
+    if why is not None:
+        record._change_reason = why
+    return record
 
 
 def history_snapshot(queryset: QuerySet, *, reason: str, when: dt.datetime, user=None) -> int:

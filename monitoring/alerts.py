@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from eligibility.models import Clinic
 from hat_clinic.errors import Conflict, RuleViolation
+from hat_clinic.history import audited
 from hat_clinic.roles import staff_name
 
 from .models import KIND_ROLES, KIND_SEVERITY, Alert, AlertAddress, AlertKind
@@ -162,8 +163,7 @@ def _acknowledge(locked: Alert, *, by, note: str, now: dt.datetime) -> None:
     locked.acknowledged_by = by
     locked.acknowledged_at = now
     locked.acknowledgement_note = note
-    locked._history_user = by
-    locked._change_reason = "Acknowledged"
+    audited(locked, by=by, why="Acknowledged")
     locked.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"])
 
 
@@ -247,11 +247,11 @@ def alert_addresses_set(*, clinic, addresses: dict[str, str], by) -> None:
             record = current.first()
             if not email:
                 if record is not None:
-                    record._history_user = by
+                    audited(record, by=by)
                     record.delete()
                 continue
             record = record or AlertAddress(clinic=clinic, role=role)
             if record.email != email:
                 record.email = email
-                record._history_user = by
+                audited(record, by=by)
                 record.save()

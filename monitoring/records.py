@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from eligibility.models import ServiceUser
 from hat_clinic.errors import Conflict, RuleViolation
+from hat_clinic.history import audited
 
 from .alerts import alert_raise
 from .models import (
@@ -85,7 +86,7 @@ def tox_screen_record(
             recorded_by=recorded_by,
             recorded_at=now,
         )
-        screen._history_user = recorded_by
+        audited(screen, by=recorded_by)
         screen.save()
         ToxScreenResult.objects.bulk_create(
             ToxScreenResult(screen=screen, substance=substance, result=result)
@@ -146,7 +147,7 @@ def breath_test_record(
         recorded_by=recorded_by,
         recorded_at=now,
     )
-    test._history_user = recorded_by
+    audited(test, by=recorded_by)
     test.save()
     return test
 
@@ -261,8 +262,7 @@ def _methadone_day_save(
     record.source = source
     record.recorded_by = recorded_by
     record.recorded_at = now
-    record._history_user = recorded_by
-    record._change_reason = "Recorded" if created else "Replaced by a later report"
+    audited(record, by=recorded_by, why="Recorded" if created else "Replaced by a later report")
     record.save()
     return record, created
 

@@ -49,7 +49,7 @@ def test_migrate_syncs_the_roles(cast):
 
 def test_a_name_that_matches_no_permission_stops_the_sync_and_is_named(monkeypatch):
     monkeypatch.setitem(ROLE_PERMISSIONS, Role.HCA, ["dosing.observe", "dosing.fly_to_the_moon"])
-    with pytest.raises(LookupError, match="dosing.fly_to_the_moon"):
+    with pytest.raises(LookupError, match=r"dosing\.fly_to_the_moon"):
         sync_role_permissions()
 
 
