@@ -10,7 +10,7 @@ from eligibility.models import Referral, ServiceUser, Status
 from eligibility.pathway import places_changed
 from eligibility.selectors import policy_in_force
 from eligibility.services import service_user_transition
-from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
+from hat_clinic.errors import Conflict, RuleViolation, choice, day_not_in_future, require_reason
 from hat_clinic.history import audited, history_snapshot
 from monitoring.alerts import alert_raise
 from monitoring.models import AlertKind
@@ -38,13 +38,7 @@ BACKDATE_LIMIT = dt.timedelta(days=14)
 
 
 def _check_day(day: dt.date, clinic, now, *, field: str, what: str) -> None:
-    today = clinic.clinic_day_of(now)
-    if day > today:
-        raise RuleViolation(
-            f"The {what} ({day:%d %b %Y}) is in the future; record it when it happens.",
-            code="date_in_future",
-            field=field,
-        )
+    today = day_not_in_future(day, clinic, now, field=field, what=what)
     if day < today - BACKDATE_LIMIT:
         raise RuleViolation(
             f"The {what} is more than {BACKDATE_LIMIT.days} days ago. Record it as the day "

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
+from hat_clinic.errors import Conflict, RuleViolation, choice, day_not_in_future, require_reason
 from hat_clinic.history import audited
 from hat_clinic.roles import staff_name
 
@@ -54,16 +54,6 @@ def places_changed(clinic: Clinic) -> None:
     )
 
 
-def _date_not_in_future(day: dt.date, clinic: Clinic, now: dt.datetime, field: str) -> None:
-    today = clinic.clinic_day_of(now)
-    if day > today:
-        raise RuleViolation(
-            f"{day:%d %b %Y} is in the future; today is {today:%d %b %Y}.",
-            code="date_in_future",
-            field=field,
-        )
-
-
 def referral_record(
     *,
     clinic: Clinic,
@@ -95,7 +85,7 @@ def referral_record(
             code="required",
             field="treatment_history",
         )
-    _date_not_in_future(referral_date, clinic, now, "referral_date")
+    day_not_in_future(referral_date, clinic, now, field="referral_date", what="referral date")
     flags = set(risk_flags)
     unknown = flags - set(Flag.values)
     if unknown:
@@ -386,7 +376,9 @@ def service_user_admit(
     by an offer to someone else is not free; the offer's holder may take it."""
     now = now or timezone.now()
     clinic = service_user.clinic
-    _date_not_in_future(agreement_signed_on, clinic, now, "agreement_signed_on")
+    day_not_in_future(
+        agreement_signed_on, clinic, now, field="agreement_signed_on", what="agreement's date"
+    )
     if not clinic_staff(clinic).filter(pk=witness.pk).exists():
         raise RuleViolation(
             "The witness must be a member of the clinic's staff.",

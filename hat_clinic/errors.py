@@ -38,6 +38,21 @@ def require_reason(
     return reason
 
 
+def day_not_in_future(day, clinic, now, *, field: str, what: str):
+    """A day staff record something happened on (a referral, a signed agreement, a
+    sample, a suspension): never after today in the clinic's own time zone, or a
+    refusal beside the field that says which day today is there. Returns today."""
+    today = clinic.clinic_day_of(now)
+    if day > today:
+        raise RuleViolation(
+            f"The {what} ({day:%d %b %Y}) is in the future; today is {today:%d %b %Y}. "
+            "Record it when it has happened.",
+            code="date_in_future",
+            field=field,
+        )
+    return today
+
+
 def choice(choices, value, *, field: str, what: str | None = None):
     """``value`` as a member of a TextChoices class, or a refusal naming the field and
     the values it accepts, never a ValueError (a form sent with nothing chosen, or an

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from eligibility.models import ServiceUser
-from hat_clinic.errors import Conflict, RuleViolation
+from hat_clinic.errors import Conflict, RuleViolation, day_not_in_future
 from hat_clinic.history import audited
 
 from .alerts import alert_raise
@@ -29,16 +29,6 @@ from .selectors import methadone_for_day
 MAX_BREATH_READING = Decimal("500")
 
 
-def _not_in_the_future(day: dt.date, clinic, now: dt.datetime, *, field: str, what: str):
-    today = clinic.clinic_day_of(now)
-    if day > today:
-        raise RuleViolation(
-            f"The {what} {day:%d %b %Y} is in the future; today is {today:%d %b %Y}.",
-            code="date_in_future",
-            field=field,
-        )
-
-
 def tox_screen_record(
     *,
     service_user: ServiceUser,
@@ -51,7 +41,7 @@ def tox_screen_record(
     """Record a urine screen: a result per substance on the panel. Substances left out
     are "not tested"; at least one must have been tested."""
     now = now or timezone.now()
-    _not_in_the_future(
+    day_not_in_future(
         sample_date, service_user.clinic, now, field="sample_date", what="sample date"
     )
     unknown = sorted(set(results) - set(Substance.values))
@@ -179,7 +169,7 @@ def methadone_collection_record(
     now = now or timezone.now()
     # First, and for a pharmacy too: it names nobody, and the far future (9999-12-31)
     # must not reach the look-up, which reads the day after.
-    _not_in_the_future(day, service_user.clinic, now, field="day", what="day")
+    day_not_in_future(day, service_user.clinic, now, field="day", what="collection day")
     prescription = methadone_for_day(service_user=service_user, day=day)
     if reporting_pharmacy is not None and (
         prescription is None or prescription.pharmacy_id != reporting_pharmacy.pk
