@@ -53,9 +53,7 @@ def _next(request) -> str:
 @sensitive_post_parameters("code")
 def two_factor(request):
     """The second step of logging in: a code from the authenticator, or a recovery code."""
-    user = request.user
-    if not user.is_authenticated:
-        return redirect(settings.LOGIN_URL)
+    user = request.user  # logged in: LoginRequiredMiddleware sees to that
     if user.is_verified():
         return redirect(_next(request))
     if not second_factor.is_enrolled(user):
@@ -89,9 +87,7 @@ def two_factor_setup(request):
     """Set up an authenticator app: scan the QR code (or type the key), then type the
     code it shows. A password alone may set one up only for an account that has none;
     replacing one needs a session that passed the second factor."""
-    user = request.user
-    if not user.is_authenticated:
-        return redirect(settings.LOGIN_URL)
+    user = request.user  # logged in: LoginRequiredMiddleware sees to that
     if second_factor.is_enrolled(user) and not user.is_verified():
         return redirect(f"{reverse('two-factor')}?next={quote(_next(request))}")
     form = CodeForm(request.POST or None)

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
-from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils import timezone
@@ -33,15 +32,25 @@ def is_automatic(request) -> bool:
 
 
 def to_login(request, message: str | None = None):
-    """Off to the login page, and back here after. An htmx request (the board's poll)
-    gets HX-Redirect, so the whole page goes to the login page: a locked board, not a
-    login form swapped into the board's table."""
+    """Off to the login page, and back here after."""
     if message:
         messages.info(request, message)
+    return _to_and_back(request, settings.LOGIN_URL)
+
+
+def to_second_factor(request):
+    """Off to the second step of logging in, and back here after."""
+    return _to_and_back(request, "two-factor")
+
+
+def _to_and_back(request, to: str):
+    """A redirect to ``to`` whose ``next`` is this page. An htmx request (the board's
+    poll) gets HX-Redirect with the page it was polled from, so the whole page goes
+    there: a locked board, not a login form swapped into the board's table."""
     if request.htmx:
         back = quote(request.htmx.current_url_abs_path or "/")
-        return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?next={back}")
-    return redirect_to_login(request.get_full_path())
+        return HttpResponseClientRedirect(f"{resolve_url(to)}?next={back}")
+    return redirect(f"{resolve_url(to)}?next={quote(request.get_full_path())}")
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
@@ -145,17 +154,6 @@ class SecondFactorMiddleware:
                 )
             return to_second_factor(request)
         return self.get_response(request)
-
-
-def to_second_factor(request):
-    """Off to the second-factor page, and back here after."""
-    target = resolve_url("two-factor")
-    back = quote(
-        (request.htmx.current_url_abs_path if request.htmx else None) or request.get_full_path()
-    )
-    if request.htmx:
-        return HttpResponseClientRedirect(f"{target}?next={back}")
-    return redirect(f"{target}?next={back}")
 
 
 class NoStoreMiddleware:
