@@ -23,7 +23,7 @@ import os
 import re
 import sqlite3
 import subprocess
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,17 +225,11 @@ def _relation_count(connection) -> int:
 def _check_new_or_empty(target: Database) -> bool:
     """The target must be new, or an existing database with nothing in it. Returns
     whether it exists."""
-    server = _connect_server(target)
-    try:
+    with closing(_connect_server(target)) as server:
         exists = bool(_fetch(server, "SELECT 1 FROM pg_database WHERE datname = %s", [target.name]))
-    finally:
-        server.close()
     if exists:
-        connection = target.connect()
-        try:
+        with closing(target.connect()) as connection:
             relations = _relation_count(connection)
-        finally:
-            connection.close()
         if relations:
             raise CommandError(
                 f"{target} is not empty ({relations} tables, views or sequences): restore "
@@ -245,17 +239,14 @@ def _check_new_or_empty(target: Database) -> bool:
 
 
 def _create(target: Database) -> None:
-    server = _connect_server(target)
-    try:
-        with server.cursor() as cursor:
+    with closing(_connect_server(target)) as server, server.cursor() as cursor:
+        try:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.name)))
-    except psycopg2.Error as error:
-        raise CommandError(
-            f"Cannot create {target}: {first_line(error)}. Create it "
-            "empty as the owner (createdb), or restore as a role that may."
-        ) from error
-    finally:
-        server.close()
+        except psycopg2.Error as error:
+            raise CommandError(
+                f"Cannot create {target}: {first_line(error)}. Create it "
+                "empty as the owner (createdb), or restore as a role that may."
+            ) from error
 
 
 def first_line(error: Exception) -> str:
@@ -264,12 +255,8 @@ def first_line(error: Exception) -> str:
 
 
 def _drop(target: Database) -> None:
-    server = _connect_server(target)
-    try:
-        with server.cursor() as cursor:
-            cursor.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(target.name)))
-    finally:
-        server.close()
+    with closing(_connect_server(target)) as server, server.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(target.name)))
 
 
 def _connect_server(target: Database):
@@ -324,13 +311,10 @@ def restore_postgresql(dump: Path, target: Database) -> int:
                     f"({first_line(error)}): drop it before trying again."
                 ) from failure
         raise
-    connection = target.connect()
-    try:
+    with closing(target.connect()) as connection:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         return len(_tables(connection))
-    finally:
-        connection.close()
 
 
 # -- Verification ------------------------------------------------------------------------
@@ -564,11 +548,9 @@ def verify(
     """Check a restored database, against its source when that is still there.
     Returns what was checked and every difference found (none: the restore is whole)."""
     checked, differences = [], []
-    restored = target.connect()
-    try:
+    with closing(target.connect()) as restored:
         if source is not None:
-            original = source.connect()
-            try:
+            with closing(source.connect()) as original:
                 contents = _contents(original)
                 differences += _compare("table", contents, _contents(restored), _rows)
                 rows = sum(count for count, _ in contents.values())
@@ -582,8 +564,6 @@ def verify(
                     "owner and grants of", _privileges(original), _privileges(restored)
                 )
                 checked.append("the same triggers, owners and grants as the source")
-            finally:
-                original.close()
         differences += _append_only_protected(restored)
         checked.append("every append-only table has its UPDATE, DELETE and TRUNCATE triggers")
         if app_role:
@@ -592,8 +572,6 @@ def verify(
                 f"{app_role} owns no table and may not UPDATE, DELETE or TRUNCATE an "
                 "append-only one"
             )
-    finally:
-        restored.close()
     differences += _register_out_of_balance(target)
     checked.append("every register section's balance is the sum of its entries")
     return checked, differences
