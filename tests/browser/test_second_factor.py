@@ -74,6 +74,7 @@ def test_a_wrong_code_is_refused_and_the_right_one_goes_on_to_the_page_asked_for
         page.get_by_label("Code").fill("000000")
         page.get_by_role("button", name="Continue").click()
         expect(page.locator('[data-error-for="code"]')).to_contain_text("That code is not right")
+        expect(page.get_by_label("Code")).to_have_value("000000")  # what was typed stays
         clock.shift(dt.timedelta(seconds=2))  # the wait after a wrong code
         pass_second_factor(page, cast.nurse.username)
     expect(page).to_have_url(re.compile(rf"/service-users/{service_user_a.pk}/$"))
@@ -120,3 +121,15 @@ def test_the_staff_page_is_not_in_a_nurses_navigation(page, live_server, cast):
     ).to_have_count(0)
     response = page.goto(f"{live_server.url}/staff/")
     assert response.status == 403
+
+
+def test_a_manager_who_opens_their_own_reset_is_told_why_not_and_offered_no_button(
+    page, live_server, cast
+):
+    log_in(page, live_server, cast.manager.username)
+    own = cast.manager.memberships.get()
+    page.goto(f"{live_server.url}/staff/{own.pk}/reset-second-factor/")
+    expect(page.get_by_role("alert")).to_contain_text("You cannot reset your own second factor")
+    expect(page.get_by_role("button", name="Reset second factor")).to_have_count(0)
+    page.get_by_role("link", name="Back to staff").click()
+    expect(page.get_by_role("table", name="Staff")).to_be_visible()
