@@ -113,7 +113,7 @@ def refusals(owner_url: str) -> int:
     from django.conf import settings
     from psycopg2 import sql
 
-    from hat_clinic.append_only import APPEND_ONLY
+    from core.append_only import APPEND_ONLY
     from hat_clinic.management.backup import Database
 
     app = Database.from_settings(settings.DATABASES["default"]).connect()

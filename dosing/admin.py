@@ -3,7 +3,7 @@
 
 from django.contrib import admin
 
-from hat_clinic.read_only_admin import ReadOnlyAdminMixin
+from core.read_only_admin import ReadOnlyAdminMixin
 
 from .models import RegisterEntry, RegisterSection
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
-from hat_clinic.errors import (
+from core.errors import (
     RuleViolation,
     choice,
     in_record_years,

@@ -6,8 +6,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import ActionPermissions, StrictFieldsMixin
 from eligibility.selectors import service_user_in_scope
-from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
 from .exit_plans import prescription_cancel
 from .models import Decision, MethadonePrescription, Pharmacy, Prescription, Review, Route

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from hat_clinic.errors import RuleViolation
+from core.errors import RuleViolation
 
 from .effective import injections
 from .mg import format_mg

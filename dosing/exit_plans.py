@@ -13,9 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from core.audit import audited
+from core.errors import Conflict, RuleViolation, require_reason
 from eligibility.models import IN_TREATMENT, ServiceUser
-from hat_clinic.errors import Conflict, RuleViolation, require_reason
-from hat_clinic.history import audited
 
 from .models import (
     Prescription,

@@ -22,11 +22,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from core.api import requires
+from core.errors import RuleViolation, whole_number
 from eligibility.access import What, access_record
 from eligibility.models import ServiceUser
 from eligibility.selectors import service_user_in_scope
-from hat_clinic.api import requires
-from hat_clinic.errors import RuleViolation, whole_number
 
 from .amendments import AMENDABLE, effective_values
 from .models import (

@@ -6,12 +6,12 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import audited, history_snapshot
+from core.errors import Conflict, RuleViolation, choice, day_not_in_future, require_reason
 from eligibility.models import Referral, ServiceUser, Status
 from eligibility.pathway import places_changed
 from eligibility.selectors import policy_in_force
 from eligibility.services import service_user_transition
-from hat_clinic.errors import Conflict, RuleViolation, choice, day_not_in_future, require_reason
-from hat_clinic.history import audited, history_snapshot
 from monitoring.alerts import alert_raise
 from monitoring.models import AlertKind
 

@@ -6,8 +6,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import ActionPermissions, StrictFieldsMixin
 from eligibility.selectors import for_staff, service_user_in_scope
-from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
 from .leaving import service_user_exit, suspension_end, suspension_start
 from .models import Exit, ExitDetail, ExitKind, Suspension

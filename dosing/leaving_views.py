@@ -6,11 +6,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from core.forms import form_page
 from eligibility.models import Status
 from eligibility.panels import Panel
 from eligibility.selectors import for_staff
 from eligibility.views import service_user_for
-from hat_clinic.forms import form_page
 
 from .leaving import SUSPENDABLE, service_user_exit, suspension_end, suspension_start
 from .models import ExitDetail, ExitKind, Suspension

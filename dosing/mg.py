@@ -2,7 +2,7 @@
 
 from decimal import Decimal, InvalidOperation
 
-from hat_clinic.errors import RuleViolation
+from core.errors import RuleViolation
 
 # The most a dose column holds (7 digits, 2 of them decimals): anything larger is a
 # typing slip, and the database would refuse it (numeric overflow) after the rules.

@@ -26,10 +26,10 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from core.audit import history_snapshot
 from eligibility.models import DOSED, ServiceUser, Status
 from eligibility.selectors import clinics_for_staff
 from eligibility.services import service_users_transition_many
-from hat_clinic.history import history_snapshot
 from monitoring.alerts import alerts_raise_from, sql_text
 from monitoring.models import AlertKind
 

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
+from core.errors import Conflict, RuleViolation, choice, require_reason
 from monitoring.alerts import alert_raise
 from monitoring.models import AlertKind
 

@@ -8,9 +8,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from core.api import ActionPermissions, StrictFieldsMixin
+from core.errors import choice
 from eligibility.selectors import for_staff
-from hat_clinic.api import ActionPermissions, StrictFieldsMixin
-from hat_clinic.errors import choice
 
 from .models import EntryKind, RegisterEntry, RegisterSection
 from .register import (

@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 
+from core.csv_export import csv_response
+from core.forms import form_page
+from core.roles import staff_name
 from eligibility.access import What, access_record
 from eligibility.selectors import for_staff
-from hat_clinic.csv_export import csv_response
-from hat_clinic.forms import form_page
-from hat_clinic.roles import staff_name
 
 from .models import EntryKind, RegisterEntry, RegisterSection
 from .register import ENTRY_PERMISSIONS, MAX_AMPOULES, register_record, section_entry

@@ -11,9 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from core.audit import audited
+from core.errors import Conflict, RuleViolation, choice, require_reason
 from eligibility.models import ServiceUser, Status
-from hat_clinic.errors import Conflict, RuleViolation, choice, require_reason
-from hat_clinic.history import audited
 from monitoring.records import breath_test_record, parse_breath
 
 from .dose_rules import (

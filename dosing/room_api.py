@@ -7,8 +7,8 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import ActionPermissions, StrictFieldsMixin
 from eligibility.settling import SettledReads
-from hat_clinic.api import ActionPermissions, StrictFieldsMixin
 
 from .amendments import session_amend
 from .models import (

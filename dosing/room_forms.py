@@ -1,6 +1,6 @@
 """The session page's forms, one per action. They only collect and type the input:
 the dosing room's services decide what is allowed, and their refusals are shown
-beside the field they name (hat_clinic.forms.add_refusal)."""
+beside the field they name (core.forms.add_refusal)."""
 
 import copy
 import datetime as dt

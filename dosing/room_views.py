@@ -14,12 +14,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.debug import sensitive_post_parameters
 
+from core.errors import Conflict, RuleViolation
+from core.forms import add_refusal
 from eligibility.models import Status
 from eligibility.panels import Panel
 from eligibility.selectors import current_clinic
 from eligibility.settling import settle_for_staff
-from hat_clinic.errors import Conflict, RuleViolation
-from hat_clinic.forms import add_refusal
 
 from .amendments import AMENDABLE, session_amend
 from .effective import Injection, ObservationAsRead, effective_values

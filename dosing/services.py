@@ -8,10 +8,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.errors import Conflict, RuleViolation, require_reason
 from eligibility.models import ABSOLUTE_MAX_DAILY_MG, IN_TREATMENT, ServiceUser, Status
 from eligibility.selectors import policy_in_force
 from eligibility.services import service_user_transition
-from hat_clinic.errors import Conflict, RuleViolation, require_reason
 
 from .mg import format_mg, parse_mg
 from .missed import settle_service_user, tolerance_renew

@@ -9,14 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.errors import RuleViolation
+from core.forms import add_refusal, posted_text
 from eligibility.access import What, access_record
 from eligibility.models import Status
 from eligibility.selectors import policy_in_force, service_users_for_staff
 from eligibility.services import titration_complete as titration_complete_service
 from eligibility.settling import settle_for_staff
 from eligibility.views import service_user_for
-from hat_clinic.errors import RuleViolation
-from hat_clinic.forms import add_refusal, posted_text
 
 from .exit_plans import (
     prescription_cancel,

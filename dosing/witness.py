@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.views.decorators.debug import sensitive_variables
 
-from hat_clinic.errors import RuleViolation
+from core.errors import RuleViolation
 
 from .models import WitnessFailure
 

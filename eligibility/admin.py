@@ -4,7 +4,7 @@ through the services, which check the rules and write the audit trail."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from hat_clinic.read_only_admin import ReadOnlyAdminMixin
+from core.read_only_admin import ReadOnlyAdminMixin
 
 from .models import Clinic, ClinicPolicy, ServiceUser, StatusChange
 

@@ -6,10 +6,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from core.api import ActionPermissions, LocalTimeField, StrictFieldsMixin
+from core.errors import RuleViolation
+from core.roles import staff_name
 from eligibility.settling import SettledReads
-from hat_clinic.api import ActionPermissions, LocalTimeField, StrictFieldsMixin
-from hat_clinic.errors import RuleViolation
-from hat_clinic.roles import staff_name
 
 from . import second_factor
 from .access import access_log_for_staff

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from hat_clinic.errors import Conflict, RuleViolation, choice, day_not_in_future, require_reason
-from hat_clinic.history import audited
-from hat_clinic.roles import staff_name
+from core.audit import audited
+from core.errors import Conflict, RuleViolation, choice, day_not_in_future, require_reason
+from core.roles import staff_name
 
 from .models import (
     IN_TREATMENT,

@@ -9,8 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from hat_clinic.api import ActionPermissions, StrictFieldsMixin
-from hat_clinic.errors import RuleViolation
+from core.api import ActionPermissions, StrictFieldsMixin
+from core.errors import RuleViolation
 
 from .models import (
     Criterion,

@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from hat_clinic.errors import RuleViolation
-from hat_clinic.forms import add_refusal
+from core.errors import RuleViolation
+from core.forms import add_refusal
 
 from .forms import AdmitForm, AssessmentForm, DecisionForm, ReferralForm
 from .models import Criterion, Decision, Level

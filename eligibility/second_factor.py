@@ -22,7 +22,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from hat_clinic.errors import RuleViolation
+from core.errors import RuleViolation
 
 from .models import SecondFactorEvent, StaffMembership
 

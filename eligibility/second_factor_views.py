@@ -14,9 +14,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from hat_clinic.errors import RuleViolation
-from hat_clinic.forms import add_refusal
-from hat_clinic.roles import staff_name
+from core.errors import RuleViolation
+from core.forms import add_refusal
+from core.roles import staff_name
 
 from . import second_factor
 from .selectors import current_clinic

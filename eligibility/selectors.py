@@ -8,7 +8,7 @@ from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from hat_clinic.errors import RuleViolation
+from core.errors import RuleViolation
 
 from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser, Status, StatusChange
 

@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from hat_clinic.errors import RuleViolation, require_reason
-from hat_clinic.history import audited, history_snapshot
+from core.audit import audited, history_snapshot
+from core.errors import RuleViolation, require_reason
 
 from .models import (
     ALLOWED_TRANSITIONS,

@@ -7,8 +7,8 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from hat_clinic.errors import Conflict, RuleViolation
-from hat_clinic.forms import add_refusal
+from core.errors import Conflict, RuleViolation
+from core.forms import add_refusal
 
 from .models import IntegrationToken
 from .selectors import current_clinic

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from hat_clinic.errors import Conflict, RuleViolation
-from hat_clinic.roles import Role
+from core.errors import Conflict, RuleViolation
+from core.roles import Role
 
 from .models import Clinic, IntegrationToken, StaffMembership, TokenRefusal
 

@@ -10,9 +10,9 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from core.errors import RuleViolation
+from core.forms import add_refusal
 from eligibility.settling import settle_for_staff
-from hat_clinic.errors import RuleViolation
-from hat_clinic.forms import add_refusal
 
 from .access import What, access_record
 from .forms import ChecklistForm

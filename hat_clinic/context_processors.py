@@ -1,7 +1,7 @@
 from django.conf import settings
 
+from core.roles import Role
 from hat_clinic.navigation import navigation_for
-from hat_clinic.roles import Role
 from monitoring.selectors import open_alert_count
 
 

@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # The base: refusals, audit, roles and the append-only registry (installed after
+    # every migrate).
+    "core",
     # The project package itself, for project-wide commands such as seed_demo.
     "hat_clinic",
     "eligibility",
@@ -121,7 +124,7 @@ DATABASES = {
 }
 # PostgreSQL in production runs the app as a role that owns no table (README,
 # "Database roles"): migrate, as the owner, grants this role what it may do, and no
-# UPDATE, DELETE or TRUNCATE on append-only tables (hat_clinic.append_only).
+# UPDATE, DELETE or TRUNCATE on append-only tables (core.append_only).
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", "")
 # The owner, for emptying a database whose app role owns nothing (tests: manage.py flush).
 DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", "")
@@ -274,14 +277,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # DRF's, refusing a body nested too deeply with a 400 (hat_clinic.api.JSONParser).
-    "DEFAULT_PARSER_CLASSES": ["hat_clinic.api.JSONParser"],
+    # DRF's, refusing a body nested too deeply with a 400 (core.api.JSONParser).
+    "DEFAULT_PARSER_CLASSES": ["core.api.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     # django-filter, with record choices limited to the caller's clinics.
-    "DEFAULT_FILTER_BACKENDS": ["hat_clinic.api.ScopedFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["core.api.ScopedFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "hat_clinic.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {

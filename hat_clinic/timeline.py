@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from core.roles import staff_name
 from dosing.models import (
     OPEN_SESSION_STATUSES,
     Amendment,
@@ -25,8 +26,6 @@ from dosing.selectors import (
 from eligibility.models import EligibilityAssessment, Referral, StatusChange
 from monitoring.models import Alert, BreathTest, ToxScreen
 from monitoring.selectors import visible_to
-
-from .roles import staff_name
 
 PAGE = 100
 

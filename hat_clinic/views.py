@@ -13,13 +13,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from core.errors import in_record_years
 from dosing.register import register_balances
 from eligibility.access import What, access_record
 from eligibility.models import Status
 from eligibility.selectors import status_counts
 from eligibility.views import service_user_for
 
-from .errors import in_record_years
 from .middleware import CURRENT_CLINIC_KEY
 from .timeline import KIND_LABELS, timeline
 

@@ -19,10 +19,10 @@ from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit import audited
+from core.errors import Conflict, RuleViolation
+from core.roles import staff_name
 from eligibility.models import Clinic
-from hat_clinic.errors import Conflict, RuleViolation
-from hat_clinic.history import audited
-from hat_clinic.roles import staff_name
 
 from .models import KIND_ROLES, KIND_SEVERITY, Alert, AlertAddress, AlertKind
 

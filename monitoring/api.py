@@ -8,11 +8,11 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import ActionPermissions, StrictFieldsMixin
+from core.errors import RuleViolation
 from eligibility.models import IntegrationToken, normalise_nhs_number
 from eligibility.selectors import service_user_in_scope, service_users_for_staff
 from eligibility.settling import SettledReads
-from hat_clinic.api import ActionPermissions, StrictFieldsMixin
-from hat_clinic.errors import RuleViolation
 
 from .alerts import alert_acknowledge
 from .models import (

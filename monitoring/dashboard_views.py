@@ -17,11 +17,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from core.api import requires
+from core.csv_export import csv_response
+from core.errors import RECORD_YEARS, RuleViolation, in_record_years
 from eligibility.access import What, access_record
 from eligibility.selectors import clinics_for_staff
-from hat_clinic.api import requires
-from hat_clinic.csv_export import csv_response
-from hat_clinic.errors import RECORD_YEARS, RuleViolation, in_record_years
 
 from .dashboards import (
     COLUMNS,

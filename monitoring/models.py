@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from hat_clinic.roles import Role
+from core.roles import Role
 
 
 class Heartbeat(models.Model):

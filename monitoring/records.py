@@ -8,9 +8,9 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from core.audit import audited
+from core.errors import Conflict, RuleViolation, day_not_in_future
 from eligibility.models import ServiceUser
-from hat_clinic.errors import Conflict, RuleViolation, day_not_in_future
-from hat_clinic.history import audited
 
 from .alerts import alert_raise
 from .models import (

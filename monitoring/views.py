@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.errors import Conflict, RuleViolation
+from core.forms import form_page, posted_text
+from core.roles import Role
 from eligibility.panels import Panel
 from eligibility.selectors import current_clinic
 from eligibility.views import service_user_for
-from hat_clinic.errors import Conflict, RuleViolation
-from hat_clinic.forms import form_page, posted_text
-from hat_clinic.roles import Role
 
 from .alerts import alert_acknowledge, alert_addresses_set
 from .forms import AlertAddressForm, BreathTestForm, MethadoneCollectionForm, ToxScreenForm

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 
-from hat_clinic.roles import Role, sync_role_permissions
+from core.roles import Role, sync_role_permissions
 
 from .factories import (
     StaffClient,

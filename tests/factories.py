@@ -14,6 +14,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.roles import Role
 from eligibility.models import Status
 from eligibility.services import (
     clinic_create,
@@ -22,7 +23,6 @@ from eligibility.services import (
     staff_member_add,
 )
 from eligibility.synthetic import synthetic_nhs_numbers
-from hat_clinic.roles import Role
 
 PASSWORD = "correct-horse-battery"
 # A documented transfer with its evidence (DOMAIN.md): an established dose from day one.

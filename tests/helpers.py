@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 import pytest
 from django.utils.html import escape
 
-from hat_clinic.errors import RuleViolation
+from core.errors import RuleViolation
 
 
 def refused(code, call, **kwargs) -> RuleViolation:

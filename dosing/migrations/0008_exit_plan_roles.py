@@ -1,6 +1,6 @@
 """Prescribers make exit plans (the "prescribe" permission); managers record closures.
 
-The grants themselves now live in one table, hat_clinic.roles.ROLE_PERMISSIONS,
+The grants themselves now live in one table, core.roles.ROLE_PERMISSIONS,
 synced to the roles' groups after every migrate. This migration keeps its place in
 the history and does nothing."""
 

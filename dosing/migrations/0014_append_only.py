@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from hat_clinic.append_only import protect
+from core.append_only import protect
 
 TABLES = [
     "dosing_administration",

@@ -5,7 +5,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-from hat_clinic.append_only import protect
+from core.append_only import protect
 
 
 class Migration(migrations.Migration):

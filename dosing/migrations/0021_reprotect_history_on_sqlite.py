@@ -4,7 +4,7 @@ it back. PostgreSQL alters in place and keeps its triggers."""
 
 from django.db import migrations
 
-from hat_clinic.append_only import protect
+from core.append_only import protect
 
 ALTERED = [
     "dosing_historicalreducingplan",

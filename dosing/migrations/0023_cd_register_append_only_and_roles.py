@@ -2,11 +2,11 @@
 Nurses and prescribers receive stock and record entries; HCAs witness (their
 permission to witness doses); prescribers are the authorised witnesses of a
 destruction; managers read only. (Those grants now live in
-hat_clinic.roles.ROLE_PERMISSIONS, synced after every migrate.)"""
+core.roles.ROLE_PERMISSIONS, synced after every migrate.)"""
 
 from django.db import migrations
 
-from hat_clinic.append_only import protect
+from core.append_only import protect
 
 
 class Migration(migrations.Migration):

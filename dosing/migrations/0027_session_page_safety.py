@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import migrations, models
 from django.utils import timezone
 
-from hat_clinic.append_only import protect, rewrite_once
+from core.append_only import protect, rewrite_once
 
 WASTE_AMOUNTS = """
     UPDATE dosing_registerentry SET waste_mg = COALESCE(

@@ -7,7 +7,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from hat_clinic.append_only import protect, rewrite_once
+from core.append_only import protect, rewrite_once
 
 NAME_THE_ASSESSMENT = """
     UPDATE dosing_amendment SET assessment_id = (

@@ -4,7 +4,7 @@ column with a default, dropping its append-only trigger: it is protected again."
 
 from django.db import migrations, models
 
-from hat_clinic.append_only import protect
+from core.append_only import protect
 
 
 class Migration(migrations.Migration):

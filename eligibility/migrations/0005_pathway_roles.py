@@ -1,7 +1,7 @@
 """Anyone on the staff records a referral; nurses and prescribers assess; only
 prescribers decide and admit; managers read.
 
-The grants themselves now live in one table, hat_clinic.roles.ROLE_PERMISSIONS,
+The grants themselves now live in one table, core.roles.ROLE_PERMISSIONS,
 synced to the roles' groups after every migrate. This migration keeps its place in
 the history and does nothing."""
 

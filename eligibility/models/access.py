@@ -1,6 +1,6 @@
 """Read access, audited (issue 16.8): who opened a service user's record or exported
 data, when, and from which clinic. It holds no clinical content: what was opened is
-named, not copied. Append-only (hat_clinic.append_only)."""
+named, not copied. Append-only (core.append_only)."""
 
 from django.conf import settings
 from django.db import models

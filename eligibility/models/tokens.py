@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from hat_clinic.roles import Role
+from core.roles import Role
 
 
 class IntegrationToken(models.Model):

@@ -1,7 +1,7 @@
 """Backup, restore and the check that a restore is whole (issue 16, point 9).
 
 A backup is ``pg_dump``'s custom format: one file holding the tables, their rows, the
-append-only triggers (hat_clinic.append_only) and every GRANT, so that a restore comes
+append-only triggers (core.append_only) and every GRANT, so that a restore comes
 back as migrate left the original: owned by the owner, with the app's role able to do
 exactly what it could before and no more. A restore goes into a new, empty database,
 never over the one that failed, so nothing of it mixes in and it stays for the
@@ -428,9 +428,9 @@ def _rows(was: tuple[int, str], now: tuple[int, str]) -> str:
 
 
 def _append_only_protected(connection) -> list[str]:
-    """Every table of hat_clinic.append_only's registry carries the triggers its
+    """Every table of core.append_only's registry carries the triggers its
     ``install`` puts on, enabled."""
-    from hat_clinic.append_only import _postgresql_install, append_only_tables
+    from core.append_only import _postgresql_install, append_only_tables
 
     enabled = {
         (table, name)
@@ -452,7 +452,7 @@ def _append_only_protected(connection) -> list[str]:
 def _app_role_refused(connection, role: str) -> list[str]:
     """The app's role as migrate left it: not a superuser, owner of no table, and
     without UPDATE, DELETE or TRUNCATE on any append-only table."""
-    from hat_clinic.append_only import append_only_tables
+    from core.append_only import append_only_tables
 
     found = _fetch(connection, "SELECT rolsuper FROM pg_roles WHERE rolname = %s", [role])
     if not found:

@@ -1,7 +1,7 @@
 """Every role sees the clinic's alerts; nurses, prescribers and managers acknowledge
 them; managers set where each role's alerts are e-mailed.
 
-The grants themselves now live in one table, hat_clinic.roles.ROLE_PERMISSIONS,
+The grants themselves now live in one table, core.roles.ROLE_PERMISSIONS,
 synced to the roles' groups after every migrate. This migration keeps its place in
 the history and does nothing."""
 

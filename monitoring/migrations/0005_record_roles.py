@@ -2,7 +2,7 @@
 breath tests; prescribers and managers read them; a pharmacy's integration token
 reports its collections.
 
-The grants themselves now live in one table, hat_clinic.roles.ROLE_PERMISSIONS,
+The grants themselves now live in one table, core.roles.ROLE_PERMISSIONS,
 synced to the roles' groups after every migrate. This migration keeps its place in
 the history and does nothing."""
 

@@ -141,7 +141,7 @@ def test_two_nurses_racing_see_already_recorded(page, browser, live_server, cast
     page.get_by_label("1: awake and alert").check()
     page.get_by_role("button", name="Record assessment").click()
     other = browser.new_context().new_page()
-    from hat_clinic.roles import Role
+    from core.roles import Role
     from tests.factories import make_staff
 
     second_nurse = make_staff(cast.clinic_a, Role.NURSE)

@@ -12,7 +12,7 @@ import time_machine
 from django_otp.oath import totp
 from playwright.sync_api import expect
 
-from hat_clinic.roles import Role
+from core.roles import Role
 from tests.browser.navigation import log_in, nav_click, pass_second_factor
 from tests.factories import PASSWORD, make_staff
 

@@ -8,9 +8,9 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from core.errors import RuleViolation
 from dosing.amendments import session_amend
 from dosing.models import Administration, Amendment
-from hat_clinic.errors import RuleViolation
 from tests.dosing.room_setup import NINE, dosed_at_nine, on_prescription
 from tests.factories import PASSWORD
 from tests.helpers import form_data

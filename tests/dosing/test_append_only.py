@@ -1,6 +1,6 @@
 """The database itself refuses to change append-only clinical records (issue 16.6).
 
-One registry, hat_clinic.append_only.APPEND_ONLY, lists every such table, history
+One registry, core.append_only.APPEND_ONLY, lists every such table, history
 tables included; migrate installs the triggers on each. Checked here: the triggers
 are on every listed table, installing twice changes nothing, and on a set of real
 records UPDATE and DELETE are refused (and TRUNCATE, on PostgreSQL), in the tables
@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from core.append_only import APPEND_ONLY, append_only_tables, install
 from dosing.leaving import suspension_start
 from dosing.models import (
     Administration,
@@ -39,7 +40,6 @@ from eligibility.models import (
     TreatmentAgreement,
 )
 from eligibility.pathway import service_user_admit
-from hat_clinic.append_only import APPEND_ONLY, append_only_tables, install
 from monitoring.models import BreathTest, ToxScreen, ToxScreenResult
 from monitoring.records import breath_test_record, tox_screen_record
 from tests.dosing.room_setup import NINE, dosed_at_nine, on_prescription

@@ -160,7 +160,7 @@ def test_a_manager_cannot_start_a_draft_plan(cast, person):
 
 
 def test_another_clinics_prescriber_gets_404_when_cancelling(cast, plan):
-    from hat_clinic.roles import Role
+    from core.roles import Role
     from tests.factories import make_staff
 
     prescriber_b = make_staff(cast.clinic_b, Role.PRESCRIBER)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.errors import Conflict, RuleViolation
 from dosing.exit_plans import (
     prescription_cancel,
     reducing_plan_activate,
@@ -18,7 +19,6 @@ from dosing.models import Prescription, Purpose, ReducingPlan
 from dosing.selectors import prescription_in_force
 from dosing.services import prescription_issue
 from eligibility.models import Status
-from hat_clinic.errors import Conflict, RuleViolation
 from tests.factories import TRANSFER, make_service_user
 
 pytestmark = pytest.mark.django_db

@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from core.errors import RuleViolation
 from dosing.models import MethadonePrescription
 from dosing.selectors import methadone_in_force
 from dosing.services import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
-from hat_clinic.errors import RuleViolation
 from tests.dosing.conftest import NOW
 from tests.factories import make_service_user
 

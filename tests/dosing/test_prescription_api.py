@@ -3,9 +3,9 @@ nobody edits, another clinic gets 404, and refusals match the service's."""
 
 import pytest
 
+from core.roles import Role
 from dosing.models import Prescription
 from eligibility.models import Status
-from hat_clinic.roles import Role
 from tests.factories import make_service_user, make_staff
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]

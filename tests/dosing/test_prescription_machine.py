@@ -21,13 +21,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from core.errors import RuleViolation
+from core.roles import Role
 from dosing.missed import settle_service_user
 from dosing.models import TITRATION_MAX_RISE, Prescription
 from dosing.services import prescription_issue
 from eligibility.models import ABSOLUTE_MAX_DAILY_MG, DEFAULT_MAX_INJECTION_MG, Status
 from eligibility.services import service_user_transition
-from hat_clinic.errors import RuleViolation
-from hat_clinic.roles import Role
 from tests.factories import TRANSFER, make_clinic, make_service_user, make_staff
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import RuleViolation
+from core.roles import Role
 from dosing.models import (
     INDUCTION_FIRST_DOSE_MG,
     INDUCTION_TOPUP_MG,
@@ -16,8 +18,6 @@ from dosing.models import (
 )
 from dosing.services import prescription_issue
 from eligibility.models import ABSOLUTE_MAX_DAILY_MG, Status
-from hat_clinic.errors import RuleViolation
-from hat_clinic.roles import Role
 from tests.factories import TRANSFER, make_clinic, make_service_user, make_staff
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)

@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import pytest
 
+from core.errors import RuleViolation
+from core.roles import Role
 from dosing.models import Prescription, Purpose
 from dosing.selectors import prescription_in_force
 from dosing.services import prescription_issue
 from eligibility.models import Status
 from eligibility.services import policy_issue
-from hat_clinic.errors import RuleViolation
-from hat_clinic.roles import Role
 from tests.factories import TRANSFER, make_clinic, make_service_user, make_staff
 
 pytestmark = pytest.mark.django_db

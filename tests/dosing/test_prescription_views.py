@@ -6,10 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
+from core.roles import Role
 from dosing.models import Prescription
 from dosing.services import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
-from hat_clinic.roles import Role
 from tests.factories import make_service_user, make_staff
 from tests.helpers import names_staff
 
@@ -239,8 +239,8 @@ def test_titration_complete_through_the_api(cast, starter, who, expected):
 
 @pytest.mark.parametrize("status", [Status.SUSPENDED, Status.MAINTENANCE, Status.WAITING])
 def test_titration_complete_is_refused_outside_titration_everywhere(cast, status):
+    from core.errors import RuleViolation
     from eligibility.services import titration_complete
-    from hat_clinic.errors import RuleViolation
 
     person = make_service_user(cast.clinic_a, status)
     with pytest.raises(RuleViolation) as refused:

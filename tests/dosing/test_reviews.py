@@ -11,14 +11,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 
+from core.errors import RuleViolation
+from core.roles import Role
 from dosing.amendments import session_amend
 from dosing.models import Decision, DoseSession, Prescription, Review
 from dosing.selectors import prescription_in_force, review_queue
 from dosing.services import prescription_issue, review_record
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
-from hat_clinic.errors import RuleViolation
-from hat_clinic.roles import Role
 from tests.dosing import room_setup
 from tests.factories import PASSWORD, TRANSFER, make_service_user, make_staff
 

@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.errors import Conflict, RuleViolation
+from core.roles import Role
 from dosing.models import Administration, DoseSession, SessionStatus
 from dosing.room import (
     dose_administer,
@@ -19,8 +21,6 @@ from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import clinic_create, service_user_transition
-from hat_clinic.errors import Conflict, RuleViolation
-from hat_clinic.roles import Role
 from tests.factories import PASSWORD, TRANSFER, make_service_user, make_staff
 
 pytestmark = pytest.mark.django_db

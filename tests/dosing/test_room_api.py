@@ -7,9 +7,9 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.roles import Role
 from dosing.models import Administration, DoseSession
 from dosing.sessions import dose_sessions_generate
-from hat_clinic.roles import Role
 from tests.dosing.room_setup import DAY, NINE, SET_UP, on_prescription
 from tests.factories import PASSWORD, make_staff
 

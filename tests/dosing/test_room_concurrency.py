@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection, connections
 
+from core.errors import Conflict
+from core.roles import Role
 from dosing.models import Administration, DoseSession
 from dosing.room import dose_administer, session_assess
 from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import clinic_create
-from hat_clinic.errors import Conflict
-from hat_clinic.roles import Role
 from tests.factories import PASSWORD, make_service_user, make_staff
 
 # The issue's figure is for PostgreSQL; SQLite runs fewer to keep the local suite quick.

@@ -25,6 +25,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import Conflict, RuleViolation
 from dosing.leaving import suspension_end, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.models import OPEN_SESSION_STATUSES, DoseSession, Suspension
@@ -33,7 +34,6 @@ from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import ServiceUser, Status
 from eligibility.services import policy_issue
-from hat_clinic.errors import Conflict, RuleViolation
 from monitoring.models import Alert
 from tests.dosing.room_setup import inject
 from tests.factories import TRANSFER, make_service_user

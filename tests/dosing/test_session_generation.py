@@ -9,13 +9,13 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
+from core.roles import Role
 from dosing.models import DoseSession, SessionStatus
 from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate, dose_sessions_generate_ahead
 from dosing.tasks import generate_dose_sessions
 from eligibility.models import Status
 from eligibility.services import SlotSpec, policy_issue, service_user_transition
-from hat_clinic.roles import Role
 from tests.factories import make_clinic, make_service_user, make_staff
 
 LONDON = ZoneInfo("Europe/London")

@@ -14,10 +14,10 @@ import time
 import pytest
 from django.conf import settings
 
+from core.roles import Role
 from dosing.models import WitnessFailure
 from dosing.witness import NOT_CONFIRMED, witness_confirm
 from eligibility.services import staff_member_add
-from hat_clinic.roles import Role
 from tests.factories import PASSWORD, make_staff
 from tests.helpers import refused
 

@@ -12,10 +12,10 @@ from django.db import DatabaseError, transaction
 from django.test import Client
 from django.urls import reverse
 
+from core.append_only import APPEND_ONLY
+from core.roles import Role
 from dosing.register import register_section_add
 from eligibility.models import AccessLog
-from hat_clinic.append_only import APPEND_ONLY
-from hat_clinic.roles import Role
 from tests.factories import StaffClient, make_pharmacy_token, make_staff
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)

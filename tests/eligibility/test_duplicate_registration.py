@@ -13,8 +13,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from core.roles import Role
 from eligibility.models import Referral, ServiceUser, Status
-from hat_clinic.roles import Role
 from monitoring.models import Alert, AlertKind, Severity
 from tests.factories import make_service_user, make_staff
 

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from core.errors import Conflict
 from eligibility.models import Level, Referral, Status
 from eligibility.pathway import (
     places,
@@ -15,7 +16,6 @@ from eligibility.pathway import (
     waiting_offers_make,
 )
 from eligibility.services import policy_issue, service_user_transition
-from hat_clinic.errors import Conflict
 from tests.eligibility.pathway_setup import NOW, accept, accepted, assess, refer
 from tests.factories import make_pharmacy_token
 from tests.helpers import refused

@@ -5,10 +5,10 @@ import time_machine
 from django.urls import reverse
 from django.utils.html import escape
 
+from core.errors import Conflict
 from eligibility.models import Criterion, Referral, Status
 from eligibility.pathway import service_user_admit
 from eligibility.services import policy_issue
-from hat_clinic.errors import Conflict
 from tests.eligibility.pathway_setup import NOW, accept, accepted, assess, refer
 from tests.helpers import names_staff
 

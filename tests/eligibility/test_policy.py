@@ -6,10 +6,10 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
+from core.errors import RuleViolation
 from eligibility.models import ClinicPolicy
 from eligibility.selectors import policy_in_force
 from eligibility.services import SlotSpec, policy_issue
-from hat_clinic.errors import RuleViolation
 from tests.factories import make_staff
 
 LONDON = ZoneInfo("Europe/London")

@@ -2,10 +2,10 @@ import datetime as dt
 
 import pytest
 
+from core.errors import RuleViolation
+from core.roles import Role
 from eligibility.models import ALLOWED_TRANSITIONS, ServiceUser, Status, StatusChange
 from eligibility.services import service_user_transition
-from hat_clinic.errors import RuleViolation
-from hat_clinic.roles import Role
 from tests.factories import PATH_TO, make_clinic, make_service_user, make_staff
 
 pytestmark = pytest.mark.django_db

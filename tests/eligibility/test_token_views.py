@@ -6,10 +6,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core.roles import Role
 from dosing.services import pharmacy_add
 from eligibility.models import IntegrationToken
 from eligibility.tokens import token_issue
-from hat_clinic.roles import Role
 from tests.factories import StaffClient, make_pharmacy_token, make_staff
 from tests.helpers import refused
 

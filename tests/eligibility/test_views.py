@@ -195,7 +195,7 @@ def test_the_policy_page_is_for_managers_and_shows_their_clinics_versions(cast, 
 
 
 def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
-    from hat_clinic.roles import Role
+    from core.roles import Role
     from tests.factories import make_staff
 
     manager_b = make_staff(cast.clinic_b, Role.MANAGER)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
+from core.roles import Role
 from dosing.leaving import service_user_exit, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, RegisterEntry
@@ -15,7 +16,6 @@ from dosing.register import register_receive, register_section_add
 from dosing.services import methadone_prescribe, pharmacy_add, review_record
 from eligibility.access import access_record
 from eligibility.models import AccessLog
-from hat_clinic.roles import Role
 from monitoring.models import Alert
 from monitoring.records import breath_test_record, methadone_collection_record, tox_screen_record
 from tests.dosing.room_setup import give_dose

@@ -1,4 +1,4 @@
-"""One way to say who changed a record and why (issue 17.3): hat_clinic.history.audited.
+"""One way to say who changed a record and why (issue 17.3): core.audit.audited.
 No other code sets django-simple-history's private attributes, and a save through it
 writes a historical row naming the person and the reason."""
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from hat_clinic.history import audited
+from core.audit import audited
 
 PRIVATE = {"_history_user", "_change_reason"}
 
@@ -32,7 +32,7 @@ def test_only_audited_sets_who_and_why():
         if path != root / "hat_clinic" / "history.py"
         for line in _assignments_of_private_attributes(path)
     }
-    assert not elsewhere, f"use hat_clinic.history.audited instead: {sorted(elsewhere)}"
+    assert not elsewhere, f"use core.audit.audited instead: {sorted(elsewhere)}"
 
 
 @pytest.mark.django_db

@@ -13,8 +13,8 @@ import io
 import pytest
 from django.urls import reverse
 
+from core.csv_export import FORMULA_STARTS, neutralise
 from dosing.register import register_receive, register_section_add
-from hat_clinic.csv_export import FORMULA_STARTS, neutralise
 from monitoring.dashboard_views import ATTENDANCE, OUTCOMES, RETENTION, WORKLOAD
 from tests.monitoring.test_attendance import RANGE, history  # noqa: F401  (a fixture)
 

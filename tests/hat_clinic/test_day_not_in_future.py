@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from hat_clinic.errors import RuleViolation, day_not_in_future
+from core.errors import RuleViolation, day_not_in_future
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
-from hat_clinic.roles import ROLE_PERMISSIONS, Role, sync_role_permissions
+from core.roles import ROLE_PERMISSIONS, Role, sync_role_permissions
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,6 @@ def test_no_migration_grants_a_role_anything():
         str(path.relative_to(root))
         for app in ("eligibility", "dosing", "monitoring")
         for path in (root / app / "migrations").glob("*.py")
-        if "hat_clinic.roles" in _imported_modules(path)
+        if "core.roles" in _imported_modules(path)
     ]
     assert not granting, granting

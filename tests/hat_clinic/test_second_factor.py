@@ -23,8 +23,8 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.roles import Role
 from eligibility.models import SecondFactorEvent
-from hat_clinic.roles import Role
 from tests.conftest import EVERYONE
 from tests.factories import PASSWORD, make_pharmacy_token, make_staff, second_factor_code
 

@@ -5,10 +5,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count
 
+from core.roles import Role
 from eligibility.models import Clinic, ServiceUser, StatusChange
 from eligibility.selectors import policy_in_force
 from hat_clinic.management.commands.seed_demo import CLINIC_NAME
-from hat_clinic.roles import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,10 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from core.errors import Conflict, RuleViolation
+from core.roles import Role
 from dosing.missed import missed_sessions_scan
 from eligibility.pathway import service_user_admit
-from hat_clinic.errors import Conflict, RuleViolation
-from hat_clinic.roles import Role
 from monitoring.alerts import alert_acknowledge, alert_raise, alerts_email_pending
 from monitoring.models import Alert, AlertAddress, AlertKind, Severity
 from monitoring.scans import free_places_offer

@@ -243,7 +243,7 @@ def _queries_to_scan(cast, n, clinic, prescriber, *, misses_before: int) -> int:
 
 @pytest.mark.parametrize("misses_before", [0, 1, 2], ids=["first", "warning", "threshold"])
 def test_the_scan_runs_the_same_queries_for_5_and_for_50_people(cast, misses_before):
-    from hat_clinic.roles import Role
+    from core.roles import Role
     from tests.factories import make_staff
 
     prescriber_b = make_staff(cast.clinic_b, Role.PRESCRIBER)

@@ -5,11 +5,11 @@ import datetime as dt
 
 import pytest
 
+from core.roles import Role
 from dosing.room import session_assess
 from dosing.services import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
 from eligibility.tokens import token_issue, token_revoke
-from hat_clinic.roles import Role
 from monitoring.models import (
     Alert,
     AlertKind,

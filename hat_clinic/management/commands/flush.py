@@ -2,7 +2,7 @@
 
 Their triggers refuse DELETE and TRUNCATE to everyone, so emptying the database (the
 test suite does between transactional tests) lifts them for that one statement list,
-as the owner (hat_clinic.append_only.lifted). When the app runs as a role that owns
+as the owner (core.append_only.lifted). When the app runs as a role that owns
 nothing (DATABASE_OWNER_URL names the owner), the owner's own connection does it.
 """
 
@@ -14,7 +14,7 @@ from django.core.management.commands.flush import Command as DjangoFlush
 from django.core.management.sql import emit_post_migrate_signal, sql_flush
 from django.db import connections
 
-from hat_clinic.append_only import lifted
+from core.append_only import lifted
 
 
 class Command(DjangoFlush):

@@ -4,10 +4,10 @@ system). The key is printed once; only its hash is kept."""
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import RuleViolation
+from core.roles import Role
 from eligibility.models import Clinic, IntegrationToken
 from eligibility.tokens import token_issue, token_revoke
-from hat_clinic.errors import RuleViolation
-from hat_clinic.roles import Role
 
 
 class Command(BaseCommand):

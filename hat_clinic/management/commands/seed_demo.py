@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from core.roles import Role
 from dosing.leaving import suspension_start
 from dosing.models import Pharmacy, RegisterSection
 from dosing.register import register_receive, register_section_add
@@ -28,7 +29,6 @@ from eligibility.services import (
     staff_member_add,
 )
 from eligibility.synthetic import synthetic_nhs_numbers
-from hat_clinic.roles import Role
 from monitoring.models import AlertAddress, ToxScreen
 from monitoring.records import breath_test_record, methadone_collection_record, tox_screen_record
 

@@ -48,6 +48,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.roles import Role
 from dosing.models import (
     Administration,
     DoseSession,
@@ -70,7 +71,6 @@ from eligibility.models import (
 )
 from eligibility.services import clinic_create, staff_member_add
 from eligibility.synthetic import synthetic_nhs_numbers
-from hat_clinic.roles import Role
 from monitoring.models import STREET_HEROIN_MARKERS, Substance, ToxScreen, ToxScreenResult
 from monitoring.rollups import attendance_rollup, tox_rollup
 from monitoring.scans import reviews_overdue_scan, tox_overdue_scan
