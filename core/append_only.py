@@ -62,14 +62,14 @@ APPEND_ONLY = [
     # The controlled drugs register.
     "dosing.RegisterEntry",
     # Monitoring.
-    "monitoring.HistoricalAlert",
-    "monitoring.HistoricalAlertAddress",
+    "alerts.HistoricalAlert",
+    "alerts.HistoricalAlertAddress",
     "monitoring.HistoricalToxScreen",
     "monitoring.ToxScreen",
     "monitoring.HistoricalToxScreenResult",
     "monitoring.ToxScreenResult",
-    "monitoring.HistoricalBreathTest",
-    "monitoring.BreathTest",
+    "dosing.HistoricalBreathTest",
+    "dosing.BreathTest",
     "monitoring.HistoricalMethadoneCollection",
     "monitoring.MethadoneConflict",
 ]

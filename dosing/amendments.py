@@ -25,7 +25,7 @@ from core.errors import (
     require_reason,
     whole_number,
 )
-from monitoring.records import parse_breath
+from dosing.breath import parse_breath
 
 from .dose_rules import (
     check_daily_total,

@@ -6,14 +6,14 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.models import AlertKind
+from alerts.services import alert_raise
 from core.audit import audited, history_snapshot
 from core.errors import Conflict, RuleViolation, choice, day_not_in_future, require_reason
 from eligibility.models import Referral, ServiceUser, Status
 from eligibility.pathway import places_changed
 from eligibility.selectors import policy_in_force
 from eligibility.services import service_user_transition
-from monitoring.alerts import alert_raise
-from monitoring.models import AlertKind
 
 from .missed import lapses_apply, settle_service_user, tolerance_renew
 from .models import (

@@ -26,12 +26,12 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from alerts.models import AlertKind
+from alerts.services import alerts_raise_from, sql_text
 from core.audit import history_snapshot
 from eligibility.models import DOSED, ServiceUser, Status
 from eligibility.selectors import clinics_for_staff
 from eligibility.services import service_users_transition_many
-from monitoring.alerts import alerts_raise_from, sql_text
-from monitoring.models import AlertKind
 
 from .models import (
     NOT_TAKEN_STATUSES,

@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from monitoring.alerts import alert_close, alert_raise
-from monitoring.models import AlertKind
+from alerts.models import AlertKind
+from alerts.services import alert_close, alert_raise
 
 from .effective import adverse_signs
 from .models import DoseSession

@@ -16,9 +16,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from alerts.models import AlertKind
+from alerts.services import alert_raise
 from core.errors import Conflict, RuleViolation, choice, require_reason
-from monitoring.alerts import alert_raise
-from monitoring.models import AlertKind
 
 from .mg import format_mg, parse_mg
 from .models import (

@@ -13,8 +13,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from core.audit import audited
 from core.errors import Conflict, RuleViolation, choice, require_reason
+from dosing.breath import breath_test_record, parse_breath
 from eligibility.models import ServiceUser, Status
-from monitoring.records import breath_test_record, parse_breath
 
 from .dose_rules import (
     check_daily_total,

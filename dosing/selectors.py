@@ -32,6 +32,7 @@ from .models import (
     Administration,
     Amendment,
     Assessment,
+    BreathTest,
     DoseSession,
     MethadonePrescription,
     Observation,
@@ -40,6 +41,7 @@ from .models import (
     Review,
     SessionStatus,
 )
+from .review_evidence import evidence_for
 
 
 def _with_doses(queryset: QuerySet[Prescription]) -> QuerySet[Prescription]:
@@ -176,10 +178,9 @@ def reviews_for_staff(user) -> QuerySet[Review]:
 def review_summary(*, service_user: ServiceUser, now: dt.datetime | None = None) -> dict:
     """What the prescriber looks at for the last 7 days, in a fixed number of queries:
     sessions by outcome, doses given, POSS and breath readings, withholds with their
-    reasons, prescriptions and status changes, the last tox screen, breath tests taken
-    apart from a dose, and methadone collections."""
-    from monitoring.models import BreathTest, MethadoneCollection, ToxScreen, ToxScreenResult
-
+    reasons, prescriptions and status changes, breath tests taken apart from a dose,
+    and what other apps add (``dosing.review_evidence``: the last tox screen and
+    methadone collections, from monitoring)."""
     now = now or timezone.now()
     since = now - dt.timedelta(days=7)
     sessions = DoseSession.objects.filter(
@@ -221,25 +222,12 @@ def review_summary(*, service_user: ServiceUser, now: dt.datetime | None = None)
         "previous_reviews": list(
             service_user.reviews.select_related("prescriber").order_by("-reviewed_at")[:3]
         ),
-        "last_tox": ToxScreen.objects.filter(service_user=service_user)
-        .prefetch_related(
-            Prefetch(
-                "results",
-                queryset=ToxScreenResult.objects.exclude(result="not_tested").order_by("pk"),
-            )
-        )
-        .first(),
         "other_breath_tests": list(
             BreathTest.objects.filter(
                 service_user=service_user, taken_at__gte=since, session__isnull=True
             ).order_by("taken_at")
         ),
-        "methadone_collections": list(
-            MethadoneCollection.objects.filter(
-                service_user=service_user,
-                day__gte=service_user.clinic.clinic_day_of(since),
-            ).order_by("day")
-        ),
+        **evidence_for(service_user=service_user, since=since, now=now),
     }
 
 

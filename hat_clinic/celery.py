@@ -34,7 +34,7 @@ app.conf.beat_schedule = {
     },
     # Alerts are e-mailed after the commit that raises them; this sweep sends any
     # whose queued e-mail was lost with a worker.
-    "email-alerts": {"task": "monitoring.tasks.email_alerts", "schedule": 5 * 60.0},
+    "email-alerts": {"task": "alerts.email_alerts", "schedule": 5 * 60.0},
     # The overdue scans read the stored records, so an hourly run catches up on
     # whatever happened since the last one; each alert is raised once per cause.
     "scan-reviews-overdue": {"task": "monitoring.tasks.scan_reviews_overdue", "schedule": 3600.0},

@@ -1,8 +1,8 @@
 from django.conf import settings
 
+from alerts.selectors import open_alert_count
 from core.roles import Role
 from hat_clinic.navigation import navigation_for
-from monitoring.selectors import open_alert_count
 
 
 def clinic_navigation(request):
@@ -21,7 +21,7 @@ def clinic_navigation(request):
     return {
         "open_alert_count": (
             open_alert_count(clinic=clinic, user=user)
-            if clinic is not None and user.has_perm("monitoring.view_alert")
+            if clinic is not None and user.has_perm("alerts.view_alert")
             else 0
         ),
         "current_clinic": clinic,

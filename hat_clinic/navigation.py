@@ -17,7 +17,7 @@ class NavEntry:
 NAVIGATION = (
     NavEntry("Today", "home"),
     NavEntry("Dosing room", "board", "dosing.view_dosesession"),
-    NavEntry("Alerts", "alert-inbox", "monitoring.view_alert"),
+    NavEntry("Alerts", "alert-inbox", "alerts.view_alert"),
     NavEntry("Service users", "service-user-list", "eligibility.view_serviceuser"),
     NavEntry("Referrals", "referral-list", "eligibility.view_referral"),
     NavEntry("CD register", "register-index", "dosing.view_registersection"),

@@ -38,6 +38,11 @@ else:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
 
+# The project's own packages, from the bottom layer to the top (docs/architecture.md):
+# core (refusals, audit, roles, the append-only registry, installed after every
+# migrate), then the apps, then hat_clinic, the wiring, for project-wide commands.
+PROJECT_APPS = ["core", "eligibility", "alerts", "dosing", "monitoring", "hat_clinic"]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -59,14 +64,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    # The base: refusals, audit, roles and the append-only registry (installed after
-    # every migrate).
-    "core",
-    # The project package itself, for project-wide commands such as seed_demo.
-    "hat_clinic",
-    "eligibility",
-    "dosing",
-    "monitoring",
+    *PROJECT_APPS,
 ]
 
 MIDDLEWARE = [
@@ -303,7 +301,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewDecisionEnum": "dosing.models.Decision",
         "ReferralDecisionEnum": "eligibility.models.Decision",
         # Three "kind" fields: an alert's, a suspension's and an exit's.
-        "AlertKindEnum": "monitoring.models.AlertKind",
+        "AlertKindEnum": "alerts.models.AlertKind",
         "SuspensionKindEnum": "dosing.models.Suspension.Kind",
         "ExitKindEnum": "dosing.models.ExitKind",
     },

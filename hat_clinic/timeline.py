@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from alerts.models import Alert
+from alerts.selectors import visible_to
 from core.roles import staff_name
 from dosing.models import (
     OPEN_SESSION_STATUSES,
     Amendment,
+    BreathTest,
     DoseSession,
     Exit,
     Prescription,
@@ -24,8 +27,7 @@ from dosing.selectors import (
     with_observation_amendments,
 )
 from eligibility.models import EligibilityAssessment, Referral, StatusChange
-from monitoring.models import Alert, BreathTest, ToxScreen
-from monitoring.selectors import visible_to
+from monitoring.models import ToxScreen
 
 PAGE = 100
 

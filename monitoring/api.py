@@ -8,25 +8,20 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from alerts.models import Alert, AlertKind
+from alerts.selectors import alerts_for_staff
+from alerts.services import alert_acknowledge
 from core.api import ActionPermissions, StrictFieldsMixin
 from core.errors import RuleViolation
+from dosing.breath import breath_test_record
+from dosing.models import BreathTest
 from eligibility.models import IntegrationToken, normalise_nhs_number
 from eligibility.selectors import service_user_in_scope, service_users_for_staff
 from eligibility.settling import SettledReads
 
-from .alerts import alert_acknowledge
-from .models import (
-    Alert,
-    AlertKind,
-    BreathTest,
-    MethadoneCollection,
-    Substance,
-    ToxResult,
-    ToxScreen,
-)
-from .records import breath_test_record, methadone_collection_record, tox_screen_record
+from .models import MethadoneCollection, Substance, ToxResult, ToxScreen
+from .records import methadone_collection_record, tox_screen_record
 from .selectors import (
-    alerts_for_staff,
     breath_tests_for_staff,
     methadone_collections_for_staff,
     tox_screens_for_staff,
@@ -81,9 +76,9 @@ class AlertViewSet(
     permission_classes = [ActionPermissions]
     filterset_class = AlertFilter
     action_permissions = {
-        "list": "monitoring.view_alert",
-        "retrieve": "monitoring.view_alert",
-        "acknowledge": "monitoring.acknowledge_alert",
+        "list": "alerts.view_alert",
+        "retrieve": "alerts.view_alert",
+        "acknowledge": "alerts.acknowledge_alert",
     }
 
     def get_queryset(self):
@@ -213,9 +208,9 @@ class BreathTestViewSet(_RecordViewSet):
     serializer_class = BreathTestSerializer
     filterset_fields = ["service_user", "clinic_day", "session"]
     action_permissions = {
-        "list": "monitoring.view_breathtest",
-        "retrieve": "monitoring.view_breathtest",
-        "create": "monitoring.add_breathtest",
+        "list": "dosing.view_breathtest",
+        "retrieve": "dosing.view_breathtest",
+        "create": "dosing.add_breathtest",
     }
 
     def get_queryset(self):

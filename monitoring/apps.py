@@ -3,14 +3,17 @@ from django.apps import AppConfig
 
 class MonitoringConfig(AppConfig):
     name = "monitoring"
-    verbose_name = "Monitoring, alerts and scheduled work"
+    verbose_name = "Monitoring records, dashboards and scheduled work"
 
     def ready(self):
+        from dosing import review_evidence
         from eligibility.panels import register
 
+        from .selectors import review_evidence as monitoring_evidence
         from .views import monitoring_panel
 
         register(monitoring_panel)
+        review_evidence.register(monitoring_evidence)
 
         from eligibility.pathway import (
             places_may_have_freed,

@@ -31,6 +31,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from alerts.models import Alert, AlertKind
 from dosing.models import (
     EXIT_DETAILS,
     Amendment,
@@ -45,13 +46,7 @@ from eligibility.models import IN_TREATMENT, Referral, ServiceUser, Status, Stat
 from eligibility.pathway import WAITING, free_places
 from eligibility.selectors import attach_policies_in_force
 
-from .models import (
-    STREET_HEROIN_MARKERS,
-    Alert,
-    AlertKind,
-    Substance,
-    ToxScreen,
-)
+from .models import STREET_HEROIN_MARKERS, Substance, ToxScreen
 from .rollups import (
     COLUMNS,
     as_date,

@@ -23,6 +23,9 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from alerts.models import Alert, AlertKind
+from alerts.services import alert_close, alert_raise, alerts_raise_from, sql_text
+from dosing.models import BreathTest
 from eligibility.models import (
     IN_TREATMENT,
     Clinic,
@@ -32,8 +35,7 @@ from eligibility.models import (
 )
 from eligibility.selectors import admitted_at, attach_policies_in_force, policy_in_force_subquery
 
-from .alerts import alert_close, alert_raise, alerts_raise_from, sql_text
-from .models import Alert, AlertKind, BreathTest, MethadoneCollection, ToxScreen
+from .models import MethadoneCollection, ToxScreen
 
 # Reviews and samples are not expected while someone is in hospital or custody.
 MONITORED = [status for status in IN_TREATMENT if status != Status.SUSPENDED]

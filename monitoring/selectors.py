@@ -1,51 +1,15 @@
-"""Reading alerts and monitoring records, scoped to the member of staff's clinics."""
+"""Reading monitoring records, scoped to the member of staff's clinics."""
 
 import datetime as dt
 
 from django.db.models import Prefetch, QuerySet
 
+from alerts.models import Alert
+from alerts.selectors import visible_to
+from dosing.models import BreathTest
 from eligibility.selectors import for_staff
 
-from .models import (
-    RESTRICTED_KINDS,
-    Alert,
-    AlertKind,
-    BreathTest,
-    MethadoneCollection,
-    ToxResult,
-    ToxScreen,
-    ToxScreenResult,
-)
-
-
-def _hidden_kinds(user) -> list[str]:
-    return [kind for kind, permission in RESTRICTED_KINDS.items() if not user.has_perm(permission)]
-
-
-def visible_to(alerts: QuerySet[Alert], user) -> QuerySet[Alert]:
-    """Without the kinds this member of staff may not see (RESTRICTED_KINDS)."""
-    hidden = _hidden_kinds(user)
-    return alerts.exclude(kind__in=hidden) if hidden else alerts
-
-
-def kinds_visible_to(user) -> list[tuple[str, str]]:
-    """The alert kinds, as choices, that this member of staff may see."""
-    hidden = _hidden_kinds(user)
-    return [(value, label) for value, label in AlertKind.choices if value not in hidden]
-
-
-def alerts_for_staff(user) -> QuerySet[Alert]:
-    """Alerts of the clinics the member of staff works in, with what the inbox shows."""
-    return visible_to(for_staff(Alert.objects, user), user).select_related(
-        "clinic", "service_user", "session", "acknowledged_by"
-    )
-
-
-def open_alert_count(*, clinic, user) -> int:
-    """For the navigation badge: one COUNT on the open-alert index."""
-    return visible_to(
-        Alert.objects.filter(clinic=clinic, acknowledged_at__isnull=True), user
-    ).count()
+from .models import MethadoneCollection, ToxResult, ToxScreen, ToxScreenResult
 
 
 def tox_screens_for_staff(user) -> QuerySet[ToxScreen]:
@@ -154,5 +118,26 @@ def monitoring_summary(*, service_user, now: dt.datetime, viewer, days: int = 28
             )
             .select_related("session")
             .order_by("-severity", "created_at")
+        ),
+    }
+
+
+def review_evidence(*, service_user, since: dt.datetime, now: dt.datetime) -> dict:
+    """For the prescriber's weekly review (dosing.review_evidence): the last tox screen
+    with its tested results, and the methadone collections since ``since``."""
+    return {
+        "last_tox": ToxScreen.objects.filter(service_user=service_user)
+        .prefetch_related(
+            Prefetch(
+                "results",
+                queryset=ToxScreenResult.objects.exclude(result="not_tested").order_by("pk"),
+            )
+        )
+        .first(),
+        "methadone_collections": list(
+            MethadoneCollection.objects.filter(
+                service_user=service_user,
+                day__gte=service_user.clinic.clinic_day_of(since),
+            ).order_by("day")
         ),
     }

@@ -9,18 +9,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from alerts.models import KIND_ROLES, AlertAddress, AlertKind, Severity
+from alerts.selectors import alerts_for_staff, kinds_visible_to
+from alerts.services import alert_acknowledge, alert_addresses_set
 from core.errors import Conflict, RuleViolation
 from core.forms import form_page, posted_text
 from core.roles import Role
+from dosing.breath import breath_test_record
 from eligibility.panels import Panel
 from eligibility.selectors import current_clinic
 from eligibility.views import service_user_for
 
-from .alerts import alert_acknowledge, alert_addresses_set
 from .forms import AlertAddressForm, BreathTestForm, MethadoneCollectionForm, ToxScreenForm
-from .models import KIND_ROLES, AlertAddress, AlertKind, Severity
-from .records import breath_test_record, methadone_collection_record, tox_screen_record
-from .selectors import alerts_for_staff, kinds_visible_to, monitoring_summary
+from .records import methadone_collection_record, tox_screen_record
+from .selectors import monitoring_summary
 
 ACKNOWLEDGED_SHOWN_FOR = dt.timedelta(days=7)
 
@@ -46,17 +48,17 @@ def _inbox_context(request, *, errors=None):
         "kinds": kinds_visible_to(request.user),
         "kind": kind,
         "errors": errors or {},
-        "can_acknowledge": request.user.has_perm("monitoring.acknowledge_alert"),
+        "can_acknowledge": request.user.has_perm("alerts.acknowledge_alert"),
     }
 
 
-@permission_required("monitoring.view_alert", raise_exception=True)
+@permission_required("alerts.view_alert", raise_exception=True)
 def inbox(request):
     return render(request, "monitoring/inbox.html", _inbox_context(request))
 
 
 @require_POST
-@permission_required("monitoring.acknowledge_alert", raise_exception=True)
+@permission_required("alerts.acknowledge_alert", raise_exception=True)
 def acknowledge(request, pk):
     alert = get_object_or_404(alerts_for_staff(request.user), pk=pk)
     try:
@@ -84,7 +86,7 @@ def monitoring_panel(request, service_user) -> Panel | None:
 RECORD_PAGES = {
     "tox": ("monitoring.add_toxscreen", "Only nurses record tox screens.", "Record tox screen"),
     "breath": (
-        "monitoring.add_breathtest",
+        "dosing.add_breathtest",
         "Only nurses and health-care assistants record breath tests.",
         "Record breath test",
     ),
@@ -163,7 +165,7 @@ def methadone_collection_new(request, pk):
 ALERTED_ROLES = [Role.NURSE, Role.PRESCRIBER, Role.MANAGER]
 
 
-@permission_required("monitoring.change_alertaddress", raise_exception=True)
+@permission_required("alerts.change_alertaddress", raise_exception=True)
 def alert_addresses(request):
     current_clinic(request)
     current = dict(AlertAddress.objects.filter(clinic=request.clinic).values_list("role", "email"))

@@ -522,8 +522,8 @@ def _register_out_of_balance(database: Database) -> list[str]:
     from django.db.models import Max
     from django.utils import timezone
 
+    from alerts.models import Alert, AlertKind
     from dosing.register import register_integrity_scan
-    from monitoring.models import Alert, AlertKind
 
     with _as_default(database), transaction.atomic():
         integrity = Alert.objects.filter(

@@ -5,9 +5,9 @@ import datetime as dt
 
 import pytest
 
+from alerts.models import AlertKind
+from alerts.services import alert_raise
 from eligibility.models import Status
-from monitoring.alerts import alert_raise
-from monitoring.models import AlertKind
 from tests.browser.navigation import nav_click
 from tests.browser.test_login import _log_in
 from tests.factories import make_service_user

@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 import time_machine
 
+from alerts.models import Alert, AlertKind
 from dosing.models import DoseSession, SessionStatus
 from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
-from monitoring.models import Alert, AlertKind
 from tests.browser.navigation import log_in
 from tests.dosing.room_setup import DAY, LONDON, SET_UP, give_dose, on_prescription
 from tests.factories import TRANSFER, make_service_user

@@ -17,6 +17,8 @@ import pytest
 import time_machine
 from django.urls import URLResolver, get_resolver
 
+from alerts.models import Alert
+from alerts.services import alert_acknowledge
 from dosing.exit_plans import reducing_plan_create
 from dosing.leaving import suspension_start
 from dosing.models import Exit, RegisterSection
@@ -24,8 +26,6 @@ from dosing.register_views import ACTIONS
 from dosing.services import prescription_issue, review_record
 from eligibility.models import Criterion, IntegrationToken, Referral, Status
 from eligibility.services import staff_member_add
-from monitoring.alerts import alert_acknowledge
-from monitoring.models import Alert
 from tests.browser.navigation import log_in_here
 from tests.conftest import CAST_A
 from tests.eligibility.pathway_setup import assess, refer

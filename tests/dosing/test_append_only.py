@@ -15,10 +15,12 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from core.append_only import APPEND_ONLY, append_only_tables, install
+from dosing.breath import breath_test_record
 from dosing.leaving import suspension_start
 from dosing.models import (
     Administration,
     Assessment,
+    BreathTest,
     DoseSession,
     Prescription,
     RegisterEntry,
@@ -40,8 +42,8 @@ from eligibility.models import (
     TreatmentAgreement,
 )
 from eligibility.pathway import service_user_admit
-from monitoring.models import BreathTest, ToxScreen, ToxScreenResult
-from monitoring.records import breath_test_record, tox_screen_record
+from monitoring.models import ToxScreen, ToxScreenResult
+from monitoring.records import tox_screen_record
 from tests.dosing.room_setup import NINE, dosed_at_nine, on_prescription
 from tests.eligibility.pathway_setup import accept, assess, refer
 

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 import time_machine
 
+from alerts.models import Alert, AlertKind
 from dosing.leaving import suspension_end, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession
@@ -15,7 +16,6 @@ from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import policy_issue
-from monitoring.models import Alert, AlertKind
 from tests.dosing.room_setup import give_dose
 from tests.factories import TRANSFER, make_service_user
 from tests.monitoring.scan_setup import SET_UP, london

@@ -4,12 +4,12 @@ import datetime as dt
 
 import pytest
 
+from alerts.models import Alert, AlertKind
 from core.errors import Conflict
 from dosing.leaving import service_user_exit, suspension_end, suspension_start
 from dosing.models import DoseSession, SessionStatus
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Referral, Status
-from monitoring.models import Alert, AlertKind
 from tests.helpers import refused
 from tests.monitoring.scan_setup import LONDON, SET_UP, people_on_prescription
 

@@ -19,6 +19,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from alerts.models import Alert, AlertKind
 from core.errors import RuleViolation
 from dosing.amendments import session_amend
 from dosing.effective import Injection
@@ -42,7 +43,6 @@ from dosing.register import (
 from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
-from monitoring.models import Alert, AlertKind
 from tests.conftest import CLINICS_OPENED
 from tests.dosing.room_setup import (
     DAY,

@@ -25,6 +25,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alerts.models import Alert
 from core.errors import Conflict, RuleViolation
 from dosing.leaving import suspension_end, suspension_start
 from dosing.missed import missed_sessions_scan
@@ -34,7 +35,6 @@ from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import ServiceUser, Status
 from eligibility.services import policy_issue
-from monitoring.models import Alert
 from tests.dosing.room_setup import inject
 from tests.factories import TRANSFER, make_service_user
 

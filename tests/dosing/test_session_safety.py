@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from alerts.models import KIND_ROLES, Alert, AlertKind, Severity
 from dosing.missed import missed_sessions_scan, observations_overdue_scan
 from dosing.models import Assessment, DoseSession, Observation, SessionStatus
 from dosing.room import dose_administer, session_assess, session_observe
@@ -20,7 +21,6 @@ from dosing.services import prescription_issue
 from eligibility.models import Status
 from eligibility.services import policy_issue, service_user_transition
 from hat_clinic.celery import app
-from monitoring.models import KIND_ROLES, Alert, AlertKind, Severity
 from tests.dosing.room_setup import (
     DAY,
     LONDON,

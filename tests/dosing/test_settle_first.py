@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 import time_machine
 
+from alerts.models import Alert, AlertKind
 from dosing.missed import missed_sessions_scan
 from dosing.models import SessionStatus
 from eligibility.models import Status
-from monitoring.models import Alert, AlertKind
 from tests.factories import PASSWORD
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule, session_of
 

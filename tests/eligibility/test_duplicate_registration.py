@@ -13,9 +13,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from alerts.models import Alert, AlertKind, Severity
 from core.roles import Role
 from eligibility.models import Referral, ServiceUser, Status
-from monitoring.models import Alert, AlertKind, Severity
 from tests.factories import make_service_user, make_staff
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)

@@ -8,7 +8,9 @@ from decimal import Decimal
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
+from alerts.models import Alert
 from core.roles import Role
+from dosing.breath import breath_test_record
 from dosing.leaving import service_user_exit, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, RegisterEntry
@@ -16,8 +18,7 @@ from dosing.register import register_receive, register_section_add
 from dosing.services import methadone_prescribe, pharmacy_add, review_record
 from eligibility.access import access_record
 from eligibility.models import AccessLog
-from monitoring.models import Alert
-from monitoring.records import breath_test_record, methadone_collection_record, tox_screen_record
+from monitoring.records import methadone_collection_record, tox_screen_record
 from tests.dosing.room_setup import give_dose
 from tests.eligibility.pathway_setup import assess, refer
 from tests.factories import make_pharmacy_token, make_staff

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ["hat_clinic", "eligibility", "dosing", "monitoring"]
+APPS = settings.PROJECT_APPS
 
 
 def _pinned(file: str) -> set[str]:

@@ -69,7 +69,7 @@ def test_no_migration_grants_a_role_anything():
     root = Path(settings.BASE_DIR)
     granting = [
         str(path.relative_to(root))
-        for app in ("eligibility", "dosing", "monitoring")
+        for app in settings.PROJECT_APPS
         for path in (root / app / "migrations").glob("*.py")
         if "core.roles" in _imported_modules(path)
     ]

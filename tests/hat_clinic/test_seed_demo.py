@@ -84,7 +84,9 @@ def test_people_in_treatment_have_prescriptions_and_methadone():
 
 
 def test_the_demo_has_alert_addresses_and_first_monitoring_records():
-    from monitoring.models import AlertAddress, BreathTest, ToxScreen
+    from alerts.models import AlertAddress
+    from dosing.models import BreathTest
+    from monitoring.models import ToxScreen
 
     _seed()
     _seed()  # and again: nothing doubled

@@ -8,11 +8,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from alerts.models import Alert, AlertKind
+from alerts.services import alert_raise
+from dosing.breath import breath_test_record
 from dosing.leaving import suspension_start
+from dosing.models import BreathTest
 from eligibility.models import Status
-from monitoring.alerts import alert_raise
-from monitoring.models import Alert, AlertKind, BreathTest
-from monitoring.records import breath_test_record, tox_screen_record
+from monitoring.records import tox_screen_record
 from tests.dosing.room_setup import SET_UP, dosed_at_nine, on_prescription
 
 NOW = dt.datetime(2026, 2, 10, 12, 0, tzinfo=dt.UTC)

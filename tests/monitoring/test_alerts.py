@@ -9,12 +9,12 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from alerts.models import Alert, AlertAddress, AlertKind, Severity
+from alerts.services import alert_acknowledge, alert_raise, alerts_email_pending
 from core.errors import Conflict, RuleViolation
 from core.roles import Role
 from dosing.missed import missed_sessions_scan
 from eligibility.pathway import service_user_admit
-from monitoring.alerts import alert_acknowledge, alert_raise, alerts_email_pending
-from monitoring.models import Alert, AlertAddress, AlertKind, Severity
 from monitoring.scans import free_places_offer
 from tests.eligibility.pathway_setup import accepted
 from tests.factories import make_service_user
@@ -361,7 +361,7 @@ def test_a_manager_sets_and_clears_the_team_addresses(cast):
 
 
 def test_the_service_refuses_an_address_that_is_not_one(cast):
-    from monitoring.alerts import alert_addresses_set
+    from alerts.services import alert_addresses_set
 
     refused(
         "email_invalid",

@@ -10,12 +10,12 @@ import time_machine
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
+from alerts.models import Alert, AlertKind
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, MissedScan, SessionStatus
 from dosing.room import session_assess, session_decline, session_withhold
 from dosing.tasks import scan_missed_sessions
 from eligibility.models import ServiceUser, Status
-from monitoring.models import Alert, AlertKind
 from tests.dosing.room_setup import dosed_at_nine, give_dose, on_prescription
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule, session_of
 
@@ -100,7 +100,7 @@ def test_running_the_scan_twice_in_a_row_changes_nothing(cast, two_people):
 
 
 def test_an_acknowledged_alert_is_not_raised_again(cast, two_people):
-    from monitoring.alerts import alert_acknowledge
+    from alerts.services import alert_acknowledge
 
     missed_sessions_scan(now=london(DAY, 11, 30))
     for alert in alerts():

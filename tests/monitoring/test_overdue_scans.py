@@ -9,8 +9,8 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from alerts.models import Alert, AlertKind
 from dosing.services import review_record
-from monitoring.models import Alert, AlertKind
 from monitoring.records import tox_screen_record
 from monitoring.scans import (
     breath_missing_scan,

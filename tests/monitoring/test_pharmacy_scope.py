@@ -15,9 +15,10 @@ import pytest
 import time_machine
 from django.test import Client
 
+from alerts.models import Alert, AlertKind
 from dosing.services import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
-from monitoring.models import Alert, AlertKind, MethadoneCollection, MethadoneConflict
+from monitoring.models import MethadoneCollection, MethadoneConflict
 from monitoring.records import methadone_collection_record
 from tests.factories import make_pharmacy_token, make_service_user
 

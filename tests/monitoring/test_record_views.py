@@ -10,15 +10,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from alerts.models import AlertKind
+from alerts.services import alert_raise
+from dosing.breath import breath_test_record
+from dosing.models import BreathTest
 from dosing.services import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
-from monitoring.alerts import alert_raise
-from monitoring.models import AlertKind, BreathTest, MethadoneCollection, ToxScreen
-from monitoring.records import (
-    breath_test_record,
-    methadone_collection_record,
-    tox_screen_record,
-)
+from monitoring.models import MethadoneCollection, ToxScreen
+from monitoring.records import methadone_collection_record, tox_screen_record
 from tests.factories import make_service_user
 
 NOW = dt.datetime(2026, 2, 10, 12, 0, tzinfo=dt.UTC)

@@ -5,24 +5,16 @@ import datetime as dt
 
 import pytest
 
+from alerts.models import Alert, AlertKind
 from core.roles import Role
+from dosing.breath import breath_test_record
+from dosing.models import BreathTest
 from dosing.room import session_assess
 from dosing.services import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
 from eligibility.tokens import token_issue, token_revoke
-from monitoring.models import (
-    Alert,
-    AlertKind,
-    BreathTest,
-    MethadoneCollection,
-    Substance,
-    ToxResult,
-)
-from monitoring.records import (
-    breath_test_record,
-    methadone_collection_record,
-    tox_screen_record,
-)
+from monitoring.models import MethadoneCollection, Substance, ToxResult
+from monitoring.records import methadone_collection_record, tox_screen_record
 from tests.dosing.room_setup import NINE, on_prescription
 from tests.factories import make_pharmacy_token, make_service_user
 from tests.helpers import refused

@@ -9,10 +9,10 @@ import pytest
 import time_machine
 from django.db import connection
 
+from alerts.models import Alert, AlertKind
 from dosing.models import DoseSession, MissedScan, SessionStatus
 from dosing.tasks import scan_missed_sessions
 from eligibility.models import ServiceUser
-from monitoring.models import Alert, AlertKind
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule
 from tests.monitoring.workers import start_worker, wait_for  # noqa: F401 (a fixture)
 

@@ -39,7 +39,7 @@ def test_the_beat_schedule_is_in_code():
     assert schedule["monitoring.tasks.heartbeat"] == 60
     assert schedule["dosing.tasks.generate_dose_sessions"] == 15 * 60
     assert schedule["dosing.tasks.scan_missed_sessions"] == 5 * 60
-    assert schedule["monitoring.tasks.email_alerts"] == 5 * 60
+    assert schedule["alerts.email_alerts"] == 5 * 60
     assert schedule["monitoring.tasks.offer_free_places"] == 3600
     assert schedule["monitoring.tasks.roll_up_dashboards"] == 3600
     for scan in ("reviews_overdue", "tox_overdue", "breath_missing", "methadone_uncollected"):

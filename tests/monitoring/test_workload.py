@@ -13,14 +13,14 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from alerts.models import Alert, AlertKind
+from alerts.services import alert_acknowledge
 from dosing.leaving import suspension_end, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.room import session_observe, session_withhold
 from dosing.services import review_record
 from eligibility.models import StaffMembership, Status
 from eligibility.services import policy_issue
-from monitoring.alerts import alert_acknowledge
-from monitoring.models import Alert, AlertKind
 from monitoring.records import tox_screen_record
 from monitoring.scans import free_places_offer, reviews_overdue_scan, tox_overdue_scan
 from tests.conftest import CLINICS_OPENED

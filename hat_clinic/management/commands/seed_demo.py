@@ -14,7 +14,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.models import AlertAddress
 from core.roles import Role
+from dosing.breath import breath_test_record
 from dosing.leaving import suspension_start
 from dosing.models import Pharmacy, RegisterSection
 from dosing.register import register_receive, register_section_add
@@ -29,8 +31,8 @@ from eligibility.services import (
     staff_member_add,
 )
 from eligibility.synthetic import synthetic_nhs_numbers
-from monitoring.models import AlertAddress, ToxScreen
-from monitoring.records import breath_test_record, methadone_collection_record, tox_screen_record
+from monitoring.models import ToxScreen
+from monitoring.records import methadone_collection_record, tox_screen_record
 
 CLINIC_NAME = "Riverside HAT Clinic"
 

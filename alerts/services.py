@@ -9,6 +9,7 @@ at most one open alert per kind and cause even when two raises race.
 import datetime as dt
 from collections import defaultdict
 
+from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -168,11 +169,16 @@ def _acknowledge(locked: Alert, *, by, note: str, now: dt.datetime) -> None:
 
 
 def _email_after_commit() -> None:
-    from .tasks import email_alerts
-
     # robust: a broker that is down must not fail the work already committed; the
     # beat sweep sends the e-mail later.
     transaction.on_commit(email_alerts.delay, robust=True)
+
+
+@shared_task(name="alerts.email_alerts")
+def email_alerts() -> int:
+    """Send whatever alerts are not yet e-mailed: queued after each commit that raises
+    one, and on the beat schedule in case a queued run was lost."""
+    return alerts_email_pending()
 
 
 def alerts_email_pending(*, now: dt.datetime | None = None) -> int:

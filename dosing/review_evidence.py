@@ -1,0 +1,23 @@
+"""What other apps add to the prescriber's weekly review summary, without dosing
+importing them: an app above dosing registers a builder in its AppConfig.ready()
+(monitoring adds the last tox screen and the methadone collections)."""
+
+import datetime as dt
+from collections.abc import Callable
+
+EvidenceBuilder = Callable[..., dict]
+_builders: list[EvidenceBuilder] = []
+
+
+def register(builder: EvidenceBuilder) -> EvidenceBuilder:
+    """builder(service_user=, since=, now=) returns the summary's entries it adds."""
+    if builder not in _builders:
+        _builders.append(builder)
+    return builder
+
+
+def evidence_for(*, service_user, since: dt.datetime, now: dt.datetime) -> dict:
+    evidence: dict = {}
+    for builder in _builders:
+        evidence.update(builder(service_user=service_user, since=since, now=now))
+    return evidence
