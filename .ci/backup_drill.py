@@ -34,9 +34,10 @@ def scenario(password: str) -> None:
     from django.core.management import call_command
 
     from dosing.amendments import session_amend
+    from dosing.assessment import session_assess
     from dosing.models import Administration, Amendment, DoseSession, EntryKind, RegisterEntry
     from dosing.register import register_correct, register_stock_check
-    from dosing.room import dose_administer, session_assess, session_observe
+    from dosing.room import dose_administer, session_observe
     from dosing.sessions import dose_sessions_generate
     from eligibility.models import Clinic
     from hat_clinic.management.commands.seed_demo import CLINIC_NAME

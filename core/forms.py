@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
-from core.errors import RuleViolation
+from .errors import RuleViolation
 
 
 def add_refusal(form, refusal: RuleViolation) -> None:

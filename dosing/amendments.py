@@ -25,8 +25,9 @@ from core.errors import (
     require_reason,
     whole_number,
 )
-from dosing.breath import parse_breath
 
+from .assessment import Reading
+from .breath import parse_breath
 from .dose_rules import (
     check_daily_total,
     check_injection,
@@ -34,6 +35,7 @@ from .dose_rules import (
     check_observation_times,
     check_time,
     check_topup_gap,
+    observation_check,
     prescription_for_injection,
 )
 from .effective import (
@@ -44,7 +46,7 @@ from .effective import (
     effective_values,
     injections,
 )
-from .mg import MAX_NALOXONE_MG
+from .mg import MAX_NALOXONE_MG, format_mg, parse_mg
 from .models import (
     AMENDABLE_LABELS,
     Amendment,
@@ -57,8 +59,7 @@ from .models import (
 )
 from .observation import adverse_event_alert, observation_due_at
 from .register import register_correct_injection
-from .room import Reading, lock_session
-from .services import format_mg, observation_check, parse_mg
+from .room import lock_session
 from .witness import witness_confirm
 
 __all__ = ["AMENDABLE", "AMENDABLE_LABELS", "effective_values", "session_amend"]

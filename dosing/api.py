@@ -9,14 +9,14 @@ from rest_framework.response import Response
 from core.api import ActionPermissions, StrictFieldsMixin
 from eligibility.selectors import service_user_in_scope
 
-from .exit_plans import prescription_cancel
-from .models import Decision, MethadonePrescription, Pharmacy, Prescription, Review, Route
+from .models import MethadonePrescription, Pharmacy, Prescription, Review, ReviewDecision, Route
+from .prescribing import methadone_prescribe, prescription_cancel, prescription_issue
+from .reviews import review_record
 from .selectors import (
     methadone_prescriptions_for_staff,
     prescriptions_for_staff,
     reviews_for_staff,
 )
-from .services import methadone_prescribe, prescription_issue, review_record
 
 
 class PrescriptionSerializer(serializers.ModelSerializer):
@@ -170,7 +170,7 @@ class ReviewSerializer(serializers.ModelSerializer):
 
 class ReviewRecordSerializer(StrictFieldsMixin, serializers.Serializer):
     service_user = serializers.IntegerField()
-    decision = serializers.ChoiceField(choices=Decision.choices)
+    decision = serializers.ChoiceField(choices=ReviewDecision.choices)
     notes = serializers.CharField()
     slot_doses = serializers.DictField(child=serializers.CharField(), required=False)
     topup_max_mg = serializers.CharField(required=False, allow_null=True, allow_blank=True)

@@ -281,3 +281,33 @@ def check_observation_times(
             code="naloxone_time_invalid",
             field="naloxone_at",
         )
+
+
+def observation_check(
+    *, outcome, details, over_sedation, overdose, naloxone_mg, naloxone_at, ambulance_called
+) -> None:
+    """The rules for a post-dose observation, as recorded or as corrected by
+    amendment: any adverse sign makes it an adverse event, which is described, and
+    naloxone has both its dose and its time. Its times against the injections are
+    dosing.dose_rules.check_observation_times."""
+    adverse = any([over_sedation, overdose, naloxone_mg, ambulance_called])
+    # As the database's check (adverse_signs_are_an_adverse_event): "left early" too.
+    if outcome != Observation.Outcome.ADVERSE_EVENT and adverse:
+        raise RuleViolation(
+            "Over-sedation, overdose, naloxone or an ambulance is an adverse "
+            "event: record it as one.",
+            code="adverse_event_marked_no_concerns",
+            field="outcome",
+        )
+    if outcome == Observation.Outcome.ADVERSE_EVENT and not (details or "").strip():
+        raise RuleViolation("Describe the adverse event.", code="details_required", field="details")
+    if naloxone_mg and not naloxone_at:
+        raise RuleViolation(
+            "Record when naloxone was given.", code="naloxone_time_required", field="naloxone_at"
+        )
+    if naloxone_at and not naloxone_mg:
+        raise RuleViolation(
+            "Record how much naloxone was given, or clear its time.",
+            code="naloxone_dose_required",
+            field="naloxone_mg",
+        )

@@ -1,4 +1,4 @@
-"""Exit plans: reducing schedules, cancelling future versions, and service closure.
+"""Exit plans: reducing schedules and service closure.
 
 A plan's versions are ordinary prescription versions issued through
 prescription_issue, so every hard stop applies to them too.
@@ -9,7 +9,7 @@ import math
 from decimal import ROUND_DOWN, Decimal
 
 from dateutil.relativedelta import relativedelta
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -24,41 +24,12 @@ from .models import (
     ReducingPlan,
     ServiceClosure,
 )
+from .prescribing import prescription_issue
 from .selectors import prescription_in_force
-from .services import prescription_issue
 
 WEEK = dt.timedelta(weeks=1)
 MAX_STEPS = 104  # two years of weekly versions
 PROMISED_NOTICE = relativedelta(months=6)
-
-
-def prescription_cancel(
-    *, prescription: Prescription, cancelled_by, reason: str, now: dt.datetime | None = None
-) -> PrescriptionCancellation:
-    """Withdraw a version that has not started yet. One that is in effect cannot be."""
-    now = now or timezone.now()
-    reason = require_reason(reason, "Give a reason for cancelling this version.")
-    with transaction.atomic():
-        ServiceUser.objects.select_for_update().get(pk=prescription.service_user_id)
-        if prescription.valid_from <= now:
-            raise RuleViolation(
-                f"Version {prescription.version} took effect on "
-                f"{timezone.localtime(prescription.valid_from):%d %b %Y %H:%M} and cannot be "
-                "cancelled. Issue a new version instead.",
-                code="version_already_started",
-            )
-        try:
-            with transaction.atomic():
-                return PrescriptionCancellation.objects.create(
-                    prescription=prescription,
-                    cancelled_by=cancelled_by,
-                    cancelled_at=now,
-                    reason=reason,
-                )
-        except IntegrityError as error:
-            raise Conflict(
-                f"Version {prescription.version} is already cancelled.", code="already_cancelled"
-            ) from error
 
 
 def reducing_plan_create(

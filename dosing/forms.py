@@ -125,10 +125,10 @@ class ReviewForm(forms.Form):
     clinical_reason = clinical_reason_field()
 
     def __init__(self, *args, slot_codes: list[str], **kwargs):
-        from .models import Decision
+        from .models import ReviewDecision
 
         super().__init__(*args, **kwargs)
-        self.fields["decision"].choices = Decision.choices
+        self.fields["decision"].choices = ReviewDecision.choices
         self.slot_codes = slot_codes
         for code in slot_codes:
             self.fields[f"dose_{code}"] = forms.CharField(

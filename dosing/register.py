@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import DecimalField, F, Max, OuterRef, Subquery, Sum, Value
+from django.db.models import Max, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -401,23 +401,6 @@ def register_correct(
         )
 
 
-def register_balances(*, clinic) -> list[RegisterSection]:
-    """Each section's balance and its last stock check (when, and whether it matched),
-    in one query: the managers' summary."""
-    last_check = RegisterEntry.objects.filter(
-        section=OuterRef("pk"), kind=EntryKind.STOCK_CHECK
-    ).order_by("-sequence")
-    return list(
-        RegisterSection.objects.filter(clinic=clinic)
-        .annotate(
-            last_check_at=Subquery(last_check.values("occurred_at")[:1]),
-            last_check_counted=Subquery(last_check.values("counted_mg")[:1]),
-            last_check_balance=Subquery(last_check.values("balance_mg")[:1]),
-        )
-        .order_by("drug", "strength_mg")
-    )
-
-
 # Who may record each kind (supplies come only from administrations), and what each
 # kind is given beside the section and who records it: the page and the API share them.
 ENTRY_PERMISSIONS = {
@@ -477,45 +460,3 @@ def register_record(
     return register_correct(
         entry=given.get("corrects"), note=given.get("note", ""), corrected_by=by, now=now
     )
-
-
-def register_integrity_scan(*, now: dt.datetime | None = None) -> int:
-    """Daily: every section's balance recomputed from its entries, in one query. Where
-    the stored copy, or the last entry's running balance, differs from the sum, a
-    register discrepancy alert is raised (once a day per section). Returns how many."""
-    now = now or timezone.now()
-    entries = RegisterEntry.objects.filter(section=OuterRef("pk")).order_by()
-    summed = Subquery(
-        entries.values("section")
-        .annotate(held=Sum("quantity_in_mg") - Sum("quantity_out_mg"))
-        .values("held")[:1]
-    )
-    money = DecimalField(max_digits=12, decimal_places=2)
-    wrong = (
-        RegisterSection.objects.annotate(
-            held=Coalesce(summed, Value(Decimal("0")), output_field=money),
-            running=Coalesce(
-                Subquery(entries.order_by("-sequence").values("balance_mg")[:1]),
-                Value(Decimal("0")),
-                output_field=money,
-            ),
-        )
-        .exclude(held=F("balance_mg"), running=F("held"))
-        .select_related("clinic")
-    )
-    raised = 0
-    for section in wrong:  # none, unless someone changed the database by hand
-        raised += (
-            alert_raise(
-                kind=AlertKind.REGISTER_DISCREPANCY,
-                clinic=section.clinic,
-                cause_key=f"integrity:{section.pk}:{section.clinic.clinic_day_of(now)}",
-                detail=f"{section}: the entries add up to {format_mg(section.held)} mg, but the "
-                f"stored balance says {format_mg(section.balance_mg)} mg and the last entry "
-                f"{format_mg(section.running)} mg. The register was changed outside the app: "
-                "check the stock and the database's access.",
-                now=now,
-            )
-            is not None
-        )
-    return raised

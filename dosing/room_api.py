@@ -11,6 +11,7 @@ from core.api import ActionPermissions, StrictFieldsMixin
 from eligibility.settling import SettledReads
 
 from .amendments import session_amend
+from .assessment import session_assess
 from .models import (
     Administration,
     Amendment,
@@ -23,13 +24,7 @@ from .models import (
     Site,
     WithholdReason,
 )
-from .room import (
-    dose_administer,
-    session_assess,
-    session_decline,
-    session_observe,
-    session_withhold,
-)
+from .room import dose_administer, session_decline, session_observe, session_withhold
 from .selectors import dose_sessions_for_staff
 
 

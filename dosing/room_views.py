@@ -22,14 +22,13 @@ from eligibility.selectors import current_clinic
 from eligibility.settling import settle_for_staff
 
 from .amendments import AMENDABLE, session_amend
+from .assessment import assessment_outcome_message, session_assess
 from .effective import Injection, ObservationAsRead, effective_values
 from .missed import settle_service_user
 from .models import OPEN_SESSION_STATUSES, Amendment, Assessment, DoseSession, SessionStatus
 from .room import (
     RETITRATION_NEXT_STEP,
-    assessment_outcome_message,
     dose_administer,
-    session_assess,
     session_decline,
     session_observe,
     session_withhold,

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from .missed import missed_sessions_scan, observations_overdue_scan
-from .register import register_integrity_scan
+from .register_checks import register_integrity_scan
 from .sessions import dose_sessions_generate_ahead
 
 

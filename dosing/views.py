@@ -19,7 +19,6 @@ from eligibility.settling import settle_for_staff
 from eligibility.views import service_user_for
 
 from .exit_plans import (
-    prescription_cancel,
     reducing_plan_activate,
     reducing_plan_cancel,
     reducing_plan_create,
@@ -27,6 +26,8 @@ from .exit_plans import (
 )
 from .forms import ClosureForm, ExitPlanForm, MethadoneForm, PrescriptionForm, ReviewForm
 from .models import Pharmacy, ReducingPlan, ServiceClosure
+from .prescribing import methadone_prescribe, prescription_cancel, prescription_issue
+from .reviews import review_record
 from .selectors import (
     methadone_in_force,
     prescription_in_force,
@@ -36,7 +37,6 @@ from .selectors import (
     review_queue,
     review_summary,
 )
-from .services import methadone_prescribe, prescription_issue, review_record
 
 
 def _prescriber_scope(request, service_user_id):

@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from core.api import ActionPermissions, LocalTimeField, StrictFieldsMixin
 from core.errors import RuleViolation
 from core.roles import staff_name
-from eligibility.settling import SettledReads
 
 from . import second_factor
 from .access import access_log_for_staff
@@ -18,6 +17,7 @@ from .pathway import service_user_admit
 from .pathway_api import AdmitInput
 from .selectors import attach_policies_in_force, clinics_for_staff, service_users_for_staff
 from .services import titration_complete
+from .settling import SettledReads
 
 
 class DoseSlotSerializer(serializers.ModelSerializer):

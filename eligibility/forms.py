@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from .models import Criterion, Decision, Flag, Level, Referral
+from .models import Criterion, Flag, Level, Referral, ReferralDecision
 
 TEXT = {"class": "form-control"}
 AREA = {"class": "form-control", "rows": 2}
@@ -94,7 +94,7 @@ class AssessmentForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect)
+    decision = forms.ChoiceField(choices=ReferralDecision.choices, widget=forms.RadioSelect)
     reason = forms.CharField(widget=forms.Textarea(attrs=AREA))
     advisory_reason = forms.CharField(
         label="Why accept although an advisory criterion is not met",

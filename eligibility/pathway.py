@@ -20,11 +20,11 @@ from .models import (
     Clinic,
     Criterion,
     CriterionAnswer,
-    Decision,
     EligibilityAssessment,
     Flag,
     Level,
     Referral,
+    ReferralDecision,
     ServiceUser,
     Status,
     TreatmentAgreement,
@@ -264,7 +264,7 @@ def referral_decide(
     blocks acceptance; an unmet advisory one needs a written reason to accept. An
     accepted person joins the waiting list until admitted."""
     now = now or timezone.now()
-    decision = choice(Decision, decision, field="decision")
+    decision = choice(ReferralDecision, decision, field="decision")
     reason = require_reason(reason, "Give the reason for the decision: it is kept on record.")
     with transaction.atomic():
         referral = _lock_referral(referral)
@@ -282,7 +282,7 @@ def referral_decide(
             )
         unmet = [a for a in assessment.answers.all() if not a.met]
         advisory_reason = (advisory_reason or "").strip()
-        if decision == Decision.ACCEPTED:
+        if decision == ReferralDecision.ACCEPTED:
             required = [a.get_criterion_display() for a in unmet if a.level == Level.REQUIRED]
             if required:
                 raise RuleViolation(
@@ -307,29 +307,29 @@ def referral_decide(
                 )
         referral.decision = decision
         referral.decision_reason = reason
-        referral.advisory_reason = advisory_reason if decision == Decision.ACCEPTED else ""
+        referral.advisory_reason = advisory_reason if decision == ReferralDecision.ACCEPTED else ""
         referral.decided_by = prescriber
         referral.decided_at = now
-        referral.priority = priority if decision == Decision.ACCEPTED else None
-        if decision == Decision.DECLINED:
+        referral.priority = priority if decision == ReferralDecision.ACCEPTED else None
+        if decision == ReferralDecision.DECLINED:
             referral.closed_at = now
             referral.closed_reason = "Declined"
         audited(referral, by=prescriber, why=f"{decision.label}: {reason}")
         referral.save()
         service_user_transition(
             service_user=referral.service_user,
-            to_status=Status.WAITING if decision == Decision.ACCEPTED else Status.DECLINED,
+            to_status=Status.WAITING if decision == ReferralDecision.ACCEPTED else Status.DECLINED,
             changed_by=prescriber,
             reason=f"{decision.label}: {reason}",
             now=now,
         )
-        if decision == Decision.ACCEPTED:
+        if decision == ReferralDecision.ACCEPTED:
             places_changed(referral.clinic)
     return referral
 
 
 # On the waiting list: accepted, not yet admitted, not closed.
-WAITING = Q(decision=Decision.ACCEPTED, admitted_at__isnull=True, closed_at__isnull=True)
+WAITING = Q(decision=ReferralDecision.ACCEPTED, admitted_at__isnull=True, closed_at__isnull=True)
 # Its order: by priority, then the date accepted.
 WAITING_ORDER = ("priority", "decided_at", "pk")
 
@@ -390,7 +390,7 @@ def service_user_admit(
         # two at once cannot both take the last place.
         Clinic.objects.select_for_update().get(pk=clinic.pk)
         referral = _open_referral(service_user)
-        if referral.decision != Decision.ACCEPTED or referral.admitted_at is not None:
+        if referral.decision != ReferralDecision.ACCEPTED or referral.admitted_at is not None:
             raise Conflict(
                 f"{service_user.display_name} is not waiting for a place "
                 f"({service_user.get_status_display().lower()}).",

@@ -15,10 +15,10 @@ from core.errors import RuleViolation
 from .models import (
     Criterion,
     CriterionAnswer,
-    Decision,
     EligibilityAssessment,
     Flag,
     Referral,
+    ReferralDecision,
 )
 from .pathway import (
     WAITING,
@@ -36,7 +36,9 @@ def referrals_for_staff(user):
 
 class ReferralSerializer(serializers.ModelSerializer):
     # Blank until a prescriber decides.
-    decision = serializers.ChoiceField(choices=Decision.choices, allow_blank=True, read_only=True)
+    decision = serializers.ChoiceField(
+        choices=ReferralDecision.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Referral
@@ -97,7 +99,7 @@ class ReferralInput(StrictFieldsMixin, serializers.Serializer):
 
 
 class DecideInput(StrictFieldsMixin, serializers.Serializer):
-    decision = serializers.ChoiceField(choices=Decision.choices)
+    decision = serializers.ChoiceField(choices=ReferralDecision.choices)
     reason = serializers.CharField()
     advisory_reason = serializers.CharField(required=False, allow_blank=True, default="")
     priority = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=3)

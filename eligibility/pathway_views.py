@@ -11,7 +11,7 @@ from core.errors import RuleViolation
 from core.forms import add_refusal
 
 from .forms import AdmitForm, AssessmentForm, DecisionForm, ReferralForm
-from .models import Criterion, Decision, Level
+from .models import Criterion, Level, ReferralDecision
 from .pathway import (
     eligibility_assess,
     places,
@@ -110,7 +110,7 @@ def _detail(request, referral, *, forms=None, status=200):
     user = request.user
     undecided = not referral.decision and referral.closed_at is None
     waiting = (
-        referral.decision == Decision.ACCEPTED
+        referral.decision == ReferralDecision.ACCEPTED
         and referral.admitted_at is None
         and referral.closed_at is None
     )

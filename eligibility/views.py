@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from core.errors import RuleViolation
 from core.forms import add_refusal
-from eligibility.settling import settle_for_staff
 
 from .access import What, access_record
 from .forms import ChecklistForm
@@ -26,6 +25,7 @@ from .selectors import (
     service_users_for_staff,
 )
 from .services import policy_issue
+from .settling import settle_for_staff
 
 
 def service_user_for(request, pk, permission: str, refusal: str):

@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
-from hat_clinic.network import client_ip
+from .network import client_ip
 
 
 class IntegrationTokenAuthentication(BaseAuthentication):

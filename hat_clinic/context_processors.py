@@ -2,7 +2,8 @@ from django.conf import settings
 
 from alerts.selectors import open_alert_count
 from core.roles import Role
-from hat_clinic.navigation import navigation_for
+
+from .navigation import navigation_for
 
 
 def clinic_navigation(request):

@@ -298,8 +298,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RouteEnum": "dosing.models.Route",
         # Two "decision" fields: a review's outcome and a referral's.
-        "ReviewDecisionEnum": "dosing.models.Decision",
-        "ReferralDecisionEnum": "eligibility.models.Decision",
+        "ReviewDecisionEnum": "dosing.models.ReviewDecision",
+        "ReferralDecisionEnum": "eligibility.models.ReferralDecision",
         # Three "kind" fields: an alert's, a suspension's and an exit's.
         "AlertKindEnum": "alerts.models.AlertKind",
         "SuspensionKindEnum": "dosing.models.Suspension.Kind",

@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from core.errors import in_record_years
-from dosing.register import register_balances
+from dosing.register_checks import register_balances
 from eligibility.access import What, access_record
 from eligibility.models import Status
 from eligibility.selectors import status_counts

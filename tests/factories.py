@@ -158,7 +158,7 @@ def make_service_user(
 def make_pharmacy_token(clinic, *, created_by, pharmacy=None, name="High St Pharmacy", now=None):
     """A pharmacy integration's token and its key, for `pharmacy` (a new one of the
     clinic's when none is given)."""
-    from dosing.services import pharmacy_add
+    from dosing.prescribing import pharmacy_add
     from eligibility.tokens import token_issue
 
     pharmacy = pharmacy or (

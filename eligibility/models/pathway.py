@@ -53,7 +53,7 @@ def validate_eligibility_levels(value) -> None:
         )
 
 
-class Decision(models.TextChoices):
+class ReferralDecision(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
     DECLINED = "declined", "Declined"
 
@@ -79,7 +79,7 @@ class Referral(models.Model):
     )
     recorded_at = models.DateTimeField()
 
-    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    decision = models.CharField(max_length=10, choices=ReferralDecision.choices, blank=True)
     decision_reason = models.TextField(blank=True)
     advisory_reason = models.TextField(
         blank=True, help_text="Why accepted although an advisory criterion is not met."
@@ -120,7 +120,7 @@ class Referral(models.Model):
                 name="referral_decided_with_who_when_why",
             ),
             models.CheckConstraint(
-                condition=Q(admitted_at__isnull=True) | Q(decision=Decision.ACCEPTED),
+                condition=Q(admitted_at__isnull=True) | Q(decision=ReferralDecision.ACCEPTED),
                 name="referral_admitted_only_if_accepted",
             ),
             models.CheckConstraint(

@@ -523,7 +523,7 @@ def _register_out_of_balance(database: Database) -> list[str]:
     from django.utils import timezone
 
     from alerts.models import Alert, AlertKind
-    from dosing.register import register_integrity_scan
+    from dosing.register_checks import register_integrity_scan
 
     with _as_default(database), transaction.atomic():
         integrity = Alert.objects.filter(

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from dosing.models import Administration, DoseSession
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from tests.browser.navigation import log_in

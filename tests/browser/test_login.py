@@ -20,7 +20,8 @@ def test_a_nurse_logs_in_sees_the_clinic_and_logs_out(page, live_server, cast, s
     page.get_by_role("link", name="Ali").click()
     assert "Maintenance" in page.locator("main").inner_text()
     assert page.get_by_role("link", name="Audit history").count() == 0
-    nav_click(page, "Log out")
+    with page.expect_navigation():
+        nav_click(page, "Log out")
     assert page.get_by_role("button", name="Log in").is_visible()
 
 

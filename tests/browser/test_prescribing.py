@@ -40,7 +40,7 @@ def test_a_rise_above_the_step_asks_for_a_clinical_reason_and_the_review_shows_i
 ):
     import datetime as dt
 
-    from dosing.services import prescription_issue
+    from dosing.prescribing import prescription_issue
 
     person = make_service_user(
         cast.clinic_a,
@@ -124,7 +124,7 @@ def test_a_review_that_raises_a_dose_above_the_step_asks_for_the_reason_and_keep
 ):
     import datetime as dt
 
-    from dosing.services import prescription_issue
+    from dosing.prescribing import prescription_issue
 
     person = make_service_user(
         cast.clinic_a, Status.MAINTENANCE, by=cast.prescriber, given_name="Kim", family_name="Rise"

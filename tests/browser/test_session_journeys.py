@@ -10,10 +10,11 @@ import os
 import pytest
 import time_machine
 
+from dosing.assessment import session_assess
 from dosing.missed import observations_overdue_scan
 from dosing.models import DoseSession
-from dosing.room import dose_administer, session_assess
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
+from dosing.room import dose_administer
 from eligibility.models import Status
 from eligibility.services import service_user_transition
 from tests.browser.navigation import log_in

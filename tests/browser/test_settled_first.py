@@ -10,7 +10,7 @@ import time_machine
 
 from alerts.models import Alert, AlertKind
 from dosing.models import DoseSession, SessionStatus
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from tests.browser.navigation import log_in

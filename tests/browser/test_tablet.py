@@ -22,8 +22,9 @@ from alerts.services import alert_acknowledge
 from dosing.exit_plans import reducing_plan_create
 from dosing.leaving import suspension_start
 from dosing.models import Exit, RegisterSection
+from dosing.prescribing import prescription_issue
 from dosing.register_views import ACTIONS
-from dosing.services import prescription_issue, review_record
+from dosing.reviews import review_record
 from eligibility.models import Criterion, IntegrationToken, Referral, Status
 from eligibility.services import staff_member_add
 from tests.browser.navigation import log_in_here

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from dosing.services import pharmacy_add
+from dosing.prescribing import pharmacy_add
 from tests.browser.navigation import nav_click
 from tests.browser.test_login import _log_in
 

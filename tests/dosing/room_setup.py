@@ -5,10 +5,11 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from dosing.assessment import session_assess
 from dosing.models import DoseSession
+from dosing.prescribing import prescription_issue
 from dosing.register import register_receive, register_section_add
-from dosing.room import dose_administer, session_assess
-from dosing.services import prescription_issue
+from dosing.room import dose_administer
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import policy_issue, service_user_transition

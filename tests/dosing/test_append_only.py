@@ -28,7 +28,7 @@ from dosing.models import (
     Suspension,
 )
 from dosing.register import register_receive, register_section_add
-from dosing.services import review_record
+from dosing.reviews import review_record
 from eligibility.models import (
     Clinic,
     ClinicPolicy,

@@ -13,8 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dosing.amendments import session_amend
+from dosing.assessment import session_assess
 from dosing.models import Amendment, DoseSession, EntryKind, RegisterEntry, RegisterSection
-from dosing.room import dose_administer, session_assess
+from dosing.room import dose_administer
 from tests.dosing.room_setup import (
     DAY,
     LONDON,
@@ -364,7 +365,7 @@ def test_a_top_up_keeps_the_interval_to_the_next_session(cast, dosed):
 
 
 def test_a_dose_cannot_be_timed_before_the_assessment_that_allowed_it(cast):
-    from dosing.room import session_assess
+    from dosing.assessment import session_assess
 
     session = DoseSession.objects.get(service_user=on_prescription(cast), slot_code="AM")
     session_assess(
@@ -424,7 +425,7 @@ def test_a_corrected_observation_keeps_its_times(cast, dosed, changes, code):
 
 
 def test_each_assessment_of_a_deferred_session_is_corrected_on_its_own(cast):
-    from dosing.room import session_assess
+    from dosing.assessment import session_assess
 
     session = DoseSession.objects.get(service_user=on_prescription(cast), slot_code="AM")
     session_assess(

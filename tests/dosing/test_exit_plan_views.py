@@ -8,7 +8,7 @@ from django.utils.html import escape
 
 from dosing.exit_plans import reducing_plan_create
 from dosing.models import Prescription, PrescriptionCancellation, ReducingPlan, ServiceClosure
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
 from eligibility.models import Status
 from tests.dosing.conftest import NOW
 from tests.factories import TRANSFER, make_service_user

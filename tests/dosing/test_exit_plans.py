@@ -9,15 +9,14 @@ import pytest
 
 from core.errors import Conflict, RuleViolation
 from dosing.exit_plans import (
-    prescription_cancel,
     reducing_plan_activate,
     reducing_plan_cancel,
     reducing_plan_create,
     service_closure_record,
 )
 from dosing.models import Prescription, Purpose, ReducingPlan
+from dosing.prescribing import prescription_cancel, prescription_issue
 from dosing.selectors import prescription_in_force
-from dosing.services import prescription_issue
 from eligibility.models import Status
 from tests.factories import TRANSFER, make_service_user
 

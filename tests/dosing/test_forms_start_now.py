@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from dosing.models import MethadonePrescription, Prescription
-from dosing.services import pharmacy_add
+from dosing.prescribing import pharmacy_add
 from eligibility.models import Status
 from tests.factories import make_service_user
 

@@ -12,7 +12,7 @@ from alerts.models import Alert, AlertKind
 from dosing.leaving import suspension_end, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import policy_issue

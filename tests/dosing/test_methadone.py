@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from core.errors import RuleViolation
 from dosing.models import MethadonePrescription
+from dosing.prescribing import methadone_prescribe, pharmacy_add
 from dosing.selectors import methadone_in_force
-from dosing.services import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
 from tests.dosing.conftest import NOW
 from tests.factories import make_service_user

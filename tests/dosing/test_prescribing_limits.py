@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from dosing.services import prescription_issue, review_record
+from dosing.prescribing import prescription_issue
+from dosing.reviews import review_record
 from eligibility.models import Status
 from eligibility.services import policy_issue, service_user_transition
 from tests.factories import TRANSFER, make_service_user

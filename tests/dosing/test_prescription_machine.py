@@ -25,7 +25,7 @@ from core.errors import RuleViolation
 from core.roles import Role
 from dosing.missed import settle_service_user
 from dosing.models import TITRATION_MAX_RISE, Prescription
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
 from eligibility.models import ABSOLUTE_MAX_DAILY_MG, DEFAULT_MAX_INJECTION_MG, Status
 from eligibility.services import service_user_transition
 from tests.factories import TRANSFER, make_clinic, make_service_user, make_staff

@@ -16,7 +16,7 @@ from dosing.models import (
     TITRATION_MAX_RISE,
     Prescription,
 )
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
 from eligibility.models import ABSOLUTE_MAX_DAILY_MG, Status
 from tests.factories import TRANSFER, make_clinic, make_service_user, make_staff
 

@@ -9,8 +9,8 @@ import pytest
 from core.errors import RuleViolation
 from core.roles import Role
 from dosing.models import Prescription, Purpose
+from dosing.prescribing import prescription_issue
 from dosing.selectors import prescription_in_force
-from dosing.services import prescription_issue
 from eligibility.models import Status
 from eligibility.services import policy_issue
 from tests.factories import TRANSFER, make_clinic, make_service_user, make_staff

@@ -8,7 +8,7 @@ from django.utils.html import escape
 
 from core.roles import Role
 from dosing.models import Prescription
-from dosing.services import methadone_prescribe, pharmacy_add
+from dosing.prescribing import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
 from tests.factories import make_service_user, make_staff
 from tests.helpers import names_staff

@@ -31,6 +31,7 @@ from dosing.models import (
     RegisterEntry,
     RegisterSection,
 )
+from dosing.prescribing import prescription_issue
 from dosing.register import (
     _append,
     register_correct,
@@ -40,7 +41,6 @@ from dosing.register import (
     register_stock_check,
     register_waste,
 )
-from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from tests.conftest import CLINICS_OPENED
@@ -113,7 +113,8 @@ def test_each_dose_supplies_the_drawn_amount_and_records_the_waste(cast, section
     receive(cast, section, ampoules=1)
     person = on_prescription(cast)
     session = DoseSession.objects.get(service_user=person, slot_code="AM")
-    from dosing.room import dose_administer, session_assess
+    from dosing.assessment import session_assess
+    from dosing.room import dose_administer
 
     session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=NOW)
     dose_administer(
@@ -550,7 +551,7 @@ def test_a_stock_count_must_be_a_number_of_mg(cast, section, counted, code):
 def test_a_changed_stored_balance_hides_nothing_and_the_integrity_scan_alerts(cast, section):
     """Issue 16.6: the probe set balance_mg to 50,000 and a stock check of 50,000 then
     passed. The balance is the entries' sum; the stored figure is only a copy."""
-    from dosing.register import register_integrity_scan
+    from dosing.register_checks import register_integrity_scan
     from dosing.tasks import check_register_integrity
 
     receive(cast, section)  # 1000 mg

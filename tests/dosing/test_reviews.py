@@ -14,9 +14,10 @@ from django.utils.html import escape
 from core.errors import RuleViolation
 from core.roles import Role
 from dosing.amendments import session_amend
-from dosing.models import Decision, DoseSession, Prescription, Review
+from dosing.models import DoseSession, Prescription, Review, ReviewDecision
+from dosing.prescribing import prescription_issue
+from dosing.reviews import review_record
 from dosing.selectors import prescription_in_force, review_queue
-from dosing.services import prescription_issue, review_record
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from tests.dosing import room_setup
@@ -54,13 +55,13 @@ def review(person, prescriber, decision, doses=None, at=NOW, notes="Seen today")
 
 
 def test_continue_records_the_review_and_issues_nothing(cast, dosed):
-    recorded = review(dosed, cast.prescriber, Decision.CONTINUE)
+    recorded = review(dosed, cast.prescriber, ReviewDecision.CONTINUE)
     assert recorded.prescription is None
     assert Prescription.objects.count() == 1
 
 
 def test_increase_issues_the_next_version_in_the_same_step(cast, dosed):
-    recorded = review(dosed, cast.prescriber, Decision.INCREASE, {"AM": "20", "PM": "20"})
+    recorded = review(dosed, cast.prescriber, ReviewDecision.INCREASE, {"AM": "20", "PM": "20"})
     assert recorded.prescription.version == 2
     assert prescription_in_force(service_user=dosed, at=NOW).dose_for("AM") == Decimal("20")
     assert "Weekly review (Increase)" in recorded.prescription.reason
@@ -69,10 +70,10 @@ def test_increase_issues_the_next_version_in_the_same_step(cast, dosed):
 @pytest.mark.parametrize(
     ("decision", "doses", "code"),
     [
-        (Decision.INCREASE, {"AM": "15", "PM": "15"}, "increase_not_higher"),
-        (Decision.REDUCE, {"AM": "15", "PM": "15"}, "reduce_not_lower"),
-        (Decision.INCREASE, None, "doses_required"),
-        (Decision.CONTINUE, {"AM": "20"}, "continue_with_doses"),
+        (ReviewDecision.INCREASE, {"AM": "15", "PM": "15"}, "increase_not_higher"),
+        (ReviewDecision.REDUCE, {"AM": "15", "PM": "15"}, "reduce_not_lower"),
+        (ReviewDecision.INCREASE, None, "doses_required"),
+        (ReviewDecision.CONTINUE, {"AM": "20"}, "continue_with_doses"),
     ],
 )
 def test_a_decision_that_contradicts_its_doses_is_refused(cast, dosed, decision, doses, code):
@@ -85,13 +86,13 @@ def test_a_decision_that_contradicts_its_doses_is_refused(cast, dosed, decision,
 
 def test_a_refused_prescription_leaves_no_review_behind(cast, dosed):
     with pytest.raises(RuleViolation) as refused:
-        review(dosed, cast.prescriber, Decision.INCREASE, {"AM": "600", "PM": "600"})
+        review(dosed, cast.prescriber, ReviewDecision.INCREASE, {"AM": "600", "PM": "600"})
     assert refused.value.code == "daily_total_above_ceiling"
     assert not Review.objects.exists()
 
 
 def test_retitrate_requires_retitration_and_issues_its_prescription(cast, dosed):
-    recorded = review(dosed, cast.prescriber, Decision.RETITRATE, {"AM": "7.5", "PM": "7.5"})
+    recorded = review(dosed, cast.prescriber, ReviewDecision.RETITRATE, {"AM": "7.5", "PM": "7.5"})
     dosed.refresh_from_db()
     assert dosed.status == Status.RETITRATION
     assert recorded.prescription.purpose == "retitration"
@@ -100,7 +101,7 @@ def test_retitrate_requires_retitration_and_issues_its_prescription(cast, dosed)
 
 
 def test_retitrate_without_doses_leaves_the_person_needing_retitration(cast, dosed):
-    review(dosed, cast.prescriber, Decision.RETITRATE)
+    review(dosed, cast.prescriber, ReviewDecision.RETITRATE)
     dosed.refresh_from_db()
     assert dosed.status == Status.RETITRATION_REQUIRED
 
@@ -108,7 +109,7 @@ def test_retitrate_without_doses_leaves_the_person_needing_retitration(cast, dos
 def test_only_people_in_treatment_are_reviewed(cast):
     waiting = make_service_user(cast.clinic_a, Status.WAITING)
     with pytest.raises(RuleViolation) as refused:
-        review(waiting, cast.prescriber, Decision.CONTINUE)
+        review(waiting, cast.prescriber, ReviewDecision.CONTINUE)
     assert refused.value.code == "not_in_treatment"
 
 
@@ -117,9 +118,9 @@ def test_the_queue_sorts_most_overdue_first_and_marks_each_state(cast, dosed):
         cast.clinic_a, Status.TITRATION, given_name="Never", now=NOW - dt.timedelta(days=3)
     )
     recent = make_service_user(cast.clinic_a, Status.MAINTENANCE, given_name="Recent", now=ADMITTED)
-    review(recent, cast.prescriber, Decision.CONTINUE, at=NOW - dt.timedelta(days=2))
+    review(recent, cast.prescriber, ReviewDecision.CONTINUE, at=NOW - dt.timedelta(days=2))
     lapsed = make_service_user(cast.clinic_a, Status.MAINTENANCE, given_name="Lapsed", now=ADMITTED)
-    review(lapsed, cast.prescriber, Decision.CONTINUE, at=NOW - dt.timedelta(days=9))
+    review(lapsed, cast.prescriber, ReviewDecision.CONTINUE, at=NOW - dt.timedelta(days=9))
     make_service_user(cast.clinic_a, Status.WAITING, given_name="Waiting")
     rows = review_queue(clinic=cast.clinic_a, now=NOW)
     assert [(r.given_name, r.review_state) for r in rows] == [
@@ -145,9 +146,9 @@ def test_the_queue_page_puts_retitration_required_first_then_the_most_overdue(ca
     person("Ashworth", Status.RETITRATION_REQUIRED, NOW - dt.timedelta(days=2))
     person("Baker", Status.MAINTENANCE, NOW - dt.timedelta(days=3))  # due in 4 days
     recent = person("Clarke", Status.MAINTENANCE, ADMITTED)
-    review(recent, cast.prescriber, Decision.CONTINUE, at=NOW - dt.timedelta(days=2))
+    review(recent, cast.prescriber, ReviewDecision.CONTINUE, at=NOW - dt.timedelta(days=2))
     lapsed = person("Dunn", Status.MAINTENANCE, ADMITTED)
-    review(lapsed, cast.prescriber, Decision.CONTINUE, at=NOW - dt.timedelta(days=9))
+    review(lapsed, cast.prescriber, ReviewDecision.CONTINUE, at=NOW - dt.timedelta(days=9))
     person("Evans", Status.TITRATION, ADMITTED)  # never reviewed: 17 days overdue
     with time_machine.travel(NOW, tick=False):
         response = cast.client("prescriber").get(reverse("review-queue"))
@@ -164,7 +165,7 @@ def test_the_queue_page_puts_retitration_required_first_then_the_most_overdue(ca
 
 
 def test_a_review_exactly_seven_days_old_is_overdue(cast, dosed):
-    review(dosed, cast.prescriber, Decision.CONTINUE, at=NOW - dt.timedelta(days=7))
+    review(dosed, cast.prescriber, ReviewDecision.CONTINUE, at=NOW - dt.timedelta(days=7))
     assert review_queue(clinic=cast.clinic_a, now=NOW)[0].review_state == "due"
     later = NOW + dt.timedelta(seconds=1)
     assert review_queue(clinic=cast.clinic_a, now=later)[0].review_state == "overdue"
@@ -177,7 +178,9 @@ def test_the_queue_page_runs_the_same_queries_for_15_and_150(cast, size):
             cast.clinic_a, Status.MAINTENANCE, family_name=f"P{n:03d}", now=ADMITTED
         )
         if n % 3 == 0:
-            review(person, cast.prescriber, Decision.CONTINUE, at=NOW - dt.timedelta(days=n % 10))
+            review(
+                person, cast.prescriber, ReviewDecision.CONTINUE, at=NOW - dt.timedelta(days=n % 10)
+            )
     client = cast.client("prescriber")
     with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("review-queue"))
@@ -220,7 +223,7 @@ def test_the_review_page_records_an_increase_with_its_prescription(cast, dosed):
 
 def test_the_review_page_names_the_prescriber_of_each_earlier_review(cast, dosed):
     colleague = make_staff(cast.clinic_a, Role.PRESCRIBER, username="dr_jones")
-    review(dosed, colleague, Decision.CONTINUE, at=NOW - dt.timedelta(days=8), notes="Stable")
+    review(dosed, colleague, ReviewDecision.CONTINUE, at=NOW - dt.timedelta(days=8), notes="Stable")
     html = cast.client("prescriber").get(reverse("review-new", args=[dosed.pk])).content.decode()
     assert f"({escape(colleague.get_full_name())}) — Stable" in html
     assert colleague.username not in html

@@ -8,16 +8,11 @@ import pytest
 
 from core.errors import Conflict, RuleViolation
 from core.roles import Role
+from dosing.assessment import session_assess
 from dosing.models import Administration, DoseSession, SessionStatus
-from dosing.room import (
-    dose_administer,
-    session_assess,
-    session_decline,
-    session_observe,
-    session_withhold,
-)
+from dosing.prescribing import prescription_issue
+from dosing.room import dose_administer, session_decline, session_observe, session_withhold
 from dosing.selectors import last_administered_session_dose
-from dosing.services import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import clinic_create, service_user_transition

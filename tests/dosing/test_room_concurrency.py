@@ -16,9 +16,10 @@ from django.db import connection, connections
 
 from core.errors import Conflict
 from core.roles import Role
+from dosing.assessment import session_assess
 from dosing.models import Administration, DoseSession
-from dosing.room import dose_administer, session_assess
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
+from dosing.room import dose_administer
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import clinic_create

@@ -8,9 +8,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from dosing.assessment import session_assess
 from dosing.models import DoseSession
-from dosing.room import dose_administer, session_assess
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
+from dosing.room import dose_administer
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import service_user_transition

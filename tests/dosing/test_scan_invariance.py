@@ -27,11 +27,12 @@ from hypothesis import strategies as st
 
 from alerts.models import Alert
 from core.errors import Conflict, RuleViolation
+from dosing.assessment import session_assess
 from dosing.leaving import suspension_end, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.models import OPEN_SESSION_STATUSES, DoseSession, Suspension
-from dosing.room import session_assess, session_decline, session_withhold
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
+from dosing.room import session_decline, session_withhold
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import ServiceUser, Status
 from eligibility.services import policy_issue

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.roles import Role
 from dosing.models import DoseSession, SessionStatus
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
 from dosing.sessions import dose_sessions_generate, dose_sessions_generate_ahead
 from dosing.tasks import generate_dose_sessions
 from eligibility.models import Status

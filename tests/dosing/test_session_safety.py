@@ -14,10 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from alerts.models import KIND_ROLES, Alert, AlertKind, Severity
+from dosing.assessment import session_assess
 from dosing.missed import missed_sessions_scan, observations_overdue_scan
 from dosing.models import Assessment, DoseSession, Observation, SessionStatus
-from dosing.room import dose_administer, session_assess, session_observe
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
+from dosing.room import dose_administer, session_observe
 from eligibility.models import Status
 from eligibility.services import policy_issue, service_user_transition
 from hat_clinic.celery import app

@@ -180,7 +180,7 @@ def test_sessions_start_from_the_first_slot_after_the_first_prescription(cast):
     from zoneinfo import ZoneInfo
 
     from dosing.models import DoseSession
-    from dosing.services import prescription_issue
+    from dosing.prescribing import prescription_issue
     from dosing.sessions import dose_sessions_generate
     from eligibility.pathway import service_user_admit
 

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from core.roles import Role
-from dosing.services import pharmacy_add
+from dosing.prescribing import pharmacy_add
 from eligibility.models import IntegrationToken
 from eligibility.tokens import token_issue
 from tests.factories import StaffClient, make_pharmacy_token, make_staff

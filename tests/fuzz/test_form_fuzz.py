@@ -70,10 +70,11 @@ from django.db import transaction
 from django.urls import URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
+from dosing.assessment import session_assess
 from dosing.exit_plans import reducing_plan_create
 from dosing.models import DoseSession
-from dosing.room import session_assess, session_decline, session_observe, session_withhold
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
+from dosing.room import session_decline, session_observe, session_withhold
 from eligibility.models import Status
 from eligibility.services import staff_member_add
 from tests.dosing.room_setup import give_dose

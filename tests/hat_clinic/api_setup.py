@@ -14,8 +14,9 @@ from dosing.breath import breath_test_record
 from dosing.leaving import service_user_exit, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, RegisterEntry
+from dosing.prescribing import methadone_prescribe, pharmacy_add
 from dosing.register import register_receive, register_section_add
-from dosing.services import methadone_prescribe, pharmacy_add, review_record
+from dosing.reviews import review_record
 from eligibility.access import access_record
 from eligibility.models import AccessLog
 from monitoring.records import methadone_collection_record, tox_screen_record

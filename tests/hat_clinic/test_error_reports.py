@@ -14,8 +14,8 @@ import time_machine
 from django.db.models.signals import post_save
 from django.views.debug import ExceptionReporter
 
+from dosing.assessment import session_assess
 from dosing.models import Administration
-from dosing.room import session_assess
 from tests.dosing.room_setup import on_prescription
 from tests.dosing.test_session_safety import at, page_url, slot
 from tests.factories import PASSWORD, StaffClient

@@ -21,12 +21,12 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 
 from alerts.models import Alert
+from dosing.dose_rules import observation_check
 from dosing.exit_plans import reducing_plan_create, service_closure_record
 from dosing.leaving import service_user_exit, suspension_start
 from dosing.mg import parse_mg
 from dosing.models import Observation, RegisterEntry, RegisterSection
 from dosing.register import register_receive, register_record
-from dosing.services import observation_check
 from eligibility.pathway import eligibility_assess, referral_decide
 from hat_clinic.urls import urlpatterns as app_urlpatterns
 from tests.eligibility.pathway_setup import all_met, assess, refer

@@ -5,7 +5,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from dosing.models import DoseSession
-from dosing.services import prescription_issue
+from dosing.prescribing import prescription_issue
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from tests.factories import TRANSFER, make_service_user

@@ -11,9 +11,10 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from alerts.models import Alert, AlertKind
+from dosing.assessment import session_assess
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, MissedScan, SessionStatus
-from dosing.room import session_assess, session_decline, session_withhold
+from dosing.room import session_decline, session_withhold
 from dosing.tasks import scan_missed_sessions
 from eligibility.models import ServiceUser, Status
 from tests.dosing.room_setup import dosed_at_nine, give_dose, on_prescription

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from alerts.models import Alert, AlertKind
-from dosing.services import review_record
+from dosing.reviews import review_record
 from monitoring.records import tox_screen_record
 from monitoring.scans import (
     breath_missing_scan,
@@ -128,7 +128,7 @@ def test_an_alcohol_flagged_person_who_attended_without_a_breath_test_raises_an_
 
 
 def test_the_methadone_scan_catches_what_the_reports_missed(cast):
-    from dosing.services import methadone_prescribe, pharmacy_add
+    from dosing.prescribing import methadone_prescribe, pharmacy_add
     from monitoring.models import MethadoneCollection
 
     (person,) = people_on_prescription(cast, 1)

@@ -16,7 +16,7 @@ import time_machine
 from django.test import Client
 
 from alerts.models import Alert, AlertKind
-from dosing.services import methadone_prescribe, pharmacy_add
+from dosing.prescribing import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
 from monitoring.models import MethadoneCollection, MethadoneConflict
 from monitoring.records import methadone_collection_record

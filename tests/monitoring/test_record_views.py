@@ -14,7 +14,7 @@ from alerts.models import AlertKind
 from alerts.services import alert_raise
 from dosing.breath import breath_test_record
 from dosing.models import BreathTest
-from dosing.services import methadone_prescribe, pharmacy_add
+from dosing.prescribing import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
 from monitoring.models import MethadoneCollection, ToxScreen
 from monitoring.records import methadone_collection_record, tox_screen_record

@@ -7,10 +7,10 @@ import pytest
 
 from alerts.models import Alert, AlertKind
 from core.roles import Role
+from dosing.assessment import session_assess
 from dosing.breath import breath_test_record
 from dosing.models import BreathTest
-from dosing.room import session_assess
-from dosing.services import methadone_prescribe, pharmacy_add
+from dosing.prescribing import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
 from eligibility.tokens import token_issue, token_revoke
 from monitoring.models import MethadoneCollection, Substance, ToxResult

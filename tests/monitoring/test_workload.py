@@ -17,8 +17,8 @@ from alerts.models import Alert, AlertKind
 from alerts.services import alert_acknowledge
 from dosing.leaving import suspension_end, suspension_start
 from dosing.missed import missed_sessions_scan
+from dosing.reviews import review_record
 from dosing.room import session_observe, session_withhold
-from dosing.services import review_record
 from eligibility.models import StaffMembership, Status
 from eligibility.services import policy_issue
 from monitoring.records import tox_screen_record

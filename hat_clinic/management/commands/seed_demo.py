@@ -19,9 +19,9 @@ from core.roles import Role
 from dosing.breath import breath_test_record
 from dosing.leaving import suspension_start
 from dosing.models import Pharmacy, RegisterSection
+from dosing.prescribing import methadone_prescribe, pharmacy_add, prescription_issue
 from dosing.register import register_receive, register_section_add
 from dosing.selectors import methadone_in_force
-from dosing.services import methadone_prescribe, pharmacy_add, prescription_issue
 from eligibility.models import Clinic, Criterion, Referral, ServiceUser, Status
 from eligibility.pathway import eligibility_assess, referral_decide, service_user_admit
 from eligibility.services import (

@@ -1,0 +1,173 @@
+"""The controlled drugs register: a section per drug, form and strength, and its
+append-only entries with running balances."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .prescribing import DIAMORPHINE
+from .sessions import DoseSession
+
+
+class RegisterSection(models.Model):
+    """One drug and strength in a clinic's controlled drugs register (Misuse of Drugs
+    Regulations 2001, reg. 19): its own page of entries in time order. Quantities
+    are in mg; the balance is the sum of the entries, kept here too so that an entry
+    is checked against it under this row's lock."""
+
+    clinic = models.ForeignKey(
+        "eligibility.Clinic", on_delete=models.PROTECT, related_name="register_sections"
+    )
+    drug = models.CharField(max_length=60, default=DIAMORPHINE)
+    strength_mg = models.DecimalField(max_digits=7, decimal_places=2)
+    form = models.CharField(max_length=30, default="ampoule")
+    supplies_doses = models.BooleanField(
+        default=False,
+        help_text="The section that each administration's drawn dose is supplied from.",
+    )
+    balance_mg = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["clinic", "drug", "strength_mg"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "drug", "strength_mg", "form"], name="one_section_per_product"
+            ),
+            models.UniqueConstraint(
+                fields=["clinic"],
+                condition=Q(supplies_doses=True),
+                name="one_dose_supply_section_per_clinic",
+            ),
+            models.CheckConstraint(
+                condition=Q(balance_mg__gte=0),
+                name="register_balance_never_negative",
+                violation_error_message="The register balance can never be negative.",
+            ),
+            models.CheckConstraint(condition=Q(strength_mg__gt=0), name="strength_positive"),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.drug.capitalize()} {format(self.strength_mg.normalize(), 'f')} mg {self.form}"
+        )
+
+
+class EntryKind(models.TextChoices):
+    RECEIPT = "receipt", "Receipt"
+    SUPPLY = "supply", "Supply"
+    WASTE = "waste", "Waste"
+    DESTRUCTION = "destruction", "Destruction of stock"
+    STOCK_CHECK = "stock_check", "Stock check"
+    CORRECTION = "correction", "Correction"
+
+
+class RegisterEntry(models.Model):
+    """One line of a register section. Never updated or deleted (a database trigger
+    refuses it): a mistake is answered by a correction, a dated note pointing here."""
+
+    section = models.ForeignKey(RegisterSection, on_delete=models.PROTECT, related_name="entries")
+    sequence = models.PositiveIntegerField(help_text="The entry's place in the section, from 1.")
+    kind = models.CharField(max_length=12, choices=EntryKind.choices)
+    occurred_at = models.DateTimeField()
+    quantity_in_mg = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    quantity_out_mg = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    balance_mg = models.DecimalField(
+        max_digits=10, decimal_places=2, help_text="The balance after this entry."
+    )
+    ampoules = models.PositiveIntegerField(null=True, blank=True)
+    supplier_name = models.CharField(max_length=200, blank=True)
+    supplier_address = models.TextField(blank=True)
+    batch = models.CharField(max_length=60, blank=True)
+    expiry = models.DateField(null=True, blank=True)
+    session = models.ForeignKey(
+        DoseSession,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="register_entries",
+    )
+    administration = models.ForeignKey(
+        "Administration",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="register_entries",
+    )
+    counted_mg = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    waste_mg = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="For waste: the amount destroyed. A dose's waste was already counted out "
+        "in its supply, so it does not move the balance again.",
+    )
+    corrected_mg = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="For a correction of an amount: what the corrected entry's amount now "
+        "reads (a supply's drawn amount, or a waste's amount).",
+    )
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["section", "sequence"]
+        verbose_name_plural = "register entries"
+        permissions = [
+            ("receive_stock", "Can receive controlled drug stock"),
+            ("witness_cd_destruction", "Can witness the destruction of controlled drugs"),
+        ]
+        constraints = [
+            # Time order, one line after another, even when two entries race.
+            models.UniqueConstraint(fields=["section", "sequence"], name="register_sequence"),
+            models.CheckConstraint(
+                condition=Q(balance_mg__gte=0), name="register_entry_balance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_in_mg__gte=0, quantity_out_mg__gte=0),
+                name="register_quantities_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=EntryKind.RECEIPT)
+                | (~Q(supplier_name="") & ~Q(batch="") & Q(expiry__isnull=False)),
+                name="receipt_has_supplier_batch_expiry",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=EntryKind.SUPPLY) | Q(session__isnull=False),
+                name="supply_linked_to_session",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=[EntryKind.WASTE, EntryKind.DESTRUCTION])
+                | Q(witness__isnull=False),
+                name="waste_and_destruction_witnessed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=EntryKind.CORRECTION) | (Q(corrects__isnull=False) & ~Q(note="")),
+                name="correction_refers_and_explains",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=EntryKind.WASTE) | Q(waste_mg__gt=0),
+                name="waste_has_an_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=EntryKind.values), name="register_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.section} #{self.sequence}: {self.get_kind_display()}"
