@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 
-from hat_clinic.management.backup import Database, first_line, verify
+from hat_clinic.management.backup import Database, first_line
+from hat_clinic.management.restore_check import verify
 
 
 class Command(BaseCommand):
