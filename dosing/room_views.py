@@ -9,13 +9,14 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.debug import sensitive_post_parameters
 
-from core.errors import Conflict, RuleViolation
-from core.forms import add_refusal
+from core.errors import Conflict
+from core.forms import Done, add_refusal, form_page
 from eligibility.models import Status
 from eligibility.panels import Panel
 from eligibility.selectors import current_clinic
@@ -151,15 +152,21 @@ def session_page(request, pk):
     if form is None:
         messages.error(request, "There is no such record on this session to correct.")
         return _render(request, session, now=now, status=400)
-    if not form.is_valid():
-        return _render(request, session, now=now, bound=(action, form), status=400)
-    try:
-        done = _perform(action, session, request.user, form, now=now)
-    except Conflict as conflict:
-        messages.warning(request, conflict.message)
-        fresh = dose_sessions_for_staff(request.user, now=now).get(pk=pk)
-        return _render(request, fresh, now=now, bound=(action, form), status=409)
-    except RuleViolation as refusal:
+
+    def save(data):
+        level, message = _perform(action, session, request.user, form, now=now)
+        return Done(
+            reverse("dose-session", args=[session.pk]),
+            message,
+            level=getattr(messages, level.upper()),
+        )
+
+    def refused(form, refusal):
+        if isinstance(refusal, Conflict):
+            # A colleague got there first: the session as it now is, with what was typed.
+            messages.warning(request, refusal.message)
+            fresh = dose_sessions_for_staff(request.user, now=now).get(pk=pk)
+            return _render(request, fresh, now=now, bound=(action, form), status=409)
         if refusal.code == "prescription_changed":
             # Carry the version now in force, which the page shows, so that the dose can
             # be checked against it and recorded again.
@@ -168,11 +175,17 @@ def session_page(request, pk):
             data[form.add_prefix("prescription")] = str(version.pk) if version else ""
             form = _form(action, session, data=data)
             form.is_valid()
-        add_refusal(form, refusal)
-        return _render(request, session, now=now, bound=(action, form), status=400)
-    level, message = done
-    getattr(messages, level)(request, message)
-    return redirect("dose-session", pk=session.pk)
+            add_refusal(form, refusal)
+            return _render(request, session, now=now, bound=(action, form), status=400)
+        return None
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        refused=refused,
+        page=lambda form: _render(request, session, now=now, bound=(action, form)),
+    )
 
 
 def _version_now(session, now):

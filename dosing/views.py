@@ -2,15 +2,16 @@
 
 import datetime as dt
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.errors import RuleViolation
-from core.forms import add_refusal, posted_text
+from core.forms import Done, form_page
 from eligibility.access import What, access_record
 from eligibility.models import Status
 from eligibility.selectors import policy_in_force, service_users_for_staff
@@ -101,46 +102,42 @@ def prescription_new(request, pk):
         suggestion = retitration_suggestion(service_user=service_user)
         initial.update({f"dose_{code}": dose for code, dose in suggestion.items()})
     form = PrescriptionForm(request.POST or None, slot_codes=slot_codes, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            prescription = prescription_issue(
-                service_user=service_user,
-                prescriber=request.user,
-                slot_doses=form.slot_doses(),
-                route_iv=data["route_iv"],
-                route_im=data["route_im"],
-                topup_max_mg=data["topup_max_mg"] or None,
-                max_daily_total_mg=data["max_daily_total_mg"] or None,
-                valid_from=data["valid_from"],
-                valid_to=data["valid_to"],
-                documented_transfer=data["documented_transfer"],
-                transfer_service=data["transfer_service"],
-                transfer_last_dose_mg=data["transfer_last_dose_mg"] or None,
-                transfer_last_dose_on=data["transfer_last_dose_on"],
-                transfer_confirmed_by=data["transfer_confirmed_by"],
-                reason=data["reason"],
-                clinical_reason=data["clinical_reason"],
-            )
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(
-                request,
-                f"Prescription version {prescription.version} issued for "
-                f"{service_user.display_name}.",
-            )
-            return redirect("prescription-list", pk=service_user.pk)
-    return render(
+
+    def save(data):
+        prescription = prescription_issue(
+            service_user=service_user,
+            prescriber=request.user,
+            slot_doses=form.slot_doses(),
+            route_iv=data["route_iv"],
+            route_im=data["route_im"],
+            topup_max_mg=data["topup_max_mg"] or None,
+            max_daily_total_mg=data["max_daily_total_mg"] or None,
+            valid_from=data["valid_from"],
+            valid_to=data["valid_to"],
+            documented_transfer=data["documented_transfer"],
+            transfer_service=data["transfer_service"],
+            transfer_last_dose_mg=data["transfer_last_dose_mg"] or None,
+            transfer_last_dose_on=data["transfer_last_dose_on"],
+            transfer_confirmed_by=data["transfer_confirmed_by"],
+            reason=data["reason"],
+            clinical_reason=data["clinical_reason"],
+        )
+        return (
+            f"Prescription version {prescription.version} issued for {service_user.display_name}."
+        )
+
+    return form_page(
         request,
-        "dosing/prescription_form.html",
-        {
+        form,
+        save=save,
+        template="dosing/prescription_form.html",
+        context={
             "service_user": service_user,
-            "form": form,
             "current": current,
             "policy": policy,
             "suggestion": suggestion,
         },
+        done_url=reverse("prescription-list", args=[service_user.pk]),
     )
 
 
@@ -150,14 +147,14 @@ def titration_complete(request, pk):
     service_user = service_user_for(
         request, pk, "eligibility.change_status", "Only prescribers can mark titration complete."
     )
-    return _act(
+    return _small_form(
         request,
         service_user.pk,
         f"{service_user.display_name} is now on maintenance.",
-        lambda: titration_complete_service(
+        lambda reason: titration_complete_service(
             service_user=service_user,
             prescriber=request.user,
-            reason=posted_text(request, "reason"),
+            reason=reason,
         ),
         form="titration",
     )
@@ -180,39 +177,42 @@ def review_new(request, pk):
     )
     policy = policy_in_force(clinic=service_user.clinic)
     form = ReviewForm(request.POST or None, slot_codes=[s.code for s in policy.slots.all()])
-    if request.method == "POST" and form.is_valid():
-        try:
-            review = review_record(
-                service_user=service_user,
-                prescriber=request.user,
-                decision=form.cleaned_data["decision"],
-                notes=form.cleaned_data["notes"],
-                slot_doses=form.slot_doses(),
-                topup_max_mg=form.cleaned_data["topup_max_mg"] or None,
-                clinical_reason=form.cleaned_data["clinical_reason"],
-            )
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            issued = (
-                f" Prescription version {review.prescription.version} issued."
-                if review.prescription
-                else ""
-            )
-            messages.success(
-                request,
-                f"Review of {service_user.display_name} recorded: "
-                f"{review.get_decision_display()}.{issued}",
-            )
-            return redirect("review-queue")
-    return render(
+
+    def save(data):
+        review = review_record(
+            service_user=service_user,
+            prescriber=request.user,
+            decision=data["decision"],
+            notes=data["notes"],
+            slot_doses=form.slot_doses(),
+            topup_max_mg=data["topup_max_mg"] or None,
+            clinical_reason=data["clinical_reason"],
+        )
+        issued = (
+            f" Prescription version {review.prescription.version} issued."
+            if review.prescription
+            else ""
+        )
+        return (
+            f"Review of {service_user.display_name} recorded: "
+            f"{review.get_decision_display()}.{issued}"
+        )
+
+    return form_page(
         request,
-        "dosing/review_form.html",
-        {
-            "service_user": service_user,
-            "form": form,
-            "summary": review_summary(service_user=service_user),
-        },
+        form,
+        save=save,
+        # The week's summary is read only when the page is shown, not after a save.
+        page=lambda form: render(
+            request,
+            "dosing/review_form.html",
+            {
+                "service_user": service_user,
+                "form": form,
+                "summary": review_summary(service_user=service_user),
+            },
+        ),
+        done_url=reverse("review-queue"),
     )
 
 
@@ -228,31 +228,29 @@ def methadone_new(request, pk):
         if current
         else {},
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            version = methadone_prescribe(
-                service_user=service_user,
-                prescriber=request.user,
-                nightly_dose_mg=data["nightly_dose_mg"],
-                pharmacy=data["pharmacy"],
-                valid_from=data["valid_from"],
-                valid_to=data["valid_to"],
-                reason=data["reason"],
-            )
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(
-                request,
-                f"Methadone version {version.version} issued: "
-                f"{version.nightly_dose_mg} mg nightly from {version.pharmacy}.",
-            )
-            return redirect("prescription-list", pk=service_user.pk)
-    return render(
+
+    def save(data):
+        version = methadone_prescribe(
+            service_user=service_user,
+            prescriber=request.user,
+            nightly_dose_mg=data["nightly_dose_mg"],
+            pharmacy=data["pharmacy"],
+            valid_from=data["valid_from"],
+            valid_to=data["valid_to"],
+            reason=data["reason"],
+        )
+        return (
+            f"Methadone version {version.version} issued: "
+            f"{version.nightly_dose_mg} mg nightly from {version.pharmacy}."
+        )
+
+    return form_page(
         request,
-        "dosing/methadone_form.html",
-        {"service_user": service_user, "form": form, "current": current},
+        form,
+        save=save,
+        template="dosing/methadone_form.html",
+        context={"service_user": service_user, "current": current},
+        done_url=reverse("prescription-list", args=[service_user.pk]),
     )
 
 
@@ -261,22 +259,21 @@ def exit_plan_new(request, pk):
     form = ExitPlanForm(
         request.POST or None, initial={"starts_at": timezone.localtime() + dt.timedelta(weeks=1)}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            plan = reducing_plan_create(
-                service_user=service_user, created_by=request.user, **form.cleaned_data
-            )
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(
-                request,
-                f"Exit plan active: {plan.versions.count()} future "
-                "versions issued. Each can be cancelled before it starts.",
-            )
-            return redirect("prescription-list", pk=service_user.pk)
-    return render(
-        request, "dosing/exit_plan_form.html", {"service_user": service_user, "form": form}
+
+    def save(data):
+        plan = reducing_plan_create(service_user=service_user, created_by=request.user, **data)
+        return (
+            f"Exit plan active: {plan.versions.count()} future "
+            "versions issued. Each can be cancelled before it starts."
+        )
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        template="dosing/exit_plan_form.html",
+        context={"service_user": service_user},
+        done_url=reverse("prescription-list", args=[service_user.pk]),
     )
 
 
@@ -292,24 +289,22 @@ def _plan_for_prescriber(request, plan_id) -> ReducingPlan:
 @require_POST
 def exit_plan_activate(request, plan_id):
     plan = _plan_for_prescriber(request, plan_id)
-    return _act(
+    return _small_form(
         request,
         plan.service_user_id,
         "Exit plan activated.",
-        lambda: reducing_plan_activate(plan=plan, prescriber=request.user),
+        lambda reason: reducing_plan_activate(plan=plan, prescriber=request.user),
     )
 
 
 @require_POST
 def exit_plan_cancel(request, plan_id):
     plan = _plan_for_prescriber(request, plan_id)
-    return _act(
+    return _small_form(
         request,
         plan.service_user_id,
         "Exit plan stopped; its future versions are cancelled.",
-        lambda: reducing_plan_cancel(
-            plan=plan, cancelled_by=request.user, reason=posted_text(request, "reason")
-        ),
+        lambda reason: reducing_plan_cancel(plan=plan, cancelled_by=request.user, reason=reason),
         form="plan-cancel",
         record=plan.pk,
     )
@@ -319,64 +314,77 @@ def exit_plan_cancel(request, plan_id):
 def prescription_cancel_view(request, prescription_id):
     prescription = get_object_or_404(prescriptions_for_staff(request.user), pk=prescription_id)
     _prescriber_scope(request, prescription.service_user_id)
-    return _act(
+    return _small_form(
         request,
         prescription.service_user_id,
         f"Version {prescription.version} cancelled: it will not take effect.",
-        lambda: prescription_cancel(
+        lambda reason: prescription_cancel(
             prescription=prescription,
             cancelled_by=request.user,
-            reason=posted_text(request, "reason"),
+            reason=reason,
         ),
         form="cancel",
         record=prescription.pk,
     )
 
 
-def _act(request, service_user_id, success: str, action, *, form=None, record=None):
-    """Run a small form's action on the prescriptions page. A refusal of its reason is
-    shown beside the reason (400); a refusal of the whole action, and a success, are
-    shown on the page after a redirect."""
-    try:
-        action()
-    except RuleViolation as refusal:
+class ReasonForm(forms.Form):
+    """The reason typed beside a small form's button (the service says when it is needed)."""
+
+    reason = forms.CharField(required=False)
+
+
+def _small_form(request, service_user_id, success: str, action, *, form="", record=None):
+    """A small form of the prescriptions page, through the one form helper: a refusal of
+    its reason is shown beside the reason (400); a refusal of the whole action, and a
+    success, are shown on the page after a redirect. ``action(reason)`` does it."""
+    done = reverse("prescription-list", args=[service_user_id])
+
+    def save(data):
+        action(data.get("reason", ""))
+        return Done(done, success)
+
+    def refused(bound, refusal):
         if form and refusal.field == "reason":
-            service_user = get_object_or_404(
-                service_users_for_staff(request.user), pk=service_user_id
-            )
-            refused = {"form": form, "record": record, "message": refusal.message}
-            return _prescription_page(request, service_user, refused)
+            return None  # shown beside the reason
         messages.error(request, refusal.message)
-    else:
-        messages.success(request, success)
-    return redirect("prescription-list", pk=service_user_id)
+        return redirect(done)
+
+    def page(bound):
+        service_user = get_object_or_404(service_users_for_staff(request.user), pk=service_user_id)
+        message = " ".join([*bound.errors.get("reason", []), *bound.non_field_errors()])
+        return _prescription_page(
+            request, service_user, {"form": form, "record": record, "message": message}
+        )
+
+    bound = ReasonForm(request.POST) if form else forms.Form(request.POST)
+    return form_page(request, bound, save=save, refused=refused, page=page)
 
 
 @permission_required("dosing.add_serviceclosure", raise_exception=True)
 def service_closure(request):
     form = ClosureForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            closure = service_closure_record(
-                clinic=request.clinic, recorded_by=request.user, **form.cleaned_data
-            )
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(
-                request,
-                f"Closure on {closure.closes_on:%d %b %Y} recorded. "
-                f"{closure.plans.count()} draft exit plans await a prescriber.",
-            )
-            if closure.short_notice:
-                messages.warning(
-                    request,
-                    "This is less than six months' notice: service users were promised six months.",
-                )
-            return redirect("service-closure")
+
+    def save(data):
+        closure = service_closure_record(clinic=request.clinic, recorded_by=request.user, **data)
+        return Done(
+            "service-closure",
+            f"Closure on {closure.closes_on:%d %b %Y} recorded. "
+            f"{closure.plans.count()} draft exit plans await a prescriber.",
+            warning="This is less than six months' notice: service users were promised six months."
+            if closure.short_notice
+            else "",
+        )
+
     closures = (
         ServiceClosure.objects.filter(clinic=request.clinic)
         .select_related("recorded_by")
         .annotate(drafts=Count("plans"))
     )
-    return render(request, "dosing/service_closure.html", {"form": form, "closures": closures})
+    return form_page(
+        request,
+        form,
+        save=save,
+        template="dosing/service_closure.html",
+        context={"closures": closures},
+    )

@@ -1,14 +1,13 @@
 """The pathway in the browser: referrals, the assessment, the decision, the waiting
 list and admission. Thin: each form calls one service; refusals show on the page."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.errors import RuleViolation
-from core.forms import add_refusal
+from core.forms import Done, form_page
 
 from .forms import AdmitForm, AssessmentForm, DecisionForm, ReferralForm
 from .models import Criterion, Level, ReferralDecision
@@ -46,34 +45,31 @@ def referral_list(request):
 
 def _referral_form_page(request, form, *, service_user=None):
     clinic = service_user.clinic if service_user else current_clinic(request)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            referral = referral_record(
-                clinic=clinic,
-                recorded_by=request.user,
-                service_user=service_user,
-                person=form.person(),
-                referred_by=data["referred_by"],
-                referral_date=data["referral_date"],
-                substance_use_history=data["substance_use_history"],
-                treatment_history=data["treatment_history"],
-                risk_flags=data["risk_flags"],
-                risk_notes=data["risk_notes"],
-            )
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        except ValidationError as error:
-            # The person's own fields (an NHS number already registered, say).
-            form.add_error(None, error)
-        else:
-            messages.success(request, f"Referral of {referral.service_user.display_name} recorded.")
-            return redirect("referral-detail", pk=referral.pk)
-    return render(
+
+    def save(data):
+        referral = referral_record(
+            clinic=clinic,
+            recorded_by=request.user,
+            service_user=service_user,
+            person=form.person(),
+            referred_by=data["referred_by"],
+            referral_date=data["referral_date"],
+            substance_use_history=data["substance_use_history"],
+            treatment_history=data["treatment_history"],
+            risk_flags=data["risk_flags"],
+            risk_notes=data["risk_notes"],
+        )
+        return Done(
+            reverse("referral-detail", args=[referral.pk]),
+            f"Referral of {referral.service_user.display_name} recorded.",
+        )
+
+    return form_page(
         request,
-        "eligibility/referral_form.html",
-        {"form": form, "service_user": service_user},
-        status=400 if request.method == "POST" else 200,
+        form,
+        save=save,
+        template="eligibility/referral_form.html",
+        context={"service_user": service_user},
     )
 
 
@@ -162,20 +158,21 @@ def referral_assess(request, pk):
         request, pk, "eligibility.add_eligibilityassessment", "Your role cannot assess eligibility."
     )
     form = AssessmentForm(request.POST, criteria=_checklist(referral))
-    if form.is_valid():
-        try:
-            eligibility_assess(
-                referral=referral,
-                assessed_by=request.user,
-                answers=form.answers(),
-                notes=form.cleaned_data["notes"],
-            )
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(request, "Eligibility assessment recorded.")
-            return redirect("referral-detail", pk=referral.pk)
-    return _detail(request, referral, forms={"assess": form}, status=400)
+
+    def save(data):
+        eligibility_assess(
+            referral=referral, assessed_by=request.user, answers=form.answers(), notes=data["notes"]
+        )
+        return Done(
+            reverse("referral-detail", args=[referral.pk]), "Eligibility assessment recorded."
+        )
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        page=lambda form: _detail(request, referral, forms={"assess": form}),
+    )
 
 
 @require_POST
@@ -184,40 +181,44 @@ def referral_decide_view(request, pk):
         request, pk, "eligibility.decide_referral", "Only prescribers decide eligibility."
     )
     form = DecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            referral_decide(referral=referral, prescriber=request.user, **form.cleaned_data)
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            referral.refresh_from_db()
-            messages.success(
-                request,
-                f"{referral.service_user.display_name}: {referral.get_decision_display().lower()}.",
-            )
-            return redirect("referral-detail", pk=referral.pk)
-    return _detail(request, referral, forms={"decide": form}, status=400)
+
+    def save(data):
+        referral_decide(referral=referral, prescriber=request.user, **data)
+        referral.refresh_from_db()
+        return Done(
+            reverse("referral-detail", args=[referral.pk]),
+            f"{referral.service_user.display_name}: {referral.get_decision_display().lower()}.",
+        )
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        page=lambda form: _detail(request, referral, forms={"decide": form}),
+    )
 
 
 @require_POST
 def referral_admit(request, pk):
     referral = _act(request, pk, "eligibility.admit", "Only prescribers admit service users.")
     form = AdmitForm(request.POST, staff=_staff(referral))
-    if form.is_valid():
-        try:
-            service_user_admit(
-                service_user=referral.service_user,
-                admitted_by=request.user,
-                agreement_signed_on=form.cleaned_data["agreement_signed_on"],
-                witness=form.cleaned_data["witness"],
-            )
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(
-                request,
-                f"{referral.service_user.display_name} admitted: titration starts with the "
-                "first prescription.",
-            )
-            return redirect("service-user-detail", pk=referral.service_user_id)
-    return _detail(request, referral, forms={"admit": form}, status=400)
+
+    def save(data):
+        service_user_admit(
+            service_user=referral.service_user,
+            admitted_by=request.user,
+            agreement_signed_on=data["agreement_signed_on"],
+            witness=data["witness"],
+        )
+        return Done(
+            reverse("service-user-detail", args=[referral.service_user_id]),
+            f"{referral.service_user.display_name} admitted: titration starts with the "
+            "first prescription.",
+        )
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        page=lambda form: _detail(request, referral, forms={"admit": form}),
+    )

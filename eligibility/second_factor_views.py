@@ -14,8 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from core.errors import RuleViolation
-from core.forms import add_refusal
+from core.forms import Done, form_page
 from core.roles import staff_name
 
 from . import second_factor
@@ -59,26 +58,25 @@ def two_factor(request):
     if not second_factor.is_enrolled(user):
         return redirect(f"{reverse('two-factor-setup')}?next={quote(_next(request))}")
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            left = second_factor.verify(request, form.cleaned_data["code"])
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            request.session.cycle_key()
-            if left is not None:
-                messages.warning(
-                    request,
-                    f"You logged in with a recovery code, which now no longer works. "
-                    f"You have {left} left: make new ones on your Two-step login page "
-                    "if you are running out.",
-                )
-            return redirect(_next(request))
-    return render(
+
+    def save(data):
+        left = second_factor.verify(request, data["code"])
+        request.session.cycle_key()
+        return Done(
+            _next(request),
+            warning=""
+            if left is None
+            else f"You logged in with a recovery code, which now no longer works. "
+            f"You have {left} left: make new ones on your Two-step login page "
+            "if you are running out.",
+        )
+
+    return form_page(
         request,
-        "registration/two_factor.html",
-        {"form": form, "next": _next(request)},
-        status=400 if request.method == "POST" else 200,
+        form,
+        save=save,
+        template="registration/two_factor.html",
+        context={"next": _next(request)},
     )
 
 
@@ -91,23 +89,30 @@ def two_factor_setup(request):
     if second_factor.is_enrolled(user) and not user.is_verified():
         return redirect(f"{reverse('two-factor')}?next={quote(_next(request))}")
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            codes = second_factor.enrol_confirm(request, form.cleaned_data["code"])
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            request.session.cycle_key()
-            return render(
-                request,
-                "registration/recovery_codes.html",
-                {"codes": codes, "next": _next(request), "first_time": True},
-            )
-    return render(
+
+    def save(data):
+        codes = second_factor.enrol_confirm(request, data["code"])
+        request.session.cycle_key()
+        # Shown once, here: never kept where a redirect could show them again.
+        return render(
+            request,
+            "registration/recovery_codes.html",
+            {"codes": codes, "next": _next(request), "first_time": True},
+        )
+
+    return form_page(
         request,
-        "registration/two_factor_setup.html",
-        {"form": form, "enrolment": second_factor.enrol_start(request), "next": _next(request)},
-        status=400 if request.method == "POST" else 200,
+        form,
+        save=save,
+        page=lambda form: render(
+            request,
+            "registration/two_factor_setup.html",
+            {
+                "form": form,
+                "enrolment": second_factor.enrol_start(request),
+                "next": _next(request),
+            },
+        ),
     )
 
 

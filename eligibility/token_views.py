@@ -7,8 +7,8 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from core.errors import Conflict, RuleViolation
-from core.forms import add_refusal
+from core.errors import Conflict
+from core.forms import form_page
 
 from .models import IntegrationToken
 from .selectors import current_clinic
@@ -34,26 +34,26 @@ class TokenForm(forms.Form):
 def integration_tokens(request):
     clinic = current_clinic(request)
     form = TokenForm(clinic, request.POST or None)
-    issued = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            token, key = token_issue(clinic=clinic, created_by=request.user, **form.cleaned_data)
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            issued, form = {"token": token, "key": key}, TokenForm(clinic)
-    return render(
-        request,
-        "eligibility/integration_tokens.html",
-        {
-            "form": form,
-            "issued": issued,
-            "tokens": IntegrationToken.objects.filter(clinic=clinic).select_related(
-                "created_by", "revoked_by", "pharmacy"
-            ),
-        },
-        status=400 if request.method == "POST" and issued is None else 200,
-    )
+
+    def page(form, issued=None):
+        return render(
+            request,
+            "eligibility/integration_tokens.html",
+            {
+                "form": form,
+                "issued": issued,
+                "tokens": IntegrationToken.objects.filter(clinic=clinic).select_related(
+                    "created_by", "revoked_by", "pharmacy"
+                ),
+            },
+        )
+
+    def save(data):
+        token, key = token_issue(clinic=clinic, created_by=request.user, **data)
+        # The key is shown once, on this page, never in a URL or a redirect.
+        return page(TokenForm(clinic), issued={"token": token, "key": key})
+
+    return form_page(request, form, save=save, page=page)
 
 
 @require_POST

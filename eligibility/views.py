@@ -2,16 +2,14 @@
 
 import datetime as dt
 
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from core.errors import RuleViolation
-from core.forms import add_refusal
+from core.forms import Done, form_page
 
 from .access import What, access_record
 from .forms import ChecklistForm
@@ -127,29 +125,21 @@ def eligibility_checklist(request):
     current_clinic(request)
     current = policy_in_force(clinic=request.clinic)
     form = ChecklistForm(request.POST or None, levels=current.eligibility_levels)
-    if request.method == "POST" and form.is_valid():
-        effective_from = form.cleaned_data["effective_from"]
+
+    def save(data):
+        effective_from = data["effective_from"]
         if timezone.is_naive(effective_from):
             effective_from = timezone.make_aware(effective_from, request.clinic.zone)
-        try:
-            policy_issue(
-                clinic=request.clinic,
-                issued_by=request.user,
-                effective_from=_from_this_minute(effective_from),
-                reason=form.cleaned_data["reason"],
-                eligibility_levels=form.levels(),
-            )
-        except RuleViolation as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(request, "The eligibility checklist is changed from the time given.")
-            return redirect("clinic-policy")
-    return render(
-        request,
-        "eligibility/checklist_form.html",
-        {"form": form},
-        status=400 if request.method == "POST" else 200,
-    )
+        policy_issue(
+            clinic=request.clinic,
+            issued_by=request.user,
+            effective_from=_from_this_minute(effective_from),
+            reason=data["reason"],
+            eligibility_levels=form.levels(),
+        )
+        return Done("clinic-policy", "The eligibility checklist is changed from the time given.")
+
+    return form_page(request, form, save=save, template="eligibility/checklist_form.html")
 
 
 def _from_this_minute(effective_from):

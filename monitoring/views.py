@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,8 +13,8 @@ from django.views.decorators.http import require_POST
 from alerts.models import KIND_ROLES, AlertAddress, AlertKind, Severity
 from alerts.selectors import alerts_for_staff, kinds_visible_to
 from alerts.services import alert_acknowledge, alert_addresses_set
-from core.errors import Conflict, RuleViolation
-from core.forms import form_page, posted_text
+from core.errors import Conflict
+from core.forms import Done, form_page
 from core.roles import Role
 from dosing.breath import breath_test_record
 from eligibility.panels import Panel
@@ -57,20 +58,33 @@ def inbox(request):
     return render(request, "monitoring/inbox.html", _inbox_context(request))
 
 
+class NoteForm(forms.Form):
+    """The note an alert is acknowledged with (the service says when it is missing)."""
+
+    note = forms.CharField(required=False)
+
+
 @require_POST
 @permission_required("alerts.acknowledge_alert", raise_exception=True)
 def acknowledge(request, pk):
     alert = get_object_or_404(alerts_for_staff(request.user), pk=pk)
-    try:
-        alert_acknowledge(alert=alert, by=request.user, note=posted_text(request, "note"))
-    except Conflict as conflict:  # before RuleViolation, its base class
-        messages.warning(request, conflict.message)
-        return redirect("alert-inbox")
-    except RuleViolation as refusal:
-        context = _inbox_context(request, errors={alert.pk: refusal.message})
-        return render(request, "monitoring/inbox.html", context, status=400)
-    messages.success(request, f"Acknowledged: {alert.get_kind_display()}.")
-    return redirect("alert-inbox")
+
+    def save(data):
+        alert_acknowledge(alert=alert, by=request.user, note=data["note"])
+        return Done("alert-inbox", f"Acknowledged: {alert.get_kind_display()}.")
+
+    def refused(form, refusal):
+        if isinstance(refusal, Conflict):  # a colleague acknowledged it first
+            messages.warning(request, refusal.message)
+            return redirect("alert-inbox")
+        return None
+
+    def page(form):
+        message = " ".join(said for errors in form.errors.values() for said in errors)
+        context = _inbox_context(request, errors={alert.pk: message})
+        return render(request, "monitoring/inbox.html", context)
+
+    return form_page(request, NoteForm(request.POST), save=save, refused=refused, page=page)
 
 
 # The monitoring records, one form each, and the section on the service user's page.

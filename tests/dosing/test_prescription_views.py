@@ -96,7 +96,7 @@ def test_a_prescriber_issues_the_first_version_through_the_form(cast, starter):
 )
 def test_the_form_shows_each_hard_stop_beside_its_field(cast, starter, fields, field, words):
     response = submit(cast.client("prescriber"), starter, **fields)
-    assert response.status_code == 200
+    assert response.status_code == 400  # a refusal is a 400, as on every page
     form = response.context["form"]
     errors = form.errors.get(field) or form.non_field_errors()
     assert any(words in error for error in errors), form.errors
