@@ -27,6 +27,31 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+class ActsThroughServices:
+    """The one way an API action, or a create, answers (a mixin for viewsets).
+
+    ``act`` validates the body with the action's input serializer (a 400 naming each
+    field at fault), calls the service with the validated fields (its refusal reaches
+    ``exception_handler``: 400, or 409 for a conflict), and answers with the record the
+    service returns, or ``answer`` (the dose session an assessment was recorded on), as
+    this viewset reads it: the same scope, the same serializer (``answer_with`` for
+    another), 201 when ``created``.
+    """
+
+    def act(self, input_class, call, *, answer=None, created=False, answer_with=None) -> Response:
+        given = input_class(data=self.request.data, context=self.get_serializer_context())
+        given.is_valid(raise_exception=True)
+        record = call(dict(given.validated_data))
+        record = record if answer is None else answer
+        serializer = answer_with or self.get_serializer_class()
+        answer = serializer(
+            self.get_queryset().get(pk=record.pk), context=self.get_serializer_context()
+        )
+        return Response(
+            answer.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
 class ActionPermissions(BasePermission):
     """Each viewset action needs the permission named in ``view.action_permissions``.
 

@@ -2,11 +2,10 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
-from core.api import ActionPermissions, StrictFieldsMixin
+from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
 from eligibility.selectors import service_user_in_scope
 
 from .models import MethadonePrescription, Pharmacy, Prescription, Review, ReviewDecision, Route
@@ -100,6 +99,7 @@ class CancelSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class PrescriptionViewSet(
+    ActsThroughServices,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -122,35 +122,32 @@ class PrescriptionViewSet(
 
     @extend_schema(request=PrescriptionIssueSerializer, responses={201: PrescriptionSerializer})
     def create(self, request, *args, **kwargs):
-        data = PrescriptionIssueSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        # Another clinic's service user is a 404, as if it did not exist.
-        service_user = service_user_in_scope(request.user, pk=fields.pop("service_user"))
-        routes = fields.pop("routes")
-        prescription = prescription_issue(
-            service_user=service_user,
-            prescriber=request.user,
-            route_iv="iv" in routes,
-            route_im="im" in routes,
-            **fields,
-        )
-        prescription = self.get_queryset().get(pk=prescription.pk)
-        return Response(PrescriptionSerializer(prescription).data, status=status.HTTP_201_CREATED)
+        def issue(fields):
+            # Another clinic's service user is a 404, as if it did not exist.
+            service_user = service_user_in_scope(request.user, pk=fields.pop("service_user"))
+            routes = fields.pop("routes")
+            return prescription_issue(
+                service_user=service_user,
+                prescriber=request.user,
+                route_iv="iv" in routes,
+                route_im="im" in routes,
+                **fields,
+            )
+
+        return self.act(PrescriptionIssueSerializer, issue, created=True)
 
     @extend_schema(request=CancelSerializer, responses={200: PrescriptionSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Withdraw a future version before it takes effect. It stays on record."""
         prescription = self.get_object()
-        data = CancelSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        prescription_cancel(
-            prescription=prescription,
-            cancelled_by=request.user,
-            reason=data.validated_data["reason"],
+        return self.act(
+            CancelSerializer,
+            lambda fields: prescription_cancel(
+                prescription=prescription, cancelled_by=request.user, reason=fields["reason"]
+            ),
+            answer=prescription,
         )
-        return Response(PrescriptionSerializer(self.get_queryset().get(pk=prescription.pk)).data)
 
 
 class ReviewSerializer(serializers.ModelSerializer):
@@ -178,6 +175,7 @@ class ReviewRecordSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class ReviewViewSet(
+    ActsThroughServices,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -199,12 +197,11 @@ class ReviewViewSet(
 
     @extend_schema(request=ReviewRecordSerializer, responses={201: ReviewSerializer})
     def create(self, request, *args, **kwargs):
-        data = ReviewRecordSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        service_user = service_user_in_scope(request.user, pk=fields.pop("service_user"))
-        review = review_record(service_user=service_user, prescriber=request.user, **fields)
-        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+        def record(fields):
+            service_user = service_user_in_scope(request.user, pk=fields.pop("service_user"))
+            return review_record(service_user=service_user, prescriber=request.user, **fields)
+
+        return self.act(ReviewRecordSerializer, record, created=True)
 
 
 class MethadonePrescriptionSerializer(serializers.ModelSerializer):
@@ -238,6 +235,7 @@ class MethadonePrescribeSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class MethadonePrescriptionViewSet(
+    ActsThroughServices,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -261,16 +259,13 @@ class MethadonePrescriptionViewSet(
         request=MethadonePrescribeSerializer, responses={201: MethadonePrescriptionSerializer}
     )
     def create(self, request, *args, **kwargs):
-        data = MethadonePrescribeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        service_user = service_user_in_scope(request.user, pk=fields.pop("service_user"))
-        pharmacy = get_object_or_404(
-            Pharmacy.objects.filter(clinic=service_user.clinic), pk=fields.pop("pharmacy")
-        )
-        version = methadone_prescribe(
-            service_user=service_user, prescriber=request.user, pharmacy=pharmacy, **fields
-        )
-        return Response(
-            MethadonePrescriptionSerializer(version).data, status=status.HTTP_201_CREATED
-        )
+        def prescribe(fields):
+            service_user = service_user_in_scope(request.user, pk=fields.pop("service_user"))
+            pharmacy = get_object_or_404(
+                Pharmacy.objects.filter(clinic=service_user.clinic), pk=fields.pop("pharmacy")
+            )
+            return methadone_prescribe(
+                service_user=service_user, prescriber=request.user, pharmacy=pharmacy, **fields
+            )
+
+        return self.act(MethadonePrescribeSerializer, prescribe, created=True)

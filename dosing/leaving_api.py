@@ -2,11 +2,10 @@
 browser."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
-from core.api import ActionPermissions, StrictFieldsMixin
+from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
 from eligibility.selectors import for_staff, service_user_in_scope
 
 from .leaving import service_user_exit, suspension_end, suspension_start
@@ -51,6 +50,7 @@ class SuspensionEndInput(StrictFieldsMixin, serializers.Serializer):
 
 
 class SuspensionViewSet(
+    ActsThroughServices,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -73,27 +73,25 @@ class SuspensionViewSet(
 
     @extend_schema(request=SuspensionInput, responses={201: SuspensionSerializer})
     def create(self, request, *args, **kwargs):
-        data = SuspensionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        suspension = suspension_start(
-            service_user=service_user_in_scope(request.user, pk=fields.pop("service_user")),
-            recorded_by=request.user,
-            **fields,
-        )
-        return Response(
-            SuspensionSerializer(self.get_queryset().get(pk=suspension.pk)).data,
-            status=status.HTTP_201_CREATED,
+        return self.act(
+            SuspensionInput,
+            lambda fields: suspension_start(
+                service_user=service_user_in_scope(request.user, pk=fields.pop("service_user")),
+                recorded_by=request.user,
+                **fields,
+            ),
+            created=True,
         )
 
     @extend_schema(request=SuspensionEndInput, responses={200: SuspensionSerializer})
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
         suspension = self.get_object()
-        data = SuspensionEndInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        suspension_end(suspension=suspension, ended_by=request.user, **data.validated_data)
-        return Response(SuspensionSerializer(self.get_queryset().get(pk=pk)).data)
+        return self.act(
+            SuspensionEndInput,
+            lambda fields: suspension_end(suspension=suspension, ended_by=request.user, **fields),
+            answer=suspension,
+        )
 
 
 class ExitSerializer(serializers.ModelSerializer):
@@ -121,6 +119,7 @@ class ExitInput(StrictFieldsMixin, serializers.Serializer):
 
 
 class ExitViewSet(
+    ActsThroughServices,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -142,15 +141,12 @@ class ExitViewSet(
 
     @extend_schema(request=ExitInput, responses={201: ExitSerializer})
     def create(self, request, *args, **kwargs):
-        data = ExitInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        exit_record = service_user_exit(
-            service_user=service_user_in_scope(request.user, pk=fields.pop("service_user")),
-            recorded_by=request.user,
-            **fields,
-        )
-        return Response(
-            ExitSerializer(self.get_queryset().get(pk=exit_record.pk)).data,
-            status=status.HTTP_201_CREATED,
+        return self.act(
+            ExitInput,
+            lambda fields: service_user_exit(
+                service_user=service_user_in_scope(request.user, pk=fields.pop("service_user")),
+                recorded_by=request.user,
+                **fields,
+            ),
+            created=True,
         )

@@ -3,12 +3,12 @@ API, with the same services and refusals as the browser."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from core.api import ActionPermissions, StrictFieldsMixin
+from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
 from core.errors import choice
 from eligibility.selectors import for_staff
 
@@ -113,6 +113,7 @@ class RegisterEntryInput(StrictFieldsMixin, serializers.Serializer):
 
 
 class RegisterEntryViewSet(
+    ActsThroughServices,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -144,14 +145,13 @@ class RegisterEntryViewSet(
 
     @extend_schema(request=RegisterEntryInput, responses={201: RegisterEntrySerializer})
     def create(self, request, *args, **kwargs):
-        data = RegisterEntryInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        section = get_object_or_404(sections_for_staff(request.user), pk=fields.pop("section"))
-        kind = choice(EntryKind, fields.pop("kind"), field="kind")
-        if not request.user.has_perm(ENTRY_PERMISSIONS[kind]):
-            raise PermissionDenied("Your role cannot receive stock.")
-        if kind == EntryKind.CORRECTION:  # the API names the entry by its id
-            fields["corrects"] = section_entry(section, pk=fields["corrects"])
-        entry = register_record(section=section, kind=kind, by=request.user, **fields)
-        return Response(RegisterEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+        def record(fields):
+            section = get_object_or_404(sections_for_staff(request.user), pk=fields.pop("section"))
+            kind = choice(EntryKind, fields.pop("kind"), field="kind")
+            if not request.user.has_perm(ENTRY_PERMISSIONS[kind]):
+                raise PermissionDenied("Your role cannot receive stock.")
+            if kind == EntryKind.CORRECTION:  # the API names the entry by its id
+                fields["corrects"] = section_entry(section, pk=fields["corrects"])
+            return register_record(section=section, kind=kind, by=request.user, **fields)
+
+        return self.act(RegisterEntryInput, record, created=True)

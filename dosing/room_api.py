@@ -5,9 +5,8 @@ import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
-from core.api import ActionPermissions, StrictFieldsMixin
+from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
 from eligibility.settling import SettledReads
 
 from .amendments import session_amend
@@ -236,7 +235,11 @@ class DoseSessionFilter(django_filters.FilterSet):
 
 
 class DoseSessionViewSet(
-    SettledReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ActsThroughServices,
+    SettledReads,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Dose sessions, filterable by ?date=YYYY-MM-DD&slot=AM&service_user=ID&status=."""
 
@@ -257,60 +260,65 @@ class DoseSessionViewSet(
     def get_queryset(self):
         return dose_sessions_for_staff(self.request.user)
 
-    def _act(self, request, input_class, call):
-        session = self.get_object()
-        data = input_class(data=request.data)
-        data.is_valid(raise_exception=True)
-        call(session, dict(data.validated_data))
-        return Response(DoseSessionSerializer(self.get_queryset().get(pk=session.pk)).data)
-
     @extend_schema(request=AssessInput, responses={200: DoseSessionSerializer})
     @action(detail=True, methods=["post"])
     def assess(self, request, pk=None):
         """Pre-dose assessment. POSS 3-4 or breath at the withhold threshold withholds."""
-        return self._act(
-            request, AssessInput, lambda s, d: session_assess(session=s, nurse=request.user, **d)
+        session = self.get_object()
+        return self.act(
+            AssessInput,
+            lambda fields: session_assess(session=session, nurse=request.user, **fields),
+            answer=session,
         )
 
     @extend_schema(request=AdministerInput, responses={200: DoseSessionSerializer})
     @action(detail=True, methods=["post"])
     def administer(self, request, pk=None):
         """One witnessed injection (topup=true for a top-up). 409 if already recorded."""
-        return self._act(
-            request,
+        session = self.get_object()
+        return self.act(
             AdministerInput,
-            lambda s, d: dose_administer(session=s, nurse=request.user, **d),
+            lambda fields: dose_administer(session=session, nurse=request.user, **fields),
+            answer=session,
         )
 
     @extend_schema(request=WithholdInput, responses={200: DoseSessionSerializer})
     @action(detail=True, methods=["post"])
     def withhold(self, request, pk=None):
-        return self._act(
-            request,
+        session = self.get_object()
+        return self.act(
             WithholdInput,
-            lambda s, d: session_withhold(session=s, nurse=request.user, **d),
+            lambda fields: session_withhold(session=session, nurse=request.user, **fields),
+            answer=session,
         )
 
     @extend_schema(request=DeclineInput, responses={200: DoseSessionSerializer})
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
-        return self._act(
-            request, DeclineInput, lambda s, d: session_decline(session=s, nurse=request.user, **d)
+        session = self.get_object()
+        return self.act(
+            DeclineInput,
+            lambda fields: session_decline(session=session, nurse=request.user, **fields),
+            answer=session,
         )
 
     @extend_schema(request=ObserveInput, responses={200: DoseSessionSerializer})
     @action(detail=True, methods=["post"])
     def observe(self, request, pk=None):
-        return self._act(
-            request,
+        session = self.get_object()
+        return self.act(
             ObserveInput,
-            lambda s, d: session_observe(session=s, observer=request.user, **d),
+            lambda fields: session_observe(session=session, observer=request.user, **fields),
+            answer=session,
         )
 
     @extend_schema(request=AmendInput, responses={200: DoseSessionSerializer})
     @action(detail=True, methods=["post"])
     def amend(self, request, pk=None):
         """Correct a record by a dated amendment. The original is kept and stays visible."""
-        return self._act(
-            request, AmendInput, lambda s, d: session_amend(session=s, amended_by=request.user, **d)
+        session = self.get_object()
+        return self.act(
+            AmendInput,
+            lambda fields: session_amend(session=session, amended_by=request.user, **fields),
+            answer=session,
         )

@@ -4,9 +4,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.response import Response
 
-from core.api import ActionPermissions, LocalTimeField, StrictFieldsMixin
+from core.api import ActionPermissions, ActsThroughServices, LocalTimeField, StrictFieldsMixin
 from core.errors import RuleViolation
 from core.roles import staff_name
 
@@ -92,7 +91,7 @@ class TitrationCompleteInput(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ServiceUserViewSet(SettledReads, viewsets.ReadOnlyModelViewSet):
+class ServiceUserViewSet(ActsThroughServices, SettledReads, viewsets.ReadOnlyModelViewSet):
     """People in the pathway. Another clinic's service user is a 404, never a 403."""
 
     serializer_class = ServiceUserSerializer
@@ -116,12 +115,13 @@ class ServiceUserViewSet(SettledReads, viewsets.ReadOnlyModelViewSet):
         service_user = self.get_object()
         if not request.user.has_perm("eligibility.change_status"):
             raise PermissionDenied("Only prescribers can mark titration complete.")
-        data = TitrationCompleteInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        titration_complete(
-            service_user=service_user, prescriber=request.user, reason=data.validated_data["reason"]
+        return self.act(
+            TitrationCompleteInput,
+            lambda fields: titration_complete(
+                service_user=service_user, prescriber=request.user, reason=fields["reason"]
+            ),
+            answer=service_user,
         )
-        return Response(ServiceUserSerializer(self.get_queryset().get(pk=pk)).data)
 
     @extend_schema(request=AdmitInput, responses={200: ServiceUserSerializer})
     @action(detail=True, methods=["post"])
@@ -131,20 +131,21 @@ class ServiceUserViewSet(SettledReads, viewsets.ReadOnlyModelViewSet):
         service_user = self.get_object()
         if not request.user.has_perm("eligibility.admit"):
             raise PermissionDenied("Only prescribers admit service users.")
-        data = AdmitInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        witness = data.witness_user()
-        if witness is None:
-            raise RuleViolation(
-                "No member of staff has that username.", code="witness_unknown", field="witness"
+
+        def admit(fields):
+            witness = AdmitInput.witness_named(fields["witness"])
+            if witness is None:
+                raise RuleViolation(
+                    "No member of staff has that username.", code="witness_unknown", field="witness"
+                )
+            service_user_admit(
+                service_user=service_user,
+                admitted_by=request.user,
+                agreement_signed_on=fields["agreement_signed_on"],
+                witness=witness,
             )
-        service_user_admit(
-            service_user=service_user,
-            admitted_by=request.user,
-            agreement_signed_on=data.validated_data["agreement_signed_on"],
-            witness=witness,
-        )
-        return Response(ServiceUserSerializer(self.get_queryset().get(pk=pk)).data)
+
+        return self.act(AdmitInput, admit, answer=service_user)
 
 
 class AccessLogSerializer(serializers.ModelSerializer):
@@ -214,7 +215,7 @@ class ResetSecondFactorInput(StrictFieldsMixin, serializers.Serializer):
     """No fields: the reset is the request itself. A body, if sent, must be JSON."""
 
 
-class StaffViewSet(viewsets.ReadOnlyModelViewSet):
+class StaffViewSet(ActsThroughServices, viewsets.ReadOnlyModelViewSet):
     """The staff of the caller's clinics (managers). ``POST staff/{id}/reset-second-factor/``
     resets that member of staff's authenticator and recovery codes: they set up an
     authenticator again at their next login."""
@@ -236,6 +237,10 @@ class StaffViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], url_path="reset-second-factor")
     def reset_second_factor(self, request, pk=None):
         membership = self.get_object()
-        ResetSecondFactorInput(data=request.data).is_valid(raise_exception=True)
-        second_factor.reset(user=membership.user, by=request.user, clinic=membership.clinic)
-        return Response(StaffSerializer(self.get_queryset().get(pk=membership.pk)).data)
+        return self.act(
+            ResetSecondFactorInput,
+            lambda fields: second_factor.reset(
+                user=membership.user, by=request.user, clinic=membership.clinic
+            ),
+            answer=membership,
+        )

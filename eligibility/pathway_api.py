@@ -4,12 +4,11 @@ through the API, with the same services and refusals as the browser."""
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.response import Response
 
-from core.api import ActionPermissions, StrictFieldsMixin
+from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
 from core.errors import RuleViolation
 
 from .models import (
@@ -106,6 +105,7 @@ class DecideInput(StrictFieldsMixin, serializers.Serializer):
 
 
 class ReferralViewSet(
+    ActsThroughServices,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -132,38 +132,34 @@ class ReferralViewSet(
 
     @extend_schema(request=ReferralInput, responses={201: ReferralSerializer})
     def create(self, request, *args, **kwargs):
-        data = ReferralInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        clinics = clinics_for_staff(request.user)
-        if "service_user" in fields:
-            person = service_user_in_scope(request.user, pk=fields.pop("service_user"))
-            clinic = person.clinic
-        else:
-            person = None
-            if "clinic" in fields:
-                clinic = get_object_or_404(clinics, pk=fields.pop("clinic"))
-            elif clinics.count() == 1:
-                clinic = clinics.get()
+        def record(fields):
+            clinics = clinics_for_staff(request.user)
+            if "service_user" in fields:
+                person = service_user_in_scope(request.user, pk=fields.pop("service_user"))
+                clinic = person.clinic
             else:
-                raise RuleViolation(
-                    "You work in several clinics: say which one (clinic).",
-                    code="clinic_required",
-                    field="clinic",
-                )
-        fields.pop("clinic", None)
-        referral = referral_record(
-            clinic=clinic,
-            recorded_by=request.user,
-            service_user=person,
-            person=fields.pop("person", None),
-            risk_flags=sorted(fields.pop("risk_flags")),
-            **fields,
-        )
-        return Response(
-            ReferralSerializer(self.get_queryset().get(pk=referral.pk)).data,
-            status=status.HTTP_201_CREATED,
-        )
+                person = None
+                if "clinic" in fields:
+                    clinic = get_object_or_404(clinics, pk=fields.pop("clinic"))
+                elif clinics.count() == 1:
+                    clinic = clinics.get()
+                else:
+                    raise RuleViolation(
+                        "You work in several clinics: say which one (clinic).",
+                        code="clinic_required",
+                        field="clinic",
+                    )
+            fields.pop("clinic", None)
+            return referral_record(
+                clinic=clinic,
+                recorded_by=request.user,
+                service_user=person,
+                person=fields.pop("person", None),
+                risk_flags=sorted(fields.pop("risk_flags")),
+                **fields,
+            )
+
+        return self.act(ReferralInput, record, created=True)
 
     @extend_schema(request=DecideInput, responses={200: ReferralSerializer})
     @action(detail=True, methods=["post"])
@@ -172,10 +168,11 @@ class ReferralViewSet(
         referral = self.get_object()
         if not request.user.has_perm("eligibility.decide_referral"):
             raise PermissionDenied("Only prescribers decide eligibility.")
-        data = DecideInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        referral_decide(referral=referral, prescriber=request.user, **data.validated_data)
-        return Response(ReferralSerializer(self.get_queryset().get(pk=referral.pk)).data)
+        return self.act(
+            DecideInput,
+            lambda fields: referral_decide(referral=referral, prescriber=request.user, **fields),
+            answer=referral,
+        )
 
 
 class AnswerSerializer(serializers.ModelSerializer):
@@ -209,6 +206,7 @@ class AssessmentInput(StrictFieldsMixin, serializers.Serializer):
 
 
 class EligibilityAssessmentViewSet(
+    ActsThroughServices,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -230,29 +228,25 @@ class EligibilityAssessmentViewSet(
 
     @extend_schema(request=AssessmentInput, responses={201: EligibilityAssessmentSerializer})
     def create(self, request, *args, **kwargs):
-        data = AssessmentInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        referral = get_object_or_404(
-            referrals_for_staff(request.user), pk=data.validated_data["referral"]
-        )
-        assessment = eligibility_assess(
-            referral=referral,
-            assessed_by=request.user,
-            answers={
-                code: (answer["met"], answer["evidence"])
-                for code, answer in data.validated_data["answers"].items()
-            },
-            notes=data.validated_data["notes"],
-        )
-        return Response(
-            EligibilityAssessmentSerializer(self.get_queryset().get(pk=assessment.pk)).data,
-            status=status.HTTP_201_CREATED,
-        )
+        def assess(fields):
+            referral = get_object_or_404(referrals_for_staff(request.user), pk=fields["referral"])
+            return eligibility_assess(
+                referral=referral,
+                assessed_by=request.user,
+                answers={
+                    code: (answer["met"], answer["evidence"])
+                    for code, answer in fields["answers"].items()
+                },
+                notes=fields["notes"],
+            )
+
+        return self.act(AssessmentInput, assess, created=True)
 
 
 class AdmitInput(StrictFieldsMixin, serializers.Serializer):
     agreement_signed_on = serializers.DateField()
     witness = serializers.CharField(help_text="The witnessing staff member's username.")
 
-    def witness_user(self):
-        return get_user_model().objects.filter(username=self.validated_data["witness"]).first()
+    @staticmethod
+    def witness_named(username: str):
+        return get_user_model().objects.filter(username=username).first()

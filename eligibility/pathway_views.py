@@ -145,7 +145,7 @@ def _staff(referral):
     return clinic_staff(referral.clinic).order_by("first_name", "username")
 
 
-def _act(request, pk, permission, refusal):
+def _referral_for(request, pk, permission, refusal):
     referral = get_object_or_404(referrals_for_staff(request.user), pk=pk)
     if not request.user.has_perm(permission):
         raise PermissionDenied(refusal)
@@ -154,7 +154,7 @@ def _act(request, pk, permission, refusal):
 
 @require_POST
 def referral_assess(request, pk):
-    referral = _act(
+    referral = _referral_for(
         request, pk, "eligibility.add_eligibilityassessment", "Your role cannot assess eligibility."
     )
     form = AssessmentForm(request.POST, criteria=_checklist(referral))
@@ -177,7 +177,7 @@ def referral_assess(request, pk):
 
 @require_POST
 def referral_decide_view(request, pk):
-    referral = _act(
+    referral = _referral_for(
         request, pk, "eligibility.decide_referral", "Only prescribers decide eligibility."
     )
     form = DecisionForm(request.POST)
@@ -200,7 +200,9 @@ def referral_decide_view(request, pk):
 
 @require_POST
 def referral_admit(request, pk):
-    referral = _act(request, pk, "eligibility.admit", "Only prescribers admit service users.")
+    referral = _referral_for(
+        request, pk, "eligibility.admit", "Only prescribers admit service users."
+    )
     form = AdmitForm(request.POST, staff=_staff(referral))
 
     def save(data):

@@ -6,12 +6,11 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
 from alerts.models import Alert, AlertKind
 from alerts.selectors import alerts_for_staff
 from alerts.services import alert_acknowledge
-from core.api import ActionPermissions, StrictFieldsMixin
+from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
 from core.errors import RuleViolation
 from dosing.breath import breath_test_record
 from dosing.models import BreathTest
@@ -68,7 +67,11 @@ class AlertFilter(django_filters.FilterSet):
 
 
 class AlertViewSet(
-    SettledReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ActsThroughServices,
+    SettledReads,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Alerts of the caller's clinics, most severe first; ?open=true for open ones."""
 
@@ -89,13 +92,14 @@ class AlertViewSet(
     def acknowledge(self, request, pk=None):
         """Close the alert with a note. 409 if someone acknowledged it first."""
         alert = self.get_object()
-        data = AcknowledgeInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        alert_acknowledge(alert=alert, by=request.user, note=data.validated_data["note"])
-        return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
+        return self.act(
+            AcknowledgeInput,
+            lambda fields: alert_acknowledge(alert=alert, by=request.user, note=fields["note"]),
+        )
 
 
 class _RecordViewSet(
+    ActsThroughServices,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -108,13 +112,6 @@ class _RecordViewSet(
 
     def _person(self, service_user_id):
         return service_user_in_scope(self.request.user, pk=service_user_id)
-
-    def _respond(self, record, created=True):
-        fresh = self.get_queryset().get(pk=record.pk)
-        return Response(
-            self.get_serializer(fresh).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
 
 
 class ToxScreenSerializer(serializers.ModelSerializer):
@@ -168,15 +165,15 @@ class ToxScreenViewSet(_RecordViewSet):
 
     @extend_schema(request=ToxScreenInput, responses={201: ToxScreenSerializer})
     def create(self, request, *args, **kwargs):
-        data = ToxScreenInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        screen = tox_screen_record(
-            service_user=self._person(fields.pop("service_user")),
-            recorded_by=request.user,
-            **fields,
+        return self.act(
+            ToxScreenInput,
+            lambda fields: tox_screen_record(
+                service_user=self._person(fields.pop("service_user")),
+                recorded_by=request.user,
+                **fields,
+            ),
+            created=True,
         )
-        return self._respond(screen)
 
 
 class BreathTestSerializer(serializers.ModelSerializer):
@@ -218,16 +215,16 @@ class BreathTestViewSet(_RecordViewSet):
 
     @extend_schema(request=BreathTestInput, responses={201: BreathTestSerializer})
     def create(self, request, *args, **kwargs):
-        data = BreathTestInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        test = breath_test_record(
-            service_user=self._person(fields["service_user"]),
-            recorded_by=request.user,
-            reading=fields["reading_mcg_per_100ml"],
-            taken_at=fields.get("taken_at"),
+        return self.act(
+            BreathTestInput,
+            lambda fields: breath_test_record(
+                service_user=self._person(fields["service_user"]),
+                recorded_by=request.user,
+                reading=fields["reading_mcg_per_100ml"],
+                taken_at=fields.get("taken_at"),
+            ),
+            created=True,
         )
-        return self._respond(test)
 
 
 class MethadoneCollectionSerializer(serializers.ModelSerializer):
@@ -300,22 +297,28 @@ class MethadoneCollectionViewSet(_RecordViewSet):
         },
     )
     def create(self, request, *args, **kwargs):
-        data = MethadoneCollectionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        person = self._person_named(
-            fields.pop("nhs_number", None), fields.pop("service_user", None)
-        )
-        token = self._token()
-        if token is not None and token.pharmacy_id is None:
-            raise Http404  # issued before tokens named their pharmacy: it reaches nobody
-        record, created = methadone_collection_record(
-            service_user=person,
-            recorded_by=request.user,
-            reporting_pharmacy=token.pharmacy if token is not None else None,
-            **fields,
-        )
-        return self._respond(record, created)
+        created = []
+
+        def record(fields):
+            person = self._person_named(
+                fields.pop("nhs_number", None), fields.pop("service_user", None)
+            )
+            token = self._token()
+            if token is not None and token.pharmacy_id is None:
+                raise Http404  # issued before tokens named their pharmacy: it reaches nobody
+            saved, is_new = methadone_collection_record(
+                service_user=person,
+                recorded_by=request.user,
+                reporting_pharmacy=token.pharmacy if token is not None else None,
+                **fields,
+            )
+            created.append(is_new)
+            return saved
+
+        answer = self.act(MethadoneCollectionInput, record)
+        if created[0]:  # a first report of the day; a repeat of one answers 200
+            answer.status_code = status.HTTP_201_CREATED
+        return answer
 
     def _person_named(self, nhs_number, service_user_id):
         """Who the request names, among the caller's clinics' service users. An NHS

@@ -1,5 +1,5 @@
-"""One way to answer a refusal on a page (issue 17.4): core.forms.form_page, used by
-every HTML view that saves a form."""
+"""One way to answer a refusal (issue 17.4): core.forms.form_page, used by every HTML
+view that saves a form, and core.api.ActsThroughServices.act by every API write."""
 
 import ast
 from pathlib import Path
@@ -143,3 +143,22 @@ def test_no_page_hand_rolls_its_refusals():
         for line in _catches_rule_violation(path)
     }
     assert not hand_rolled, f"use core.forms.form_page: {sorted(hand_rolled)}"
+
+
+def test_every_api_action_answers_through_one_helper():
+    """Each API write validates its input and answers through
+    core.api.ActsThroughServices.act, not a helper of its own."""
+    own_ways = {
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for package in settings.PROJECT_APPS
+        for path in (ROOT / package).rglob("*.py")
+        if path != ROOT / "core" / "api.py" and "migrations" not in path.parts
+        for node in ast.walk(ast.parse(path.read_text()))
+        if (isinstance(node, ast.FunctionDef) and node.name == "_act")
+        or (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func).endswith(".is_valid")
+            and any(k.arg == "raise_exception" for k in node.keywords)
+        )
+    }
+    assert not own_ways, f"use ActsThroughServices.act: {sorted(own_ways)}"
