@@ -28,7 +28,7 @@ from .selectors import monitoring_summary
 ACKNOWLEDGED_SHOWN_FOR = dt.timedelta(days=7)
 
 
-def _inbox_context(request, *, errors=None):
+def _inbox_context(request, *, refused=None):
     current_clinic(request)
     alerts = alerts_for_staff(request.user).filter(clinic=request.clinic)
     kind = request.GET.get("kind", "")
@@ -48,7 +48,8 @@ def _inbox_context(request, *, errors=None):
         "recent": recent,
         "kinds": kinds_visible_to(request.user),
         "kind": kind,
-        "errors": errors or {},
+        # A refused acknowledgement: which alert, why, and the note as it was typed.
+        "refused": refused or {},
         "can_acknowledge": request.user.has_perm("alerts.acknowledge_alert"),
     }
 
@@ -81,7 +82,8 @@ def acknowledge(request, pk):
 
     def page(form):
         message = " ".join(said for errors in form.errors.values() for said in errors)
-        context = _inbox_context(request, errors={alert.pk: message})
+        refused = {"pk": alert.pk, "message": message, "note": form.data.get("note", "")}
+        context = _inbox_context(request, refused=refused)
         return render(request, "monitoring/inbox.html", context)
 
     return form_page(request, NoteForm(request.POST), save=save, refused=refused, page=page)

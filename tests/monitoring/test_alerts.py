@@ -226,6 +226,18 @@ def test_acknowledging_in_the_browser(cast, person):
     assert "already acknowledged" in again.content.decode()
 
 
+def test_a_refused_note_is_shown_again_as_it_was_typed(cast, person):
+    alert = raise_alert(cast.clinic_a, person=person)
+    url = reverse("alert-acknowledge", args=[alert.pk])
+    refused = cast.client("nurse").post(url, {"note": "Phoned\x00 her sister"})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert f'aria-describedby="note-error-{alert.pk}"' in page
+    assert 'value="Phoned' in page and "her sister" in page
+    alert.refresh_from_db()
+    assert alert.is_open
+
+
 def test_the_inbox_and_the_timeline_name_who_acknowledged(cast, person):
     alert = raise_alert(cast.clinic_a, person=person)
     alert_acknowledge(alert=alert, by=cast.nurse, note="Phoned", now=NOW)
