@@ -353,8 +353,11 @@ def _small_form(request, service_user_id, success: str, action, *, form="", reco
     def page(bound):
         service_user = get_object_or_404(service_users_for_staff(request.user), pk=service_user_id)
         message = " ".join([*bound.errors.get("reason", []), *bound.non_field_errors()])
+        typed = bound.data.get("reason", "")
         return _prescription_page(
-            request, service_user, {"form": form, "record": record, "message": message}
+            request,
+            service_user,
+            {"form": form, "record": record, "message": message, "reason": typed},
         )
 
     bound = ReasonForm(request.POST) if form else forms.Form(request.POST)

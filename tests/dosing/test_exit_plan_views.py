@@ -175,3 +175,15 @@ def test_another_clinics_prescriber_gets_404_when_cancelling(cast, plan):
     page = client.post(reverse("prescription-cancel", args=[version.pk]), {"reason": "x"})
     assert (api.status_code, page.status_code) == (404, 404)
     assert not PrescriptionCancellation.objects.exists()
+
+
+def test_a_refused_reason_is_shown_again_as_it_was_typed(cast, plan):
+    version = plan.versions.order_by("version").last()
+    page = cast.client("prescriber").post(
+        reverse("prescription-cancel", args=[version.pk]), {"reason": "Mistyped\x00 dose"}
+    )
+    assert page.status_code == 400
+    body = page.content.decode()
+    assert 'aria-describedby="refused"' in body
+    assert 'value="Mistyped' in body and "dose" in body
+    assert not PrescriptionCancellation.objects.exists()
