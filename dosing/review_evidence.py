@@ -3,17 +3,12 @@ importing them: an app above dosing registers a builder in its AppConfig.ready()
 (monitoring adds the last tox screen and the methadone collections)."""
 
 import datetime as dt
-from collections.abc import Callable
 
-EvidenceBuilder = Callable[..., dict]
-_builders: list[EvidenceBuilder] = []
+from core.hooks import Hooks
 
-
-def register(builder: EvidenceBuilder) -> EvidenceBuilder:
-    """builder(service_user=, since=, now=) returns the summary's entries it adds."""
-    if builder not in _builders:
-        _builders.append(builder)
-    return builder
+# builder(service_user=, since=, now=) returns the summary's entries it adds.
+_builders = Hooks()
+register = _builders.register
 
 
 def evidence_for(*, service_user, since: dt.datetime, now: dt.datetime) -> dict:

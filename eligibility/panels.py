@@ -1,8 +1,9 @@
 """Sections that other apps add to the service user's page, without this app
 importing them: each app registers a panel in its AppConfig.ready()."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
+
+from core.hooks import Hooks
 
 
 @dataclass(frozen=True)
@@ -11,15 +12,9 @@ class Panel:
     context: dict
 
 
-PanelBuilder = Callable[..., Panel | None]
-_builders: list[PanelBuilder] = []
-
-
-def register(builder: PanelBuilder) -> PanelBuilder:
-    """builder(request, service_user) returns a Panel, or None to show nothing."""
-    if builder not in _builders:
-        _builders.append(builder)
-    return builder
+# builder(request, service_user) returns a Panel, or None to show nothing.
+_builders = Hooks()
+register = _builders.register
 
 
 def panels_for(request, service_user) -> list[Panel]:

@@ -11,17 +11,18 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-_SETTLERS: list[Callable] = []
-_PERSON_SETTLERS: list[Callable] = []
+from core.hooks import Hooks
+
+_SETTLERS = Hooks()
+_PERSON_SETTLERS = Hooks()
 
 
 def register(settler: Callable, *, for_one: Callable | None = None) -> None:
     """``settler(user, now=...)`` settles what the member of staff may read;
     ``for_one(service_user_id, now=...)`` settles one person before an action on them."""
-    if settler not in _SETTLERS:
-        _SETTLERS.append(settler)
-    if for_one is not None and for_one not in _PERSON_SETTLERS:
-        _PERSON_SETTLERS.append(for_one)
+    _SETTLERS.register(settler)
+    if for_one is not None:
+        _PERSON_SETTLERS.register(for_one)
 
 
 def settle_service_user(service_user_id: int, *, now: dt.datetime | None = None) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import grimp
 from django.conf import settings
 
+from core.hooks import Hooks
+
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ["hat_clinic", "monitoring", "dosing", "alerts", "eligibility", "core"]
 
@@ -55,3 +57,11 @@ def test_the_graph_counts_imports_inside_functions():
     details = graph.get_import_details(importer="dosing.apps", imported="eligibility.panels")
     assert details, "the import inside DosingConfig.ready() is not in the graph"
     assert "from eligibility.panels import register" in details[0]["line_contents"]
+
+
+def test_an_upper_layer_plugs_in_once_in_the_order_it_registered():
+    hooks = Hooks()
+    first, second = (lambda: 1), (lambda: 2)
+    for function in (first, second, first):  # ready() may run again
+        hooks.register(function)
+    assert list(hooks) == [first, second]
