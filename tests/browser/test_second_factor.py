@@ -88,8 +88,10 @@ def test_a_recovery_code_logs_in_and_says_how_many_are_left(page, live_server, c
     page.get_by_role("button", name="Confirm and continue").click()
     first = page.get_by_test_id("recovery-codes").locator("li").first.inner_text()
     page.get_by_role("link", name=re.compile("I have kept them")).click()
-    with page.expect_navigation():  # logged out before the login page is asked for
-        nav_click(page, "Log out")
+    expect(page.get_by_role("navigation", name="Main")).to_contain_text("Service users")
+    nav_click(page, "Log out")
+    # Logged out before the login page is asked for again.
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
 
     _password(page, live_server, "newnurse")
     page.get_by_label("Code").fill(first)
