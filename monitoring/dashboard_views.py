@@ -6,7 +6,8 @@ are made from that."""
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404
@@ -25,14 +26,21 @@ from eligibility.selectors import clinics_for_staff
 
 from .dashboards import (
     COLUMNS,
-    MILESTONES,
     PERIODS,
-    SAFETY_COLUMNS,
     Filters,
     attendance,
     outcomes,
     retention,
     workload,
+)
+from .dashboards.rows import Attendance, Outcomes, Retention, ServiceUserCounts, Workload
+from .dashboards.schema import openapi_schema
+from .dashboards.tables import (
+    Tables,
+    attendance_tables,
+    outcomes_tables,
+    retention_tables,
+    workload_tables,
 )
 
 DEFAULT_DAYS = 28
@@ -104,140 +112,64 @@ def _period(params):
     return period
 
 
-def _blank_if_none(value):
-    return "" if value is None else value
-
-
-def _outcome_row(label, row):
-    return [label, *(row[c] for c in COLUMNS), _blank_if_none(row["adherence"])]
-
-
-def _clinic_names(numbers):
-    return [row["name"] for row in numbers["by_clinic"]]
-
-
-def _crosstab_table(numbers, key, first):
-    """A table of counts by a choice and clinic, with the total."""
-    return (
-        [first, *_clinic_names(numbers), "total"],
-        ([row["label"], *row["by_clinic"], row["total"]] for row in numbers[key]),
-    )
-
-
 @dataclass(frozen=True)
 class Dashboard:
-    """One dashboard: how to compute its numbers from the filters and the query
-    string, the data for its chart, and its tables as CSV (header, rows)."""
+    """One dashboard: how to compute its numbers (of the type `numbers`, rows.py)
+    from the filters and the query string, the data for its chart, and its tables
+    for the page and the CSV (tables.py). `exports` names the tables that download
+    as CSV."""
 
     name: str
     default_days: int
-    compute: Callable[[Filters, dict], dict]
-    chart: Callable[[dict], dict]
-    tables: dict[str, Callable[[dict], tuple[list, object]]] = field(default_factory=dict)
+    numbers: type
+    compute: Callable[[Filters, dict], Any]
+    chart: Callable[[Any], dict]
+    tables: Callable[[Any, dict], Tables]
+    exports: tuple[str, ...]
     context: Callable[[dict], dict] = lambda params: {}
     # What the page shows of the numbers, when that is less than all of them.
-    shown: Callable[[dict], dict] = lambda numbers: {}
+    shown: Callable[[Any], dict] = lambda numbers: {}
+
+
+def _people_shown(numbers: Attendance) -> list[ServiceUserCounts]:
+    return sorted(
+        numbers["by_service_user"],
+        key=lambda row: (row["adherence"] is None, row["adherence"] or 0, row["name"]),
+    )[:PEOPLE_SHOWN]
 
 
 ATTENDANCE = Dashboard(
     name="attendance",
     default_days=DEFAULT_DAYS,
+    numbers=Attendance,
     compute=lambda filters, params: attendance(filters, period=_period(params)),
     chart=lambda numbers: {
         "labels": [row["period"].isoformat() for row in numbers["by_period"]],
         "series": {name: [row[name] for row in numbers["by_period"]] for name in COLUMNS[1:]},
     },
-    tables={
-        "period": lambda n: (
-            ["period", *COLUMNS, "adherence %"],
-            (_outcome_row(row["period"], row) for row in n["by_period"]),
-        ),
-        "slot": lambda n: (
-            ["slot", *COLUMNS, "adherence %"],
-            (_outcome_row(row["slot_code"], row) for row in n["by_slot"]),
-        ),
-        "service_user": lambda n: (
-            ["service_user", *COLUMNS, "adherence %"],
-            (_outcome_row(row["name"], row) for row in n["by_service_user"]),
-        ),
-        "clinic": lambda n: (
-            ["clinic", *COLUMNS, "adherence %"],
-            [
-                *(_outcome_row(row["clinic__name"], row) for row in n["by_clinic"]),
-                _outcome_row("Total", n["totals"]),
-            ],
-        ),
-    },
-    context=lambda params: {"period": _period(params), "columns": COLUMNS},
-    shown=lambda numbers: {
-        "people_shown": sorted(
-            numbers["by_service_user"],
-            key=lambda row: (row["adherence"] is None, row["adherence"] or 0, row["name"]),
-        )[:PEOPLE_SHOWN]
-    },
+    tables=lambda numbers, params: attendance_tables(
+        numbers, period=_period(params), people_shown=_people_shown(numbers)
+    ),
+    exports=("period", "slot", "service_user", "clinic"),
+    context=lambda params: {"period": _period(params)},
+    shown=lambda numbers: {"people_shown": _people_shown(numbers)},
 )
-
-
-def _retention_summary_row(label, row):
-    return [
-        label,
-        row["episodes"],
-        row["in_treatment"],
-        row["ended"],
-        _blank_if_none(row["median_weeks"]),
-        _blank_if_none(row["mean_days_ended"]),
-        *(_blank_if_none(row["retained"][week]) for week in MILESTONES),
-    ]
-
 
 RETENTION = Dashboard(
     name="retention",
     default_days=2 * 365,
+    numbers=Retention,
     compute=lambda filters, params: retention(filters),
     chart=lambda numbers: {
         "labels": [point["week"] for point in numbers["curve"]],
         "retained": [point["retained"] for point in numbers["curve"]],
     },
-    tables={
-        "curve": lambda n: (
-            ["weeks since admission", "at risk", "exits", "censored", "retained %"],
-            (
-                [p["week"], p["at_risk"], p["exits"], p["censored"], p["retained"]]
-                for p in n["curve"]
-            ),
-        ),
-        "time_in_treatment": lambda n: (
-            ["time in treatment", "in treatment", "ended"],
-            ([row["band"], row["in_treatment"], row["ended"]] for row in n["bands"]),
-        ),
-        "clinic": lambda n: (
-            [
-                "clinic",
-                "episodes",
-                "in treatment",
-                "ended",
-                "median weeks",
-                "mean days (ended)",
-                *(f"retained at {week} weeks %" for week in MILESTONES),
-            ],
-            [
-                *(_retention_summary_row(row["name"], row) for row in n["by_clinic"]),
-                _retention_summary_row("Total", n["total"]),
-            ],
-        ),
-        "exits": lambda n: (
-            ["kind", "detail", *_clinic_names(n), "total"],
-            (
-                [row["kind_label"], row["detail_label"], *row["by_clinic"], row["total"]]
-                for row in n["exits"]
-            ),
-        ),
-    },
-    context=lambda params: {"milestones": MILESTONES},
+    tables=lambda numbers, params: retention_tables(numbers),
+    exports=("curve", "time_in_treatment", "clinic", "exits"),
 )
 
 
-def _outcomes_chart(numbers):
+def _outcomes_chart(numbers: Outcomes) -> dict:
     return {
         "labels": [row["month"].strftime("%Y-%m") for row in numbers["rows"]],
         "series": {
@@ -253,74 +185,27 @@ def _outcomes_chart(numbers):
 OUTCOMES = Dashboard(
     name="outcomes",
     default_days=365,
+    numbers=Outcomes,
     compute=lambda filters, params: outcomes(filters),
     chart=_outcomes_chart,
-    tables={
-        "month": lambda n: (
-            ["month", "substance", "positive", "tested", "positive %"],
-            (
-                [
-                    row["month"].strftime("%Y-%m"),
-                    n["substances"][cell["substance"]],
-                    cell["positive"],
-                    cell["tested"],
-                    _blank_if_none(cell["percent"]),
-                ]
-                for row in n["rows"]
-                for cell in row["cells"]
-            ),
-        ),
-        "clinic": lambda n: (
-            ["clinic", "street heroin positive", "tested", "positive %"],
-            (
-                [row["name"], row["positive"], row["tested"], _blank_if_none(row["percent"])]
-                for row in n["by_clinic"]
-            ),
-        ),
-    },
+    tables=lambda numbers, params: outcomes_tables(numbers),
+    exports=("month", "clinic"),
 )
-
-PLACES_COLUMNS = [
-    "capacity",
-    "taken",
-    "suspended",
-    "offered",
-    "free",
-    "occupancy",
-    "waiting",
-    "longest_wait_days",
-    "reviews_overdue",
-    "tox_overdue",
-]
-
-
-def _workload_row(label, row):
-    return [label, *(_blank_if_none(row[c]) for c in [*PLACES_COLUMNS, *SAFETY_COLUMNS])]
-
 
 WORKLOAD = Dashboard(
     name="workload",
     default_days=DEFAULT_DAYS,
+    numbers=Workload,
     compute=lambda filters, params: workload(filters),
     chart=lambda numbers: {
-        "labels": _clinic_names(numbers),
+        "labels": [row["name"] for row in numbers["by_clinic"]],
         "series": {
             name: [row[name] for row in numbers["by_clinic"]]
             for name in ["taken", "offered", "free"]
         },
     },
-    tables={
-        "clinic": lambda n: (
-            ["clinic", *PLACES_COLUMNS, *SAFETY_COLUMNS],
-            [
-                *(_workload_row(row["name"], row) for row in n["by_clinic"]),
-                _workload_row("Total", n["total"]),
-            ],
-        ),
-        "alerts": lambda n: _crosstab_table(n, "alerts", "open alerts"),
-        "retitrations": lambda n: _crosstab_table(n, "retitrations", "re-titration cause"),
-        "withholds": lambda n: _crosstab_table(n, "withholds", "withhold reason"),
-    },
+    tables=lambda numbers, params: workload_tables(numbers),
+    exports=("clinic", "alerts", "retitrations", "withholds"),
 )
 
 
@@ -328,10 +213,10 @@ def _page(request, dashboard: Dashboard):
     template = f"monitoring/{dashboard.name}.html"
     try:
         export = request.GET.get("export")
-        if export and export not in dashboard.tables:
+        if export and export not in dashboard.exports:
             raise RuleViolation(
                 f"There is no table '{export}' to export; choose one of: "
-                + ", ".join(dashboard.tables)
+                + ", ".join(dashboard.exports)
                 + ".",
                 code="export_invalid",
                 field="export",
@@ -353,17 +238,21 @@ def _page(request, dashboard: Dashboard):
             },
             status=400,
         )
+    tables = dashboard.tables(numbers, request.GET)
     if export:
         access_record(request, What.CSV_EXPORT, export=f"{dashboard.name} by {export}")
-        header, rows = dashboard.tables[export](numbers)
+        table = tables[export]
         return csv_response(
-            f"{dashboard.name}-by-{export}-{filters.start}-{filters.end}.csv", header, rows
+            f"{dashboard.name}-by-{export}-{filters.start}-{filters.end}.csv",
+            table.header(),
+            table.csv_rows(),
         )
     return render(
         request,
         template,
         {
             "numbers": numbers,
+            "tables": tables,
             "filters": filters,
             "clinics": clinics_for_staff(request.user),
             "chart": dashboard.chart(numbers),
@@ -427,7 +316,7 @@ def _numbers(request, dashboard: Dashboard) -> dict:
         *_range_parameters("27 days before"),
         OpenApiParameter("period", str, enum=list(PERIODS), description="default: week"),
     ],
-    responses={200: dict},
+    responses={200: openapi_schema(Attendance)},
 )
 @api_view(["GET"])
 @permission_classes([requires("monitoring.view_dashboards")])
@@ -438,7 +327,10 @@ def attendance_api(request):
     return Response(_numbers(request, ATTENDANCE))
 
 
-@extend_schema(parameters=_range_parameters("two years before"), responses={200: dict})
+@extend_schema(
+    parameters=_range_parameters("two years before"),
+    responses={200: openapi_schema(Retention)},
+)
 @api_view(["GET"])
 @permission_classes([requires("monitoring.view_dashboards")])
 def retention_api(request):
@@ -448,7 +340,9 @@ def retention_api(request):
     return Response(_numbers(request, RETENTION))
 
 
-@extend_schema(parameters=_range_parameters("a year before"), responses={200: dict})
+@extend_schema(
+    parameters=_range_parameters("a year before"), responses={200: openapi_schema(Outcomes)}
+)
 @api_view(["GET"])
 @permission_classes([requires("monitoring.view_dashboards")])
 def outcomes_api(request):
@@ -460,7 +354,9 @@ def outcomes_api(request):
     return Response(numbers)
 
 
-@extend_schema(parameters=_range_parameters("27 days before"), responses={200: dict})
+@extend_schema(
+    parameters=_range_parameters("27 days before"), responses={200: openapi_schema(Workload)}
+)
 @api_view(["GET"])
 @permission_classes([requires("monitoring.view_dashboards")])
 def workload_api(request):

@@ -10,9 +10,10 @@ from ..rollups import (
     rolled_through,
 )
 from .common import PERIODS, Filters, _summed, adherence
+from .rows import Attendance
 
 
-def attendance(filters: Filters, *, period: str = "week") -> dict:
+def attendance(filters: Filters, *, period: str = "week") -> Attendance:
     """Sessions scheduled against each outcome: in total, by day, week or month, by
     slot, by service user with their adherence, and by clinic. The counting is done
     in SQL (over the daily roll-up for settled days and the sessions for the rest:

@@ -6,9 +6,10 @@ from ..rollups import (
     tox_month_rows,
 )
 from .common import Filters
+from .rows import Outcomes, Share
 
 
-def outcomes(filters: Filters) -> dict:
+def outcomes(filters: Filters) -> Outcomes:
     """By month of sample: the share of tox screens positive for the street heroin
     markers, and for each other substance (among the screens that tested it); and
     the street heroin share by clinic over the whole range. Counted in SQL (over the
@@ -49,7 +50,7 @@ def outcomes(filters: Filters) -> dict:
     }
 
 
-def _share(positive: int, tested: int) -> dict:
+def _share(positive: int, tested: int) -> Share:
     return {
         "positive": positive,
         "tested": tested,

@@ -25,6 +25,7 @@ from dosing.models import (
 from eligibility.models import Referral
 
 from .common import Filters
+from .rows import Band, CurvePoint, EpisodeSummary, Retention
 
 
 class DaysBetween(Func):
@@ -57,7 +58,7 @@ BANDS = [(0, 4), (4, 12), (12, 26), (26, 52), (52, 104), (104, None)]
 MILESTONES = [4, 12, 26, 52]
 
 
-def retention(filters: Filters, *, today: dt.date | None = None) -> dict:
+def retention(filters: Filters, *, today: dt.date | None = None) -> Retention:
     """Treatment episodes admitted in the range, followed to its end (or today, if
     sooner): time in treatment, the Kaplan-Meier retention curve by weeks since
     admission (someone still in treatment is censored at that day), and the exits in
@@ -128,7 +129,7 @@ def exit_label(kind, detail) -> str:
     return f"{kind.label}: {detail.label}"
 
 
-def km_curve(episodes: list[tuple[int, bool, int]]) -> list[dict]:
+def km_curve(episodes: list[tuple[int, bool, int]]) -> list[CurvePoint]:
     """The Kaplan-Meier estimate of the share still in treatment at each whole week
     since admission, from (days in treatment, ended, how many) groups. An episode
     still going is censored at its day: it counts as at risk up to and including it.
@@ -170,7 +171,7 @@ def km_curve(episodes: list[tuple[int, bool, int]]) -> list[dict]:
     return points
 
 
-def episode_summary(episodes: list[tuple[int, bool, int]], *, curve=None) -> dict:
+def episode_summary(episodes: list[tuple[int, bool, int]], *, curve=None) -> EpisodeSummary:
     """How many episodes, still in treatment and ended; the median time in treatment
     (Kaplan-Meier, in weeks; None until half have left); the mean length of the
     episodes that ended; and the share retained at 4, 12, 26 and 52 weeks (None
@@ -195,7 +196,7 @@ def episode_summary(episodes: list[tuple[int, bool, int]], *, curve=None) -> dic
     }
 
 
-def time_in_treatment(episodes: list[tuple[int, bool, int]]) -> list[dict]:
+def time_in_treatment(episodes: list[tuple[int, bool, int]]) -> list[Band]:
     """Episodes by weeks in treatment: still in treatment, and ended."""
     rows = []
     for low, high in BANDS:

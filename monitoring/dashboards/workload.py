@@ -40,13 +40,14 @@ from eligibility.selectors import attach_policies_in_force
 from ..models import ToxScreen
 from ..scans import MONITORED
 from .common import Filters
+from .rows import ChoiceCounts, Workload
 
 
 def _by_clinic(rows, key="clinic") -> dict[int, dict]:
     return {row.pop(key): row for row in rows}
 
 
-def workload(filters: Filters, *, now: dt.datetime | None = None) -> dict:
+def workload(filters: Filters, *, now: dt.datetime | None = None) -> Workload:
     """For each clinic and in total. Now: places taken against capacity, offers
     outstanding and the waiting list; service users overdue a prescriber review or a
     tox screen; open alerts by kind. In the date range: re-titrations by cause,
@@ -252,7 +253,7 @@ RETITRATION_CAUSE = Case(
 )
 
 
-def _crosstab(rows, ids, key, choices, *, clinic_key="clinic") -> list[dict]:
+def _crosstab(rows, ids, key, choices, *, clinic_key="clinic") -> list[ChoiceCounts]:
     """Counts by a choice (every choice, in its order, zeros included) and clinic."""
     counts = {(row[clinic_key], row[key]): row["n"] for row in rows}
     return [

@@ -58,7 +58,7 @@ def test_text_that_starts_a_formula_gets_a_leading_quote_and_nothing_else_change
     [
         (dashboard, table)
         for dashboard in (ATTENDANCE, RETENTION, OUTCOMES, WORKLOAD)
-        for table in dashboard.tables
+        for table in dashboard.exports
     ],
     ids=lambda value: getattr(value, "name", value),
 )

@@ -16,6 +16,7 @@ from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession
 from dosing.room import session_decline, session_withhold
 from tests.dosing.room_setup import give_dose
+from tests.monitoring.dashboard_schema import answer_matching_its_schema
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule, session_of
 
 MON, TUE = dt.date(2026, 2, 9), dt.date(2026, 2, 10)
@@ -222,3 +223,10 @@ def test_a_manager_of_two_clinics_sees_each_and_the_total(cast, history):
     assert rows[1][:3] == ["Clinic A", "8", "3"] and rows[-1][:3] == ["Total", "10", "3"]
     only_b = numbers(cast, clinic=cast.clinic_b.pk).context["numbers"]["totals"]
     assert only_b["scheduled"] == 2
+
+
+def test_the_api_answer_matches_the_schema_it_publishes(cast, history):
+    body = answer_matching_its_schema(
+        cast.client("manager"), "/api/v1/dashboard/attendance/", {**RANGE, "period": "day"}
+    )
+    assert body["by_service_user"] and body["by_clinic"], "rows of each kind were checked"

@@ -13,6 +13,7 @@ from django.urls import reverse
 from eligibility.models import Status
 from monitoring.records import tox_screen_record
 from tests.factories import make_service_user
+from tests.monitoring.dashboard_schema import answer_matching_its_schema
 
 NOW = dt.datetime(2026, 3, 20, 12, 0, tzinfo=dt.UTC)
 RANGE = {"from": "2026-01-01", "to": "2026-03-31"}
@@ -135,3 +136,8 @@ def test_a_manager_of_two_clinics_sees_each_and_the_total(cast, history):
         ["Clinic A", "1", "3", "33.3"],
         ["Clinic B", "1", "1", "100.0"],
     ]
+
+
+def test_the_api_answer_matches_the_schema_it_publishes(cast, history):
+    body = answer_matching_its_schema(cast.client("manager"), "/api/v1/dashboard/outcomes/", RANGE)
+    assert body["rows"][0]["cells"] and body["by_clinic"], "rows of each kind were checked"

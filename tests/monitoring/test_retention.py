@@ -15,6 +15,7 @@ from dosing.leaving import service_user_exit
 from eligibility.models import StaffMembership
 from eligibility.pathway import service_user_admit
 from tests.eligibility.pathway_setup import accepted
+from tests.monitoring.dashboard_schema import answer_matching_its_schema
 from tests.monitoring.scan_setup import london
 
 RANGE = {"from": "2026-01-03", "to": "2026-06-30"}
@@ -241,3 +242,8 @@ def test_the_dashboard_runs_fixed_queries(cast, history, django_assert_max_num_q
         )
     with time_machine.travel(TODAY, tick=False), django_assert_max_num_queries(15):
         client.get(reverse("dashboard-retention"), RANGE)
+
+
+def test_the_api_answer_matches_the_schema_it_publishes(cast, history):
+    body = answer_matching_its_schema(cast.client("manager"), "/api/v1/dashboard/retention/", RANGE)
+    assert body["curve"] and body["exits"] and body["total"]["ended"], "rows of each kind"

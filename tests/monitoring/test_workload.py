@@ -27,6 +27,7 @@ from tests.conftest import CLINICS_OPENED
 from tests.dosing.room_setup import give_dose
 from tests.eligibility.pathway_setup import accepted
 from tests.factories import make_service_user
+from tests.monitoring.dashboard_schema import answer_matching_its_schema
 from tests.monitoring.scan_setup import SET_UP, london, people_on_prescription, schedule, session_of
 
 MON, TUE = dt.date(2026, 2, 9), dt.date(2026, 2, 10)
@@ -299,3 +300,8 @@ def test_a_corrected_observation_counts_as_it_now_reads(cast, history):
         "overdoses": 0,
     }
     assert (total["naloxone_given"], total["naloxone_mg"], total["ambulances"]) == (0, 0, 0)
+
+
+def test_the_api_answer_matches_the_schema_it_publishes(cast, history):
+    body = answer_matching_its_schema(cast.client("manager"), "/api/v1/dashboard/workload/", RANGE)
+    assert body["by_clinic"] and body["total"]["naloxone_mg"], "rows of each kind were checked"
