@@ -18,12 +18,16 @@ On PostgreSQL the app also runs as a role that does not own the tables
 it no UPDATE, DELETE or TRUNCATE on these tables at all. Emptying the database
 (``manage.py flush``, the test suite between transactional tests) is the owner's
 business and goes through ``lifted``.
-
-``protect`` and ``rewrite_once`` below are kept for the migrations written before the
-registry; new migrations need neither.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.apps.registry import Apps
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
 
 # Model labels. A history table (simple_history's Historical*) is listed beside its
 # record; a record that is rightly updated (a session's status, an alert's
@@ -77,10 +81,10 @@ APPEND_ONLY = [
 FUNCTION = "hat_append_only"
 
 
-def append_only_tables(apps=None) -> list[str]:
+def append_only_tables(apps: "Apps | None" = None) -> list[str]:
     if apps is None:
         from django.apps import apps
-    return [apps.get_model(label)._meta.db_table for label in APPEND_ONLY]
+    return [apps.get_model(label)._meta.db_table for label in APPEND_ONLY]  # type: ignore[union-attr]
 
 
 def _postgresql_install(table: str) -> list[str]:
@@ -106,7 +110,7 @@ def _sqlite_install(table: str) -> list[str]:
     ]
 
 
-def install(connection, apps=None) -> None:
+def install(connection: "BaseDatabaseWrapper", apps: "Apps | None" = None) -> None:
     """Put the triggers on every listed table (again), and on PostgreSQL give the app's
     role what it may do. Run by the owner after every migrate; safe to run again."""
     tables = append_only_tables(apps)
@@ -129,7 +133,7 @@ def install(connection, apps=None) -> None:
                     cursor.execute(statement)
 
 
-def _owns_tables(cursor, tables) -> bool:
+def _owns_tables(cursor: "CursorWrapper", tables: list[str]) -> bool:
     cursor.execute(
         "SELECT pg_catalog.pg_has_role(current_user, tableowner, 'USAGE') "
         "FROM pg_catalog.pg_tables WHERE tablename = %s",
@@ -139,7 +143,7 @@ def _owns_tables(cursor, tables) -> bool:
     return bool(row and row[0])
 
 
-def _grant_app_role(cursor, tables) -> None:
+def _grant_app_role(cursor: "CursorWrapper", tables: list[str]) -> None:
     """DATABASE_APP_ROLE, when set, may read and write every table but change no
     append-only one: no UPDATE, DELETE or TRUNCATE there, and it owns nothing."""
     from django.conf import settings
@@ -160,7 +164,7 @@ def _grant_app_role(cursor, tables) -> None:
 
 
 @contextmanager
-def lifted(cursor):
+def lifted(cursor: "CursorWrapper") -> Iterator[None]:
     """For the owner emptying the database: the triggers do not fire inside. PostgreSQL
     needs a superuser for this (session_replication_role); SQLite drops the DELETE
     triggers and puts them back."""
@@ -215,51 +219,3 @@ def _sqlite(table: str) -> tuple[str, str]:
         BEGIN SELECT RAISE(ABORT, '{MESSAGE.format(table=table)}'); END;
     """
     return forwards, f"DROP TRIGGER IF EXISTS {trigger};"
-
-
-def protect(tables: list[str], *, vendors: tuple[str, ...] = ("postgresql", "sqlite")):
-    """A pair of RunPython functions installing and removing the triggers for the
-    database in use (other back ends are left as they are).
-
-    SQLite rebuilds a table to alter a column, dropping its triggers: a migration
-    that alters a protected table must protect it again with vendors=("sqlite",).
-    """
-
-    def run(schema_editor, index):
-        builders = {"postgresql": _postgresql, "sqlite": _sqlite}
-        vendor = schema_editor.connection.vendor
-        build = builders.get(vendor) if vendor in vendors else None
-        if build is None:
-            return
-        for table in tables:
-            schema_editor.execute(build(table)[index])
-
-    def forwards(apps, schema_editor):
-        run(schema_editor, 0)
-
-    def backwards(apps, schema_editor):
-        run(schema_editor, 1)
-
-    return forwards, backwards
-
-
-def rewrite_once(table: str, sql: str):
-    """A RunPython function for a migration that must fill a new column of an
-    append-only table in rows written before the column existed: the trigger is lifted
-    for that one statement and put back at once, in the migration's transaction."""
-
-    def forwards(apps, schema_editor):
-        vendor = schema_editor.connection.vendor
-        trigger = f"{table}_append_only"
-        if vendor == "postgresql":
-            schema_editor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
-            schema_editor.execute(sql)
-            schema_editor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
-        elif vendor == "sqlite":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-            schema_editor.execute(sql)
-            schema_editor.execute(_sqlite(table)[0])
-        else:
-            schema_editor.execute(sql)
-
-    return forwards

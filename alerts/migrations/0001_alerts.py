@@ -1,7 +1,13 @@
-"""Alerts, moved from monitoring with their tables (monitoring 0016).
+"""Alerts and the team addresses they are e-mailed to, their tables named as when
+they were monitoring's.
 
-On a database that had them, their content types follow, so their permissions keep
-their ids and every role that held them still does."""
+A database made before alerts had their own app has these tables already (made by
+monitoring's migrations, which 0001_records_and_rollups replaces): they are kept as
+they are, and their content types follow, so their permissions keep their ids and
+every role that held them still does. A new database gets the tables here.
+
+It replaces alerts 0001_initial, an earlier form of this move that never reached a
+clinic."""
 
 import django.db.models.deletion
 import simple_history.models
@@ -9,30 +15,42 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-MODELS = ["alert", "alertaddress", "historicalalert", "historicalalertaddress"]
+MODELS = ['HistoricalAlert', 'HistoricalAlertAddress', 'Alert', 'AlertAddress']
+
+
+def _tables_adopted_or_made(apps, schema_editor):
+    """Make each table, unless an earlier version made it under monitoring."""
+    existing = set(schema_editor.connection.introspection.table_names())
+    for name in MODELS:
+        model = apps.get_model("alerts", name)
+        if model._meta.db_table not in existing:
+            schema_editor.create_model(model)
 
 
 def _content_types_follow(apps, schema_editor):
     content_types = apps.get_model("contenttypes", "ContentType").objects
     content_types.using(schema_editor.connection.alias).filter(
-        app_label="monitoring", model__in=MODELS
+        app_label="monitoring", model__in=[name.lower() for name in MODELS]
     ).update(app_label="alerts")
 
 
 class Migration(migrations.Migration):
 
+    replaces = [
+        ('alerts', '0001_initial'),
+    ]
+
     initial = True
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('monitoring', '0016_alerts_move_to_their_app'),
-        ('dosing', '0032_witness_failure_per_clinic'),
-        ('eligibility', '0018_second_factor_roles'),
+        ('dosing', '0001_prescribing_sessions_and_register'),
+        ('eligibility', '0001_clinics_staff_and_service_users'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        # The tables stay as they are: only Django's idea of which app owns them moves.
+        # The state first, so that the tables can be made from it.
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.CreateModel(
@@ -129,5 +147,6 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
+        migrations.RunPython(_tables_adopted_or_made, migrations.RunPython.noop),
         migrations.RunPython(_content_types_follow, migrations.RunPython.noop),
     ]
