@@ -2,8 +2,10 @@
 doses and re-titration"). Both touch the person's sessions, so they live here."""
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from alerts.models import AlertKind
@@ -27,6 +29,11 @@ from .models import (
     Suspension,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from eligibility.models import Clinic
+
 SUSPENDABLE = (
     Status.TITRATION,
     Status.MAINTENANCE,
@@ -37,7 +44,7 @@ SUSPENDABLE = (
 BACKDATE_LIMIT = dt.timedelta(days=14)
 
 
-def _check_day(day: dt.date, clinic, now, *, field: str, what: str) -> None:
+def _check_day(day: dt.date, clinic: "Clinic", now: dt.datetime, *, field: str, what: str) -> None:
     today = day_not_in_future(day, clinic, now, field=field, what=what)
     if day < today - BACKDATE_LIMIT:
         raise RuleViolation(
@@ -48,7 +55,9 @@ def _check_day(day: dt.date, clinic, now, *, field: str, what: str) -> None:
         )
 
 
-def _end_sessions(sessions, *, reason: str, history: str, now) -> int:
+def _end_sessions(
+    sessions: QuerySet[DoseSession], *, reason: str, history: str, now: dt.datetime
+) -> int:
     """Excuse open sessions (set-wise, with a history row each)."""
     ids = list(sessions.filter(status__in=OPEN_SESSION_STATUSES).values_list("pk", flat=True))
     if ids:
@@ -65,7 +74,7 @@ def suspension_start(
     kind: str,
     starts_on: dt.date,
     reason: str,
-    recorded_by,
+    recorded_by: "User",
     expected_end_on: dt.date | None = None,
     now: dt.datetime | None = None,
 ) -> Suspension:
@@ -123,7 +132,7 @@ def suspension_end(
     *,
     suspension: Suspension,
     returned_on: dt.date,
-    ended_by,
+    ended_by: "User",
     opioid_cover_confirmed: bool = False,
     now: dt.datetime | None = None,
 ) -> Suspension:
@@ -234,7 +243,7 @@ def service_user_exit(
     detail: str,
     reason: str,
     exited_on: dt.date,
-    recorded_by,
+    recorded_by: "User",
     now: dt.datetime | None = None,
 ) -> Exit:
     """End the treatment episode: its kind and reason are recorded, sessions from the
@@ -246,7 +255,10 @@ def service_user_exit(
     if detail not in EXIT_DETAILS[kind]:
         allowed = ", ".join(d.label.lower() for d in EXIT_DETAILS[kind])
         raise RuleViolation(
-            f"A {kind.label.lower()} exit is one of: {allowed}.", code="exit_detail", field="detail"
+            f"{'An' if kind.label[0] in 'AEIOU' else 'A'} {kind.label.lower()} exit is one "
+            f"of: {allowed}.",
+            code="exit_detail",
+            field="detail",
         )
     reason = require_reason(reason, "Say why the person is leaving treatment.")
     clinic = service_user.clinic

@@ -364,6 +364,12 @@ def _small_form(request, service_user_id, success: str, action, *, form="", reco
     return form_page(request, bound, save=save, refused=refused, page=page)
 
 
+def _drafts_waiting(count: int) -> str:
+    if count == 1:
+        return "1 draft exit plan awaits a prescriber."
+    return f"{count} draft exit plans await a prescriber."
+
+
 @permission_required("dosing.add_serviceclosure", raise_exception=True)
 def service_closure(request):
     form = ClosureForm(request.POST or None)
@@ -373,7 +379,7 @@ def service_closure(request):
         return Done(
             "service-closure",
             f"Closure on {closure.closes_on:%d %b %Y} recorded. "
-            f"{closure.plans.count()} draft exit plans await a prescriber.",
+            + _drafts_waiting(closure.plans.count()),
             warning="This is less than six months' notice: service users were promised six months."
             if closure.short_notice
             else "",

@@ -136,7 +136,7 @@ def test_a_short_notice_closure_warns_and_drafts_plans(cast, person):
         follow=True,
     )
     text = page.content.decode()
-    assert "1 draft exit plans await a prescriber" in text
+    assert "1 draft exit plan awaits a prescriber" in text
     assert "less than six months" in text
     assert f"by {escape(cast.manager.get_full_name())}: Funding ends" in text
     assert cast.manager.username not in text

@@ -151,6 +151,18 @@ def test_an_exit_records_its_kind_stops_sessions_frees_the_place_and_closes_the_
         recorded_by=cast.prescriber,
         now=at(DAY),
     )
+    wrong_kind = refused(
+        "exit_detail",
+        service_user_exit,
+        service_user=person,
+        kind="unplanned",
+        detail="oral_treatment",
+        reason="x",
+        exited_on=DAY,
+        recorded_by=cast.prescriber,
+        now=at(DAY),
+    )
+    assert wrong_kind.message.startswith("An unplanned exit is one of: ")
     exit_record = service_user_exit(
         service_user=person,
         kind="planned",
