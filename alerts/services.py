@@ -8,6 +8,7 @@ at most one open alert per kind and cause even when two raises race.
 
 import datetime as dt
 from collections import defaultdict
+from typing import TYPE_CHECKING, Any
 
 from celery import shared_task
 from django.conf import settings
@@ -27,8 +28,14 @@ from eligibility.models import Clinic
 
 from .models import KIND_ROLES, KIND_SEVERITY, Alert, AlertAddress, AlertKind
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def sql_text(*parts) -> Concat:
+    from core.roles import Role
+    from eligibility.models import ServiceUser
+
+
+def sql_text(*parts: Any) -> Concat:
     """Text built in the database, for cause keys and details raised set-wise: each
     str is a literal, anything else an expression cast to text."""
     return Concat(
@@ -47,7 +54,7 @@ SOURCE_COLUMNS = (
 )
 
 
-def alerts_raise_from(rows: QuerySet, *, kind: AlertKind, now: dt.datetime) -> int:
+def alerts_raise_from(rows: QuerySet[Any, Any], *, kind: AlertKind, now: dt.datetime) -> int:
     """Raise one alert of this kind per row of a values() query that names, under the
     aliases in SOURCE_COLUMNS, the clinic, service user, session, cause key and detail.
 
@@ -78,7 +85,7 @@ def alerts_raise_from(rows: QuerySet, *, kind: AlertKind, now: dt.datetime) -> i
                 kind.value,
             ],
         )
-        raised = cursor.rowcount
+        raised: int = cursor.rowcount
     if raised:
         _email_after_commit()
     return raised
@@ -87,12 +94,13 @@ def alerts_raise_from(rows: QuerySet, *, kind: AlertKind, now: dt.datetime) -> i
 def alert_raise(
     *,
     kind: AlertKind,
-    clinic,
+    clinic: Clinic,
     cause_key: str,
     detail: str,
     now: dt.datetime,
-    service_user=None,
-    session=None,
+    service_user: "ServiceUser | None" = None,
+    # A dosing.DoseSession: dosing is a layer above (docs/architecture.md).
+    session: Any = None,
 ) -> Alert | None:
     """Raise one alert; None when this kind and cause was already raised."""
     if Alert.objects.filter(kind=kind, cause_key=cause_key).exists():
@@ -115,7 +123,9 @@ def alert_raise(
     return alert
 
 
-def alert_acknowledge(*, alert: Alert, by, note: str, now: dt.datetime | None = None) -> Alert:
+def alert_acknowledge(
+    *, alert: Alert, by: "User", note: str, now: dt.datetime | None = None
+) -> Alert:
     """Close an open alert, saying what was done about it."""
     now = now or timezone.now()
     note = (note or "").strip()
@@ -129,7 +139,7 @@ def alert_acknowledge(*, alert: Alert, by, note: str, now: dt.datetime | None = 
         locked = Alert.objects.select_for_update().get(pk=alert.pk)
         if not locked.is_open:
             raise Conflict(
-                f"This alert was already acknowledged by {staff_name(locked.acknowledged_by)} "
+                f"This alert was already acknowledged by {staff_name(locked.acknowledged_by)} "  # type: ignore[arg-type]
                 f"at {timezone.localtime(locked.acknowledged_at):%H:%M on %d %b}.",
                 code="alert_already_acknowledged",
             )
@@ -139,7 +149,7 @@ def alert_acknowledge(*, alert: Alert, by, note: str, now: dt.datetime | None = 
 
 
 def alert_close(
-    *, kind: AlertKind, cause_key: str, by, note: str, now: dt.datetime | None = None
+    *, kind: AlertKind, cause_key: str, by: "User", note: str, now: dt.datetime | None = None
 ) -> Alert | None:
     """Acknowledge the open alert of this kind and cause, if there is one, because the
     work it asked for has been recorded (an admission answers a place offered). Run
@@ -160,7 +170,7 @@ def alert_close(
     return locked
 
 
-def _acknowledge(locked: Alert, *, by, note: str, now: dt.datetime) -> None:
+def _acknowledge(locked: Alert, *, by: "User | None", note: str, now: dt.datetime) -> None:
     locked.acknowledged_by = by
     locked.acknowledged_at = now
     locked.acknowledgement_note = note
@@ -174,7 +184,7 @@ def _email_after_commit() -> None:
     transaction.on_commit(email_alerts.delay, robust=True)
 
 
-@shared_task(name="alerts.email_alerts")
+@shared_task(name="alerts.email_alerts")  # type: ignore[untyped-decorator]
 def email_alerts() -> int:
     """Send whatever alerts are not yet e-mailed: queued after each commit that raises
     one, and on the beat schedule in case a queued run was lost."""
@@ -205,7 +215,9 @@ def alerts_email_pending(*, now: dt.datetime | None = None) -> int:
                 clinic_id__in={clinic_id for _, clinic_id, _ in pending}
             ).values_list("clinic_id", "role", "email")
         }
-        counts = defaultdict(lambda: defaultdict(int))
+        counts: defaultdict[tuple[int, Role], defaultdict[AlertKind, int]] = defaultdict(
+            lambda: defaultdict(int)
+        )
         for _, clinic_id, kind in pending:
             for role in KIND_ROLES[AlertKind(kind)]:
                 if (clinic_id, role) in addresses:
@@ -236,7 +248,7 @@ def alerts_email_pending(*, now: dt.datetime | None = None) -> int:
     return len(counts)
 
 
-def alert_addresses_set(*, clinic, addresses: dict[str, str], by) -> None:
+def alert_addresses_set(*, clinic: Clinic, addresses: dict[str, str], by: "User") -> None:
     """Set (or, with an empty address, clear) each team's alert e-mail address."""
     addresses = {role: (email or "").strip() for role, email in addresses.items()}
     for role, email in addresses.items():

@@ -8,9 +8,12 @@ goes unrecorded and the query count stays fixed.
 """
 
 import datetime as dt
+from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+
+_Record = TypeVar("_Record", bound=Model)
 
 HISTORY_COLUMNS = {
     "history_id",
@@ -21,17 +24,19 @@ HISTORY_COLUMNS = {
 }
 
 
-def audited(record, *, by, why: str | None = None):
+def audited(record: _Record, *, by: Any, why: str | None = None) -> _Record:
     """Mark the next save of this record as made by ``by`` (None: the system) for
     ``why``, for the historical row django-simple-history writes. The one place that
     sets simple-history's private attributes. Returns the record."""
-    record._history_user = by
+    record._history_user = by  # type: ignore[attr-defined]
     if why is not None:
-        record._change_reason = why
+        record._change_reason = why  # type: ignore[attr-defined]
     return record
 
 
-def history_snapshot(queryset: QuerySet, *, reason: str, when: dt.datetime, user=None) -> int:
+def history_snapshot(
+    queryset: QuerySet[Any], *, reason: str, when: dt.datetime, user: Any = None
+) -> int:
     """Record the rows of queryset, as they now are, as a change by user (None: the
     system) for reason. Returns the number of historical rows written."""
     model = queryset.model
@@ -58,4 +63,4 @@ def history_snapshot(queryset: QuerySet, *, reason: str, when: dt.datetime, user
                 *params,
             ],
         )
-        return cursor.rowcount
+        return cursor.rowcount  # type: ignore[no-any-return]

@@ -7,6 +7,7 @@ formula when a manager opens the file (OWASP "CSV injection").
 
 import csv
 from collections.abc import Iterable
+from typing import Any
 
 from django.http import HttpResponse
 
@@ -15,7 +16,7 @@ from django.http import HttpResponse
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise(value):
+def neutralise(value: Any) -> Any:
     """Text that a spreadsheet would run as a formula, made inert with a leading quote.
 
     Numbers are left as they are: -5 is a number, not a formula, and a text cell only
@@ -26,7 +27,7 @@ def neutralise(value):
     return value
 
 
-def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> HttpResponse:
+def csv_response(filename: str, header: list[str], rows: Iterable[list[Any]]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)

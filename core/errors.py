@@ -5,6 +5,14 @@ exception handler into a 400 or 409, so a browser form and an API request that
 break the same rule get the same refusal.
 """
 
+import datetime as dt
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from django.db.models import TextChoices
+
+_Choice = TypeVar("_Choice", bound="TextChoices")
+
 
 class RuleViolation(Exception):
     """A clinical or product rule refuses the action. The message says what to fix."""
@@ -38,11 +46,13 @@ def require_reason(
     return reason
 
 
-def day_not_in_future(day, clinic, now, *, field: str, what: str):
+def day_not_in_future(
+    day: dt.date, clinic: Any, now: dt.datetime, *, field: str, what: str
+) -> dt.date:
     """A day staff record something happened on (a referral, a signed agreement, a
     sample, a suspension): never after today in the clinic's own time zone, or a
     refusal beside the field that says which day today is there. Returns today."""
-    today = clinic.clinic_day_of(now)
+    today: dt.date = clinic.clinic_day_of(now)
     if day > today:
         raise RuleViolation(
             f"The {what} ({day:%d %b %Y}) is in the future; today is {today:%d %b %Y}. "
@@ -53,7 +63,7 @@ def day_not_in_future(day, clinic, now, *, field: str, what: str):
     return today
 
 
-def choice(choices, value, *, field: str, what: str | None = None):
+def choice(choices: type[_Choice], value: Any, *, field: str, what: str | None = None) -> _Choice:
     """``value`` as a member of a TextChoices class, or a refusal naming the field and
     the values it accepts, never a ValueError (a form sent with nothing chosen, or an
     API caller's typo)."""
@@ -71,7 +81,7 @@ def choice(choices, value, *, field: str, what: str | None = None):
 
 
 def whole_number(
-    value, *, field: str, minimum: int | None = None, maximum: int | None = None
+    value: object, *, field: str, minimum: int | None = None, maximum: int | None = None
 ) -> int:
     """A whole number typed or sent, within bounds, or a refusal naming the field: never
     a ValueError, nor a number too large for the database (OverflowError, DataError)."""
@@ -100,6 +110,6 @@ def whole_number(
 RECORD_YEARS = range(2000, 2100)
 
 
-def in_record_years(when) -> bool:
+def in_record_years(when: dt.date) -> bool:
     """A date or datetime within RECORD_YEARS."""
     return when.year in RECORD_YEARS

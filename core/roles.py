@@ -4,7 +4,13 @@ listed once in ROLE_PERMISSIONS and synced to the groups after every migrate.
 A person may hold several roles. Code asks for a permission, never a group name.
 """
 
+from typing import TYPE_CHECKING
+
 from django.db.models import TextChoices
+
+if TYPE_CHECKING:
+    from django.apps.registry import Apps
+    from django.contrib.auth.models import AbstractUser
 
 
 class Role(TextChoices):
@@ -130,7 +136,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
 }
 
 
-def sync_role_permissions(apps=None) -> None:
+def sync_role_permissions(apps: "Apps | None" = None) -> None:
     """Give each role's group exactly the permissions ROLE_PERMISSIONS lists, creating
     the group where it is missing. Runs after every migrate (and after a test empties
     the tables); a name that matches no permission stops it, naming the name."""
@@ -154,7 +160,7 @@ def sync_role_permissions(apps=None) -> None:
         group.permissions.set([found[name] for name in names])
 
 
-def staff_name(user) -> str:
+def staff_name(user: "AbstractUser") -> str:
     """How a member of staff is named on pages, exports and messages: their full name,
     or their username when no name is recorded (a pharmacy integration's account)."""
     return user.get_full_name() or user.get_username()

@@ -80,9 +80,9 @@ def _original(session: DoseSession, record: str, sequence: int | None):
     elif record == Amendment.Record.OBSERVATION:
         original = getattr(session, "observation", None)
     elif record == Amendment.Record.ADMINISTRATION:
-        original = session.administrations.filter(sequence=sequence or 1).first()
+        original = session.administrations.filter(sequence=sequence or 1).first()  # type: ignore[assignment]
     else:
-        original = session if (session.outcome_by_id or session.outcome_note) else None
+        original = session if (session.outcome_by_id or session.outcome_note) else None  # type: ignore[assignment]
     if original is None:
         what = (
             "outcome note" if record == Amendment.Record.OUTCOME else Amendment.Record(record).label
@@ -109,7 +109,7 @@ def _normalise(name: str, value) -> str:
     choices = {"poss": Poss, "route": Route, "site": Site, "outcome": Observation.Outcome}
     if name in choices:
         what = AMENDABLE_LABELS[name].lower()
-        return str(choice(choices[name], value, field=field, what=what).value)
+        return str(choice(choices[name], value, field=field, what=what).value)  # type: ignore[arg-type]
     if name in ("injected_at", "naloxone_at"):
         when = value if isinstance(value, dt.datetime) else None
         if when is None and value not in (None, ""):
@@ -276,7 +276,7 @@ def _check_corrected_assessment(original, after: dict, policy) -> None:
     reading = Reading(after["poss"], breath, policy)
     if reading.withhold:
         what = (
-            f"Breath alcohol {format_mg(breath)} µg/100 ml"
+            f"Breath alcohol {format_mg(breath)} µg/100 ml"  # type: ignore[arg-type]
             if reading.alcohol_withhold
             else f"POSS {after['poss']}"
         )

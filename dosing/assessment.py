@@ -2,6 +2,8 @@
 decide to proceed, defer or withhold, before any dose is given."""
 
 import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +30,11 @@ from .models import (
 )
 from .room import already_ended, check_not_blocked, end_session, lock_session
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from eligibility.models import ClinicPolicy
+
 
 def first_dose_of_day(session: DoseSession) -> bool:
     return not Administration.objects.filter(
@@ -41,11 +48,11 @@ class Reading:
     and the cautions (POSS 2, breath at the caution threshold), each with the withhold
     reason a deferral would carry. The assessment and a correction of it read the same."""
 
-    def __init__(self, poss: str, breath, policy):
+    def __init__(self, poss: str, breath: Decimal | None, policy: "ClinicPolicy") -> None:
         self.poss = poss
-        self.sedation_withhold = None
-        self.alcohol_withhold = None
-        self.cautions = []
+        self.sedation_withhold: tuple[WithholdReason, str] | None = None
+        self.alcohol_withhold: tuple[WithholdReason, str] | None = None
+        self.cautions: list[tuple[str, WithholdReason]] = []
         if poss in POSS_CAUTION:
             self.cautions.append(("POSS 2", WithholdReason.SEDATION))
         if poss in POSS_WITHHOLD:
@@ -55,28 +62,28 @@ class Reading:
                 "sedation deepens.",
             )
         if breath is not None and policy.breath_thresholds_set:
-            if breath >= policy.breath_withhold_threshold:
+            if breath >= policy.breath_withhold_threshold:  # type: ignore[operator]
                 self.alcohol_withhold = (
                     WithholdReason.ALCOHOL,
                     f"Breath alcohol {format_mg(breath)} µg/100 ml is at or above the withhold "
-                    f"threshold of {format_mg(policy.breath_withhold_threshold)}: withheld for "
+                    f"threshold of {format_mg(policy.breath_withhold_threshold)}: withheld for "  # type: ignore[arg-type]
                     "this session.",
                 )
-            elif breath >= policy.breath_caution_threshold:
+            elif breath >= policy.breath_caution_threshold:  # type: ignore[operator]
                 self.cautions.append(
                     (
                         f"breath alcohol {format_mg(breath)} µg/100 ml (caution threshold "
-                        f"{format_mg(policy.breath_caution_threshold)})",
+                        f"{format_mg(policy.breath_caution_threshold)})",  # type: ignore[arg-type]
                         WithholdReason.ALCOHOL,
                     )
                 )
 
     @property
-    def withhold(self):
+    def withhold(self) -> tuple[WithholdReason, str] | None:
         return self.alcohol_withhold or self.sedation_withhold
 
     @property
-    def deferral_reason(self):
+    def deferral_reason(self) -> WithholdReason | None:
         """What a deferral would be withheld for, if the window closes first."""
         if self.sedation_withhold:
             return self.sedation_withhold[0]
@@ -85,7 +92,7 @@ class Reading:
     def caution_text(self) -> str:
         return " and ".join(text for text, _ in self.cautions)
 
-    def decision(self, *, defer: bool, caution_reason: str, closes_at) -> str:
+    def decision(self, *, defer: bool, caution_reason: str, closes_at: dt.datetime) -> str:
         """Go on, withhold or defer; refuses a deferral with nothing to defer, and a
         caution without its reason."""
         if self.alcohol_withhold:
@@ -117,10 +124,10 @@ ASSESSABLE = (SessionStatus.SCHEDULED, SessionStatus.DEFERRED)
 def session_assess(
     *,
     session: DoseSession,
-    nurse,
+    nurse: "User",
     identity_confirmed: bool,
     poss: str,
-    breath_mcg_per_100ml=None,
+    breath_mcg_per_100ml: object = None,
     caution_reason: str = "",
     defer: bool = False,
     now: dt.datetime | None = None,
@@ -174,7 +181,7 @@ def session_assess(
             defer=defer, caution_reason=caution_reason, closes_at=locked.closes_at
         )
         deferred = decision == Assessment.Decision.DEFER
-        assessment = Assessment.objects.create(
+        assessment = Assessment.objects.create(  # type: ignore[misc]
             session=locked,
             sequence=locked.assessments.count() + 1,
             identity_confirmed=True,
@@ -198,7 +205,7 @@ def session_assess(
                 now=now,
             )
         if decision == Assessment.Decision.WITHHOLD:
-            reason, note = reading.withhold
+            reason, note = reading.withhold  # type: ignore[misc]
             end_session(locked, SessionStatus.WITHHELD, by=nurse, reason=reason, note=note, now=now)
         else:
             locked.status = SessionStatus.DEFERRED if deferred else SessionStatus.ASSESSED

@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
@@ -11,10 +12,15 @@ from eligibility.models import ServiceUser
 
 from .models import BreathTest
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from .models import DoseSession
+
 MAX_BREATH_READING = Decimal("500")
 
 
-def parse_breath(value, *, field: str = "reading_mcg_per_100ml") -> Decimal:
+def parse_breath(value: object, *, field: str = "reading_mcg_per_100ml") -> Decimal:
     try:
         reading = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as error:
@@ -41,10 +47,10 @@ def parse_breath(value, *, field: str = "reading_mcg_per_100ml") -> Decimal:
 def breath_test_record(
     *,
     service_user: ServiceUser,
-    recorded_by,
-    reading,
+    recorded_by: "User",
+    reading: object,
     taken_at: dt.datetime | None = None,
-    session=None,
+    session: "DoseSession | None" = None,
     now: dt.datetime | None = None,
 ) -> BreathTest:
     """Record a breath alcohol reading; one taken at a pre-dose check names its session."""

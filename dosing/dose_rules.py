@@ -4,7 +4,9 @@ corrects. Each check refuses with the numbers, naming the field to fix."""
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.errors import RuleViolation
@@ -22,6 +24,12 @@ from .models import (
 )
 from .selectors import prescription_in_force
 
+if TYPE_CHECKING:
+    from eligibility.models import ClinicPolicy
+
+    from .effective import Injection
+    from .models import Prescription
+
 
 def local_time(instant: dt.datetime) -> str:
     return f"{timezone.localtime(instant):%H:%M}"
@@ -32,7 +40,9 @@ def duration(minutes: int) -> str:
     return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
 
 
-def check_injection(*, drawn: Decimal, injected: Decimal, route, site, risk_discussion) -> None:
+def check_injection(
+    *, drawn: Decimal, injected: Decimal, route: str, site: str, risk_discussion: str
+) -> None:
     """What an injection must be on its own: a site of its route, a lower-limb IV
     risk discussion, and no more injected than was drawn up."""
     if site not in SITES_FOR_ROUTE[Route(route)]:
@@ -99,11 +109,11 @@ def prescription_for_injection(
     sequence: int,
     drawn: Decimal,
     injected: Decimal,
-    route,
+    route: str,
     injected_at: dt.datetime,
     first_injected_at: dt.datetime | None,
     shown_prescription: int | None = None,
-):
+) -> "Prescription":
     """The prescription version the injection is checked against: the one in force at
     the moment of the injection. Refuses a route it does not allow, a first injection
     above the slot's dose, and a top-up outside its allowance or too soon.
@@ -156,11 +166,11 @@ def prescription_for_injection(
             field="injected_mg",
         )
     if sequence == 2:
-        _check_topup(prescription, first_injected_at, injected, injected_at, session.policy)
+        _check_topup(prescription, first_injected_at, injected, injected_at, session.policy)  # type: ignore[arg-type]
     return prescription
 
 
-def check_topup_gap(first_at: dt.datetime, topup_at: dt.datetime, policy) -> None:
+def check_topup_gap(first_at: dt.datetime, topup_at: dt.datetime, policy: "ClinicPolicy") -> None:
     """A top-up comes at least the clinic's gap after the first injection, both as they
     now read: checked for the top-up, and again when either injection's time is
     corrected."""
@@ -174,7 +184,13 @@ def check_topup_gap(first_at: dt.datetime, topup_at: dt.datetime, policy) -> Non
         )
 
 
-def _check_topup(prescription, first_at, injected, injected_at, policy) -> None:
+def _check_topup(
+    prescription: "Prescription",
+    first_at: dt.datetime,
+    injected: Decimal,
+    injected_at: dt.datetime,
+    policy: "ClinicPolicy",
+) -> None:
     if not prescription.topup_max_mg:
         raise RuleViolation(
             "The prescription allows no top-up.", code="topup_not_allowed", field="injected_mg"
@@ -189,7 +205,7 @@ def _check_topup(prescription, first_at, injected, injected_at, policy) -> None:
         )
 
 
-def check_interval(session: DoseSession, injected_at: dt.datetime, policy) -> None:
+def check_interval(session: DoseSession, injected_at: dt.datetime, policy: "ClinicPolicy") -> None:
     """No injection starts less than the minimum interval after the previous session's
     last injection, nor (for a correction, or a dose recorded late) less than the
     interval before the next session's first. Times are read as corrected."""
@@ -218,7 +234,7 @@ def check_interval(session: DoseSession, injected_at: dt.datetime, policy) -> No
         )
 
 
-def _neighbour_times(ordered) -> list[dt.datetime]:
+def _neighbour_times(ordered: QuerySet[Administration]) -> list[dt.datetime]:
     """The corrected injection times of the nearest session in that order."""
     nearest = ordered.values("session_id")[:1]
     return [i.injected_at for i in injections(Administration.objects.filter(session__in=nearest))]
@@ -228,7 +244,7 @@ def check_daily_total(
     session: DoseSession,
     *,
     injected: Decimal,
-    prescription,
+    prescription: "Prescription",
     excluding: Administration | None = None,
 ) -> None:
     """The day's injections, as corrected, stay within the prescribed daily maximum."""
@@ -251,7 +267,7 @@ def check_daily_total(
 def check_observation_times(
     session: DoseSession,
     *,
-    injected: list,
+    injected: list["Injection"],
     outcome: str,
     naloxone_at: dt.datetime | None,
     observed_at: dt.datetime,
@@ -284,7 +300,14 @@ def check_observation_times(
 
 
 def observation_check(
-    *, outcome, details, over_sedation, overdose, naloxone_mg, naloxone_at, ambulance_called
+    *,
+    outcome: str,
+    details: str,
+    over_sedation: bool,
+    overdose: bool,
+    naloxone_mg: Decimal | None,
+    naloxone_at: dt.datetime | None,
+    ambulance_called: bool,
 ) -> None:
     """The rules for a post-dose observation, as recorded or as corrected by
     amendment: any adverse sign makes it an adverse event, which is described, and

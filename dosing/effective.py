@@ -3,16 +3,23 @@ applied in order. The originals are never changed (Misuse of Drugs Regulations 2
 reg. 20), so every reader that needs the corrected value comes here."""
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from .mg import format_mg
 from .models import Administration, Amendment, Observation, Route, Site
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def effective_values(original, amendments, fields) -> dict[str, str]:
+
+def effective_values(
+    original: object, amendments: Iterable[Amendment], fields: Iterable[str]
+) -> dict[str, str]:
     """The record as it now reads: the original, with each amendment applied in order."""
     values = {name: _text(getattr(original, name)) for name in fields}
     for amendment in amendments:
@@ -21,7 +28,7 @@ def effective_values(original, amendments, fields) -> dict[str, str]:
     return values
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -38,7 +45,13 @@ class Injection:
     """One administration as it now reads, typed: what the rules and the register
     compare against."""
 
-    def __init__(self, administration: Administration, amendments=None, *, values=None):
+    def __init__(
+        self,
+        administration: Administration,
+        amendments: Iterable[Amendment] | None = None,
+        *,
+        values: dict[str, str] | None = None,
+    ) -> None:
         """As the amendments given (or prefetched) make it read; or, with ``values``,
         as a correction being checked would make it read."""
         if values is None:
@@ -69,14 +82,14 @@ class Injection:
         return Site(self.site).label
 
 
-def with_amendments(administrations):
+def with_amendments(administrations: QuerySet[Administration]) -> QuerySet[Administration]:
     """Administrations with their amendments in order, in one more query."""
     return administrations.prefetch_related(
         Prefetch("amendments", queryset=Amendment.objects.order_by("amended_at", "pk"))
     )
 
 
-def injections(administrations) -> list[Injection]:
+def injections(administrations: QuerySet[Administration]) -> list[Injection]:
     """These administrations as they now read, in two queries."""
     return [Injection(a) for a in with_amendments(administrations)]
 
@@ -95,7 +108,13 @@ OBSERVATION_FIELDS = (
 class ObservationAsRead:
     """A post-dose observation as it now reads, typed, from its effective values."""
 
-    def __init__(self, values: dict[str, str], *, observed_by=None, observed_at=None):
+    def __init__(
+        self,
+        values: dict[str, str],
+        *,
+        observed_by: "User | None" = None,
+        observed_at: dt.datetime | None = None,
+    ) -> None:
         self.outcome = values["outcome"]
         self.details = values["details"]
         self.over_sedation = values["over_sedation"] == "True"
@@ -109,7 +128,7 @@ class ObservationAsRead:
         self.observed_at = observed_at
 
     @classmethod
-    def of(cls, observation, amendments) -> "ObservationAsRead":
+    def of(cls, observation: Observation, amendments: Iterable[Amendment]) -> "ObservationAsRead":
         """``amendments``: the session's amendments of its observation, in order."""
         return cls(
             effective_values(observation, amendments, OBSERVATION_FIELDS),
@@ -130,7 +149,7 @@ class ObservationAsRead:
         return adverse_signs(self)
 
 
-def adverse_signs(observation) -> str:
+def adverse_signs(observation: "Observation | ObservationAsRead") -> str:
     """An adverse event's signs in words, e.g. "overdose, naloxone 0.4 mg at 15:20,
     ambulance called"; ``observation`` is an Observation or its corrected values."""
     signs = []

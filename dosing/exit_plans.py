@@ -7,6 +7,7 @@ prescription_issue, so every hard stop applies to them too.
 import datetime as dt
 import math
 from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
@@ -27,6 +28,11 @@ from .models import (
 from .prescribing import prescription_issue
 from .selectors import prescription_in_force
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from eligibility.models import Clinic
+
 WEEK = dt.timedelta(weeks=1)
 MAX_STEPS = 104  # two years of weekly versions
 PROMISED_NOTICE = relativedelta(months=6)
@@ -35,8 +41,8 @@ PROMISED_NOTICE = relativedelta(months=6)
 def reducing_plan_create(
     *,
     service_user: ServiceUser,
-    created_by,
-    weekly_reduction_percent,
+    created_by: "User",
+    weekly_reduction_percent: Decimal | str | int,
     starts_at: dt.datetime,
     reason: str,
     switch_at: dt.datetime | None = None,
@@ -89,12 +95,14 @@ def reducing_plan_create(
     return plan
 
 
-def reduction_steps(plan: ReducingPlan, base: Prescription) -> list[tuple[dt.datetime, dict]]:
+def reduction_steps(
+    plan: ReducingPlan, base: Prescription
+) -> list[tuple[dt.datetime, dict[str, Decimal]]]:
     """Each week's start and doses: the starting dose less k times the weekly share,
     rounded down to 0.01 mg, until a dose would reach zero or the switch date comes."""
     share = plan.weekly_reduction_percent / Decimal(100)
     base_doses = {d.slot_code: d.dose_mg for d in base.slot_doses.all()}
-    steps = []
+    steps: list[tuple[dt.datetime, dict[str, Decimal]]] = []
     for k in range(MAX_STEPS + 1):
         starts = plan.starts_at + k * WEEK
         if plan.switch_at is not None and starts >= plan.switch_at:
@@ -116,7 +124,7 @@ def reduction_steps(plan: ReducingPlan, base: Prescription) -> list[tuple[dt.dat
 
 
 def reducing_plan_activate(
-    *, plan: ReducingPlan, prescriber, now: dt.datetime | None = None
+    *, plan: ReducingPlan, prescriber: "User", now: dt.datetime | None = None
 ) -> list[Prescription]:
     """Issue the plan's future versions, all or none. The last one ends the prescription:
     at the switch date, or a week after the last reduced dose when reducing to zero."""
@@ -172,7 +180,7 @@ def reducing_plan_activate(
 
 
 def reducing_plan_cancel(
-    *, plan: ReducingPlan, cancelled_by, reason: str, now: dt.datetime | None = None
+    *, plan: ReducingPlan, cancelled_by: "User", reason: str, now: dt.datetime | None = None
 ) -> int:
     """Stop a plan: its versions not yet started are cancelled; the rest stay on record."""
     now = now or timezone.now()
@@ -195,7 +203,12 @@ def reducing_plan_cancel(
 
 
 def service_closure_record(
-    *, clinic, closes_on: dt.date, recorded_by, reason: str, now: dt.datetime | None = None
+    *,
+    clinic: "Clinic",
+    closes_on: dt.date,
+    recorded_by: "User",
+    reason: str,
+    now: dt.datetime | None = None,
 ) -> ServiceClosure:
     """Record the closure date and draft a reducing plan for everyone in treatment.
 

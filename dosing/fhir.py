@@ -15,6 +15,7 @@ Sessions still open (scheduled or assessed) have not happened yet and are left o
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Prefetch
@@ -39,6 +40,10 @@ from .models import (
     Site,
     WithholdReason,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from rest_framework.request import Request
 
 PROFILE = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-MedicationAdministration"
 NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
@@ -66,18 +71,26 @@ def _instant(value: dt.datetime) -> str:
     return value.isoformat()
 
 
-def _person(user) -> str:
+def _person(user: "User") -> str:
     return user.get_full_name() or user.username
 
 
-def _subject(service_user: ServiceUser) -> dict:
+def _subject(service_user: ServiceUser) -> dict[str, Any]:
     return {
         "reference": f"Patient/{service_user.pk}",
         "identifier": {"system": NHS_NUMBER, "value": service_user.nhs_number},
     }
 
 
-def _given(session, administration, values, *, status, version_id, note) -> dict:
+def _given(
+    session: DoseSession,
+    administration: Administration,
+    values: dict[str, str],
+    *,
+    status: str,
+    version_id: str,
+    note: str | None,
+) -> dict[str, Any]:
     route = Route(values["route"])
     code, display = ROUTES[route]
     resource = {
@@ -125,7 +138,7 @@ def _given(session, administration, values, *, status, version_id, note) -> dict
     return resource
 
 
-def _not_done(session: DoseSession) -> dict:
+def _not_done(session: DoseSession) -> dict[str, Any]:
     status = SessionStatus(session.status)
     text = NOT_DONE[status]
     if status == SessionStatus.WITHHELD and session.outcome_reason in WithholdReason.values:
@@ -154,14 +167,16 @@ def _not_done(session: DoseSession) -> dict:
                 "function": {"coding": [{"system": PERFORM_FUNCTION, "code": "performer"}]},
                 "actor": {
                     "reference": f"Practitioner/{session.outcome_by_id}",
-                    "display": _person(session.outcome_by),
+                    "display": _person(session.outcome_by),  # type: ignore[arg-type]
                 },
             }
         ]
     return resource
 
 
-def _injection(session, administration, amendments) -> list[dict]:
+def _injection(
+    session: DoseSession, administration: Administration, amendments: list[Amendment]
+) -> list[dict[str, Any]]:
     """An injection as it stands (completed), after each earlier version of it as
     first recorded and as corrected (entered-in-error), oldest first."""
     resources = []
@@ -195,7 +210,7 @@ def _injection(session, administration, amendments) -> list[dict]:
     return resources
 
 
-def medication_administrations(service_user: ServiceUser) -> list[dict]:
+def medication_administrations(service_user: ServiceUser) -> list[dict[str, Any]]:
     """Every ended session of the person as resources, oldest first. Three queries."""
     sessions = (
         DoseSession.objects.filter(service_user=service_user, status__in=ENDED)
@@ -230,7 +245,7 @@ def medication_administrations(service_user: ServiceUser) -> list[dict]:
     return resources
 
 
-def medication_administration_bundle(service_user: ServiceUser, *, base_url: str) -> dict:
+def medication_administration_bundle(service_user: ServiceUser, *, base_url: str) -> dict[str, Any]:
     resources = medication_administrations(service_user)
     return {
         "resourceType": "Bundle",
@@ -256,7 +271,7 @@ def medication_administration_bundle(service_user: ServiceUser, *, base_url: str
 )
 @api_view(["GET"])
 @permission_classes([requires("dosing.view_dosesession")])
-def fhir_medication_administration(request):
+def fhir_medication_administration(request: "Request") -> Response:
     """FHIR R4 searchset Bundle (UK Core MedicationAdministration) of a service
     user's ended dose sessions: injections given, doses not given with the reason,
     and corrected records as entered-in-error beside their replacement."""

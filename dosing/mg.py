@@ -13,7 +13,9 @@ MAX_MG = Decimal("99999.99")
 MAX_NALOXONE_MG = Decimal("999.99")
 
 
-def parse_mg(value, *, field: str, allow_zero: bool = False, maximum: Decimal = MAX_MG) -> Decimal:
+def parse_mg(
+    value: object, *, field: str, allow_zero: bool = False, maximum: Decimal = MAX_MG
+) -> Decimal:
     """Milligrams as typed: a finite number with at most two decimal places, more
     than 0 (or, with allow_zero, 0 or more, as for a stock count), and at most
     ``maximum``, so that the column holds it."""

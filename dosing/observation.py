@@ -3,6 +3,7 @@ adverse event raises. Shared by the observation as recorded (dosing.room) and as
 corrected (dosing.amendments)."""
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
@@ -11,6 +12,12 @@ from alerts.services import alert_close, alert_raise
 
 from .effective import adverse_signs
 from .models import DoseSession
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from .effective import ObservationAsRead
+    from .models import Observation
 
 
 def observation_due_at(session: DoseSession, last_injected_at: dt.datetime) -> dt.datetime:
@@ -25,7 +32,7 @@ def observation_due_at(session: DoseSession, last_injected_at: dt.datetime) -> d
 OBSERVATION_OVERDUE_CAUSE = "observation:"
 
 
-def observation_overdue_close(session: DoseSession, *, by, now: dt.datetime) -> None:
+def observation_overdue_close(session: DoseSession, *, by: "User", now: dt.datetime) -> None:
     """Recorded late: the session's "observation not recorded" alert has its answer."""
     alert_close(
         kind=AlertKind.OBSERVATION_OVERDUE,
@@ -36,7 +43,9 @@ def observation_overdue_close(session: DoseSession, *, by, now: dt.datetime) -> 
     )
 
 
-def adverse_event_alert(session: DoseSession, observation, *, now: dt.datetime) -> None:
+def adverse_event_alert(
+    session: DoseSession, observation: "Observation | ObservationAsRead", *, now: dt.datetime
+) -> None:
     """DOMAIN.md: an adverse event alerts prescribers and managers at once. One alert
     per session, whether recorded at the observation or by a correction of it."""
     signs = adverse_signs(observation)

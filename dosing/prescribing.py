@@ -4,9 +4,10 @@ Every write here checks the product's hard stops first."""
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Manager, Max, Model, QuerySet
 from django.utils import timezone
 
 from core.errors import Conflict, RuleViolation, require_reason
@@ -28,6 +29,13 @@ from .models import (
 )
 from .selectors import last_administered_session_dose, latest_prescription
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from eligibility.models import Clinic
+
+_Version = TypeVar("_Version", bound=Model)
+
 # Statuses in which a prescription may be issued, and the purpose it then has.
 PRESCRIBABLE = {
     Status.TITRATION: Purpose.TITRATION,
@@ -42,7 +50,7 @@ RISING_PURPOSES = {Purpose.INDUCTION, Purpose.TITRATION, Purpose.RETITRATION}
 def prescription_issue(
     *,
     service_user: ServiceUser,
-    prescriber,
+    prescriber: "User",
     slot_doses: Mapping[str, Decimal | str],
     reason: str,
     valid_from: dt.datetime | None = None,
@@ -199,7 +207,7 @@ def prescription_issue(
     return prescription
 
 
-def _check_window(valid_from: dt.datetime, valid_to: dt.datetime | None, now: dt.datetime):
+def _check_window(valid_from: dt.datetime, valid_to: dt.datetime | None, now: dt.datetime) -> None:
     if valid_from < now:
         raise RuleViolation(
             "A prescription cannot start in the past. Choose a start time from now on.",
@@ -230,16 +238,16 @@ def _lock_prescribable(service_user: ServiceUser) -> ServiceUser:
     return locked
 
 
-def _next_version(versions) -> int:
+def _next_version(versions: "QuerySet[Any] | Manager[Any]") -> int:
     return (versions.aggregate(v=Max("version"))["v"] or 0) + 1
 
 
-def _create_version(model, **fields):
+def _create_version(model: type[_Version], **fields: Any) -> _Version:
     """Insert a version; the unique (service user, version) constraint turns a race
     between two prescribers into a clear 409 rather than two versions."""
     try:
         with transaction.atomic():
-            return model.objects.create(**fields)
+            return model.objects.create(**fields)  # type: ignore[attr-defined, no-any-return]
     except IntegrityError as error:
         raise Conflict(
             "Another prescription for this person was just issued. Reload and "
@@ -251,7 +259,7 @@ def _create_version(model, **fields):
 def methadone_prescribe(
     *,
     service_user: ServiceUser,
-    prescriber,
+    prescriber: "User",
     nightly_dose_mg: Decimal | str,
     pharmacy: Pharmacy,
     reason: str,
@@ -290,7 +298,7 @@ def methadone_prescribe(
 
 def pharmacy_add(
     *,
-    clinic,
+    clinic: "Clinic",
     name: str,
     address: str,
     ods_code: str = "",
@@ -309,7 +317,7 @@ def pharmacy_add(
 
 
 def prescription_cancel(
-    *, prescription: Prescription, cancelled_by, reason: str, now: dt.datetime | None = None
+    *, prescription: Prescription, cancelled_by: "User", reason: str, now: dt.datetime | None = None
 ) -> PrescriptionCancellation:
     """Withdraw a version that has not started yet. One that is in effect cannot be."""
     now = now or timezone.now()

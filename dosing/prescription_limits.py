@@ -5,6 +5,7 @@ evidence a transfer in brings."""
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from core.errors import RuleViolation
 from eligibility.models import ABSOLUTE_MAX_DAILY_MG
@@ -18,8 +19,16 @@ from .models import (
 )
 from .selectors import prescription_in_force
 
+if TYPE_CHECKING:
+    from eligibility.models import ClinicPolicy, ServiceUser
 
-def check_daily_total(doses, topup, max_daily_total_mg, policy) -> None:
+
+def check_daily_total(
+    doses: dict[str, Decimal],
+    topup: Decimal | None,
+    max_daily_total_mg: Decimal | str | None,
+    policy: "ClinicPolicy",
+) -> None:
     ceiling = min(ABSOLUTE_MAX_DAILY_MG, policy.max_daily_total_mg)
     which = "1,000 mg limit" if ceiling == ABSOLUTE_MAX_DAILY_MG else "clinic's daily ceiling"
     sessions = sum(doses.values())
@@ -34,7 +43,7 @@ def check_daily_total(doses, topup, max_daily_total_mg, policy) -> None:
             )
         if sessions > stated:
             raise RuleViolation(
-                f"The session doses add up to {format_mg(sessions)} mg, more than the maximum "
+                f"The session doses add up to {format_mg(sessions)} mg, more than the maximum "  # type: ignore[arg-type]
                 f"daily total of {format_mg(stated)} mg.",
                 code="sessions_above_daily_total",
                 field="max_daily_total_mg",
@@ -43,14 +52,21 @@ def check_daily_total(doses, topup, max_daily_total_mg, policy) -> None:
     planned = sessions + (topup or 0) * len(doses)
     if planned > ceiling:
         raise RuleViolation(
-            f"The day's doses{' with top-ups' if topup else ''} add up to {format_mg(planned)} mg, "
+            f"The day's doses{' with top-ups' if topup else ''} add up to {format_mg(planned)} mg, "  # type: ignore[arg-type]
             f"above the {which}; the most allowed is {format_mg(ceiling)} mg.",
             code="daily_total_above_ceiling",
             field="slot_doses",
         )
 
 
-def transfer_evidence(*, service, last_dose_mg, last_dose_on, confirmed_by, today) -> dict:
+def transfer_evidence(
+    *,
+    service: str,
+    last_dose_mg: Decimal | str | None,
+    last_dose_on: dt.date | str | None,
+    confirmed_by: str,
+    today: dt.date,
+) -> dict[str, Any]:
     """DOMAIN.md: a documented transfer that bypasses the induction limit records its
     evidence. Refuses, naming what is missing; returns the fields to record."""
     service = (service or "").strip()
@@ -89,7 +105,7 @@ def transfer_evidence(*, service, last_dose_mg, last_dose_on, confirmed_by, toda
                 code="transfer_evidence_required",
                 field="transfer_last_dose_on",
             ) from None
-    if last_dose_on > today:
+    if last_dose_on > today:  # type: ignore[operator]
         raise RuleViolation(
             f"The last dose at the other service cannot be after today ({today:%d %b %Y}).",
             code="transfer_date_in_future",
@@ -103,7 +119,9 @@ def transfer_evidence(*, service, last_dose_mg, last_dose_on, confirmed_by, toda
     }
 
 
-def check_per_injection(doses, topup, policy) -> None:
+def check_per_injection(
+    doses: dict[str, Decimal], topup: Decimal | None, policy: "ClinicPolicy"
+) -> None:
     """The clinic's ceiling per injection (default 400 mg, the maximum single dose in
     the German diamorphine label): a hard stop for each slot's dose and the top-up."""
     ceiling = policy.max_injection_mg
@@ -131,7 +149,7 @@ def prelapse(previous: Prescription, code: str) -> Decimal:
     return dose if dose is not None else max(d.dose_mg for d in previous.slot_doses.all())
 
 
-def check_restart(doses, previous: Prescription) -> list[str]:
+def check_restart(doses: dict[str, Decimal], previous: Prescription) -> list[str]:
     """After a lapse the first re-titration version may not exceed the dose before the
     lapse (a hard stop); above half of it, the suggestion, needs a clinical reason.
     Returns the cautions that need one."""
@@ -155,7 +173,12 @@ def check_restart(doses, previous: Prescription) -> list[str]:
     return cautions
 
 
-def check_maintenance_rise(doses, person, valid_from, policy) -> list[str]:
+def check_maintenance_rise(
+    doses: dict[str, Decimal],
+    person: "ServiceUser",
+    valid_from: dt.datetime,
+    policy: "ClinicPolicy",
+) -> list[str]:
     """In maintenance, a slot's dose more than the clinic's step (default 50%) above its
     lowest in the clinic's period before (default 7 days) needs a clinical reason.
     Returns the cautions that need one."""
@@ -176,7 +199,7 @@ def check_maintenance_rise(doses, person, valid_from, policy) -> list[str]:
         before = [p.dose_for(code) for p in recent if p.dose_for(code) is not None]
         if not before:
             continue
-        lowest = min(before)
+        lowest: Decimal = min(before)  # type: ignore[type-var, assignment]
         allowed = (lowest * (1 + step / 100)).quantize(Decimal("0.01"))
         if dose > allowed:
             cautions.append(
@@ -187,7 +210,7 @@ def check_maintenance_rise(doses, person, valid_from, policy) -> list[str]:
     return cautions
 
 
-def check_new_starter(doses, topup) -> None:
+def check_new_starter(doses: dict[str, Decimal], topup: Decimal | None) -> None:
     for code, dose in doses.items():
         if dose > INDUCTION_FIRST_DOSE_MG:
             raise RuleViolation(
@@ -206,7 +229,7 @@ def check_new_starter(doses, topup) -> None:
         )
 
 
-def check_reduction(doses, previous: Prescription | None) -> None:
+def check_reduction(doses: dict[str, Decimal], previous: Prescription | None) -> None:
     if previous is None:
         raise RuleViolation("There is no prescription to reduce.", code="nothing_to_reduce")
     for code, dose in doses.items():
@@ -220,7 +243,9 @@ def check_reduction(doses, previous: Prescription | None) -> None:
             )
 
 
-def check_rise(doses, previous: Prescription, last_given: Decimal | None) -> None:
+def check_rise(
+    doses: dict[str, Decimal], previous: Prescription, last_given: Decimal | None
+) -> None:
     """No session dose more than 50% above the previous one.
 
     "Previous" is both the last administered session dose and the previous

@@ -458,5 +458,8 @@ def register_record(
     if kind == EntryKind.STOCK_CHECK:
         return register_stock_check(section=section, checked_by=by, now=now, **given)
     return register_correct(
-        entry=given.get("corrects"), note=given.get("note", ""), corrected_by=by, now=now
+        entry=given.get("corrects"),  # type: ignore[arg-type]
+        note=given.get("note", ""),
+        corrected_by=by,
+        now=now,
     )

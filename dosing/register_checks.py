@@ -3,6 +3,7 @@ stock check, and the daily scan that recomputes every balance from its entries."
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -18,10 +19,13 @@ from .models import (
     RegisterSection,
 )
 
+if TYPE_CHECKING:
+    from eligibility.models import Clinic
+
 
 # The register's quantities hold 10 digits, 2 of them decimals; a delivery or a
 # destruction of more ampoules than this is a typing slip.
-def register_balances(*, clinic) -> list[RegisterSection]:
+def register_balances(*, clinic: "Clinic") -> list[RegisterSection]:
     """Each section's balance and its last stock check (when, and whether it matched),
     in one query: the managers' summary."""
     last_check = RegisterEntry.objects.filter(

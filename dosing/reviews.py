@@ -3,6 +3,7 @@
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,11 +21,16 @@ from .models import (
 from .prescribing import prescription_issue
 from .selectors import prescription_in_force
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from .models import Prescription
+
 
 def review_record(
     *,
     service_user: ServiceUser,
-    prescriber,
+    prescriber: "User",
     decision: str,
     notes: str,
     slot_doses: Mapping[str, Decimal | str] | None = None,
@@ -101,15 +107,23 @@ def review_record(
         )
 
 
-def _check_direction(decision, slot_doses, current) -> None:
+def _check_direction(
+    decision: ReviewDecision,
+    slot_doses: Mapping[str, Decimal | str] | None,
+    current: "Prescription | None",
+) -> None:
     if not slot_doses:
         raise RuleViolation(
             f"{decision.label} needs the new doses: enter the dose for each slot.",
             code="doses_required",
             field="slot_doses",
         )
-    new_total = sum(parse_mg(dose, field=f"slot_doses.{code}") for code, dose in slot_doses.items())
-    old_total = sum(d.dose_mg for d in current.slot_doses.all()) if current else Decimal(0)
+    new_total: Decimal = sum(  # type: ignore[assignment]
+        parse_mg(dose, field=f"slot_doses.{code}") for code, dose in slot_doses.items()
+    )
+    old_total: Decimal = (
+        sum(d.dose_mg for d in current.slot_doses.all()) if current else Decimal(0)  # type: ignore[assignment]
+    )
     if decision == ReviewDecision.INCREASE and new_total <= old_total:
         raise RuleViolation(
             f"An increase must raise the day's doses above {format_mg(old_total)} mg; these add up "

@@ -6,6 +6,7 @@ session at once are serialised: the second sees the first's result and is told
 """
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -42,6 +43,9 @@ from .models import (
 from .observation import adverse_event_alert, observation_due_at, observation_overdue_close
 from .register import register_supply_for
 from .witness import witness_confirm
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def lock_session(session: DoseSession) -> DoseSession:
@@ -83,7 +87,7 @@ def end_session(
     session: DoseSession,
     status: SessionStatus,
     *,
-    by,
+    by: "User | None",
     reason: str = "",
     note: str = "",
     now: dt.datetime,
@@ -116,11 +120,11 @@ def end_session(
 def dose_administer(
     *,
     session: DoseSession,
-    nurse,
+    nurse: "User",
     witness_username: str,
     witness_password: str,
-    drawn_mg,
-    injected_mg,
+    drawn_mg: object,
+    injected_mg: object,
     route: str,
     site: str,
     risk_discussion: str = "",
@@ -187,7 +191,7 @@ def dose_administer(
             route=route,
             injected_at=injected_at,
             # The first injection as it now reads, corrections applied.
-            first_injected_at=Injection(first).injected_at if topup else None,
+            first_injected_at=Injection(first).injected_at if topup else None,  # type: ignore[arg-type]
             shown_prescription=prescription,
         )
         check_interval(locked, injected_at, locked.policy)
@@ -240,12 +244,12 @@ def dose_administer(
 def session_observe(
     *,
     session: DoseSession,
-    observer,
+    observer: "User",
     outcome: str,
     details: str = "",
     over_sedation: bool = False,
     overdose: bool = False,
-    naloxone_mg=None,
+    naloxone_mg: object = None,
     naloxone_at: dt.datetime | None = None,
     ambulance_called: bool = False,
     now: dt.datetime | None = None,
@@ -309,7 +313,12 @@ def session_observe(
 
 
 def session_withhold(
-    *, session: DoseSession, nurse, reason: str, note: str = "", now: dt.datetime | None = None
+    *,
+    session: DoseSession,
+    nurse: "User",
+    reason: str,
+    note: str = "",
+    now: dt.datetime | None = None,
 ) -> DoseSession:
     """Staff withhold the dose on safety grounds, with a reason from the list."""
     now = now or timezone.now()
@@ -320,7 +329,7 @@ def session_withhold(
 
 
 def session_decline(
-    *, session: DoseSession, nurse, note: str = "", now: dt.datetime | None = None
+    *, session: DoseSession, nurse: "User", note: str = "", now: dt.datetime | None = None
 ) -> DoseSession:
     """The service user declines the dose."""
     return _end_open(
@@ -333,7 +342,15 @@ def session_decline(
     )
 
 
-def _end_open(session, status, *, by, reason, note, now) -> DoseSession:
+def _end_open(
+    session: DoseSession,
+    status: SessionStatus,
+    *,
+    by: "User",
+    reason: str,
+    note: str,
+    now: dt.datetime,
+) -> DoseSession:
     settle_service_user(session.service_user_id, now=now)
     with transaction.atomic():
         locked = lock_session(session)

@@ -432,7 +432,7 @@ def with_observation_amendments(observations: QuerySet[Observation]) -> QuerySet
 
 def observation_as_read(observation: Observation):
     """One observation of with_observation_amendments() as it now reads."""
-    return ObservationAsRead.of(observation, observation.session.observation_amendments)
+    return ObservationAsRead.of(observation, observation.session.observation_amendments)  # type: ignore[attr-defined]
 
 
 def observations_as_read(observations: QuerySet[Observation]) -> list[tuple[Observation, object]]:
@@ -461,5 +461,5 @@ def adverse_events(*, sessions: QuerySet[DoseSession], limit: int | None = None)
         # Noteworthy observations are mostly adverse events; a few left early or were
         # corrected to "no concerns". This many newest are enough to find ``limit``.
         rows = rows[: limit * 5]
-    read = [(o.session, r) for o, r in observations_as_read(rows) if r.adverse]
+    read = [(o.session, r) for o, r in observations_as_read(rows) if r.adverse]  # type: ignore[attr-defined]
     return read[:limit] if limit else read

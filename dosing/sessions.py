@@ -26,7 +26,7 @@ def slot_windows(
         .order_by("-effective_from")
     )
 
-    def in_force(at):
+    def in_force(at: dt.datetime) -> ClinicPolicy | None:
         return next((p for p in versions if p.effective_from <= at), None)
 
     candidates = [p for p in versions if p.effective_from >= day_start]

@@ -11,6 +11,7 @@ another clinic can lock a nurse out of witnessing here.
 """
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,7 +22,12 @@ from core.errors import RuleViolation
 
 from .models import WitnessFailure
 
-USERNAME_LENGTH = WitnessFailure._meta.get_field("username").max_length
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from eligibility.models import Clinic
+
+USERNAME_LENGTH: int = WitnessFailure._meta.get_field("username").max_length  # type: ignore[assignment]
 
 NOT_CONFIRMED = (
     "The witness's username or password is not right, or they are not on this clinic's "
@@ -39,12 +45,12 @@ def witness_confirm(
     *,
     witness_username: str,
     witness_password: str,
-    nurse,
-    clinic,
+    nurse: "User",
+    clinic: "Clinic",
     now: dt.datetime,
     permission: str = "dosing.witness_dose",
     may_witness: str = "doses in this clinic: a witness is an HCA or a nurse of the clinic",
-):
+) -> "User":
     """The witness confirms with their own credentials: picking a name is not enough.
 
     Wrong passwords are limited like logins (AXES_FAILURE_LIMIT within

@@ -1,14 +1,28 @@
 """Recording and reading the access log (issue 16.8)."""
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import AccessLog
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+    from django.http import HttpRequest
+
+    from .models import ServiceUser
+
 What = AccessLog.What
 
 
-def access_record(request, what: str, *, service_user=None, export: str = "") -> None:
+def access_record(
+    request: "HttpRequest",
+    what: str,
+    *,
+    service_user: "ServiceUser | None" = None,
+    export: str = "",
+) -> None:
     """Note that the member of staff behind this request opened a service user's
     record (or exported data), from the clinic they are working in. One INSERT."""
     clinic = getattr(request, "clinic", None) or getattr(service_user, "clinic", None)
@@ -24,7 +38,7 @@ def access_record(request, what: str, *, service_user=None, export: str = "") ->
     )
 
 
-def access_log_for_staff(user) -> QuerySet[AccessLog]:
+def access_log_for_staff(user: "User | AnonymousUser") -> QuerySet[AccessLog]:
     """Accesses to the records of this member of staff's clinics, and exports made
     from them."""
     return (

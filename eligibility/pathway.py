@@ -5,6 +5,7 @@ admissions at the same moment cannot both take the last place."""
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import django.dispatch
 from django.db import transaction
@@ -32,6 +33,9 @@ from .models import (
 from .selectors import clinic_staff, policy_in_force
 from .services import service_user_register, service_user_transition
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # Sent (after commit) when a place may have come free, so that the next person on
 # the waiting list is offered it. The monitoring app listens: it raises the alert.
 places_may_have_freed = django.dispatch.Signal()
@@ -57,7 +61,7 @@ def places_changed(clinic: Clinic) -> None:
 def referral_record(
     *,
     clinic: Clinic,
-    recorded_by,
+    recorded_by: "User",
     referred_by: str,
     referral_date: dt.date,
     substance_use_history: str,
@@ -65,7 +69,7 @@ def referral_record(
     risk_flags: Iterable[str] = (),
     risk_notes: str = "",
     service_user: ServiceUser | None = None,
-    person: Mapping | None = None,
+    person: Mapping[str, Any] | None = None,
     now: dt.datetime | None = None,
 ) -> Referral:
     """Record a referral: of a new person (person = NHS number, names, date of
@@ -161,7 +165,7 @@ def _open_referral(service_user: ServiceUser) -> Referral:
 def eligibility_assess(
     *,
     referral: Referral,
-    assessed_by,
+    assessed_by: "User",
     answers: Mapping[str, tuple[bool, str]],
     notes: str = "",
     now: dt.datetime | None = None,
@@ -253,7 +257,7 @@ def _lock_referral(referral: Referral) -> Referral:
 def referral_decide(
     *,
     referral: Referral,
-    prescriber,
+    prescriber: "User",
     decision: str,
     reason: str,
     advisory_reason: str = "",
@@ -271,7 +275,7 @@ def referral_decide(
         if referral.decision:
             raise Conflict(
                 f"This referral was already {referral.get_decision_display().lower()} by "
-                f"{staff_name(referral.decided_by)}.",
+                f"{staff_name(referral.decided_by)}.",  # type: ignore[arg-type]
                 code="referral_decided",
             )
         assessment = referral.assessments.order_by("-assessed_at", "-pk").first()
@@ -349,7 +353,7 @@ def waiting_list(*, clinic: Clinic) -> QuerySet[Referral]:
     )
 
 
-def places(*, clinic: Clinic, now: dt.datetime | None = None) -> dict:
+def places(*, clinic: Clinic, now: dt.datetime | None = None) -> dict[str, int]:
     """Capacity, places taken (everyone in treatment, suspended included), places held
     by an outstanding offer, and places free."""
     capacity = policy_in_force(clinic=clinic, at=now).capacity
@@ -366,9 +370,9 @@ def places(*, clinic: Clinic, now: dt.datetime | None = None) -> dict:
 def service_user_admit(
     *,
     service_user: ServiceUser,
-    admitted_by,
+    admitted_by: "User",
     agreement_signed_on: dt.date,
-    witness,
+    witness: "User",
     now: dt.datetime | None = None,
 ) -> Referral:
     """Admit an accepted person to treatment: the signed treatment agreement (date and

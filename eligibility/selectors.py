@@ -1,10 +1,12 @@
 """Reads about clinics and service users that need a little thought."""
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Manager, Model, OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -12,8 +14,18 @@ from core.errors import RuleViolation
 
 from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser, Status, StatusChange
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
-def for_staff(queryset: QuerySet, user, *, clinic: str = "clinic") -> QuerySet:
+_Row = TypeVar("_Row", bound=Model)
+
+
+def for_staff(
+    queryset: QuerySet[_Row] | Manager[_Row],
+    user: "User | AnonymousUser",
+    *,
+    clinic: str = "clinic",
+) -> QuerySet[_Row]:
     """The rows of the member of staff's clinics only, none for anyone else; `clinic`
     is the path from a row to its clinic."""
     if not user.is_authenticated:
@@ -21,35 +33,35 @@ def for_staff(queryset: QuerySet, user, *, clinic: str = "clinic") -> QuerySet:
     return queryset.filter(**{f"{clinic}__memberships__user": user})
 
 
-def clinics_for_staff(user) -> QuerySet[Clinic]:
+def clinics_for_staff(user: "User | AnonymousUser") -> QuerySet[Clinic]:
     """The clinics a member of staff works in. Anyone else sees none."""
     if not user.is_authenticated:
         return Clinic.objects.none()
     return Clinic.objects.filter(memberships__user=user)
 
 
-def service_users_for_staff(user) -> QuerySet[ServiceUser]:
+def service_users_for_staff(user: "User | AnonymousUser") -> QuerySet[ServiceUser]:
     if not user.is_authenticated:
         return ServiceUser.objects.none()
     return ServiceUser.objects.for_staff(user).select_related("clinic")
 
 
-def clinic_staff(clinic: Clinic) -> QuerySet:
+def clinic_staff(clinic: Clinic) -> QuerySet[Any]:
     """The people on a clinic's staff: active accounts, not integration tokens'."""
     return get_user_model().objects.filter(
         memberships__clinic=clinic, is_active=True, integration_token__isnull=True
     )
 
 
-def current_clinic(request) -> Clinic:
+def current_clinic(request: Any) -> Clinic:
     """The clinic this member of staff is working in now (CurrentClinicMiddleware);
     someone on no clinic's staff may not use a clinic's pages."""
     if request.clinic is None:
         raise PermissionDenied("You are not on a clinic's staff.")
-    return request.clinic
+    return request.clinic  # type: ignore[no-any-return]
 
 
-def service_user_in_scope(user, **lookup) -> ServiceUser:
+def service_user_in_scope(user: "User | AnonymousUser", **lookup: Any) -> ServiceUser:
     """A service user named in a request: another clinic's is a 404, as if absent."""
     return get_object_or_404(service_users_for_staff(user), **lookup)
 
@@ -100,7 +112,9 @@ def policy_versions(*, clinic: Clinic) -> QuerySet[ClinicPolicy]:
     )
 
 
-def attach_policies_in_force(clinics, *, at: dt.datetime | None = None) -> list[Clinic]:
+def attach_policies_in_force(
+    clinics: Iterable[Clinic], *, at: dt.datetime | None = None
+) -> list[Clinic]:
     """Set ``clinic.policy`` to the version in force at ``at``, for many clinics in
     two queries (versions, then their slots) rather than one per clinic."""
     at = at or timezone.now()

@@ -4,10 +4,11 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.text import capfirst
 
@@ -28,6 +29,9 @@ from .models import (
     normalise_nhs_number,
 )
 from .settling import settle_service_user
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @dataclass(frozen=True)
@@ -66,14 +70,14 @@ POLICY_FIELDS = (
 )
 
 
-def _describe(error: ValidationError, model) -> str:
+def _describe(error: ValidationError, model: type[Model]) -> str:
     """One readable sentence per problem, naming the setting it is about."""
-    parts = []
+    parts: list[str] = []
     for name, messages in error.message_dict.items():
         label = (
             ""
             if name == NON_FIELD_ERRORS
-            else f"{capfirst(model._meta.get_field(name).verbose_name)}: "
+            else f"{capfirst(model._meta.get_field(name).verbose_name)}: "  # type: ignore[union-attr]
         )
         parts.extend(f"{label}{message}" for message in messages)
     return " ".join(parts)
@@ -82,10 +86,10 @@ def _describe(error: ValidationError, model) -> str:
 def clinic_create(
     *,
     name: str,
-    created_by=None,
+    created_by: "User | None" = None,
     time_zone: str = "Europe/London",
     now: dt.datetime | None = None,
-    **policy_values,
+    **policy_values: Any,
 ) -> Clinic:
     """A new clinic, with DOMAIN.md's default policy (or the values given) in force from now."""
     now = now or timezone.now()
@@ -106,7 +110,9 @@ def clinic_create(
     return clinic
 
 
-def staff_member_add(*, clinic: Clinic, user, added_by=None) -> StaffMembership:
+def staff_member_add(
+    *, clinic: Clinic, user: "User", added_by: "User | None" = None
+) -> StaffMembership:
     """Let a member of staff work in (and see the records of) a clinic. Idempotent."""
     membership = StaffMembership(clinic=clinic, user=user)
     audited(membership, by=added_by, why="Added to clinic")
@@ -151,12 +157,12 @@ def _check_slots(slots: Sequence[SlotSpec]) -> None:
 def policy_issue(
     *,
     clinic: Clinic,
-    issued_by,
+    issued_by: "User | None",
     effective_from: dt.datetime,
     reason: str,
     slots: Sequence[SlotSpec] | None = None,
     now: dt.datetime | None = None,
-    **values,
+    **values: Any,
 ) -> ClinicPolicy:
     """A new version of the clinic's policy, in force from ``effective_from``.
 
@@ -198,6 +204,12 @@ def policy_issue(
             }
         carried.update(values)
         if slots is None:
+            if previous is None:  # only a clinic's first version: clinic_create gives slots
+                raise RuleViolation(
+                    "No earlier policy to carry the dose slots from: give the slots.",
+                    code="slots_required",
+                    field="slots",
+                )
             slots = [SlotSpec(s.code, s.opens_at, s.closes_at) for s in previous.slots.all()]
         _check_slots(slots)
         policy = ClinicPolicy(
@@ -235,7 +247,7 @@ def policy_issue(
 def service_user_register(
     *,
     clinic: Clinic,
-    registered_by,
+    registered_by: "User | None",
     nhs_number: str,
     given_name: str,
     family_name: str,
@@ -295,7 +307,7 @@ def service_user_transition(
     *,
     service_user: ServiceUser,
     to_status: str,
-    changed_by,
+    changed_by: "User | None",
     reason: str,
     now: dt.datetime | None = None,
 ) -> ServiceUser:
@@ -337,7 +349,7 @@ def service_user_walk(
     *,
     service_user: ServiceUser,
     path: Sequence[str],
-    changed_by,
+    changed_by: "User | None",
     reason: str,
     now: dt.datetime | None = None,
 ) -> ServiceUser:
@@ -354,7 +366,11 @@ def service_user_walk(
 
 
 def titration_complete(
-    *, service_user: ServiceUser, prescriber, reason: str = "", now: dt.datetime | None = None
+    *,
+    service_user: ServiceUser,
+    prescriber: "User",
+    reason: str = "",
+    now: dt.datetime | None = None,
 ) -> ServiceUser:
     """The prescriber judges the dose stable: titration or re-titration ends in maintenance.
 
@@ -382,7 +398,12 @@ def titration_complete(
 
 
 def service_users_transition_many(
-    *, service_users: QuerySet, to_status: str, reason: str, now: dt.datetime, changed_by=None
+    *,
+    service_users: QuerySet[ServiceUser],
+    to_status: str,
+    reason: str,
+    now: dt.datetime,
+    changed_by: "User | None" = None,
 ) -> list[int]:
     """Move many service users at once, for a scan: those whose status allows the
     step move, under row locks, with a StatusChange and a history row each, in a

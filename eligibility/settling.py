@@ -8,16 +8,22 @@ scan's settle (dosing.apps); eligibility knows nothing of sessions.
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
 from core.hooks import Hooks
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+    from rest_framework.request import Request
+    from rest_framework.response import Response
+
 _SETTLERS = Hooks()
 _PERSON_SETTLERS = Hooks()
 
 
-def register(settler: Callable, *, for_one: Callable | None = None) -> None:
+def register(settler: Callable[..., Any], *, for_one: Callable[..., Any] | None = None) -> None:
     """``settler(user, now=...)`` settles what the member of staff may read;
     ``for_one(service_user_id, now=...)`` settles one person before an action on them."""
     _SETTLERS.register(settler)
@@ -33,7 +39,7 @@ def settle_service_user(service_user_id: int, *, now: dt.datetime | None = None)
         settler(service_user_id, now=now)
 
 
-def settle_for_staff(user, *, now: dt.datetime | None = None) -> None:
+def settle_for_staff(user: "User | AnonymousUser", *, now: dt.datetime | None = None) -> None:
     if not user.is_authenticated:
         return
     now = now or timezone.now()
@@ -44,10 +50,10 @@ def settle_for_staff(user, *, now: dt.datetime | None = None) -> None:
 class SettledReads:
     """For an API viewset: list and retrieve settle the caller's clinics first."""
 
-    def list(self, request, *args, **kwargs):
+    def list(self, request: "Request", *args: Any, **kwargs: Any) -> "Response":
         settle_for_staff(request.user)
-        return super().list(request, *args, **kwargs)
+        return super().list(request, *args, **kwargs)  # type: ignore[misc, no-any-return]
 
-    def retrieve(self, request, *args, **kwargs):
+    def retrieve(self, request: "Request", *args: Any, **kwargs: Any) -> "Response":
         settle_for_staff(request.user)
-        return super().retrieve(request, *args, **kwargs)
+        return super().retrieve(request, *args, **kwargs)  # type: ignore[misc, no-any-return]

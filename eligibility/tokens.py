@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,6 +17,9 @@ from core.errors import Conflict, RuleViolation
 from core.roles import Role
 
 from .models import Clinic, IntegrationToken, StaffMembership, TokenRefusal
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger("hat_clinic.security")
 
@@ -34,8 +38,9 @@ def token_issue(
     clinic: Clinic,
     name: str,
     role: str,
-    created_by,
-    pharmacy=None,
+    created_by: "User",
+    # A dosing.Pharmacy: dosing is a layer above (docs/architecture.md).
+    pharmacy: Any = None,
     now: dt.datetime | None = None,
 ) -> tuple[IntegrationToken, str]:
     """Make a token; returns it and its key, which is not stored and is shown once.
@@ -82,7 +87,9 @@ def token_issue(
     return token, key
 
 
-def token_revoke(*, token: IntegrationToken, revoked_by, now: dt.datetime | None = None) -> None:
+def token_revoke(
+    *, token: IntegrationToken, revoked_by: "User", now: dt.datetime | None = None
+) -> None:
     now = now or timezone.now()
     with transaction.atomic():
         locked = IntegrationToken.objects.select_for_update().get(pk=token.pk)

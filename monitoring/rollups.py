@@ -103,9 +103,9 @@ def attendance_rollup(*, now: dt.datetime | None = None) -> dt.date | None:
         first_open = DoseSession.objects.filter(
             status__in=OPEN_SESSION_STATUSES, clinic_day__lte=target
         ).order_by("clinic_day")
-        first_open = first_open.values_list("clinic_day", flat=True).first()
+        first_open = first_open.values_list("clinic_day", flat=True).first()  # type: ignore[assignment]
         if first_open is not None:
-            target = first_open - dt.timedelta(days=1)
+            target = first_open - dt.timedelta(days=1)  # type: ignore[assignment, operator]
         since = (
             mark.through + dt.timedelta(days=1)
             if mark.through
@@ -123,7 +123,7 @@ def attendance_rollup(*, now: dt.datetime | None = None) -> dt.date | None:
             .order_by()
         )
         AttendanceDay.objects.bulk_create(
-            (AttendanceDay(clinic_id=row.pop("clinic"), **row) for row in days.iterator()),
+            (AttendanceDay(clinic_id=row.pop("clinic"), **row) for row in days.iterator()),  # type: ignore[misc]
             batch_size=BATCH,
         )
         # The weeks whose Sunday is now settled, each counted whole from its Monday.
@@ -142,9 +142,9 @@ def attendance_rollup(*, now: dt.datetime | None = None) -> dt.date | None:
             AttendanceWeek.objects.bulk_create(
                 (
                     AttendanceWeek(
-                        service_user_id=row.pop("service_user"),
-                        clinic_id=row.pop("clinic"),
-                        week=as_date(row.pop("monday")),
+                        service_user_id=row.pop("service_user"),  # type: ignore[misc]
+                        clinic_id=row.pop("clinic"),  # type: ignore[misc]
+                        week=as_date(row.pop("monday")),  # type: ignore[misc]
                         **row,
                     )
                     for row in weeks.iterator()
@@ -211,7 +211,7 @@ def attendance_people(
         .annotate(**session_counts())
         .order_by()
     )
-    return [*rolled, *live]
+    return [*rolled, *live]  # type: ignore[list-item]
 
 
 def tox_counts(screens: QuerySet, period) -> list[dict]:
@@ -241,7 +241,7 @@ def tox_counts(screens: QuerySet, period) -> list[dict]:
     )
     return [
         *({**row, "substance": "street_heroin"} for row in heroin),
-        *others,
+        *others,  # type: ignore[list-item]
     ]
 
 
@@ -312,4 +312,4 @@ def tox_month_rows(clinics: QuerySet, start: dt.date, end: dt.date) -> list[dict
         screens = screens.filter(recorded_at__gt=cutoff)
     else:
         rolled = rolled.none()
-    return [*rolled, *tox_counts(screens, TruncMonth)]
+    return [*rolled, *tox_counts(screens, TruncMonth)]  # type: ignore[list-item]

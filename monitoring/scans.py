@@ -7,6 +7,8 @@ or collection starts a new cause). Set-wise: a fixed number of queries per clini
 """
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     BigIntegerField,
@@ -37,6 +39,9 @@ from eligibility.selectors import admitted_at, attach_policies_in_force, policy_
 
 from .models import MethadoneCollection, ToxScreen
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # Reviews and samples are not expected while someone is in hospital or custody.
 MONITORED = [status for status in IN_TREATMENT if status != Status.SUSPENDED]
 NEVER = dt.date(1970, 1, 1)
@@ -50,7 +55,9 @@ def _clinics_with_policies(now: dt.datetime) -> list[Clinic]:
     return [c for c in attach_policies_in_force(Clinic.objects.all(), at=now) if c.policy]
 
 
-def _person_alerts(people: QuerySet, *, kind: AlertKind, cause, detail, now) -> int:
+def _person_alerts(
+    people: QuerySet[ServiceUser], *, kind: AlertKind, cause: Any, detail: str, now: dt.datetime
+) -> int:
     return alerts_raise_from(
         people.values(
             alert_clinic=F("clinic_id"),
@@ -72,7 +79,7 @@ def reviews_overdue_scan(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     raised = 0
     for clinic in _clinics_with_policies(now):
-        days = clinic.policy.review_interval_days
+        days = clinic.policy.review_interval_days  # type: ignore[union-attr]
         overdue = with_review_due(
             ServiceUser.objects.filter(clinic=clinic, status__in=MONITORED),
             dt.timedelta(days=days),
@@ -92,7 +99,7 @@ def tox_overdue_scan(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     raised = 0
     for clinic in _clinics_with_policies(now):
-        days = clinic.policy.tox_interval_days
+        days = clinic.policy.tox_interval_days  # type: ignore[union-attr]
         today = clinic.clinic_day_of(now)
         last = ToxScreen.objects.filter(service_user=OuterRef("pk")).order_by("-sample_date", "-pk")
         overdue = (
@@ -166,7 +173,7 @@ def breath_missing_scan(*, now: dt.datetime | None = None, days_back: int = 7) -
     )
 
 
-def methadone_uncollected_check(service_users: QuerySet, *, now: dt.datetime) -> int:
+def methadone_uncollected_check(service_users: QuerySet[ServiceUser], *, now: dt.datetime) -> int:
     """DOMAIN.md: after methadone_uncollected_days uncollected days in a row (the days
     reported since the last collection), alert. One alert per run of days: its cause
     is the run's first uncollected day."""
@@ -224,7 +231,9 @@ def methadone_uncollected_scan(*, now: dt.datetime | None = None) -> int:
 PLACE_OFFER_CAUSE = "place-offer:"
 
 
-def free_places_offer(*, clinic_ids=None, now: dt.datetime | None = None) -> int:
+def free_places_offer(
+    *, clinic_ids: Iterable[int] | None = None, now: dt.datetime | None = None
+) -> int:
     """Offer each clinic's free places to the next on its waiting list, and alert the
     prescribers and managers to each offer. Returns the number of offers made."""
     from eligibility.pathway import waiting_offers_make
@@ -257,7 +266,7 @@ def free_places_offer(*, clinic_ids=None, now: dt.datetime | None = None) -> int
 
 
 def place_offer_close(
-    *, referral: Referral, admitted_by, now: dt.datetime | None = None
+    *, referral: Referral, admitted_by: "User", now: dt.datetime | None = None
 ) -> Alert | None:
     """The person offered a place was admitted: the offer's alert is answered. Closed
     as acknowledged by whoever admitted them, inside the admission's transaction."""
@@ -272,7 +281,7 @@ def place_offer_close(
     )
 
 
-def duplicate_registrations_flag(*, service_user, now: dt.datetime) -> int:
+def duplicate_registrations_flag(*, service_user: ServiceUser, now: dt.datetime) -> int:
     """A person just referred whose NHS number is on the pathway at another clinic of
     the installation too: each clinic is told on its own record, urgently, so that
     nobody is prescribed diamorphine twice. Only prescribers and managers see these

@@ -1,6 +1,8 @@
 """Reading monitoring records, scoped to the member of staff's clinics."""
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 
@@ -11,28 +13,36 @@ from eligibility.selectors import for_staff
 
 from .models import MethadoneCollection, ToxResult, ToxScreen, ToxScreenResult
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
-def tox_screens_for_staff(user) -> QuerySet[ToxScreen]:
+    from dosing.models import MethadonePrescription
+    from eligibility.models import ServiceUser
+
+
+def tox_screens_for_staff(user: "User | AnonymousUser") -> QuerySet[ToxScreen]:
     return for_staff(ToxScreen.objects, user).prefetch_related(
         Prefetch("results", queryset=ToxScreenResult.objects.order_by("pk"))
     )
 
 
-def breath_tests_for_staff(user) -> QuerySet[BreathTest]:
+def breath_tests_for_staff(user: "User | AnonymousUser") -> QuerySet[BreathTest]:
     return for_staff(BreathTest.objects, user)
 
 
-def methadone_collections_for_staff(user) -> QuerySet[MethadoneCollection]:
+def methadone_collections_for_staff(user: "User | AnonymousUser") -> QuerySet[MethadoneCollection]:
     return for_staff(MethadoneCollection.objects, user)
 
 
-def _day_end(day: dt.date, zone) -> dt.datetime:
+def _day_end(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
     """The next day's midnight in the clinic's zone: a clinic day is 23 or 25 hours
     long on the days the clocks change."""
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
 
 
-def methadone_covering(versions, *, day: dt.date, zone):
+def methadone_covering(
+    versions: Iterable["MethadonePrescription"], *, day: dt.date, zone: dt.tzinfo
+) -> "MethadonePrescription | None":
     """The methadone version that covers a clinic day's collection, from versions
     newest first: the one in force at the day's midday, or one that started later
     that day (its first day's collection is due, whatever time it starts). None when
@@ -46,7 +56,9 @@ def methadone_covering(versions, *, day: dt.date, zone):
     return version
 
 
-def methadone_for_day(*, service_user, day: dt.date):
+def methadone_for_day(
+    *, service_user: "ServiceUser", day: dt.date
+) -> "MethadonePrescription | None":
     """The methadone version covering a clinic day's collection (methadone_covering),
     with its pharmacy, in one query."""
     zone = service_user.clinic.zone
@@ -58,7 +70,9 @@ def methadone_for_day(*, service_user, day: dt.date):
     return methadone_covering(versions, day=day, zone=zone)
 
 
-def monitoring_summary(*, service_user, now: dt.datetime, viewer, days: int = 28) -> dict:
+def monitoring_summary(
+    *, service_user: "ServiceUser", now: dt.datetime, viewer: "User | AnonymousUser", days: int = 28
+) -> dict[str, Any]:
     """The service user's page: the latest tox results, recent breath readings, the
     methadone collection calendar for the last `days` days, and open alerts.
     A fixed number of queries."""
@@ -122,7 +136,9 @@ def monitoring_summary(*, service_user, now: dt.datetime, viewer, days: int = 28
     }
 
 
-def review_evidence(*, service_user, since: dt.datetime, now: dt.datetime) -> dict:
+def review_evidence(
+    *, service_user: "ServiceUser", since: dt.datetime, now: dt.datetime
+) -> dict[str, Any]:
     """For the prescriber's weekly review (dosing.review_evidence): the last tox screen
     with its tested results, and the methadone collections since ``since``."""
     return {

@@ -30,6 +30,9 @@ class Clinic(models.Model):
 
     history = HistoricalRecords()
 
+    # Set by eligibility.selectors.attach_policies_in_force, for a list of clinics.
+    policy: "ClinicPolicy | None"
+
     class Meta:
         ordering = ["name"]
 

@@ -1,5 +1,7 @@
 """Service users: the people in treatment, and every change of their status."""
 
+from typing import TYPE_CHECKING, Self
+
 import nhs_number
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -8,6 +10,9 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from .clinics import Clinic
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 def normalise_nhs_number(value: str) -> str:
@@ -101,12 +106,12 @@ class Flag(models.TextChoices):
     STIMULANTS = "stimulants", "Stimulants (crack cocaine, amphetamines)"
 
 
-class ServiceUserQuerySet(models.QuerySet):
-    def for_staff(self, user):
+class ServiceUserQuerySet(models.QuerySet["ServiceUser"]):
+    def for_staff(self, user: "User | AnonymousUser") -> Self:
         """Only the service users of the clinics this member of staff works in."""
         return self.filter(clinic__memberships__user=user)
 
-    def in_treatment(self):
+    def in_treatment(self) -> Self:
         return self.filter(status__in=IN_TREATMENT)
 
 

@@ -42,7 +42,7 @@ def attendance(filters: Filters, *, period: str = "week") -> Attendance:
         ).values(),
         key=lambda r: r["clinic__name"],
     )
-    by_person = _summed(
+    people = _summed(
         attendance_people(filters.clinics, filters.start, filters.end, through=through),
         lambda r: r["service_user"],
         service_user=lambda r: r["service_user"],
@@ -51,14 +51,14 @@ def attendance(filters: Filters, *, period: str = "week") -> Attendance:
     for pk, given, family, preferred in ServiceUser.objects.filter(
         clinic__in=filters.clinics
     ).values_list("pk", "given_name", "family_name", "preferred_name"):
-        if pk in by_person:
-            by_person[pk].update(
+        if pk in people:
+            people[pk].update(
                 service_user__given_name=given,
                 service_user__family_name=family,
                 service_user__preferred_name=preferred,
             )
     by_person = sorted(
-        by_person.values(),
+        people.values(),
         key=lambda r: (
             r["service_user__family_name"],
             r["service_user__given_name"],

@@ -6,7 +6,7 @@ from ..rollups import (
     tox_month_rows,
 )
 from .common import Filters
-from .rows import Outcomes, Share
+from .rows import ClinicShare, MonthShares, Outcomes, Share, SubstanceShare
 
 
 def outcomes(filters: Filters) -> Outcomes:
@@ -30,20 +30,21 @@ def outcomes(filters: Filters) -> Outcomes:
     labels = {"street_heroin": "Street heroin markers"} | {
         s.value: s.label for s in Substance if s not in STREET_HEROIN_MARKERS
     }
-    rows = [
-        {
-            "month": month,
-            "cells": [
-                _share(*table[month].get(code, (0, 0))) | {"substance": code} for code in labels
+    months = [
+        MonthShares(
+            month=month,
+            cells=[
+                SubstanceShare(**_share(*table[month].get(code, (0, 0))), substance=code)
+                for code in labels
             ],
-        }
+        )
         for month in sorted(table)
     ]
     return {
         "substances": labels,
-        "rows": rows,
+        "rows": months,
         "by_clinic": [
-            {"clinic": pk, "name": name} | _share(*clinic_heroin[pk])
+            ClinicShare(clinic=pk, name=name, **_share(*clinic_heroin[pk]))
             for pk, name in names.items()
             if clinic_heroin[pk][1]
         ],

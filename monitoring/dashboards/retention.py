@@ -144,9 +144,9 @@ def km_curve(episodes: list[tuple[int, bool, int]]) -> list[CurvePoint]:
         target[days] = target.get(days, 0) + count
     at_risk = sum(count for _, _, count in episodes)
     survival = 1.0
-    days = iter(sorted(set(ended) | set(censored)))
-    day = next(days)
-    points = []
+    event_days = iter(sorted(set(ended) | set(censored)))
+    day: int | None = next(event_days)
+    points: list[CurvePoint] = []
     for week in range(max(ended | censored) // 7 + 1):
         exits = censorings = 0
         followed = None  # at risk on the point's own day: followed at least that long
@@ -158,7 +158,7 @@ def km_curve(episodes: list[tuple[int, bool, int]]) -> list[CurvePoint]:
             exits += ended.get(day, 0)
             censorings += censored.get(day, 0)
             at_risk -= ended.get(day, 0) + censored.get(day, 0)
-            day = next(days, None)
+            day = next(event_days, None)
         points.append(
             {
                 "week": week,
@@ -198,7 +198,7 @@ def episode_summary(episodes: list[tuple[int, bool, int]], *, curve=None) -> Epi
 
 def time_in_treatment(episodes: list[tuple[int, bool, int]]) -> list[Band]:
     """Episodes by weeks in treatment: still in treatment, and ended."""
-    rows = []
+    rows: list[Band] = []
     for low, high in BANDS:
         inside = [
             (did_end, count)

@@ -12,13 +12,14 @@ import datetime as dt
 import types
 import typing
 from decimal import Decimal
+from typing import Any
 
 from .rows import Month
 
 NUMBERS = {int: "integer", float: "number", Decimal: "number"}
 
 
-def openapi_schema(hint) -> dict:
+def openapi_schema(hint: Any) -> dict[str, Any]:
     """The OpenAPI 3.0 schema of a value of this type."""
     if hint is Month:
         return {"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-03"}
@@ -32,7 +33,7 @@ def openapi_schema(hint) -> dict:
         return {"type": NUMBERS[hint]}
     if typing.is_typeddict(hint):
         fields = typing.get_type_hints(hint)
-        schema = {
+        schema: dict[str, Any] = {
             "type": "object",
             "properties": {name: openapi_schema(field) for name, field in fields.items()},
             "required": list(fields),

@@ -5,7 +5,8 @@ none). A table the page shows differently from its CSV (fewer rows, fewer column
 month by substance grid) is a second Table from the same columns, marked not for
 export, whose CSV link names the full one."""
 
-from collections.abc import Callable, Sequence
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -14,12 +15,21 @@ from django.utils.formats import date_format
 
 from ..rollups import COLUMNS
 from .retention import MILESTONES
-from .rows import Attendance, Outcomes, Retention, SessionCounts, Workload
+from .rows import (
+    Attendance,
+    ChoiceCounts,
+    Outcomes,
+    Retention,
+    ServiceUserCounts,
+    SessionCounts,
+    SubstanceShare,
+    Workload,
+)
 
 Row = Any  # one of the TypedDicts of rows.py
 
 
-def _as_text(value) -> str:
+def _as_text(value: Any) -> str:
     return str(value)
 
 
@@ -38,7 +48,7 @@ class Column:
     on_page: bool = True
     in_csv: bool = True
 
-    def shown(self, row: Row) -> dict:
+    def shown(self, row: Row) -> dict[str, Any]:
         value = self.value(row)
         if value is None:
             return {"text": self.missing, "strong": self.strong}
@@ -49,7 +59,7 @@ class Column:
         }
 
 
-def key(name: str, header: str = "", label: str = "", **options) -> Column:
+def key(name: str, header: str = "", label: str = "", **options: Any) -> Column:
     """A column showing the row's `name` field."""
     return Column(
         header or name,
@@ -82,7 +92,7 @@ class Table:
     def header(self) -> list[str]:
         return [column.header for column in self.columns if column.in_csv]
 
-    def csv_rows(self):
+    def csv_rows(self) -> Iterator[list[Any]]:
         csv_columns = [column for column in self.columns if column.in_csv]
         for row in [*self.rows, *([self.total] if self.total else [])]:
             yield ["" if (v := column.value(row)) is None else v for column in csv_columns]
@@ -93,7 +103,7 @@ class Table:
     def labels(self) -> list[str]:
         return [column.label for column in self.columns if column.on_page]
 
-    def _shown(self, row: Row) -> dict:
+    def _shown(self, row: Row) -> dict[str, Any]:
         first, *rest = [column for column in self.columns if column.on_page]
         return {
             "label": first.shown(row)["text"],
@@ -102,14 +112,14 @@ class Table:
         }
 
     @property
-    def body(self) -> list[dict]:
+    def body(self) -> list[dict[str, Any]]:
         return [self._shown(row) for row in self.rows]
 
     @property
-    def footer(self) -> dict | None:
+    def footer(self) -> dict[str, Any] | None:
         return self._shown(self.total) if self.total else None
 
-    def on_page(self, **changes) -> "Table":
+    def on_page(self, **changes: Any) -> "Table":
         """The same table shown differently on the page; its CSV link stays."""
         return replace(self, exported=False, **changes)
 
@@ -127,7 +137,12 @@ class Tables:
         return [name for name, table in self.by_name.items() if table.exported]
 
 
-def _percent(header: str, label: str, value: Callable[[Row], Any], missing="—") -> Column:
+def _item(field: str, index: Any) -> Callable[[Row], Any]:
+    """A column's value: the row's `field`, then its item `index`."""
+    return lambda row: row[field][index]
+
+
+def _percent(header: str, label: str, value: Callable[[Row], Any], missing: str = "—") -> Column:
     return Column(header, label, value, unit="%", missing=missing)
 
 
@@ -139,7 +154,9 @@ SESSION_COLUMNS = [
 ]
 
 
-def attendance_tables(numbers: Attendance, *, period: str, people_shown: list) -> Tables:
+def attendance_tables(
+    numbers: Attendance, *, period: str, people_shown: list[ServiceUserCounts]
+) -> Tables:
     by_person = Table(
         "service_user",
         "By service user, lowest adherence first",
@@ -200,7 +217,7 @@ def attendance_tables(numbers: Attendance, *, period: str, people_shown: list) -
 
 
 def crosstab(
-    export: str, title: str, first: Sequence[Column], rows: list, clinics: list[str]
+    export: str, title: str, first: Sequence[Column], rows: Sequence[Row], clinics: list[str]
 ) -> Table:
     """Counts by a choice (the `first` columns) and clinic, with the total."""
     return Table(
@@ -209,10 +226,7 @@ def crosstab(
         export,
         [
             *first,
-            *(
-                Column(name, name, lambda row, i=i: row["by_clinic"][i])
-                for i, name in enumerate(clinics)
-            ),
+            *(Column(name, name, _item("by_clinic", i)) for i, name in enumerate(clinics)),
             Column("total", "Total", lambda row: row["total"], strong=True),
         ],
         rows,
@@ -264,7 +278,7 @@ def retention_tables(numbers: Retention) -> Tables:
                         _percent(
                             f"retained at {week} weeks %",
                             f"At {week} wk",
-                            lambda row, week=week: row["retained"][week],
+                            _item("retained", week),
                         )
                         for week in MILESTONES
                     ),
@@ -290,8 +304,8 @@ def retention_tables(numbers: Retention) -> Tables:
 # Outcomes -----------------------------------------------------------------------
 
 
-def _month(row) -> str:
-    return row["month"].strftime("%Y-%m")
+def _month(row: Row) -> str:
+    return str(row["month"].strftime("%Y-%m"))
 
 
 def outcomes_tables(numbers: Outcomes) -> Tables:
@@ -326,8 +340,8 @@ def outcomes_tables(numbers: Outcomes) -> Tables:
                         Column(
                             code,
                             label,
-                            lambda row, i=i: row["cells"][i],
-                            text=lambda cell: f"{cell['percent']}%" if cell["tested"] else "—",
+                            _item("cells", i),
+                            text=_percent_tested,
                             detail=_tested,
                         )
                         for i, (code, label) in enumerate(substances.items())
@@ -351,11 +365,15 @@ def outcomes_tables(numbers: Outcomes) -> Tables:
     )
 
 
-def _month_name(day) -> str:
+def _month_name(day: dt.date) -> str:
     return date_format(day, "M Y")
 
 
-def _tested(cell) -> str:
+def _percent_tested(cell: SubstanceShare) -> str:
+    return f"{cell['percent']}%" if cell["tested"] else "—"
+
+
+def _tested(cell: SubstanceShare) -> str:
     return f"({cell['positive']}/{cell['tested']})" if cell["tested"] else ""
 
 
@@ -395,7 +413,9 @@ def workload_tables(numbers: Workload) -> Tables:
         total={**numbers["total"], "name": "Total"},
     )
 
-    def choices(export: str, title: str, first: str, header: str, rows) -> Table:
+    def choices(
+        export: str, title: str, first: str, header: str, rows: list[ChoiceCounts]
+    ) -> Table:
         return crosstab(export, title, [key("label", header, first)], rows, clinics)
 
     return Tables(

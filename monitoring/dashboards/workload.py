@@ -3,6 +3,7 @@ alerts; re-titrations, withholds, adverse events and naloxone in the range."""
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any, cast
 
 from django.db import models
 from django.db.models import (
@@ -40,7 +41,7 @@ from eligibility.selectors import attach_policies_in_force
 from ..models import ToxScreen
 from ..scans import MONITORED
 from .common import Filters
-from .rows import ChoiceCounts, Workload
+from .rows import ChoiceCounts, ClinicPlaces, Places, Workload
 
 
 def _by_clinic(rows, key="clinic") -> dict[int, dict]:
@@ -122,7 +123,7 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> Workload:
     )
     _apply_amended_observations(safety, ids, in_range)
 
-    rows = []
+    rows: list[ClinicPlaces] = []
     for clinic in clinics:
         capacity = clinic.policy.capacity if clinic.policy else 0
         counts = people.get(clinic.pk, {"taken": 0, "suspended": 0})
@@ -146,11 +147,11 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> Workload:
                     else None
                 ),
                 **overdue.get(clinic.pk, {"reviews_overdue": 0, "tox_overdue": 0}),
-                **{name: safety.get(clinic.pk, {}).get(name) or 0 for name in SAFETY_COLUMNS},
+                **{name: safety.get(clinic.pk, {}).get(name) or 0 for name in SAFETY_COLUMNS},  # type: ignore[typeddict-item]
             }
         )
-    total = {
-        name: sum(row[name] for row in rows)
+    total: dict[str, Any] = {
+        name: sum(row[name] for row in rows)  # type: ignore[literal-required]
         for name in [
             "capacity",
             "taken",
@@ -170,7 +171,7 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> Workload:
     total["longest_wait_days"] = max(waits) if waits else None
     return {
         "by_clinic": rows,
-        "total": total,
+        "total": cast(Places, total),  # the same fields as each clinic's, added up
         "alerts": _crosstab(alerts, ids, "kind", AlertKind),
         "withholds": _crosstab(withholds, ids, "outcome_reason", WithholdReason),
         "retitrations": _crosstab(

@@ -247,3 +247,19 @@ def test_policy_in_force_defaults_to_now(clinic):
         assert policy_in_force(clinic=clinic).capacity == 15
     with time_machine.travel(later, tick=False):
         assert policy_in_force(clinic=clinic).capacity == 12
+
+
+def test_a_first_version_without_slots_is_refused_by_name():
+    from eligibility.models import Clinic
+
+    bare = Clinic.objects.create(name="No policy yet")
+    with pytest.raises(RuleViolation) as refused:
+        policy_issue(
+            clinic=bare,
+            issued_by=None,
+            effective_from=OPENED,
+            reason="Opening",
+            now=OPENED,
+        )
+    assert (refused.value.code, refused.value.field) == ("slots_required", "slots")
+    assert not ClinicPolicy.objects.filter(clinic=bare).exists()
