@@ -6,7 +6,7 @@ dated amendment, a new version or a new record. The application never updates or
 deletes these rows; the database makes sure nothing else can either.
 
 ``APPEND_ONLY`` is the one list of such tables, history tables included. After every
-``migrate`` (the post_migrate signal, hat_clinic.apps), ``install`` puts triggers on
+``migrate`` (the post_migrate signal, core.apps), ``install`` puts triggers on
 each, idempotently, so a table SQLite rebuilt in a migration is protected again and
 a table added to the list is protected at the next migrate:
 
