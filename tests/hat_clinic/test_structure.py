@@ -50,3 +50,42 @@ def test_no_two_choice_sets_share_a_name():
                 defined[node.name].append(str(path.relative_to(ROOT)))
     assert "SessionStatus" in defined  # the scan sees the choice sets
     assert not {name: where for name, where in defined.items() if len(where) > 1}
+
+
+FIELD_REFERENCES = {"validators", "default"}
+
+
+def test_no_migration_imports_the_projects_code():
+    """A migration holds the schema and the data it moves (issue 17.3): the triggers
+    and the roles' grants come from the registries after migrate. Code it ran would
+    change under it as the project moves on. The references Django itself writes into
+    a field's definition, to its validators and its callable default (neither is
+    schema, nor run in making a new table), are not counted."""
+    migrations = [
+        path
+        for package in settings.PROJECT_APPS
+        for path in sorted((ROOT / package / "migrations").glob("0*.py"))
+    ]
+    assert len(migrations) >= 6, "the squashed migrations are found"
+    running = {}
+    for path in migrations:
+        tree = ast.parse(path.read_text())
+        imported = {}  # the name bound in the module: the project module it came from
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0]: alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                source = node.module or "" if node.level == 0 else "." * node.level
+                imported |= {(alias.asname or alias.name): source for alias in node.names}
+            elif isinstance(node, ast.Call):
+                node.keywords = [k for k in node.keywords if k.arg not in FIELD_REFERENCES]
+        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        project = {
+            name: source
+            for name, source in imported.items()
+            if name in used
+            and (source.startswith(".") or source.split(".")[0] in settings.PROJECT_APPS)
+        }
+        if project:
+            running[str(path.relative_to(ROOT))] = project
+    assert not running, running
