@@ -52,11 +52,31 @@ def test_seeding_again_adds_nothing_and_keeps_passwords():
     first = _seed()
     assert "created with password:" in first
     generated = first.split("created with password: ")[1].split()[0]
-    again = _seed("--password", "something-else-entirely")
+    again = _seed()
     assert "created with password" not in again
     assert ServiceUser.objects.count() == 12
     assert Clinic.objects.count() == 1
     assert get_user_model().objects.get(username="nurse").check_password(generated)
+
+
+def test_a_lost_demo_password_is_reset_by_seeding_again_with_one():
+    _seed()
+    said = _seed("--password", "something-else-entirely")
+    assert "The password of nurse, nurse2, hca, prescriber, manager is now the one given." in said
+    assert ServiceUser.objects.count() == 12, "nothing else is added"
+    demo = get_user_model().objects.filter(memberships__clinic__name=CLINIC_NAME)
+    assert demo.count() == 5
+    assert all(user.check_password("something-else-entirely") for user in demo)
+
+
+def test_a_real_account_sharing_a_demo_name_keeps_its_password():
+    from tests.factories import PASSWORD, make_clinic, make_staff
+
+    real = make_staff(make_clinic("A real clinic"), Role.MANAGER, username="manager")
+    _seed("--password", "something-else-entirely")
+    real.refresh_from_db()
+    assert real.check_password(PASSWORD)
+    assert not real.check_password("something-else-entirely")
 
 
 def test_if_empty_leaves_an_existing_database_alone():

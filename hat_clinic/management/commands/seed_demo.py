@@ -138,8 +138,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--password",
-            help="Password for the demo staff accounts. Without it one is generated and "
-            "printed once, when the accounts are created.",
+            help="Password for the demo staff accounts, set on those that exist too (for "
+            "a newcomer who lost the printed one). Without it one is generated and printed "
+            "once, when the accounts are created.",
         )
         parser.add_argument(
             "--if-empty",
@@ -167,7 +168,11 @@ class Command(BaseCommand):
             validate_password(password)
         except ValidationError as refusal:
             raise CommandError("--password: " + " ".join(refusal.messages)) from refusal
-        created_staff = self._staff(clinic, password)
+        created_staff, reset = self._staff(clinic, password, reset=not generated)
+        if reset:
+            self.stdout.write(
+                self.style.SUCCESS(f"The password of {', '.join(reset)} is now the one given.")
+            )
         if created_staff:
             self.stdout.write(
                 self.style.SUCCESS(
@@ -187,20 +192,24 @@ class Command(BaseCommand):
         self._monitoring(clinic, get_user_model().objects.get(username="nurse"), now)
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready: {clinic}."))
 
-    def _staff(self, clinic, password):
-        created = []
+    def _staff(self, clinic, password, *, reset):
+        """The demo's accounts, made if missing. With `reset`, those that exist take
+        the password too, unless they work at another clinic: a real account that
+        happens to share a demo name is left alone."""
+        created, changed = [], []
         User = get_user_model()
         for username, first, last, roles in STAFF:
             user, was_created = User.objects.get_or_create(
                 username=username, defaults={"first_name": first, "last_name": last}
             )
-            if was_created:
+            elsewhere = user.memberships.exclude(clinic=clinic).exists()
+            if was_created or (reset and not elsewhere):
                 user.set_password(password)
                 user.save(update_fields=["password"])
-                created.append(username)
+                (created if was_created else changed).append(username)
             user.groups.add(*Group.objects.filter(name__in=[role.value for role in roles]))
             staff_member_add(clinic=clinic, user=user)
-        return created
+        return created, changed
 
     def _service_users(self, clinic, prescriber, now):
         numbers = list(islice(synthetic_nhs_numbers(), len(SERVICE_USERS)))
