@@ -2,7 +2,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from .models import Criterion, Flag, Level, Referral, ReferralDecision
+from .models import ClinicPolicy, Criterion, Flag, Level, Referral, ReferralDecision
+from .policy_rules import SlotSpec
 
 TEXT = {"class": "form-control"}
 AREA = {"class": "form-control", "rows": 2}
@@ -125,9 +126,8 @@ class AdmitForm(forms.Form):
         self.fields["witness"].label_from_instance = lambda u: u.get_full_name() or u.username
 
 
-class ChecklistForm(forms.Form):
-    """The clinic's eligibility checklist: each criterion required, advisory or off,
-    from a stated time (a new policy version)."""
+class NewVersionForm(forms.Form):
+    """A new version of the clinic's policy: from when (this minute, offered), and why."""
 
     effective_from = forms.DateTimeField(
         label="From",
@@ -138,6 +138,17 @@ class ChecklistForm(forms.Form):
     )
     reason = forms.CharField(widget=forms.Textarea(attrs=AREA))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["effective_from"].initial = timezone.localtime().replace(
+            second=0, microsecond=0
+        )
+
+
+class ChecklistForm(NewVersionForm):
+    """The clinic's eligibility checklist: each criterion required, advisory or off,
+    from a stated time (a new policy version)."""
+
     def __init__(self, *args, levels, **kwargs):
         super().__init__(*args, **kwargs)
         for criterion in Criterion:
@@ -147,9 +158,98 @@ class ChecklistForm(forms.Form):
                 initial=levels.get(criterion.value, Level.REQUIRED),
                 widget=forms.Select(attrs={"class": "form-select"}),
             )
-        self.fields["effective_from"].initial = timezone.localtime().replace(
-            second=0, microsecond=0
-        )
 
     def levels(self) -> dict[str, str]:
         return {c.value: self.cleaned_data[f"level_{c.value}"] for c in Criterion}
+
+
+# The policy editor's values: every one but the eligibility checklist, which has its
+# own page. Labels as a manager reads them.
+POLICY_LABELS = {
+    "min_dose_interval_minutes": "Minimum interval between injections (minutes)",
+    "observation_minutes": "Post-dose observation (minutes)",
+    "observation_grace_minutes": "Observation overdue after (minutes past the time)",
+    "topup_gap_minutes": "Top-up gap after the first injection (minutes)",
+    "missed_warning_threshold": "Missed-dose warning after (consecutive sessions)",
+    "retitration_threshold": "Re-titration after (consecutive sessions)",
+    "retitration_days": "Re-titration after (days since the last dose)",
+    "max_injection_mg": "Ceiling per injection (mg)",
+    "max_daily_total_mg": "Daily ceiling (mg)",
+    "maintenance_rise_percent": "Maintenance rise needing a reason (%)",
+    "maintenance_rise_days": "Maintenance rise measured over (days)",
+    "breath_caution_threshold": "Breath alcohol: caution at (µg/100 ml)",
+    "breath_withhold_threshold": "Breath alcohol: withhold at (µg/100 ml)",
+    "capacity": "Capacity (places)",
+    "review_interval_days": "Prescriber review every (days)",
+    "tox_interval_days": "Tox screen every (days)",
+    "methadone_uncollected_days": "Methadone alert after (days uncollected)",
+}
+SLOT_ROWS = 4
+
+
+class PolicyForm(NewVersionForm):
+    """A new version of the clinic's policy from a stated time: every value, filled
+    from the version in force, and the dose slots, in rows of code, opening and
+    closing time (four, or one more than are in force)."""
+
+    def __init__(self, *args, current, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in forms.fields_for_model(ClinicPolicy, fields=list(POLICY_LABELS)).items():
+            field.label = POLICY_LABELS[name]
+            field.initial = getattr(current, name)
+            field.widget.attrs.update({**TEXT, "inputmode": "decimal"})
+            self.fields[name] = field
+        slots = list(current.slots.all())
+        # Room for every slot in force and one more: none is dropped by saving.
+        self.slot_count = max(SLOT_ROWS, len(slots) + 1)
+        for row in range(self.slot_count):
+            slot = slots[row] if row < len(slots) else None
+            n = row + 1
+            self.fields[f"slot_{n}_code"] = forms.CharField(
+                label=f"Slot {n}: code",
+                required=False,
+                max_length=12,
+                initial=slot.code if slot else "",
+                widget=forms.TextInput(attrs=TEXT),
+            )
+            for end, word in (("opens_at", "opens"), ("closes_at", "closes")):
+                self.fields[f"slot_{n}_{end}"] = forms.TimeField(
+                    label=f"Slot {n}: {word}",
+                    required=False,
+                    initial=getattr(slot, end) if slot else None,
+                    widget=forms.TimeInput(attrs={"type": "time", **TEXT}, format="%H:%M"),
+                )
+
+    def slot_rows(self) -> list[list]:
+        """The slot fields, a row of code, opens and closes each, for the template."""
+        return [
+            [self[f"slot_{n}_{part}"] for part in ("code", "opens_at", "closes_at")]
+            for n in range(1, self.slot_count + 1)
+        ]
+
+    def value_fields(self) -> list:
+        return [self[name] for name in POLICY_LABELS]
+
+    def clean(self):
+        data = super().clean()
+        for n in range(1, self.slot_count + 1):
+            parts = [f"slot_{n}_{part}" for part in ("code", "opens_at", "closes_at")]
+            given = [data.get(name) not in (None, "") for name in parts]
+            if any(given) and not all(given):
+                for name, present in zip(parts, given, strict=True):
+                    if not present and name not in self.errors:
+                        self.add_error(name, "Give the code, opening and closing time, or none.")
+        return data
+
+    def slots(self) -> list[SlotSpec]:
+        data = self.cleaned_data
+        return [
+            SlotSpec(
+                data[f"slot_{n}_code"], data[f"slot_{n}_opens_at"], data[f"slot_{n}_closes_at"]
+            )
+            for n in range(1, self.slot_count + 1)
+            if data.get(f"slot_{n}_code")
+        ]
+
+    def values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in POLICY_LABELS}

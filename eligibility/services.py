@@ -1,9 +1,7 @@
 """Every write about clinics, staff, policy and service users that has a rule in it."""
 
 import datetime as dt
-import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -28,17 +26,11 @@ from .models import (
     default_eligibility_levels,
     normalise_nhs_number,
 )
+from .policy_rules import SlotSpec, check_slots, check_values
 from .settling import settle_service_user
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-
-@dataclass(frozen=True)
-class SlotSpec:
-    code: str
-    opens_at: dt.time
-    closes_at: dt.time
 
 
 # DOMAIN.md: two slots, AM 08:00-11:30 and PM 13:00-17:30, in the clinic's zone.
@@ -125,35 +117,6 @@ def staff_member_add(
     return membership
 
 
-def _check_slots(slots: Sequence[SlotSpec]) -> None:
-    if not slots:
-        raise RuleViolation(
-            "A clinic day needs at least one dose slot.", code="no_slots", field="slots"
-        )
-    codes = [slot.code.strip().upper() for slot in slots]
-    if len(set(codes)) != len(codes):
-        raise RuleViolation(
-            "Each dose slot needs its own code.", code="slot_codes_repeat", field="slots"
-        )
-    ordered = sorted(slots, key=lambda slot: slot.opens_at)
-    for slot in ordered:
-        if slot.closes_at <= slot.opens_at:
-            raise RuleViolation(
-                f"Slot {slot.code} closes at {slot.closes_at:%H:%M}, which is not after it "
-                f"opens at {slot.opens_at:%H:%M}.",
-                code="slot_window_empty",
-                field="slots",
-            )
-    for earlier, later in itertools.pairwise(ordered):
-        if later.opens_at < earlier.closes_at:
-            raise RuleViolation(
-                f"Slots {earlier.code} and {later.code} overlap: {earlier.code} closes at "
-                f"{earlier.closes_at:%H:%M} but {later.code} opens at {later.opens_at:%H:%M}.",
-                code="slots_overlap",
-                field="slots",
-            )
-
-
 def policy_issue(
     *,
     clinic: Clinic,
@@ -211,7 +174,6 @@ def policy_issue(
                     field="slots",
                 )
             slots = [SlotSpec(s.code, s.opens_at, s.closes_at) for s in previous.slots.all()]
-        _check_slots(slots)
         policy = ClinicPolicy(
             clinic=clinic,
             effective_from=effective_from,
@@ -219,10 +181,15 @@ def policy_issue(
             created_by=issued_by,
             **carried,
         )
+        # Each value's type and range first; then the rules across values, in words
+        # that name the field; the database's constraints last, as a backstop.
         try:
-            policy.full_clean(exclude=["clinic", "created_by"])
+            policy.full_clean(exclude=["clinic", "created_by"], validate_constraints=False)
+            check_values({name: getattr(policy, name) for name in POLICY_FIELDS})
+            policy.validate_constraints(exclude=["clinic", "created_by"])
         except ValidationError as error:
             raise RuleViolation(_describe(error, ClinicPolicy), code="policy_invalid") from error
+        check_slots(slots, min_interval_minutes=policy.min_dose_interval_minutes)
         try:
             with transaction.atomic():
                 policy.save()

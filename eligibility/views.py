@@ -12,7 +12,7 @@ from django.utils import timezone
 from core.forms import Done, form_page
 
 from .access import What, access_record
-from .forms import ChecklistForm
+from .forms import ChecklistForm, PolicyForm
 from .models import Status
 from .panels import panels_for
 from .selectors import (
@@ -115,8 +115,38 @@ def service_user_history(request, pk):
 
 @permission_required("eligibility.view_clinicpolicy", raise_exception=True)
 def clinic_policy(request):
-    versions = policy_versions(clinic=request.clinic) if request.clinic else []
-    return render(request, "eligibility/clinic_policy.html", {"versions": versions})
+    versions = list(policy_versions(clinic=request.clinic)) if request.clinic else []
+    now = timezone.now()
+    in_force = next((v for v in versions if v.effective_from <= now), None)
+    coming = [v for v in versions if v.effective_from > now]
+    return render(
+        request,
+        "eligibility/clinic_policy.html",
+        {"versions": versions, "in_force": in_force, "next": coming[-1] if coming else None},
+    )
+
+
+@permission_required("eligibility.add_clinicpolicy", raise_exception=True)
+def policy_new(request):
+    """Managers change any value of the policy, the dose slots among them: a new
+    version from a stated time, filled from the version in force."""
+    current_clinic(request)
+    current = policy_in_force(clinic=request.clinic)
+    form = PolicyForm(request.POST or None, current=current)
+
+    def save(data):
+        policy = policy_issue(
+            clinic=request.clinic,
+            issued_by=request.user,
+            effective_from=_starts(data["effective_from"], request.clinic),
+            reason=data["reason"],
+            slots=form.slots(),
+            **form.values(),
+        )
+        starts = timezone.localtime(policy.effective_from, request.clinic.zone)
+        return Done("clinic-policy", f"The new policy applies from {starts:%d %b %Y %H:%M}.")
+
+    return form_page(request, form, save=save, template="eligibility/policy_form.html")
 
 
 @permission_required("eligibility.add_clinicpolicy", raise_exception=True)
@@ -127,13 +157,10 @@ def eligibility_checklist(request):
     form = ChecklistForm(request.POST or None, levels=current.eligibility_levels)
 
     def save(data):
-        effective_from = data["effective_from"]
-        if timezone.is_naive(effective_from):
-            effective_from = timezone.make_aware(effective_from, request.clinic.zone)
         policy_issue(
             clinic=request.clinic,
             issued_by=request.user,
-            effective_from=_from_this_minute(effective_from),
+            effective_from=_starts(data["effective_from"], request.clinic),
             reason=data["reason"],
             eligibility_levels=form.levels(),
         )
@@ -142,8 +169,13 @@ def eligibility_checklist(request):
     return form_page(request, form, save=save, template="eligibility/checklist_form.html")
 
 
-def _from_this_minute(effective_from):
-    """The form has minute precision and defaults to this minute, which has already
-    begun: read it as now. Anything earlier goes to the service, which refuses it."""
+# The form offers the minute the page was opened. A start typed for the last few
+# minutes is that offer, taken while the form was filled in: it means now. Anything
+# earlier goes to the service, which refuses a version starting in the past.
+OFFERED_FOR = dt.timedelta(minutes=15)
+
+
+def _starts(typed: dt.datetime, clinic) -> dt.datetime:
+    start = timezone.make_aware(typed, clinic.zone) if timezone.is_naive(typed) else typed
     now = timezone.now()
-    return now if now - dt.timedelta(minutes=1) < effective_from <= now else effective_from
+    return now if now - OFFERED_FOR < start <= now else start

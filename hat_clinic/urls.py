@@ -16,7 +16,13 @@ from dosing import (
 )
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
-from eligibility import pathway_api, pathway_views, second_factor_views, token_views
+from eligibility import (
+    pathway_api,
+    pathway_views,
+    policy_api,
+    second_factor_views,
+    token_views,
+)
 from eligibility import views as eligibility_views
 from monitoring import api as monitoring_api
 from monitoring import dashboard_views
@@ -42,6 +48,7 @@ router.register("cd-register", register_api.RegisterEntryViewSet, basename="cd-r
 router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
 router.register("access-log", eligibility_api.AccessLogViewSet, basename="access-log")
 router.register("staff", eligibility_api.StaffViewSet, basename="staff")
+router.register("policies", policy_api.PolicyViewSet, basename="policy")
 router.register("tox-screens", monitoring_api.ToxScreenViewSet, basename="tox-screen")
 router.register("breath-tests", monitoring_api.BreathTestViewSet, basename="breath-test")
 router.register(
@@ -60,6 +67,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("clinic/switch/", views.clinic_switch, name="clinic-switch"),
     path("clinic/policy/", eligibility_views.clinic_policy, name="clinic-policy"),
+    path("clinic/policy/new/", eligibility_views.policy_new, name="policy-new"),
     path(
         "clinic/eligibility-checklist/",
         eligibility_views.eligibility_checklist,

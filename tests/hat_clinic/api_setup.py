@@ -154,6 +154,7 @@ def make_records(cast) -> dict:
         "methadone-prescription": methadone.pk,
         "access-log": pk_of(AccessLog.objects.first(), "access-log"),
         "staff": colleague.memberships.get().pk,
+        "policy": cast.clinic_a.policies.first().pk,
     }
     return {"key": key, "person": person, "ids": ids}
 
