@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator
 from django.utils import timezone
 
 from .models import ClinicPolicy, Criterion, Flag, Level, Referral, ReferralDecision
-from .policy_rules import SlotSpec
+from .policy_rules import SlotRefused, SlotSpec, check_slots
 
 TEXT = {"class": "form-control"}
 AREA = {"class": "form-control", "rows": 2}
@@ -185,6 +186,7 @@ POLICY_LABELS = {
     "methadone_uncollected_days": "Methadone alert after (days uncollected)",
 }
 SLOT_ROWS = 4
+LARGEST_VALUE = 32767
 
 
 class PolicyForm(NewVersionForm):
@@ -197,6 +199,11 @@ class PolicyForm(NewVersionForm):
         for name, field in forms.fields_for_model(ClinicPolicy, fields=list(POLICY_LABELS)).items():
             field.label = POLICY_LABELS[name]
             field.initial = getattr(current, name)
+            if isinstance(field, forms.IntegerField):
+                # Every whole-number value is small (minutes, days, places, sessions).
+                field.max_value = LARGEST_VALUE
+                field.validators.append(MaxValueValidator(LARGEST_VALUE))
+                field.widget.attrs["max"] = LARGEST_VALUE
             field.widget.attrs.update({**TEXT, "inputmode": "decimal"})
             self.fields[name] = field
         slots = list(current.slots.all())
@@ -239,7 +246,24 @@ class PolicyForm(NewVersionForm):
                 for name, present in zip(parts, given, strict=True):
                     if not present and name not in self.errors:
                         self.add_error(name, "Give the code, opening and closing time, or none.")
+        if not self.errors:
+            self._check_slots(data)
         return data
+
+    def _check_slots(self, data: dict) -> None:
+        """The slots' rules here too, so that a refusal stands beside the row at
+        fault (policy_issue checks them again, for the API)."""
+        try:
+            check_slots(self.slots(), min_interval_minutes=data["min_dose_interval_minutes"])
+        except SlotRefused as refusal:
+            rows = [
+                n
+                for n in range(1, self.slot_count + 1)
+                if (data.get(f"slot_{n}_code") or "").strip().upper()
+                in {code.strip().upper() for code in refusal.slots}
+            ] or [1]
+            # Beside the later of the rows at fault: the message names them both.
+            self.add_error(f"slot_{rows[-1]}_code", refusal.message)
 
     def slots(self) -> list[SlotSpec]:
         data = self.cleaned_data

@@ -18,6 +18,15 @@ from core.errors import RuleViolation
 LOWEST_MISSED_THRESHOLD = 2
 
 
+class SlotRefused(RuleViolation):
+    """A refusal of the dose slots, naming the slots at fault (by code) so that a
+    form can stand the message beside them."""
+
+    def __init__(self, message: str, *, code: str, slots: Sequence[str] = ()):
+        super().__init__(message, code=code, field="slots")
+        self.slots = tuple(slots)
+
+
 @dataclass(frozen=True)
 class SlotSpec:
     code: str
@@ -34,45 +43,42 @@ def check_slots(slots: Sequence[SlotSpec], *, min_interval_minutes: int) -> None
     two overlapping; and each slot still open for someone dosed as the one before it
     opened, once the minimum interval has passed."""
     if not slots:
-        raise RuleViolation(
-            "A clinic day needs at least one dose slot.", code="no_slots", field="slots"
-        )
+        raise SlotRefused("A clinic day needs at least one dose slot.", code="no_slots")
     codes = [slot.code.strip().upper() for slot in slots]
     if any(not code for code in codes):
-        raise RuleViolation(
-            "Each dose slot needs a code, such as AM.", code="slot_code_missing", field="slots"
-        )
+        raise SlotRefused("Each dose slot needs a code, such as AM.", code="slot_code_missing")
     if len(set(codes)) != len(codes):
-        raise RuleViolation(
-            "Each dose slot needs its own code.", code="slot_codes_repeat", field="slots"
+        repeated = [code for code in codes if codes.count(code) > 1]
+        raise SlotRefused(
+            "Each dose slot needs its own code.", code="slot_codes_repeat", slots=repeated
         )
     ordered = sorted(slots, key=lambda slot: slot.opens_at)
     for slot in ordered:
         if slot.closes_at <= slot.opens_at:
-            raise RuleViolation(
+            raise SlotRefused(
                 f"Slot {slot.code} closes at {slot.closes_at:%H:%M}, which is not after it "
                 f"opens at {slot.opens_at:%H:%M}.",
                 code="slot_window_empty",
-                field="slots",
+                slots=[slot.code],
             )
     for earlier, later in itertools.pairwise(ordered):
         if later.opens_at < earlier.closes_at:
-            raise RuleViolation(
+            raise SlotRefused(
                 f"Slots {earlier.code} and {later.code} overlap: {earlier.code} closes at "
                 f"{earlier.closes_at:%H:%M} but {later.code} opens at {later.opens_at:%H:%M}.",
                 code="slots_overlap",
-                field="slots",
+                slots=[earlier.code, later.code],
             )
         ready = _minutes(earlier.opens_at) + min_interval_minutes
         if ready > _minutes(later.closes_at):
-            raise RuleViolation(
+            raise SlotRefused(
                 f"With a minimum interval of {min_interval_minutes} minutes, someone dosed "
                 f"as {earlier.code} opens ({earlier.opens_at:%H:%M}) could not be dosed "
                 f"again before {ready // 60 % 24:02d}:{ready % 60:02d}, but {later.code} "
                 f"closes at {later.closes_at:%H:%M}. Widen {later.code}'s window or "
                 "shorten the interval.",
                 code="slot_window_too_short",
-                field="slots",
+                slots=[earlier.code, later.code],
             )
 
 

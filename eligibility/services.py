@@ -188,7 +188,12 @@ def policy_issue(
             check_values({name: getattr(policy, name) for name in POLICY_FIELDS})
             policy.validate_constraints(exclude=["clinic", "created_by"])
         except ValidationError as error:
-            raise RuleViolation(_describe(error, ClinicPolicy), code="policy_invalid") from error
+            fields = [name for name in getattr(error, "error_dict", {}) if name != NON_FIELD_ERRORS]
+            raise RuleViolation(
+                _describe(error, ClinicPolicy),
+                code="policy_invalid",
+                field=fields[0] if len(fields) == 1 else None,
+            ) from error
         check_slots(slots, min_interval_minutes=policy.min_dose_interval_minutes)
         try:
             with transaction.atomic():

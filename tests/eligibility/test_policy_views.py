@@ -225,3 +225,27 @@ def test_a_refused_value_stands_beside_its_own_field(cast, changes, field):
     assert refused.status_code == 400
     assert f'data-error-for="{field}"' in refused.content.decode()
     assert refused.context["form"].has_error(field)
+
+
+@pytest.mark.parametrize(
+    ("changes", "row"),
+    [
+        ({"slot_3_opens_at": "17:00"}, 3),  # EVE overlaps PM: beside the later, EVE
+        ({"slot_3_code": "am"}, 3),
+        ({"slot_2_closes_at": "11:45", "slot_2_opens_at": "11:30"}, 2),
+        ({"slot_3_closes_at": "18:00", "slot_3_opens_at": "19:00"}, 3),
+    ],
+)
+def test_a_refused_slot_stands_beside_its_row(cast, changes, row):
+    refused = cast.client("manager").post(reverse("policy-new"), form(**changes))
+    assert refused.status_code == 400
+    assert refused.context["form"].has_error(f"slot_{row}_code")
+    assert f'data-error-for="slot_{row}_code"' in refused.content.decode()
+
+
+def test_a_value_too_large_for_the_database_is_refused_beside_its_field(cast):
+    refused = cast.client("manager").post(
+        reverse("policy-new"), form(min_dose_interval_minutes="100000000000000000000")
+    )
+    assert refused.status_code == 400
+    assert refused.context["form"].has_error("min_dose_interval_minutes")
