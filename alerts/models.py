@@ -13,7 +13,7 @@ from core.roles import Role
 
 
 class AlertKind(models.TextChoices):
-    """DOMAIN.md's alert kinds."""
+    """docs/domain.md's alert kinds."""
 
     MISSED_DOSE = "missed_dose", "Missed dose"
     CONSECUTIVE_MISSED = "consecutive_missed", "Consecutive doses not taken"
@@ -65,7 +65,7 @@ KIND_ROLES = {
     AlertKind.BREATH_MISSING: (Role.NURSE,),
     AlertKind.REGISTER_DISCREPANCY: (Role.MANAGER,),
     AlertKind.PLACE_OFFERED: (Role.PRESCRIBER, Role.MANAGER),
-    # DOMAIN.md: an adverse event alerts prescribers and managers at once.
+    # docs/domain.md: an adverse event alerts prescribers and managers at once.
     AlertKind.ADVERSE_EVENT: (Role.PRESCRIBER, Role.MANAGER),
     AlertKind.OBSERVATION_OVERDUE: (Role.NURSE,),
     AlertKind.DUPLICATE_REGISTRATION: (Role.PRESCRIBER, Role.MANAGER),

@@ -1,5 +1,5 @@
 """A service user's doses as FHIR R4 MedicationAdministration resources, following the
-UK Core profile, in a searchset Bundle (API.md: fhir/MedicationAdministration).
+UK Core profile, in a searchset Bundle (docs/api.md: fhir/MedicationAdministration).
 
 - An injection given is ``completed``: the dose injected, route, site, when, and the
   nurse as performer with the witness beside them.
@@ -55,7 +55,7 @@ ROUTES = {  # SNOMED CT route of administration
     Route.IM: ("78421000", "Intramuscular route"),
 }
 # This clinic system's own codes for why a session's dose was not given (the
-# session statuses of API.md), under the site's address.
+# session statuses of docs/api.md), under the site's address.
 NOT_GIVEN_PATH = "/fhir/CodeSystem/dose-not-given"
 NOT_DONE = {
     SessionStatus.WITHHELD: "Withheld by staff",

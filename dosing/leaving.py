@@ -1,4 +1,4 @@
-"""Suspension (hospital, custody) and exit (DOMAIN.md, "Treatment pathway", "Missed
+"""Suspension (hospital, custody) and exit (docs/domain.md, "The pathway", "Missed
 doses and re-titration"). Both touch the person's sessions, so they live here."""
 
 import datetime as dt
@@ -91,7 +91,7 @@ def suspension_start(
             code="end_before_start",
             field="expected_end_on",
         )
-    # DOMAIN.md: a suspension excuses only sessions whose window had not closed when
+    # docs/domain.md: a suspension excuses only sessions whose window had not closed when
     # it was recorded; a closed window is missed first.
     settle_service_user(service_user.pk, now=now)
     with transaction.atomic():
@@ -171,7 +171,7 @@ def suspension_end(
                 opens_at__gt=now,
             ).values_list("pk", flat=True)
         )
-        # DOMAIN.md: the return day's sessions that stay excused count towards the
+        # docs/domain.md: the return day's sessions that stay excused count towards the
         # span: back at noon, the morning session was one more away.
         during = (
             DoseSession.objects.filter(
@@ -230,7 +230,7 @@ def suspension_end(
             tolerance_renew(person.pk, since=now, days=policy.retitration_days)
         else:
             # Fewer sessions than the threshold, but the last dose may still be more
-            # than the clinic's re-titration days ago (DOMAIN.md).
+            # than the clinic's re-titration days ago (docs/domain.md).
             lapses_apply(now=now, service_users=ServiceUser.objects.filter(pk=person.pk))
     suspension.refresh_from_db()
     return suspension

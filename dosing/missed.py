@@ -1,4 +1,4 @@
-"""Missed doses and the consecutive count (DOMAIN.md, "Missed doses and re-titration").
+"""Missed doses and the consecutive count (docs/domain.md, "Missed doses and re-titration").
 
 The scan works from the data, not from when it last ran: every session still
 open after its window closed is missed, however late the scan is. It claims
@@ -93,7 +93,7 @@ def _closed_windows_settle(now: dt.datetime, due: QuerySet) -> MissedScan | None
         # The claims: conditional UPDATEs. A session another scan (or a nurse) ended
         # first no longer matches, so nothing is settled twice. A deferred session was
         # attended and assessed: it is withheld for the reason it was deferred, not
-        # missed (DOMAIN.md, "Dose sessions").
+        # missed (docs/domain.md, "Dose sessions").
         latest = Assessment.objects.filter(session=OuterRef("pk")).order_by("-sequence")
         withheld = due.filter(status=SessionStatus.DEFERRED).update(
             status=SessionStatus.WITHHELD,
@@ -136,7 +136,7 @@ def _closed_windows_settle(now: dt.datetime, due: QuerySet) -> MissedScan | None
 
 def settle_service_user(service_user_id: int, *, now: dt.datetime) -> MissedScan | None:
     """Settle one person's closed windows, exactly as the scan would, before an action
-    on them is decided (DOMAIN.md: the answer is the same whenever the scan last ran).
+    on them is decided (docs/domain.md: the answer is the same whenever the scan last ran).
 
     Called before the action's own transaction, so what it settles stays settled when
     the action is refused: the refusal and the alert it explains are both kept."""
@@ -306,7 +306,7 @@ def _lapsed(now: dt.datetime, service_users: QuerySet | None) -> QuerySet:
 
 
 def lapses_apply(*, now: dt.datetime, service_users: QuerySet | None = None) -> list[int]:
-    """DOMAIN.md: when the last dose was more than the clinic's re-titration days ago,
+    """docs/domain.md: when the last dose was more than the clinic's re-titration days ago,
     re-titration is required whatever the count. People being dosed whose
     tolerance_lapses_at has passed move to re-titration required, with the alert.
     One query when nobody has lapsed (service_user_lapse_idx)."""

@@ -46,7 +46,7 @@ def observation_overdue_close(session: DoseSession, *, by: "User", now: dt.datet
 def adverse_event_alert(
     session: DoseSession, observation: "Observation | ObservationAsRead", *, now: dt.datetime
 ) -> None:
-    """DOMAIN.md: an adverse event alerts prescribers and managers at once. One alert
+    """docs/domain.md: an adverse event alerts prescribers and managers at once. One alert
     per session, whether recorded at the observation or by a correction of it."""
     signs = adverse_signs(observation)
     alert_raise(

@@ -78,7 +78,7 @@ def prescription_issue(
     more than 50% above the previous one. Issuing for someone who needs
     re-titration starts the re-titration: that first version may not exceed the dose
     before the lapse, and above half of it needs a written clinical reason. In
-    maintenance, a rise above the clinic's step needs one too (DOMAIN.md).
+    maintenance, a rise above the clinic's step needs one too (docs/domain.md).
     """
     now = now or timezone.now()
     valid_from = valid_from or now
@@ -190,7 +190,7 @@ def prescription_issue(
             for code, dose in doses.items()
         )
         if status == Status.RETITRATION_REQUIRED:
-            # DOMAIN.md: a re-titration prescription restarts the count at 0; sessions
+            # docs/domain.md: a re-titration prescription restarts the count at 0; sessions
             # whose window closes after it count again (dosing.missed._streak).
             # The transition's history row records it with the status.
             ServiceUser.objects.filter(pk=locked.pk).update(

@@ -67,7 +67,7 @@ def transfer_evidence(
     confirmed_by: str,
     today: dt.date,
 ) -> dict[str, Any]:
-    """DOMAIN.md: a documented transfer that bypasses the induction limit records its
+    """docs/domain.md: a documented transfer that bypasses the induction limit records its
     evidence. Refuses, naming what is missing; returns the fields to record."""
     service = (service or "").strip()
     confirmed_by = (confirmed_by or "").strip()

@@ -1,4 +1,4 @@
-"""The controlled drugs register for diamorphine (DOMAIN.md, "Controlled drugs
+"""The controlled drugs register for diamorphine (docs/domain.md, "Controlled drugs
 register"; Misuse of Drugs Regulations 2001, regs 19, 20 and 27).
 
 Every entry is appended under a lock on its section's row, which holds the running
@@ -95,7 +95,7 @@ def _append(
 
 
 def _same_day(occurred_at: dt.datetime | None, section, now) -> None:
-    """DOMAIN.md: entries are made the same day."""
+    """docs/domain.md: entries are made the same day."""
     if occurred_at is None:
         return
     clinic = section.clinic

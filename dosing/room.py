@@ -220,7 +220,7 @@ def dose_administer(
         # recorded as waste) in the same transaction, so a dose is never on record
         # without its register line, and too little stock refuses the dose.
         register_supply_for(administration, now=now)
-        # Tolerance is counted from this dose (DOMAIN.md: re-titration after a lapse).
+        # Tolerance is counted from this dose (docs/domain.md: re-titration after a lapse).
         tolerance_renew(
             locked.service_user_id, since=injected_at, days=locked.policy.retitration_days
         )

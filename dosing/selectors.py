@@ -246,7 +246,7 @@ def last_administered_session_dose(*, service_user: ServiceUser) -> Decimal | No
 def retitration_suggestion(
     *, service_user: ServiceUser, at: dt.datetime | None = None
 ) -> dict[str, Decimal]:
-    """DOMAIN.md: restart at 50% of the last administered session dose; the prescriber
+    """docs/domain.md: restart at 50% of the last administered session dose; the prescriber
     decides. Someone never dosed here is offered half their last prescribed doses."""
     at = at or timezone.now()
     last = latest_prescription(service_user=service_user, at=at)

@@ -1,4 +1,4 @@
-"""The pathway before treatment (DOMAIN.md, "Treatment pathway", "Eligibility"):
+"""The pathway before treatment (docs/domain.md, "The pathway", "Eligibility"):
 referral, eligibility assessment, the prescriber's decision, the waiting list and
 admission. Capacity is checked under a lock on the clinic's row, so two
 admissions at the same moment cannot both take the last place."""

@@ -1,4 +1,4 @@
-"""What a clinic policy version must be to be issued (DOMAIN.md, "Clinic policy"):
+"""What a clinic policy version must be to be issued (docs/domain.md, its opening):
 dose slots that make a clinic day, and thresholds that keep a missed dose from
 passing unnoticed. The database holds the single-value limits (ClinicPolicy's
 constraints); these are the rules across values, checked by policy_issue under the
@@ -13,8 +13,8 @@ from typing import Any
 from core.errors import RuleViolation
 
 # Two consecutive sessions not taken is the first that means anything more than a
-# single missed dose (DOMAIN.md, "Missed doses"); a threshold of 1 would alert, or
-# force re-titration, on every missed session.
+# single missed dose (docs/domain.md, "Missed doses and re-titration"); a threshold
+# of 1 would alert, or force re-titration, on every missed session.
 LOWEST_MISSED_THRESHOLD = 2
 
 
@@ -105,7 +105,7 @@ def check_missed_thresholds(*, warning: int, retitration: int) -> None:
         )
 
 
-# DOMAIN.md's floors and ceilings on a clinic's values: (field, lowest, highest, why).
+# docs/domain.md's floors and ceilings on a clinic's values: (field, lowest, highest, why).
 # The observation and the top-up gap are "at least 20 minutes"; the review and the tox
 # screen "at least every 7 days".
 BOUNDS: tuple[tuple[str, int, int | None, str], ...] = (
@@ -119,7 +119,7 @@ BOUNDS: tuple[tuple[str, int, int | None, str], ...] = (
 
 
 def check_values(values: dict[str, Any]) -> None:
-    """The values of a version, across fields: DOMAIN.md's bounds; an interval that
+    """The values of a version, across fields: docs/domain.md's bounds; an interval that
     outlasts the observation; the missed-dose thresholds in order and at least 2; and
     both breath alcohol thresholds, above zero, or neither."""
     for field, lowest, highest, why in BOUNDS:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-# DOMAIN.md: two slots, AM 08:00-11:30 and PM 13:00-17:30, in the clinic's zone.
+# docs/domain.md: two slots, AM 08:00-11:30 and PM 13:00-17:30, in the clinic's zone.
 DEFAULT_SLOTS = (
     SlotSpec("AM", dt.time(8, 0), dt.time(11, 30)),
     SlotSpec("PM", dt.time(13, 0), dt.time(17, 30)),
@@ -83,7 +83,8 @@ def clinic_create(
     now: dt.datetime | None = None,
     **policy_values: Any,
 ) -> Clinic:
-    """A new clinic, with DOMAIN.md's default policy (or the values given) in force from now."""
+    """A new clinic, with docs/domain.md's default policy (or the values given) in force
+    from now."""
     now = now or timezone.now()
     with transaction.atomic():
         clinic = Clinic(name=name.strip(), time_zone=time_zone)
@@ -94,7 +95,7 @@ def clinic_create(
             clinic=clinic,
             issued_by=created_by,
             effective_from=now,
-            reason="Opening policy: DOMAIN.md defaults",
+            reason="Opening policy: the standard values",
             slots=DEFAULT_SLOTS,
             now=now,
             **policy_values,
@@ -283,7 +284,7 @@ def service_user_transition(
     reason: str,
     now: dt.datetime | None = None,
 ) -> ServiceUser:
-    """Move a service user along the pathway, refusing any step DOMAIN.md does not allow."""
+    """Move a service user along the pathway, refusing any step docs/domain.md does not allow."""
     now = now or timezone.now()
     reason = require_reason(reason)
     to_status = Status(to_status)

@@ -1,5 +1,5 @@
 """What a read shows is what the rules say now, whenever a scheduled scan last ran
-(DOMAIN.md, "Missed doses and re-titration").
+(docs/domain.md, "Missed doses and re-titration").
 
 Before a list or a page shows service users' statuses, whatever settles them from the
 clock runs first for the reader's clinics. The dosing app registers the missed-dose

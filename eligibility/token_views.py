@@ -1,5 +1,5 @@
 """Integration tokens in the browser: a manager issues one for a system (a pharmacy
-reporting methadone collections), sees its key once, and revokes it (API.md)."""
+reporting methadone collections), sees its key once, and revokes it (docs/api.md)."""
 
 from django import forms
 from django.contrib import messages

@@ -1,4 +1,4 @@
-"""`Authorization: Token <key>` for integrations (API.md)."""
+"""`Authorization: Token <key>` for integrations (docs/api.md)."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header

@@ -20,7 +20,7 @@ app.conf.beat_schedule = {
         "task": "dosing.tasks.generate_dose_sessions",
         "schedule": 15 * 60.0,
     },
-    # DOMAIN.md: a window that closes with no outcome is a missed dose. The scan
+    # docs/domain.md: a window that closes with no outcome is a missed dose. The scan
     # works from the data, so a late or doubled run is harmless.
     "scan-missed-sessions": {
         "task": "dosing.tasks.scan_missed_sessions",

@@ -206,7 +206,7 @@ class CurrentClinicMiddleware:
 
 
 class ApiErrorsAsJsonMiddleware:
-    """An API error is always JSON (API.md), whatever raised it.
+    """An API error is always JSON (docs/api.md), whatever raised it.
 
     DRF answers its own errors in JSON. What it does not catch (an exception in a
     view, a middleware or a template, an unknown path) Django turns into an HTML page:

@@ -150,7 +150,7 @@ class ToxScreenInput(StrictFieldsMixin, serializers.Serializer):
 
 
 class ToxScreenViewSet(_RecordViewSet):
-    """Urine tox screens, a result per substance on DOMAIN.md's panel."""
+    """Urine tox screens, a result per substance on docs/domain.md's panel."""
 
     serializer_class = ToxScreenSerializer
     filterset_fields = ["service_user", "sample_date", "street_heroin"]

@@ -20,7 +20,7 @@ class Heartbeat(models.Model):
 
 
 class Substance(models.TextChoices):
-    """DOMAIN.md's urine panel. The first three tell street heroin from prescribed
+    """docs/domain.md's urine panel. The first three tell street heroin from prescribed
     diamorphine: they come from the street drug's impurities."""
 
     ACETYLCODEINE = "acetylcodeine", "Acetylcodeine (street heroin marker)"

@@ -1,4 +1,4 @@
-"""The overdue scans (DOMAIN.md, "Monitoring"): prescriber reviews, tox screens,
+"""The overdue scans (docs/domain.md, "Monitoring"): prescriber reviews, tox screens,
 breath tests for alcohol-flagged service users, and methadone not collected.
 
 Each finds what is due from the stored records, whenever it last ran, and raises
@@ -174,7 +174,7 @@ def breath_missing_scan(*, now: dt.datetime | None = None, days_back: int = 7) -
 
 
 def methadone_uncollected_check(service_users: QuerySet[ServiceUser], *, now: dt.datetime) -> int:
-    """DOMAIN.md: after methadone_uncollected_days uncollected days in a row (the days
+    """docs/domain.md: after methadone_uncollected_days uncollected days in a row (the days
     reported since the last collection), alert. One alert per run of days: its cause
     is the run's first uncollected day."""
     last_collected = (

@@ -25,7 +25,7 @@ from eligibility.services import (
 from eligibility.synthetic import synthetic_nhs_numbers
 
 PASSWORD = "correct-horse-battery"
-# A documented transfer with its evidence (DOMAIN.md): an established dose from day one.
+# A documented transfer with its evidence (docs/domain.md): an established dose from day one.
 TRANSFER = {
     "documented_transfer": True,
     "transfer_service": "Leeds HAT service",

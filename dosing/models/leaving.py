@@ -11,7 +11,7 @@ from eligibility.models import ServiceUser
 class Suspension(models.Model):
     """A temporary stop (hospital, custody): not an exit. Sessions inside it are
     excused; on return the person resumes, or needs re-titration when it spanned the
-    clinic's threshold of sessions without confirmed opioid cover (DOMAIN.md)."""
+    clinic's threshold of sessions without confirmed opioid cover (docs/domain.md)."""
 
     class Kind(models.TextChoices):
         HOSPITAL = "hospital", "Hospital admission"
@@ -70,7 +70,7 @@ class ExitKind(models.TextChoices):
 
 
 class ExitDetail(models.TextChoices):
-    """DOMAIN.md's exits, each under its kind."""
+    """docs/domain.md's exits, each under its kind."""
 
     TAPER_COMPLETED = "taper_completed", "Taper completed"
     ORAL_TREATMENT = "oral_treatment", "Transfer to oral treatment"

@@ -17,7 +17,7 @@ from eligibility.models import ABSOLUTE_MAX_DAILY_MG, ServiceUser
 
 DIAMORPHINE = "diamorphine hydrochloride"
 
-# DOMAIN.md, Swiss product rules: a new starter's first IV dose is at most 15 mg,
+# docs/domain.md, Swiss product rules: a new starter's first IV dose is at most 15 mg,
 # with another 15 mg allowed if tolerated.
 INDUCTION_FIRST_DOSE_MG = Decimal("15")
 INDUCTION_TOPUP_MG = Decimal("15")

@@ -36,7 +36,7 @@ class WithholdReason(models.TextChoices):
 
 
 class Assessment(models.Model):
-    """The pre-dose checks, in DOMAIN.md's order: identity, sedation, breath alcohol,
+    """The pre-dose checks, in docs/domain.md's order: identity, sedation, breath alcohol,
     and what they led to: go on to the dose, withhold it, or defer it for a
     reassessment later in the window. A deferred session is assessed again, so a
     session may have several; ``sequence`` numbers them from 1."""
@@ -109,7 +109,7 @@ SITES_FOR_ROUTE = {
     Route.IV: {Site.ARM, Site.HAND, Site.LEG, Site.FOOT, Site.GROIN},
     Route.IM: {Site.DELTOID, Site.THIGH, Site.GLUTEAL},
 }
-# DOMAIN.md: lower-limb IV needs a recorded risk discussion.
+# docs/domain.md: lower-limb IV needs a recorded risk discussion.
 LOWER_LIMB_IV = {Site.LEG, Site.FOOT, Site.GROIN}
 
 

@@ -11,7 +11,7 @@ from eligibility.models import ServiceUser
 
 
 class SessionStatus(models.TextChoices):
-    """API.md's fixed session status values."""
+    """docs/api.md's fixed session status values."""
 
     SCHEDULED = "scheduled", "Scheduled"
     ASSESSED = "assessed", "Assessed"
@@ -27,7 +27,7 @@ class SessionStatus(models.TextChoices):
 # A session with one of these has no outcome yet. When its window closes it is missed,
 # or, if it was deferred for a reassessment that never came, withheld.
 OPEN_SESSION_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.ASSESSED, SessionStatus.DEFERRED)
-# DOMAIN.md: a dose "taken" resets the consecutive count; these are "not taken".
+# docs/domain.md: a dose "taken" resets the consecutive count; these are "not taken".
 TAKEN_STATUSES = (SessionStatus.ADMINISTERED, SessionStatus.OBSERVED)
 NOT_TAKEN_STATUSES = (SessionStatus.WITHHELD, SessionStatus.DECLINED, SessionStatus.MISSED)
 

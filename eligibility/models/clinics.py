@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from .pathway import default_eligibility_levels, validate_eligibility_levels
 
-# DOMAIN.md: "No daily total may exceed 1,000 mg; a clinic may set a lower ceiling."
+# docs/domain.md: "No daily total may exceed 1,000 mg; a clinic may set a lower ceiling."
 ABSOLUTE_MAX_DAILY_MG = Decimal("1000")
 # The maximum single dose in the German diamorphine label: the default ceiling per
 # injection, and the highest a clinic may set.

@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 
 
 class Criterion(models.TextChoices):
-    """DOMAIN.md's typical eligibility criteria. Each clinic sets each one to
+    """docs/domain.md's typical eligibility criteria. Each clinic sets each one to
     required, advisory or off in its policy."""
 
     ADULT = "adult", "Aged 18 or over"
@@ -34,7 +34,7 @@ class Level(models.TextChoices):
 
 def default_eligibility_levels() -> dict[str, str]:
     """Every criterion required, except "stable on methadone first": the 2019-22
-    clinic's service users said it shut out the people HAT is for (DOMAIN.md)."""
+    clinic's service users said it shut out the people HAT is for (docs/domain.md)."""
     levels = dict.fromkeys(Criterion.values, Level.REQUIRED.value)
     levels[Criterion.STABLE_ON_METHADONE] = Level.ADVISORY.value
     return levels

@@ -35,7 +35,7 @@ def validate_nhs_number(value: str) -> None:
 
 
 class Status(models.TextChoices):
-    """A service user's place on the treatment pathway (API.md's fixed values)."""
+    """A service user's place on the treatment pathway (docs/api.md's fixed values)."""
 
     REFERRED = "referred", "Referred"
     ASSESSING = "assessing", "Eligibility assessment"
@@ -61,11 +61,11 @@ IN_TREATMENT = frozenset(
     }
 )
 
-# The statuses in which a person is being dosed: DOMAIN.md's threshold and lapse move
+# The statuses in which a person is being dosed: docs/domain.md's threshold and lapse move
 # them to re-titration required.
 DOSED = (Status.TITRATION, Status.MAINTENANCE, Status.RETITRATION)
 
-# DOMAIN.md's pathway: referral -> assessment -> accepted | declined -> waiting
+# docs/domain.md's pathway: referral -> assessment -> accepted | declined -> waiting
 # list -> admitted (titration) -> maintenance -> (re-titration required ->
 # re-titration -> maintenance)* -> exit, with suspension possible in treatment.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {

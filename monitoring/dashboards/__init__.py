@@ -1,4 +1,4 @@
-"""The managers' dashboards (DOMAIN.md, "What managers look at"), one module each. The
+"""The managers' dashboards (docs/domain.md, "Monitoring"), one module each. The
 records are counted in SQL (over the daily roll-ups of monitoring/rollups.py where
 there are any), in a fixed number of queries whatever the size of the history; only
 the few counted rows are added up or turned into a curve here."""

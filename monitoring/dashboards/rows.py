@@ -125,7 +125,7 @@ class ByClinic(TypedDict):
 
 
 class ExitCounts(ByClinic):
-    """Exits of one kind and detail (DOMAIN.md, "Leaving treatment")."""
+    """Exits of one kind and detail (docs/domain.md, "The pathway")."""
 
     kind: str
     kind_label: str

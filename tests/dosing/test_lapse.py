@@ -1,4 +1,4 @@
-"""Re-titration after a lapse in time as well as in sessions (issue 15.4; DOMAIN.md,
+"""Re-titration after a lapse in time as well as in sessions (issue 15.4; docs/domain.md,
 "Missed doses and re-titration"): when the last dose was more than the clinic's
 re-titration days ago (default 3), re-titration is required whatever the count,
 unless a prescriber confirmed opioid cover for the gap."""

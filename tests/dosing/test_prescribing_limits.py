@@ -1,4 +1,4 @@
-"""Prescribing limits after a lapse and in maintenance (issue 15.5 and 15.6; DOMAIN.md,
+"""Prescribing limits after a lapse and in maintenance (issue 15.5 and 15.6; docs/domain.md,
 "Prescribing and titration"): the clinic's ceiling per injection is a hard stop; the
 first re-titration version may not exceed the dose before the lapse and above half of
 it needs a written clinical reason; a maintenance rise above the clinic's step needs

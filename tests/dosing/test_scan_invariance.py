@@ -1,4 +1,4 @@
-"""The same answer whatever time the missed-dose scan runs (issue 15.3; DOMAIN.md,
+"""The same answer whatever time the missed-dose scan runs (issue 15.3; docs/domain.md,
 "Missed doses and re-titration").
 
 Hypothesis writes a few clinic days for several service users, across the UK clock

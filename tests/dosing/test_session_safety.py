@@ -105,7 +105,7 @@ def test_an_overdose_with_naloxone_and_an_ambulance_records_from_the_page(cast, 
     assert alert.severity == Severity.URGENT
     assert (alert.service_user, alert.session) == (dosed_pm.service_user, dosed_pm)
     assert "overdose, naloxone 0.4 mg at 15:20, ambulance called" in alert.detail
-    # DOMAIN.md: an adverse event alerts prescribers and managers at once.
+    # docs/domain.md: an adverse event alerts prescribers and managers at once.
     assert {"Prescriber", "Manager"} <= {role.label for role in KIND_ROLES[alert.kind]}
 
 

@@ -1,6 +1,6 @@
 """Every action on a service user settles their closed windows first, with the
 missed-dose scan's own code, so that its answer is the same whenever the scan last
-ran (issue 15; DOMAIN.md, "Missed doses and re-titration"). Each case was reproduced
+ran (issue 15; docs/domain.md, "Missed doses and re-titration"). Each case was reproduced
 through the API with the scan delayed; here the scan never runs until the end."""
 
 import datetime as dt

@@ -31,7 +31,7 @@ def _clock():
 
 
 def form(**changes):
-    """The editor's form as a manager sends it, three slots and DOMAIN.md's values."""
+    """The editor's form as a manager sends it, three slots and docs/domain.md's values."""
     values = {
         "effective_from": "2026-03-09T00:00",
         "reason": "Evening slot for people in work",
