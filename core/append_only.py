@@ -73,6 +73,7 @@ APPEND_ONLY = [
     "monitoring.HistoricalToxScreenResult",
     "monitoring.ToxScreenResult",
     "dosing.HistoricalBreathTest",
+    "dosing.HistoricalPharmacy",
     "dosing.BreathTest",
     "monitoring.HistoricalMethadoneCollection",
     "monitoring.MethadoneConflict",

@@ -118,6 +118,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "eligibility.add_integrationtoken",
         "eligibility.change_integrationtoken",
         "dosing.add_pharmacy",
+        "dosing.change_pharmacy",
         "dosing.add_serviceclosure",
         # Alerts, their e-mail addresses and the dashboards.
         "alerts.acknowledge_alert",

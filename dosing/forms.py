@@ -182,3 +182,32 @@ class ClosureForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
+
+
+class PharmacyForm(forms.Form):
+    """A community pharmacy's name and contact details."""
+
+    name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"class": "form-control"}))
+    address = forms.CharField(widget=forms.Textarea(attrs={"class": "form-control", "rows": 2}))
+    ods_code = forms.CharField(
+        label="ODS code",
+        max_length=10,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    phone = forms.CharField(
+        max_length=30, required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+
+
+class PharmacyChangeForm(PharmacyForm):
+    reason = forms.CharField(
+        label="Why they change", widget=forms.Textarea(attrs={"class": "form-control", "rows": 2})
+    )
+
+
+class PharmacyDeactivateForm(forms.Form):
+    reason = forms.CharField(
+        label="Why the clinic no longer uses it",
+        widget=forms.Textarea(attrs={"class": "form-control", "rows": 2}),
+    )

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Manager, Max, Model, QuerySet
 from django.utils import timezone
 
+from core.audit import audited
 from core.errors import Conflict, RuleViolation, require_reason
 from eligibility.models import ServiceUser, Status
 from eligibility.selectors import policy_in_force
@@ -282,6 +284,12 @@ def methadone_prescribe(
                 code="pharmacy_elsewhere",
                 field="pharmacy",
             )
+        if not Pharmacy.objects.filter(pk=pharmacy.pk, active=True).exists():
+            raise RuleViolation(
+                f"{pharmacy.name} is no longer used by the clinic: choose another pharmacy.",
+                code="pharmacy_inactive",
+                field="pharmacy",
+            )
         return _create_version(
             MethadonePrescription,
             service_user=locked,
@@ -303,6 +311,7 @@ def pharmacy_add(
     address: str,
     ods_code: str = "",
     phone: str = "",
+    by: "User | None" = None,
 ) -> Pharmacy:
     pharmacy = Pharmacy(
         clinic=clinic,
@@ -311,9 +320,71 @@ def pharmacy_add(
         ods_code=ods_code.strip().upper(),
         phone=phone.strip(),
     )
-    pharmacy.full_clean()
-    pharmacy.save()
+    _save_pharmacy(pharmacy, by=by, why="Pharmacy added")
     return pharmacy
+
+
+def _save_pharmacy(pharmacy: Pharmacy, *, by: "User | None", why: str) -> None:
+    namesake = Pharmacy.objects.filter(clinic=pharmacy.clinic_id, name=pharmacy.name)
+    if namesake.exclude(pk=pharmacy.pk).exists():
+        raise RuleViolation(
+            f"The clinic already has a pharmacy named {pharmacy.name}.",
+            code="pharmacy_name_taken",
+            field="name",
+        )
+    try:
+        pharmacy.full_clean()
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise RuleViolation(
+            " ".join(messages),
+            code="pharmacy_invalid",
+            field=None if field == NON_FIELD_ERRORS else field,
+        ) from error
+    try:
+        with transaction.atomic():
+            audited(pharmacy, by=by, why=why).save()
+    except IntegrityError as error:  # two managers adding the same name at once
+        raise RuleViolation(
+            f"The clinic already has a pharmacy named {pharmacy.name}.",
+            code="pharmacy_name_taken",
+            field="name",
+        ) from error
+
+
+def pharmacy_update(
+    *,
+    pharmacy: Pharmacy,
+    by: "User",
+    reason: str,
+    name: str,
+    address: str,
+    ods_code: str = "",
+    phone: str = "",
+) -> Pharmacy:
+    """New contact details for a pharmacy, kept in its history with who and why."""
+    reason = require_reason(reason, "Say why the pharmacy's details change.")
+    with transaction.atomic():
+        locked = Pharmacy.objects.select_for_update().get(pk=pharmacy.pk)
+        locked.name, locked.address = name.strip(), address.strip()
+        locked.ods_code, locked.phone = ods_code.strip().upper(), phone.strip()
+        _save_pharmacy(locked, by=by, why=reason)
+    return locked
+
+
+def pharmacy_deactivate(*, pharmacy: Pharmacy, by: "User", reason: str) -> Pharmacy:
+    """The clinic no longer uses the pharmacy: no new methadone prescription may name
+    it. Versions in force stay as they are until a prescriber issues the next."""
+    reason = require_reason(reason, "Say why the pharmacy is no longer used.")
+    with transaction.atomic():
+        locked = Pharmacy.objects.select_for_update().get(pk=pharmacy.pk)
+        if not locked.active:
+            raise Conflict(
+                f"{locked.name} is already no longer used.", code="pharmacy_already_inactive"
+            )
+        locked.active = False
+        audited(locked, by=by, why=reason).save()
+    return locked
 
 
 def prescription_cancel(

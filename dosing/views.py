@@ -223,7 +223,7 @@ def methadone_new(request, pk):
     current = methadone_in_force(service_user=service_user)
     form = MethadoneForm(
         request.POST or None,
-        pharmacies=Pharmacy.objects.filter(clinic=service_user.clinic),
+        pharmacies=Pharmacy.objects.filter(clinic=service_user.clinic, active=True),
         initial={"nightly_dose_mg": current.nightly_dose_mg, "pharmacy": current.pharmacy}
         if current
         else {},

@@ -9,6 +9,8 @@ from dosing import (
     fhir,
     leaving_api,
     leaving_views,
+    pharmacy_api,
+    pharmacy_views,
     register_api,
     register_views,
     room_api,
@@ -49,6 +51,7 @@ router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
 router.register("access-log", eligibility_api.AccessLogViewSet, basename="access-log")
 router.register("staff", eligibility_api.StaffViewSet, basename="staff")
 router.register("policies", policy_api.PolicyViewSet, basename="policy")
+router.register("pharmacies", pharmacy_api.PharmacyViewSet, basename="pharmacy")
 router.register("tox-screens", monitoring_api.ToxScreenViewSet, basename="tox-screen")
 router.register("breath-tests", monitoring_api.BreathTestViewSet, basename="breath-test")
 router.register(
@@ -169,6 +172,8 @@ urlpatterns = [
     path("dosing/", room_views.board, name="board"),
     path("dosing/sessions/<int:pk>/", room_views.session_page, name="dose-session"),
     path("clinic/closure/", dosing_views.service_closure, name="service-closure"),
+    path("clinic/pharmacies/", pharmacy_views.pharmacies, name="pharmacies"),
+    path("clinic/pharmacies/<int:pk>/", pharmacy_views.pharmacy_detail, name="pharmacy-detail"),
     path(
         "service-users/<int:pk>/exit-plan/new/",
         dosing_views.exit_plan_new,

@@ -232,6 +232,12 @@ class Pharmacy(models.Model):
     address = models.TextField()
     ods_code = models.CharField("ODS code", max_length=10, blank=True)
     phone = models.CharField(max_length=30, blank=True)
+    active = models.BooleanField(
+        default=True,
+        help_text="A pharmacy no longer used: no new methadone prescription may name it.",
+    )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name_plural = "pharmacies"

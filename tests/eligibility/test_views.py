@@ -235,6 +235,7 @@ def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
                 "CD register",
                 "Dashboards",
                 "Clinic policy",
+                "Pharmacies",
                 "Service closure",
                 "Staff",
             ],

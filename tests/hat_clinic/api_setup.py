@@ -13,7 +13,7 @@ from core.roles import Role
 from dosing.breath import breath_test_record
 from dosing.leaving import service_user_exit, suspension_start
 from dosing.missed import missed_sessions_scan
-from dosing.models import DoseSession, RegisterEntry
+from dosing.models import DoseSession, Pharmacy, RegisterEntry
 from dosing.prescribing import methadone_prescribe, pharmacy_add
 from dosing.register import register_receive, register_section_add
 from dosing.reviews import review_record
@@ -155,6 +155,7 @@ def make_records(cast) -> dict:
         "access-log": pk_of(AccessLog.objects.first(), "access-log"),
         "staff": colleague.memberships.get().pk,
         "policy": cast.clinic_a.policies.first().pk,
+        "pharmacy": pk_of(Pharmacy.objects.filter(clinic=cast.clinic_a).first(), "pharmacy"),
     }
     return {"key": key, "person": person, "ids": ids}
 
