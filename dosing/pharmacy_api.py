@@ -2,14 +2,12 @@
 pharmacies (``?clinic=``, ``?active=``); managers ``POST`` one, ``PATCH`` its details
 with a ``reason``, and ``POST pharmacies/{id}/deactivate/`` with a ``reason``."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 
 from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
-from core.errors import RuleViolation
-from eligibility.selectors import clinics_for_staff
+from eligibility.selectors import clinic_named, clinics_for_staff
 
 from .models import Pharmacy
 from .prescribing import pharmacy_add, pharmacy_deactivate, pharmacy_update
@@ -64,17 +62,7 @@ class PharmacyViewSet(ActsThroughServices, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=PharmacyInput, responses={201: PharmacySerializer})
     def create(self, request, *args, **kwargs):
         def add(fields):
-            clinics = clinics_for_staff(request.user)
-            if "clinic" in fields:
-                clinic = get_object_or_404(clinics, pk=fields.pop("clinic"))
-            elif clinics.count() == 1:
-                clinic = clinics.get()
-            else:
-                raise RuleViolation(
-                    "You work in several clinics: say which one (clinic).",
-                    code="clinic_required",
-                    field="clinic",
-                )
+            clinic = clinic_named(request.user, fields.pop("clinic", None))
             return pharmacy_add(clinic=clinic, by=request.user, **fields)
 
         return self.act(PharmacyInput, add, created=True)

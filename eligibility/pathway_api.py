@@ -9,7 +9,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 
 from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
-from core.errors import RuleViolation
 
 from .models import (
     Criterion,
@@ -26,7 +25,7 @@ from .pathway import (
     referral_decide,
     referral_record,
 )
-from .selectors import clinics_for_staff, for_staff, service_user_in_scope
+from .selectors import clinic_named, for_staff, service_user_in_scope
 
 
 def referrals_for_staff(user):
@@ -133,22 +132,12 @@ class ReferralViewSet(
     @extend_schema(request=ReferralInput, responses={201: ReferralSerializer})
     def create(self, request, *args, **kwargs):
         def record(fields):
-            clinics = clinics_for_staff(request.user)
             if "service_user" in fields:
                 person = service_user_in_scope(request.user, pk=fields.pop("service_user"))
                 clinic = person.clinic
             else:
                 person = None
-                if "clinic" in fields:
-                    clinic = get_object_or_404(clinics, pk=fields.pop("clinic"))
-                elif clinics.count() == 1:
-                    clinic = clinics.get()
-                else:
-                    raise RuleViolation(
-                        "You work in several clinics: say which one (clinic).",
-                        code="clinic_required",
-                        field="clinic",
-                    )
+                clinic = clinic_named(request.user, fields.pop("clinic", None))
             fields.pop("clinic", None)
             return referral_record(
                 clinic=clinic,

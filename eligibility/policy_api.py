@@ -2,17 +2,15 @@
 versions (``?clinic=``), newest first; ``POST policies/`` issues a new version from a
 stated time (managers). Values not given are carried from the version before."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 
 from core.api import ActionPermissions, ActsThroughServices, LocalTimeField, StrictFieldsMixin
-from core.errors import RuleViolation
 
 from .api import DoseSlotSerializer
 from .models import ClinicPolicy
 from .policy_rules import SlotSpec
-from .selectors import clinics_for_staff
+from .selectors import clinic_named, clinics_for_staff
 from .services import POLICY_FIELDS, policy_issue
 
 
@@ -73,17 +71,7 @@ class PolicyViewSet(ActsThroughServices, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=PolicyInput, responses={201: PolicySerializer})
     def create(self, request, *args, **kwargs):
         def issue(fields):
-            clinics = clinics_for_staff(request.user)
-            if "clinic" in fields:
-                clinic = get_object_or_404(clinics, pk=fields.pop("clinic"))
-            elif clinics.count() == 1:
-                clinic = clinics.get()
-            else:
-                raise RuleViolation(
-                    "You work in several clinics: say which one (clinic).",
-                    code="clinic_required",
-                    field="clinic",
-                )
+            clinic = clinic_named(request.user, fields.pop("clinic", None))
             slots = fields.pop("slots", None)
             return policy_issue(
                 clinic=clinic,

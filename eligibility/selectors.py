@@ -61,6 +61,21 @@ def current_clinic(request: Any) -> Clinic:
     return request.clinic  # type: ignore[no-any-return]
 
 
+def clinic_named(user: "User | AnonymousUser", clinic_id: int | None) -> Clinic:
+    """The clinic an API write names, of the caller's: another clinic is a 404, and
+    naming none is refused only when the caller works in more than one."""
+    clinics = clinics_for_staff(user)
+    if clinic_id is not None:
+        return get_object_or_404(clinics, pk=clinic_id)
+    if clinics.count() == 1:
+        return clinics.get()
+    raise RuleViolation(
+        "You work in several clinics: say which one (clinic).",
+        code="clinic_required",
+        field="clinic",
+    )
+
+
 def service_user_in_scope(user: "User | AnonymousUser", **lookup: Any) -> ServiceUser:
     """A service user named in a request: another clinic's is a 404, as if absent."""
     return get_object_or_404(service_users_for_staff(user), **lookup)

@@ -25,7 +25,6 @@ NAVIGATION = (
     # The four dashboards share one entry; tabs on each page lead to the others.
     NavEntry("Dashboards", "dashboard-attendance", "monitoring.view_dashboards"),
     NavEntry("Clinic policy", "clinic-policy", "eligibility.view_clinicpolicy"),
-    NavEntry("Pharmacies", "pharmacies", "dosing.change_pharmacy"),
     NavEntry("Service closure", "service-closure", "dosing.add_serviceclosure"),
     NavEntry("Staff", "staff-list", "eligibility.view_staffmembership"),
 )

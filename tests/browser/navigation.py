@@ -30,13 +30,20 @@ def pass_second_factor(page, username: str) -> None:
         page.get_by_role("button", name="Continue").click()
 
 
-def nav_click(page, name: str) -> None:
-    """Follow a link (or press a button, such as Log out) of the main navigation,
-    opening the menu first when the screen is too narrow to show it."""
+def opened_navigation(page):
+    """The main navigation, its menu opened first when the screen is too narrow to
+    show it whole, so that what it lacks is really not there."""
     nav = page.get_by_role("navigation", name="Main")
     toggler = nav.get_by_role("button", name="Menu")
     if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
         toggler.click()
+    return nav
+
+
+def nav_click(page, name: str) -> None:
+    """Follow a link (or press a button, such as Log out) of the main navigation,
+    opening the menu first when the screen is too narrow to show it."""
+    nav = opened_navigation(page)
     target = nav.get_by_role("link", name=name)
     if target.count() == 0:
         target = nav.get_by_role("button", name=name)

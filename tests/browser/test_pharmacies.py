@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from dosing.models import Pharmacy
 from dosing.prescribing import pharmacy_add
-from tests.browser.navigation import log_in, nav_click
+from tests.browser.navigation import log_in, nav_click, opened_navigation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,7 +27,8 @@ def _told(page, text: str):
 
 
 def _open_pharmacies(page):
-    nav_click(page, "Pharmacies")
+    nav_click(page, "Clinic policy")
+    page.get_by_role("link", name="Pharmacies", exact=True).click()
     expect(page.get_by_role("heading", name="Pharmacies", exact=True)).to_be_visible()
 
 
@@ -139,10 +140,7 @@ def test_a_manager_changes_a_phone_and_stops_using_a_pharmacy_each_only_with_a_r
 
 def test_a_nurse_has_no_way_to_change_a_pharmacy(page, live_server, cast, high_street):
     log_in(page, live_server, cast.nurse.username)
-    navigation = page.get_by_role("navigation", name="Main")
-    menu = navigation.get_by_role("button", name="Menu")
-    if menu.is_visible():  # folded on a tablet's width
-        menu.click()
+    navigation = opened_navigation(page)
     expect(navigation.get_by_role("link", name="Dosing room")).to_be_visible()
     expect(navigation.get_by_role("link", name="Pharmacies")).to_have_count(0)
 

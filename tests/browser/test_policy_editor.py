@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from eligibility.models import ClinicPolicy
 from eligibility.selectors import policy_in_force
-from tests.browser.navigation import log_in, nav_click
+from tests.browser.navigation import log_in, nav_click, opened_navigation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -137,10 +137,7 @@ def test_a_missed_dose_threshold_below_two_is_refused_beside_its_field(
 
 def test_a_nurse_has_no_way_to_the_policy_or_its_editor(clock, page, live_server, cast):
     log_in(page, live_server, cast.nurse.username)
-    navigation = page.get_by_role("navigation", name="Main")
-    menu = navigation.get_by_role("button", name="Menu")
-    if menu.is_visible():  # folded on a tablet's width
-        menu.click()
+    navigation = opened_navigation(page)
     expect(navigation.get_by_role("link", name="Dosing room")).to_be_visible()
     expect(navigation.get_by_role("link", name="Clinic policy")).to_have_count(0)
     # The policy page is the managers' own, and so is the editor.

@@ -21,7 +21,7 @@ from alerts.models import Alert
 from alerts.services import alert_acknowledge
 from dosing.exit_plans import reducing_plan_create
 from dosing.leaving import suspension_start
-from dosing.models import Exit, RegisterSection
+from dosing.models import Exit, Pharmacy, RegisterSection
 from dosing.prescribing import prescription_issue
 from dosing.register_views import ACTIONS
 from dosing.reviews import review_record
@@ -179,6 +179,7 @@ def records_by_route(cast) -> dict[str, list]:
         "suspensions/": [ids["suspension"]],
         "register/": list(RegisterSection.objects.filter(clinic=cast.clinic_a)),
         "clinic/tokens/": list(IntegrationToken.objects.filter(clinic=cast.clinic_a)),
+        "clinic/pharmacies/": list(Pharmacy.objects.filter(clinic=cast.clinic_a)),
         "alerts/": [ids["alert"]],
         "dosing/sessions/": [
             session_of(person, MON, "AM"),  # given and observed

@@ -235,7 +235,6 @@ def test_a_manager_of_clinic_b_sees_only_clinic_bs_policy(cast):
                 "CD register",
                 "Dashboards",
                 "Clinic policy",
-                "Pharmacies",
                 "Service closure",
                 "Staff",
             ],
