@@ -27,7 +27,12 @@ from .exit_plans import (
 )
 from .forms import ClosureForm, ExitPlanForm, MethadoneForm, PrescriptionForm, ReviewForm
 from .models import Pharmacy, ReducingPlan, ServiceClosure
-from .prescribing import methadone_prescribe, prescription_cancel, prescription_issue
+from .prescribing import (
+    PRESCRIBABLE,
+    methadone_prescribe,
+    prescription_cancel,
+    prescription_issue,
+)
 from .reviews import review_record
 from .selectors import (
     methadone_in_force,
@@ -256,6 +261,14 @@ def methadone_new(request, pk):
 
 def exit_plan_new(request, pk):
     service_user = _prescriber_scope(request, pk)
+    if service_user.status not in PRESCRIBABLE:
+        # Nothing typed could make this plan: say so, rather than offer a form.
+        return render(
+            request,
+            "dosing/not_in_treatment.html",
+            {"service_user": service_user},
+            status=400 if request.method == "POST" else 200,
+        )
     form = ExitPlanForm(
         request.POST or None, initial={"starts_at": timezone.localtime() + dt.timedelta(weeks=1)}
     )
