@@ -45,6 +45,21 @@ from .selectors import (
 )
 
 
+def _not_in_treatment(request, service_user):
+    """A prescription, methadone or exit-plan page for someone the service would refuse
+    whatever was typed (not admitted, or gone): the page says so and offers no form,
+    and a POST is a 400 with the same words. None when the person may be prescribed
+    for."""
+    if service_user.status in PRESCRIBABLE:
+        return None
+    return render(
+        request,
+        "dosing/not_in_treatment.html",
+        {"service_user": service_user},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 def _prescriber_scope(request, service_user_id):
     return service_user_for(
         request,
@@ -91,6 +106,8 @@ def prescription_new(request, pk):
     service_user = service_user_for(
         request, pk, "dosing.prescribe", "Only prescribers can issue a prescription."
     )
+    if refused := _not_in_treatment(request, service_user):
+        return refused
     policy = policy_in_force(clinic=service_user.clinic)
     slot_codes = [slot.code for slot in policy.slots.all()]
     current = prescription_in_force(service_user=service_user)
@@ -225,6 +242,8 @@ def methadone_new(request, pk):
     service_user = service_user_for(
         request, pk, "dosing.prescribe", "Only prescribers can prescribe methadone."
     )
+    if refused := _not_in_treatment(request, service_user):
+        return refused
     current = methadone_in_force(service_user=service_user)
     form = MethadoneForm(
         request.POST or None,
@@ -261,14 +280,8 @@ def methadone_new(request, pk):
 
 def exit_plan_new(request, pk):
     service_user = _prescriber_scope(request, pk)
-    if service_user.status not in PRESCRIBABLE:
-        # Nothing typed could make this plan: say so, rather than offer a form.
-        return render(
-            request,
-            "dosing/not_in_treatment.html",
-            {"service_user": service_user},
-            status=400 if request.method == "POST" else 200,
-        )
+    if refused := _not_in_treatment(request, service_user):
+        return refused
     form = ExitPlanForm(
         request.POST or None, initial={"starts_at": timezone.localtime() + dt.timedelta(weeks=1)}
     )

@@ -189,12 +189,15 @@ def test_a_refused_reason_is_shown_again_as_it_was_typed(cast, plan):
     assert not PrescriptionCancellation.objects.exists()
 
 
-def test_an_exit_plan_page_for_someone_not_in_treatment_says_so_and_offers_no_form(cast):
+@pytest.mark.parametrize("page", ["exit-plan-new", "prescription-new", "methadone-new"])
+def test_a_prescribing_page_for_someone_not_in_treatment_says_so_and_offers_no_form(cast, page):
+    """And so do the prescription and methadone pages: whatever was typed, the service
+    would refuse them."""
     from eligibility.models import Status
     from tests.factories import make_service_user
 
     person = make_service_user(cast.clinic_a, Status.EXITED, by=cast.prescriber)
-    url = reverse("exit-plan-new", args=[person.pk])
+    url = reverse(page, args=[person.pk])
     page = cast.client("prescriber").get(url)
     assert page.status_code == 200 and "is not in treatment" in page.content.decode()
     assert "<form" not in page.content.decode().split("<main", 1)[1]
