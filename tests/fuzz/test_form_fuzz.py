@@ -448,13 +448,7 @@ def whole_action(form: Form, submission: Submission, answer: Answer, *plausible:
         return True
     if not form.visible or (submission.changed and submission.changed.kind == "hidden"):
         return True
-    # A refusal of the whole action (a service user no longer in treatment) comes once
-    # every field is valid: with other plausible values a field may be refused first,
-    # beside it, and that answer says nothing about the whole action.
-    unnamed = [p for p in plausible if p.outcome != "named"]
-    return bool(unnamed) and all(
-        (answer.status, answer.message) == (p.status, p.message) for p in unnamed
-    )
+    return all((answer.status, answer.message) == (p.status, p.message) for p in plausible)
 
 
 # The crawl.
