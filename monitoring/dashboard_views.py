@@ -127,8 +127,8 @@ class Dashboard:
     tables: Callable[[Any, dict], Tables]
     exports: tuple[str, ...]
     context: Callable[[dict], dict] = lambda params: {}
-    # What the page shows of the numbers, when that is less than all of them.
-    shown: Callable[[Any], dict] = lambda numbers: {}
+    # What the page shows of its tables, when that is less than all of them.
+    shown: Callable[[Tables], dict] = lambda tables: {}
 
 
 def _people_shown(numbers: Attendance) -> list[ServiceUserCounts]:
@@ -152,7 +152,7 @@ ATTENDANCE = Dashboard(
     ),
     exports=("period", "slot", "service_user", "clinic"),
     context=lambda params: {"period": _period(params)},
-    shown=lambda numbers: {"people_shown": _people_shown(numbers)},
+    shown=lambda tables: {"people_shown": tables["people_shown"].rows},
 )
 
 RETENTION = Dashboard(
@@ -266,7 +266,7 @@ def _page(request, dashboard: Dashboard):
             "dashboard_tabs": TABS,
             "chart_script": f"js/{dashboard.name}.js",
             **dashboard.context(request.GET),
-            **dashboard.shown(numbers),
+            **dashboard.shown(tables),
         },
     )
 
