@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.validators import MaxValueValidator
 from django.utils import timezone
 
 from .models import ClinicPolicy, Criterion, Flag, Level, Referral, ReferralDecision
@@ -186,7 +185,6 @@ POLICY_LABELS = {
     "methadone_uncollected_days": "Methadone alert after (days uncollected)",
 }
 SLOT_ROWS = 4
-LARGEST_VALUE = 32767
 
 
 class PolicyForm(NewVersionForm):
@@ -199,11 +197,13 @@ class PolicyForm(NewVersionForm):
         for name, field in forms.fields_for_model(ClinicPolicy, fields=list(POLICY_LABELS)).items():
             field.label = POLICY_LABELS[name]
             field.initial = getattr(current, name)
-            if isinstance(field, forms.IntegerField):
-                # Every whole-number value is small (minutes, days, places, sessions).
-                field.max_value = LARGEST_VALUE
-                field.validators.append(MaxValueValidator(LARGEST_VALUE))
-                field.widget.attrs["max"] = LARGEST_VALUE
+            # The model's own limits (its validators, the database's range), checked
+            # here too, so that a value out of range is refused beside its field before
+            # the slots are checked against it.
+            field.validators = [
+                *field.validators,
+                *ClinicPolicy._meta.get_field(name).validators,
+            ]
             field.widget.attrs.update({**TEXT, "inputmode": "decimal"})
             self.fields[name] = field
         slots = list(current.slots.all())
