@@ -7,14 +7,12 @@ from ..rollups import COLUMNS
 from .attendance import attendance
 from .common import PERIODS, Filters
 from .outcomes import outcomes
-from .retention import MILESTONES, retention
-from .workload import SAFETY_COLUMNS, workload
+from .retention import retention
+from .workload import workload
 
 __all__ = [
     "COLUMNS",
-    "MILESTONES",
     "PERIODS",
-    "SAFETY_COLUMNS",
     "Filters",
     "attendance",
     "outcomes",
