@@ -1,5 +1,6 @@
 """The API's one place for turning domain errors into responses."""
 
+from django.contrib.auth import get_backends
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import ModelChoiceFilter, ModelMultipleChoiceFilter
 from django_filters.rest_framework import DjangoFilterBackend
@@ -12,6 +13,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import RuleViolation
+from .roles import ACTING_IN
 
 
 def exception_handler(exc, context):
@@ -52,6 +54,19 @@ class ActsThroughServices:
         )
 
 
+def act_where_held(user, permission: str) -> bool:
+    """Whether the caller holds ``permission`` in a clinic of theirs; if so, the request
+    acts from now on in the clinics where they hold it, so the records it reaches are
+    those clinics' only (core.roles.ACTING_IN). The authentication backend that holds
+    roles per clinic (settings.AUTHENTICATION_BACKENDS) says where; the API sits
+    below the apps that know clinics."""
+    for backend in get_backends():
+        narrow = getattr(backend, "act_where_held", None)
+        if narrow is not None:
+            narrow(user, permission)
+    return bool(user.has_perm(permission))
+
+
 class ActionPermissions(BasePermission):
     """Each viewset action needs the permission named in ``view.action_permissions``.
 
@@ -65,7 +80,7 @@ class ActionPermissions(BasePermission):
             # No action for this method: let DRF answer 405 Method Not Allowed.
             return True
         permission = getattr(view, "action_permissions", {}).get(view.action)
-        return permission is not None and request.user.has_perm(permission)
+        return permission is not None and act_where_held(request.user, permission)
 
 
 def requires(permission: str) -> type[BasePermission]:
@@ -74,7 +89,9 @@ def requires(permission: str) -> type[BasePermission]:
     class Requires(BasePermission):
         def has_permission(self, request, view):
             return bool(
-                request.user and request.user.is_authenticated and request.user.has_perm(permission)
+                request.user
+                and request.user.is_authenticated
+                and act_where_held(request.user, permission)
             )
 
     Requires.__name__ = f"Requires({permission})"
@@ -145,15 +162,27 @@ def _depth(data) -> int:
 
 
 def _in_callers_clinics(queryset, user):
-    """The rows of a filter's choices that belong to the caller's clinics."""
+    """The rows of a filter's choices that belong to the caller's clinics, and to the
+    clinics the request acts in where that is set (core.roles.ACTING_IN)."""
     model = queryset.model
     if model._meta.label == "eligibility.Clinic":
-        return queryset.filter(memberships__user=user)
-    fields = {field.name for field in model._meta.get_fields()}
-    for path in ("clinic", "service_user__clinic", "section__clinic"):
-        if path.split("__")[0] in fields:
-            return queryset.filter(**{f"{path}__memberships__user": user}).distinct()
-    return queryset.none()  # a model with no clinic: nothing to choose, rather than a leak
+        path = ""
+    else:
+        fields = {field.name for field in model._meta.get_fields()}
+        paths = ("clinic", "service_user__clinic", "section__clinic")
+        path = next((p + "__" for p in paths if p.split("__")[0] in fields), None)
+        if path is None:
+            return queryset.none()  # a model with no clinic: nothing to choose, rather than a leak
+    mine = queryset.filter(
+        **{
+            f"{path}memberships__user": user,
+            f"{path}memberships__deactivated_at__isnull": True,
+        }
+    )
+    acting_in = getattr(user, ACTING_IN, None)
+    if acting_in is not None:
+        mine = mine.filter(**{f"{path}pk__in": acting_in})
+    return mine.distinct()
 
 
 class ScopedFilterBackend(DjangoFilterBackend):

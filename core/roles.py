@@ -1,7 +1,9 @@
 """The staff roles. Each is a Django group; what a role may do is its permissions,
 listed once in ROLE_PERMISSIONS and synced to the groups after every migrate.
 
-A person may hold several roles. Code asks for a permission, never a group name.
+A person may hold several roles. Clinic roles are held per clinic membership
+(eligibility.StaffMembership.roles); the installation administrator's is held on the
+account. Code asks for a permission, never a group name.
 """
 
 from typing import TYPE_CHECKING
@@ -20,6 +22,20 @@ class Role(TextChoices):
     MANAGER = "Manager"
     # Not a person: an integration token's role, e.g. a pharmacy reporting collections.
     PHARMACY = "Pharmacy integration"
+    # Of the installation, not of a clinic: opens clinics and names their first manager.
+    INSTALLATION_ADMIN = "Installation administrator"
+
+
+# The roles a person holds in a clinic, which a manager may grant on the staff page.
+# The installation administrator is not among them: no manager can grant it.
+CLINIC_ROLES = (Role.NURSE, Role.HCA, Role.PRESCRIBER, Role.MANAGER)
+
+# What a request may do is the permissions of the roles held in the clinics it acts in.
+# A page acts in the clinic chosen in the navigation; an API action in the clinics
+# where the caller holds its permission. Whoever decides sets the clinics' ids on the
+# user object under this name (eligibility.permissions.act_in); unset, a check spans
+# every clinic of the person's.
+ACTING_IN = "hat_acting_in"
 
 
 # What each role may read: every clinical record of its clinics. Each role adds the
@@ -110,6 +126,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "eligibility.add_clinicpolicy",
         "eligibility.view_staffmembership",
         "eligibility.add_staffmembership",
+        "eligibility.change_staffmembership",
         "eligibility.reset_second_factor",
         "eligibility.view_audit",
         "eligibility.view_accesslog",
@@ -129,6 +146,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "alerts.delete_alertaddress",
         "monitoring.view_dashboards",
     ],
+    # Opens a clinic and names its first manager; sees the clinics, nothing in them.
+    Role.INSTALLATION_ADMIN: ["eligibility.add_clinic", "eligibility.view_clinic"],
     # Not a person: a pharmacy's integration token reports methadone collections.
     Role.PHARMACY: [
         "monitoring.add_methadonecollection",

@@ -149,7 +149,7 @@ def suspension_end(
             code="end_before_start",
             field="returned_on",
         )
-    if opioid_cover_confirmed and not ended_by.has_perm("dosing.prescribe"):
+    if opioid_cover_confirmed and not ended_by.has_perm("dosing.prescribe", clinic):
         raise RuleViolation(
             "Only a prescriber can confirm opioid cover for the whole time.",
             code="cover_needs_prescriber",

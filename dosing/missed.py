@@ -30,7 +30,7 @@ from alerts.models import AlertKind
 from alerts.services import alerts_raise_from, sql_text
 from core.audit import history_snapshot
 from eligibility.models import DOSED, ServiceUser, Status
-from eligibility.selectors import clinics_for_staff
+from eligibility.selectors import clinics_in_scope
 from eligibility.services import service_users_transition_many
 
 from .models import (
@@ -150,7 +150,7 @@ def settle_for_clinics_of(user, *, now: dt.datetime) -> MissedScan | None:
     (registered with eligibility.settling)."""
     return missed_sessions_scan(
         now=now,
-        service_users=ServiceUser.objects.filter(clinic__in=clinics_for_staff(user)).values("pk"),
+        service_users=ServiceUser.objects.filter(clinic__in=clinics_in_scope(user)).values("pk"),
     )
 
 

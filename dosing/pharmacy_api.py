@@ -7,7 +7,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 
 from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
-from eligibility.selectors import clinic_named, clinics_for_staff
+from eligibility.selectors import clinic_named, clinics_in_scope
 
 from .models import Pharmacy
 from .prescribing import pharmacy_add, pharmacy_deactivate, pharmacy_update
@@ -55,7 +55,7 @@ class PharmacyViewSet(ActsThroughServices, viewsets.ReadOnlyModelViewSet):
     }
 
     def get_queryset(self):
-        return Pharmacy.objects.filter(clinic__in=clinics_for_staff(self.request.user)).order_by(
+        return Pharmacy.objects.filter(clinic__in=clinics_in_scope(self.request.user)).order_by(
             "name", "pk"
         )
 

@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
-from eligibility.models import IN_TREATMENT, ServiceUser, Status
+from eligibility.models import IN_TREATMENT, ServiceUser, StaffMembership, Status
 from eligibility.selectors import admitted_at, policy_in_force
 
 from .effective import ObservationAsRead, injections, with_amendments
@@ -91,7 +91,9 @@ def prescriptions_for_staff(user) -> QuerySet[Prescription]:
     if not user.is_authenticated:
         return Prescription.objects.none()
     return _with_doses(
-        Prescription.objects.filter(service_user__clinic__memberships__user=user)
+        Prescription.objects.filter(
+            service_user__clinic__in=StaffMembership.objects.clinic_ids_in_scope(user)
+        )
     ).order_by("service_user", "-valid_from", "-version")
 
 
@@ -99,7 +101,9 @@ def methadone_prescriptions_for_staff(user) -> QuerySet[MethadonePrescription]:
     if not user.is_authenticated:
         return MethadonePrescription.objects.none()
     return (
-        MethadonePrescription.objects.filter(service_user__clinic__memberships__user=user)
+        MethadonePrescription.objects.filter(
+            service_user__clinic__in=StaffMembership.objects.clinic_ids_in_scope(user)
+        )
         .select_related("pharmacy")
         .order_by("service_user", "-valid_from", "-version")
     )
@@ -170,9 +174,9 @@ def review_queue(*, clinic, now: dt.datetime | None = None) -> list[ServiceUser]
 def reviews_for_staff(user) -> QuerySet[Review]:
     if not user.is_authenticated:
         return Review.objects.none()
-    return Review.objects.filter(service_user__clinic__memberships__user=user).select_related(
-        "prescriber", "prescription"
-    )
+    return Review.objects.filter(
+        service_user__clinic__in=StaffMembership.objects.clinic_ids_in_scope(user)
+    ).select_related("prescriber", "prescription")
 
 
 def review_summary(*, service_user: ServiceUser, now: dt.datetime | None = None) -> dict:
@@ -363,7 +367,7 @@ def dose_sessions_for_staff(user, *, now: dt.datetime | None = None) -> QuerySet
     if not user.is_authenticated:
         return DoseSession.objects.none()
     return with_dose_in_force(
-        DoseSession.objects.filter(clinic__memberships__user=user)
+        DoseSession.objects.filter(clinic__in=StaffMembership.objects.clinic_ids_in_scope(user))
         .select_related("observation", "service_user")
         .prefetch_related(
             Prefetch("assessments", queryset=Assessment.objects.order_by("sequence")),

@@ -19,6 +19,7 @@ from django.contrib.auth.hashers import make_password
 from django.views.decorators.debug import sensitive_variables
 
 from core.errors import RuleViolation
+from eligibility.models import StaffMembership
 
 from .models import WitnessFailure
 
@@ -68,7 +69,11 @@ def witness_confirm(
     if len(witness_username) <= USERNAME_LENGTH:  # the column holds 150; nobody is longer
         witness = (
             get_user_model()
-            .objects.filter(username=witness_username, is_active=True, memberships__clinic=clinic)
+            .objects.filter(
+                username=witness_username,
+                is_active=True,
+                pk__in=StaffMembership.objects.active().filter(clinic=clinic).values("user_id"),
+            )
             .first()
         )
     if witness is None:
@@ -98,7 +103,7 @@ def witness_confirm(
             code="witness_is_nurse",
             field="witness_username",
         )
-    if not witness.has_perm(permission):
+    if not witness.has_perm(permission, clinic):  # a role held in this clinic
         raise RuleViolation(
             f"That member of staff cannot witness {may_witness}.",
             code="witness_not_allowed",

@@ -1,5 +1,6 @@
 """API for clinics and service users. Thin: scope to the caller's clinics, serialise."""
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -7,16 +8,25 @@ from rest_framework.exceptions import PermissionDenied
 
 from core.api import ActionPermissions, ActsThroughServices, LocalTimeField, StrictFieldsMixin
 from core.errors import RuleViolation
-from core.roles import staff_name
+from core.roles import CLINIC_ROLES, staff_name
 
 from . import second_factor
 from .access import access_log_for_staff
+from .clinic_setup import clinic_open
 from .models import AccessLog, Clinic, ClinicPolicy, DoseSlot, ServiceUser, StaffMembership
 from .pathway import service_user_admit
 from .pathway_api import AdmitInput
-from .selectors import attach_policies_in_force, clinics_for_staff, service_users_for_staff
+from .permissions import holds_on_account
+from .selectors import (
+    attach_policies_in_force,
+    clinic_named,
+    clinics_for_staff,
+    clinics_in_scope,
+    service_users_for_staff,
+)
 from .services import titration_complete
 from .settling import SettledReads
+from .staff import password_reset_link, staff_add, staff_deactivate, staff_roles_change
 
 
 class DoseSlotSerializer(serializers.ModelSerializer):
@@ -41,23 +51,64 @@ class ClinicSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Clinic
-        fields = ["id", "name", "time_zone", "policy"]
+        fields = ["id", "name", "address", "time_zone", "policy"]
 
     @extend_schema_field(ClinicPolicySerializer(allow_null=True))
     def get_policy(self, clinic):
-        # Set for the whole page by ClinicViewSet.get_serializer, never one query per clinic.
+        # Set for the whole page by ClinicViewSet.get_serializer, never one query per
+        # clinic; a clinic just opened is read alone.
+        if not hasattr(clinic, "policy"):
+            clinic = attach_policies_in_force([clinic])[0]
         return ClinicPolicySerializer(clinic.policy).data if clinic.policy else None
 
 
-class ClinicViewSet(viewsets.ReadOnlyModelViewSet):
-    """The caller's clinics and the policy in force in each now."""
+class ClinicOpenInput(StrictFieldsMixin, serializers.Serializer):
+    """A new clinic and its first manager: an existing account's username, or a new
+    account's username, name and first password."""
+
+    name = serializers.CharField(max_length=120)
+    address = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    time_zone = serializers.CharField(max_length=64, default="Europe/London")
+    capacity = serializers.IntegerField(min_value=1, max_value=1000, default=15)
+    manager_username = serializers.CharField(max_length=150)
+    manager_first_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default=""
+    )
+    manager_last_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default=""
+    )
+    manager_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    manager_password = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+
+
+class ClinicViewSet(ActsThroughServices, viewsets.ReadOnlyModelViewSet):
+    """The caller's clinics and the policy in force in each now; every clinic for an
+    installation administrator, who ``POST``s one to open it with its first manager."""
 
     serializer_class = ClinicSerializer
+    queryset = Clinic.objects.none()  # for the schema; get_queryset scopes the caller
     permission_classes = [ActionPermissions]
-    action_permissions = {"list": "eligibility.view_clinic", "retrieve": "eligibility.view_clinic"}
+    action_permissions = {
+        "list": "eligibility.view_clinic",
+        "retrieve": "eligibility.view_clinic",
+        "create": "eligibility.add_clinic",
+    }
 
     def get_queryset(self):
-        return clinics_for_staff(self.request.user).order_by("name")
+        user = self.request.user
+        if holds_on_account(user, "eligibility.add_clinic"):
+            return Clinic.objects.order_by("name")
+        return clinics_for_staff(user).order_by("name")
+
+    @extend_schema(request=ClinicOpenInput, responses={201: ClinicSerializer})
+    def create(self, request):
+        return self.act(
+            ClinicOpenInput,
+            lambda fields: clinic_open(opened_by=request.user, **fields)[0],
+            created=True,
+        )
 
     def get_serializer(self, instance=None, *args, **kwargs):
         if instance is not None:
@@ -201,6 +252,7 @@ class StaffSerializer(serializers.ModelSerializer):
             "second_factor",
             "second_factor_since",
             "recovery_codes_left",
+            "deactivated_at",
         ]
         read_only_fields = fields
 
@@ -208,7 +260,47 @@ class StaffSerializer(serializers.ModelSerializer):
         return staff_name(membership.user)
 
     def get_roles(self, membership) -> list[str]:
-        return [group.name for group in membership.user.groups.all()]
+        return [group.name for group in membership.roles.all()]
+
+
+ROLE_CHOICES = [role.value for role in CLINIC_ROLES]
+
+
+class StaffAddInput(StrictFieldsMixin, serializers.Serializer):
+    """A person joins a clinic's staff with roles there: an existing account by its
+    username, or a new one, whose one-time link to set a password is answered once."""
+
+    clinic = serializers.IntegerField(required=False, allow_null=True, default=None)
+    username = serializers.CharField(max_length=150)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    roles = serializers.ListField(child=serializers.ChoiceField(ROLE_CHOICES), min_length=1)
+
+
+class StaffRolesInput(StrictFieldsMixin, serializers.Serializer):
+    roles = serializers.ListField(child=serializers.ChoiceField(ROLE_CHOICES), min_length=1)
+    reason = serializers.CharField(max_length=500)
+
+
+class StaffDeactivateInput(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class StaffLinkSerializer(StaffSerializer):
+    """A membership with the one-time link to set a password, answered once."""
+
+    link = serializers.SerializerMethodField()
+
+    class Meta(StaffSerializer.Meta):
+        fields = [*StaffSerializer.Meta.fields, "link"]
+        read_only_fields = fields
+
+    def get_link(self, membership) -> str | None:
+        key = self.context.get("link_key")
+        if key is None:
+            return None
+        return self.context["request"].build_absolute_uri(reverse("staff-link", args=[key]))
 
 
 class ResetSecondFactorInput(StrictFieldsMixin, serializers.Serializer):
@@ -216,9 +308,13 @@ class ResetSecondFactorInput(StrictFieldsMixin, serializers.Serializer):
 
 
 class StaffViewSet(ActsThroughServices, viewsets.ReadOnlyModelViewSet):
-    """The staff of the caller's clinics (managers). ``POST staff/{id}/reset-second-factor/``
-    resets that member of staff's authenticator and recovery codes: they set up an
-    authenticator again at their next login."""
+    """The staff of the caller's clinics (managers), each membership with its roles
+    there. ``POST staff/`` adds a person (a new one gets a one-time ``link`` to set
+    their password); ``PATCH staff/{id}/`` sets their roles, with a reason;
+    ``POST staff/{id}/deactivate/`` takes them off the staff;
+    ``POST staff/{id}/reset-password/`` answers a one-time link to set a new one;
+    ``POST staff/{id}/reset-second-factor/`` resets their authenticator and recovery
+    codes: they set up an authenticator again at their next login."""
 
     serializer_class = StaffSerializer
     queryset = StaffMembership.objects.none()  # for the schema; get_queryset scopes the caller
@@ -228,10 +324,62 @@ class StaffViewSet(ActsThroughServices, viewsets.ReadOnlyModelViewSet):
         "list": "eligibility.view_staffmembership",
         "retrieve": "eligibility.view_staffmembership",
         "reset_second_factor": "eligibility.reset_second_factor",
+        "create": "eligibility.add_staffmembership",
+        "partial_update": "eligibility.change_staffmembership",
+        "deactivate": "eligibility.change_staffmembership",
+        "reset_password": "eligibility.change_staffmembership",
     }
 
     def get_queryset(self):
-        return second_factor.staff_of(clinics_for_staff(self.request.user))
+        return second_factor.staff_of(clinics_in_scope(self.request.user))
+
+    def get_serializer_context(self):
+        # A one-time link's key, set by the action that made it, for StaffLinkSerializer.
+        return {**super().get_serializer_context(), "link_key": getattr(self, "_link_key", None)}
+
+    def _keeping_link(self, made):
+        """A membership and its link's key: the key is answered once, with it."""
+        membership, self._link_key = made
+        return membership
+
+    @extend_schema(request=StaffAddInput, responses={201: StaffLinkSerializer})
+    def create(self, request):
+        def add(fields):
+            clinic = clinic_named(request.user, fields.pop("clinic"))
+            return self._keeping_link(staff_add(clinic=clinic, added_by=request.user, **fields))
+
+        return self.act(StaffAddInput, add, created=True, answer_with=StaffLinkSerializer)
+
+    @extend_schema(request=StaffRolesInput, responses={200: StaffSerializer})
+    def partial_update(self, request, pk=None):
+        membership = self.get_object()
+        return self.act(
+            StaffRolesInput,
+            lambda fields: staff_roles_change(
+                membership=membership, changed_by=request.user, **fields
+            ),
+        )
+
+    @extend_schema(request=StaffDeactivateInput, responses={200: StaffSerializer})
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        membership = self.get_object()
+        return self.act(
+            StaffDeactivateInput,
+            lambda fields: staff_deactivate(membership=membership, by=request.user, **fields),
+        )
+
+    @extend_schema(request=ResetSecondFactorInput, responses={200: StaffLinkSerializer})
+    @action(detail=True, methods=["post"], url_path="reset-password")
+    def reset_password(self, request, pk=None):
+        membership = self.get_object()
+        return self.act(
+            ResetSecondFactorInput,
+            lambda fields: self._keeping_link(
+                (membership, password_reset_link(membership=membership, by=request.user))
+            ),
+            answer_with=StaffLinkSerializer,
+        )
 
     @extend_schema(request=ResetSecondFactorInput, responses={200: StaffSerializer})
     @action(detail=True, methods=["post"], url_path="reset-second-factor")

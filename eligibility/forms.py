@@ -2,7 +2,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from .models import ClinicPolicy, Criterion, Flag, Level, Referral, ReferralDecision
+from core.roles import CLINIC_ROLES
+
+from .clinic_setup import time_zone_choices
+from .models import Clinic, ClinicPolicy, Criterion, Flag, Level, Referral, ReferralDecision
 from .policy_rules import SlotRefused, SlotSpec, check_slots
 
 TEXT = {"class": "form-control"}
@@ -277,3 +280,133 @@ class PolicyForm(NewVersionForm):
 
     def values(self) -> dict:
         return {name: self.cleaned_data[name] for name in POLICY_LABELS}
+
+
+class ClinicOpenForm(forms.Form):
+    """A new clinic and its first manager (installation administrators)."""
+
+    name = forms.CharField(
+        label="Clinic name",
+        max_length=Clinic._meta.get_field("name").max_length,
+        widget=forms.TextInput(attrs=TEXT),
+    )
+    address = forms.CharField(
+        required=False,
+        max_length=Clinic._meta.get_field("address").max_length,
+        widget=forms.Textarea(attrs=AREA),
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        initial="Europe/London",
+        help_text="The clinic day and its dose slots are in this time zone.",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    capacity = forms.IntegerField(
+        label="Places",
+        min_value=1,
+        max_value=1000,
+        initial=15,
+        help_text="How many service users the clinic can treat at once.",
+        widget=forms.NumberInput(attrs=TEXT),
+    )
+    manager_username = forms.CharField(
+        label="First manager's username",
+        max_length=150,
+        help_text="An existing account's, who becomes the manager, or a new one.",
+        widget=forms.TextInput(attrs={**TEXT, "autocomplete": "off"}),
+    )
+    manager_first_name = forms.CharField(
+        label="First name", required=False, max_length=150, widget=forms.TextInput(attrs=TEXT)
+    )
+    manager_last_name = forms.CharField(
+        label="Last name", required=False, max_length=150, widget=forms.TextInput(attrs=TEXT)
+    )
+    manager_email = forms.EmailField(
+        label="E-mail", required=False, widget=forms.EmailInput(attrs=TEXT)
+    )
+    manager_password = forms.CharField(
+        label="First password",
+        required=False,
+        strip=False,
+        help_text="For a new account only. They set up an authenticator app at first login.",
+        widget=forms.PasswordInput(attrs={**TEXT, "autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(zone, zone) for zone in time_zone_choices()]
+
+
+def _roles_field(**kwargs):
+    return forms.MultipleChoiceField(
+        label="Roles in this clinic",
+        choices=[(role.value, role.value) for role in CLINIC_ROLES],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick at least one role."},
+        **kwargs,
+    )
+
+
+class StaffAddForm(forms.Form):
+    """A person joins the clinic's staff: an existing account by its username, or a
+    new one, invited by a one-time link."""
+
+    username = forms.CharField(
+        max_length=150,
+        help_text="An existing account's username, or a new one.",
+        widget=forms.TextInput(attrs={**TEXT, "autocomplete": "off"}),
+    )
+    first_name = forms.CharField(
+        required=False,
+        max_length=150,
+        help_text="For a new account.",
+        widget=forms.TextInput(attrs=TEXT),
+    )
+    last_name = forms.CharField(
+        required=False,
+        max_length=150,
+        help_text="For a new account.",
+        widget=forms.TextInput(attrs=TEXT),
+    )
+    email = forms.EmailField(label="E-mail", required=False, widget=forms.EmailInput(attrs=TEXT))
+    roles = _roles_field()
+
+
+class StaffRolesForm(forms.Form):
+    roles = _roles_field()
+    reason = forms.CharField(
+        max_length=500,
+        help_text="Kept in the staff history.",
+        widget=forms.TextInput(attrs=TEXT),
+    )
+
+
+class StaffDeactivateForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        help_text="Kept in the staff history. What they recorded stays under their name.",
+        widget=forms.TextInput(attrs=TEXT),
+    )
+
+
+class SetPasswordForm(forms.Form):
+    new_password1 = forms.CharField(
+        label="New password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={**TEXT, "autocomplete": "new-password"}),
+        help_text="At least 10 characters, not only digits, not like your name.",
+    )
+    new_password2 = forms.CharField(
+        label="The same again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={**TEXT, "autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password1") and data.get("new_password2") not in (
+            None,
+            data["new_password1"],
+        ):
+            self.add_error("new_password2", "The two passwords differ: type the same twice.")
+        return data

@@ -10,7 +10,7 @@ from core.api import ActionPermissions, ActsThroughServices, LocalTimeField, Str
 from .api import DoseSlotSerializer
 from .models import ClinicPolicy
 from .policy_rules import SlotSpec
-from .selectors import clinic_named, clinics_for_staff
+from .selectors import clinic_named, clinics_in_scope
 from .services import POLICY_FIELDS, policy_issue
 
 
@@ -63,7 +63,7 @@ class PolicyViewSet(ActsThroughServices, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return (
-            ClinicPolicy.objects.filter(clinic__in=clinics_for_staff(self.request.user))
+            ClinicPolicy.objects.filter(clinic__in=clinics_in_scope(self.request.user))
             .prefetch_related("slots")
             .order_by("clinic", "-effective_from")
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import segno
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_otp import login as otp_login
@@ -25,6 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from core.errors import RuleViolation
 
 from .models import SecondFactorEvent, StaffMembership
+from .staff import administrators, working_outside
 
 Kind = SecondFactorEvent.Kind
 
@@ -177,23 +178,41 @@ def recovery_left(user) -> int:
     return StaticToken.objects.filter(device__user=user).count()
 
 
-def reset_refusal(*, user, by) -> RuleViolation | None:
+def reset_refusal(*, user, by, staff: "StaffList | None" = None) -> RuleViolation | None:
     """Why this manager may not reset this person's second factor, or None: never
     their own (another manager does, or their recovery codes do), never an
-    installation administrator's (the command line does)."""
+    installation administrator's (the command line does), never someone's who also
+    works where this manager does not manage (that clinic's manager does). A list
+    passes ``staff``, read once for all its rows."""
+    staff = staff or StaffList([user.pk], by)
     if user.pk == by.pk:
         return RuleViolation(
             "You cannot reset your own second factor. Use one of your recovery codes, "
             "or ask another manager.",
             code="own_second_factor",
         )
-    if user.is_superuser:
+    if user.is_superuser or user.pk in staff.administrators:
         return RuleViolation(
             "An installation administrator's second factor is reset on the server, "
             "with manage.py reset_second_factor.",
             code="administrator",
         )
+    if user.pk in staff.outside:
+        return RuleViolation(
+            f"{user.get_full_name() or user.username} also works in a clinic you do not "
+            "manage: ask its manager, or the installation administrator.",
+            code="outside_your_clinics",
+        )
     return None
+
+
+class StaffList:
+    """Of these people, who administers the installation and who works where this
+    manager does not manage: two queries for a whole staff list."""
+
+    def __init__(self, user_ids, manager):
+        self.administrators = administrators(user_ids)
+        self.outside = working_outside(user_ids, manager=manager)
 
 
 @transaction.atomic
@@ -241,19 +260,18 @@ def _event(user, kind, *, by=None, clinic=None) -> None:
 
 
 def staff_of(clinics) -> QuerySet[StaffMembership]:
-    """The clinics' staff for the staff page and ``staff/``: each active person's
-    membership (not integration tokens' accounts) with their roles, whether they have
+    """The clinics' staff for the staff page and ``staff/``: each person's membership
+    (not integration tokens' accounts), those on the staff first, then those taken off
+    it, with their roles, whether they have
     set up an authenticator and when, and how many recovery codes they have left. Two
     queries, whatever the number of staff."""
     enrolled_at = SecondFactorEvent.objects.filter(
         user=OuterRef("user"), kind=Kind.ENROLLED
     ).order_by("-at")
     return (
-        StaffMembership.objects.filter(
-            clinic__in=clinics, user__is_active=True, user__integration_token__isnull=True
-        )
+        StaffMembership.objects.filter(clinic__in=clinics, user__integration_token__isnull=True)
         .select_related("user", "clinic")
-        .prefetch_related("user__groups")
+        .prefetch_related("roles")
         .annotate(
             second_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)),
             second_factor_since=Subquery(enrolled_at.values("at")[:1]),
@@ -267,5 +285,10 @@ def staff_of(clinics) -> QuerySet[StaffMembership]:
                 0,
             ),
         )
-        .order_by("user__last_name", "user__first_name", "user__username")
+        .order_by(
+            F("deactivated_at").asc(nulls_first=True),
+            "user__last_name",
+            "user__first_name",
+            "user__username",
+        )
     )

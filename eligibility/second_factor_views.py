@@ -138,19 +138,6 @@ def recovery_codes_renew(request):
     )
 
 
-@permission_required("eligibility.view_staffmembership", raise_exception=True)
-def staff_list(request):
-    """The clinic's staff, with their roles, last login and second factor."""
-    clinic = current_clinic(request)
-    staff = list(second_factor.staff_of([clinic]))
-    may_reset = request.user.has_perm("eligibility.reset_second_factor")
-    for membership in staff:
-        membership.may_reset = may_reset and not second_factor.reset_refusal(
-            user=membership.user, by=request.user
-        )
-    return render(request, "eligibility/staff.html", {"staff": staff})
-
-
 @permission_required("eligibility.reset_second_factor", raise_exception=True)
 def staff_second_factor_reset(request, pk):
     """A manager resets a member of staff's second factor (a lost or new phone): asked

@@ -12,7 +12,16 @@ from django.utils import timezone
 
 from core.errors import RuleViolation
 
-from .models import Clinic, ClinicPolicy, DoseSlot, ServiceUser, Status, StatusChange
+from .models import (
+    Clinic,
+    ClinicPolicy,
+    DoseSlot,
+    ServiceUser,
+    StaffMembership,
+    Status,
+    StatusChange,
+)
+from .permissions import clinics_holding
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -30,14 +39,32 @@ def for_staff(
     is the path from a row to its clinic."""
     if not user.is_authenticated:
         return queryset.none()
-    return queryset.filter(**{f"{clinic}__memberships__user": user})
+    return queryset.filter(**{f"{clinic}__in": StaffMembership.objects.clinic_ids_in_scope(user)})
 
 
 def clinics_for_staff(user: "User | AnonymousUser") -> QuerySet[Clinic]:
-    """The clinics a member of staff works in. Anyone else sees none."""
+    """The clinics a member of staff works in (every one, whichever the request acts
+    in: the navigation offers them all). Anyone else sees none."""
     if not user.is_authenticated:
         return Clinic.objects.none()
-    return Clinic.objects.filter(memberships__user=user)
+    return Clinic.objects.filter(
+        pk__in=StaffMembership.objects.active().filter(user=user).values("clinic_id")
+    )
+
+
+def clinics_in_scope(user: "User | AnonymousUser") -> QuerySet[Clinic]:
+    """The clinics whose records this request may reach: the one a page acts in, or
+    those where an API caller holds the action's permission
+    (eligibility.permissions)."""
+    return Clinic.objects.filter(pk__in=StaffMembership.objects.clinic_ids_in_scope(user))
+
+
+def dashboard_clinics(user: "User | AnonymousUser") -> QuerySet[Clinic]:
+    """The clinics whose dashboards this member of staff may see: where they hold the
+    dashboards' permission, whichever clinic the page acts in."""
+    if not user.is_authenticated:
+        return Clinic.objects.none()
+    return Clinic.objects.filter(pk__in=clinics_holding(user, "monitoring.view_dashboards"))
 
 
 def service_users_for_staff(user: "User | AnonymousUser") -> QuerySet[ServiceUser]:
@@ -49,7 +76,9 @@ def service_users_for_staff(user: "User | AnonymousUser") -> QuerySet[ServiceUse
 def clinic_staff(clinic: Clinic) -> QuerySet[Any]:
     """The people on a clinic's staff: active accounts, not integration tokens'."""
     return get_user_model().objects.filter(
-        memberships__clinic=clinic, is_active=True, integration_token__isnull=True
+        pk__in=StaffMembership.objects.active().filter(clinic=clinic).values("user_id"),
+        is_active=True,
+        integration_token__isnull=True,
     )
 
 
@@ -63,8 +92,9 @@ def current_clinic(request: Any) -> Clinic:
 
 def clinic_named(user: "User | AnonymousUser", clinic_id: int | None) -> Clinic:
     """The clinic an API write names, of the caller's: another clinic is a 404, and
-    naming none is refused only when the caller works in more than one."""
-    clinics = clinics_for_staff(user)
+    naming none is refused only when the caller works in more than one. "The
+    caller's" are the clinics where they hold the action's permission."""
+    clinics = clinics_in_scope(user)
     if clinic_id is not None:
         return get_object_or_404(clinics, pk=clinic_id)
     if clinics.count() == 1:

@@ -4,6 +4,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model, QuerySet
@@ -27,6 +28,7 @@ from .models import (
     normalise_nhs_number,
 )
 from .policy_rules import SlotSpec, check_slots, check_values
+from .roles import clinic_roles
 from .settling import settle_service_user
 
 if TYPE_CHECKING:
@@ -80,6 +82,7 @@ def clinic_create(
     name: str,
     created_by: "User | None" = None,
     time_zone: str = "Europe/London",
+    address: str = "",
     now: dt.datetime | None = None,
     **policy_values: Any,
 ) -> Clinic:
@@ -87,7 +90,7 @@ def clinic_create(
     from now."""
     now = now or timezone.now()
     with transaction.atomic():
-        clinic = Clinic(name=name.strip(), time_zone=time_zone)
+        clinic = Clinic(name=name.strip(), time_zone=time_zone, address=address)
         audited(clinic, by=created_by, why="Clinic opened")
         clinic.full_clean()
         clinic.save()
@@ -104,9 +107,16 @@ def clinic_create(
 
 
 def staff_member_add(
-    *, clinic: Clinic, user: "User", added_by: "User | None" = None
+    *,
+    clinic: Clinic,
+    user: "User",
+    added_by: "User | None" = None,
+    roles: Iterable[str] = (),
 ) -> StaffMembership:
-    """Let a member of staff work in (and see the records of) a clinic. Idempotent."""
+    """Let a member of staff work in (and see the records of) a clinic, holding these
+    clinic roles there (core.roles.CLINIC_ROLES) besides any they hold already.
+    Idempotent."""
+    chosen = clinic_roles(roles)
     membership = StaffMembership(clinic=clinic, user=user)
     audited(membership, by=added_by, why="Added to clinic")
     try:
@@ -114,7 +124,10 @@ def staff_member_add(
             membership.save()
     except IntegrityError:
         # Already a member: the unique constraint decides, even when two adds race.
-        return StaffMembership.objects.get(clinic=clinic, user=user)
+        membership = StaffMembership.objects.get(clinic=clinic, user=user)
+    if chosen:
+        audited(membership, by=added_by, why="Roles given")
+        membership.roles.add(*Group.objects.filter(name__in=[role.value for role in chosen]))
     return membership
 
 

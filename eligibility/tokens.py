@@ -71,8 +71,8 @@ def token_issue(
         )
         account.set_unusable_password()  # a token's account cannot log in to the browser
         account.save()
-        account.groups.add(Group.objects.get(name=role))
-        StaffMembership.objects.create(user=account, clinic=clinic)
+        membership = StaffMembership.objects.create(user=account, clinic=clinic)
+        membership.roles.add(Group.objects.get(name=role))
         token = IntegrationToken.objects.create(
             clinic=clinic,
             name=name,

@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from alerts.selectors import open_alert_count
-from core.roles import Role
+from eligibility.roles import roles_held
 
 from .navigation import navigation_for
 
@@ -16,9 +16,8 @@ def clinic_navigation(request):
     if settings.TWO_FACTOR_REQUIRED and verified is not None and not verified():
         # Between the password and the second factor: nothing to go to but logging out.
         return {"second_step": True}
-    group_names = {group.name for group in user.groups.all()}
-    roles = [role for role in Role if role.value in group_names]
     clinic = getattr(request, "clinic", None)
+    roles = roles_held(user, clinic)
     return {
         "open_alert_count": (
             open_alert_count(clinic=clinic, user=user)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from eligibility.permissions import act_in
 from eligibility.selectors import clinics_for_staff
 
 SESSION_STARTED_KEY = "hat_session_started_at"
@@ -196,6 +197,10 @@ class CurrentClinicMiddleware:
             chosen = request.session.get(CURRENT_CLINIC_KEY)
             by_id = {clinic.pk: clinic for clinic in request.staff_clinics}
             request.clinic = by_id.get(chosen) or next(iter(request.staff_clinics), None)
+            if not request.path_info.startswith("/api/"):
+                # A page acts in this clinic: its checks are of the roles held here, and
+                # it reaches this clinic's records only. The API decides per action.
+                act_in(request.user, [request.clinic.pk] if request.clinic else [])
         if request.clinic is not None:
             # Times on the page and typed into forms are the clinic's local times.
             timezone.activate(request.clinic.zone)

@@ -27,6 +27,8 @@ NAVIGATION = (
     NavEntry("Clinic policy", "clinic-policy", "eligibility.view_clinicpolicy"),
     NavEntry("Service closure", "service-closure", "dosing.add_serviceclosure"),
     NavEntry("Staff", "staff-list", "eligibility.view_staffmembership"),
+    # The installation administrator's: every clinic, and opening one.
+    NavEntry("Clinics", "clinics", "eligibility.add_clinic"),
 )
 
 

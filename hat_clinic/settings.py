@@ -159,7 +159,9 @@ AUTHENTICATION_BACKENDS = [
     # Axes first, so a locked-out username and address is refused before the
     # password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend for the password; permissions from the roles held in the
+    # clinic a request acts in (issue 18.1).
+    "eligibility.permissions.ClinicRoleBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -212,6 +214,9 @@ SESSION_IDLE = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", 30))
 SESSION_ABSOLUTE_LIFETIME = timedelta(hours=env.int("SESSION_MAX_HOURS", 12))
 SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_LIFETIME.total_seconds())
 SESSION_SAVE_EVERY_REQUEST = False
+
+# How long a one-time link to set a password (a manager's invitation or reset) works.
+STAFF_LINK_LIFETIME = timedelta(hours=env.int("STAFF_LINK_HOURS", 72))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "en-gb"

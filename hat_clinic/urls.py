@@ -19,10 +19,12 @@ from dosing import (
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
 from eligibility import (
+    clinic_views,
     pathway_api,
     pathway_views,
     policy_api,
     second_factor_views,
+    staff_views,
     token_views,
 )
 from eligibility import views as eligibility_views
@@ -69,6 +71,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("clinic/switch/", views.clinic_switch, name="clinic-switch"),
+    path("clinics/", clinic_views.clinics, name="clinics"),
     path("clinic/policy/", eligibility_views.clinic_policy, name="clinic-policy"),
     path("clinic/policy/new/", eligibility_views.policy_new, name="policy-new"),
     path(
@@ -208,7 +211,14 @@ urlpatterns = [
         second_factor_views.recovery_codes_renew,
         name="two-factor-recovery-renew",
     ),
-    path("staff/", second_factor_views.staff_list, name="staff-list"),
+    path("staff/", staff_views.staff_list, name="staff-list"),
+    path("staff/<int:pk>/", staff_views.staff_detail, name="staff-detail"),
+    path(
+        "staff/<int:pk>/reset-password/",
+        staff_views.staff_password_reset,
+        name="staff-password-reset",
+    ),
+    path("welcome/<str:key>/", staff_views.staff_link, name="staff-link"),
     path(
         "staff/<int:pk>/reset-second-factor/",
         second_factor_views.staff_second_factor_reset,

@@ -22,7 +22,7 @@ from core.api import requires
 from core.csv_export import csv_response
 from core.errors import RECORD_YEARS, RuleViolation, in_record_years
 from eligibility.access import What, access_record
-from eligibility.selectors import clinics_for_staff
+from eligibility.selectors import dashboard_clinics
 
 from .dashboards import (
     COLUMNS,
@@ -62,8 +62,10 @@ TABS = [
 
 def dashboard_filters(request, params, *, default_days: int = DEFAULT_DAYS) -> Filters:
     """?from=&to=&clinic=: the caller's clinics (all, or one), and a date range
-    (the last 28 days by default). Another clinic is a 404."""
-    clinics = clinics_for_staff(request.user)
+    (the last 28 days by default). Another clinic is a 404. The caller's clinics are
+    those where they may see the dashboards, whichever clinic the page acts in: a
+    manager of several compares them."""
+    clinics = dashboard_clinics(request.user)
     if params.get("clinic"):
         try:
             clinic_id = int(params["clinic"])
@@ -233,7 +235,7 @@ def _page(request, dashboard: Dashboard):
                 "invalid": refusal.field,
                 "typed": request.GET,
                 "period": request.GET.get("period", ""),
-                "clinics": clinics_for_staff(request.user),
+                "clinics": dashboard_clinics(request.user),
                 "dashboard_tabs": TABS,
             },
             status=400,
@@ -254,7 +256,7 @@ def _page(request, dashboard: Dashboard):
             "numbers": numbers,
             "tables": tables,
             "filters": filters,
-            "clinics": clinics_for_staff(request.user),
+            "clinics": dashboard_clinics(request.user),
             "chart": dashboard.chart(numbers),
             "typed": {
                 "clinic": str(request.GET.get("clinic", "")),

@@ -11,7 +11,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Max
@@ -199,9 +198,8 @@ class History:
             (Role.MANAGER, "synthetic-manager"),
         ]:
             user = users.objects.create_user(name, password=None, first_name=role.label)
-            user.groups.add(Group.objects.get(name=role.value))
             for clinic in clinics:
-                staff_member_add(clinic=clinic, user=user)
+                staff_member_add(clinic=clinic, user=user, roles=[role])
             staff[role] = user
         return staff
 

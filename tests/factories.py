@@ -63,9 +63,14 @@ def make_staff(clinic, *roles: Role, second_factor: bool = True, **fields):
     """A member of staff with these roles, who has set up an authenticator app (as
     everyone must before using the clinic's pages), unless second_factor=False."""
     user = UserFactory(**fields)
-    user.groups.add(*Group.objects.filter(name__in=[role.value for role in roles]))
+    # The installation administrator's role is the account's; every other is held in
+    # the clinic (a pharmacy integration's too, as a token's account holds it).
+    on_account = {Role.INSTALLATION_ADMIN}
     if clinic is not None:
-        staff_member_add(clinic=clinic, user=user)
+        membership = staff_member_add(clinic=clinic, user=user)
+        held_here = [role.value for role in roles if role not in on_account]
+        membership.roles.add(*Group.objects.filter(name__in=held_here))
+    user.groups.add(*Group.objects.filter(name__in=[r.value for r in roles if r in on_account]))
     if second_factor:
         enrol_authenticator(user)
     return user

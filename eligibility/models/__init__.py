@@ -5,6 +5,7 @@ from .clinics import (
     Clinic,
     ClinicPolicy,
     DoseSlot,
+    StaffLink,
     StaffMembership,
 )
 from .pathway import (
@@ -51,6 +52,7 @@ __all__ = [
     "ReferralDecision",
     "SecondFactorEvent",
     "ServiceUser",
+    "StaffLink",
     "StaffMembership",
     "Status",
     "StatusChange",

@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -9,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
+
+from core.roles import ACTING_IN
 
 from .pathway import default_eligibility_levels, validate_eligibility_levels
 
@@ -21,6 +24,7 @@ DEFAULT_MAX_INJECTION_MG = Decimal("400")
 
 class Clinic(models.Model):
     name = models.CharField(max_length=120, unique=True)
+    address = models.TextField(blank=True, max_length=500)
     time_zone = models.CharField(
         max_length=64,
         default="Europe/London",
@@ -48,16 +52,48 @@ class Clinic(models.Model):
         return instant.astimezone(self.zone).date()
 
 
+class StaffMembershipQuerySet(models.QuerySet["StaffMembership"]):
+    def active(self) -> "StaffMembershipQuerySet":
+        return self.filter(deactivated_at__isnull=True)
+
+    def clinic_ids_in_scope(self, user: Any) -> "models.QuerySet[Any]":
+        """The ids of the clinics whose records this member of staff may reach now, as
+        a subquery: their active memberships' clinics, narrowed to the clinics the
+        request acts in where that is set (eligibility.permissions.act_in). None for
+        anyone not logged in."""
+        if not user.is_authenticated:
+            return self.none().values("clinic_id")
+        memberships = self.active().filter(user=user)
+        acting_in = getattr(user, ACTING_IN, None)
+        if acting_in is not None:
+            memberships = memberships.filter(clinic_id__in=acting_in)
+        return memberships.values("clinic_id")
+
+
 class StaffMembership(models.Model):
-    """A member of staff works in a clinic and sees only their clinics' records."""
+    """A member of staff works in a clinic and sees only their clinics' records.
+
+    Roles are held here, per clinic: one person may be a nurse at one clinic and a
+    manager at another. What a request may do is the permissions of the roles held in
+    the clinic it acts in (eligibility.permissions). Each role is its group
+    (core.roles); the installation administrator's is the one role held on the account
+    itself, not in a clinic.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    roles = models.ManyToManyField("auth.Group", blank=True, related_name="staff_memberships")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when a manager takes the person off this clinic's staff: kept, not deleted,
+    # so the records they made still name a member of the clinic.
+    deactivated_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    objects = StaffMembershipQuerySet.as_manager()
+
+    # A change of roles is kept with the rest of the membership's history.
+    history = HistoricalRecords(m2m_fields=[roles])
 
     class Meta:
         constraints = [
@@ -66,6 +102,34 @@ class StaffMembership(models.Model):
 
     def __str__(self):
         return f"{self.user} at {self.clinic}"
+
+
+class StaffLink(models.Model):
+    """A one-time link for a member of staff to set their password: an invitation to
+    a new account, or a manager's password reset. Only the key's hash is kept; the
+    key is shown once, to the manager who gives it. The row is the audit of who
+    invited or reset whom, and when it was used."""
+
+    class Kind(models.TextChoices):
+        INVITE = "invite", "Invitation"
+        RESET = "reset", "Password reset"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_links"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="staff_links")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # link_for: WHERE key_hash = %s (the unique constraint's index).
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.user}"
 
 
 class ClinicPolicy(models.Model):

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .clinics import Clinic
+from .clinics import Clinic, StaffMembership
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -109,7 +109,7 @@ class Flag(models.TextChoices):
 class ServiceUserQuerySet(models.QuerySet["ServiceUser"]):
     def for_staff(self, user: "User | AnonymousUser") -> Self:
         """Only the service users of the clinics this member of staff works in."""
-        return self.filter(clinic__memberships__user=user)
+        return self.filter(clinic__in=StaffMembership.objects.clinic_ids_in_scope(user))
 
     def in_treatment(self) -> Self:
         return self.filter(status__in=IN_TREATMENT)

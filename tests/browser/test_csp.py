@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from core.roles import Role
 from dosing.register import register_section_add
 from eligibility.services import staff_member_add
 from hat_clinic.navigation import navigation_for
@@ -217,7 +218,7 @@ def test_the_print_button_prints_the_register(browser, live_server, cast):
 
 
 def test_choosing_a_clinic_switches_to_it_at_once(browser, live_server, cast):
-    staff_member_add(clinic=cast.clinic_b, user=cast.nurse)
+    staff_member_add(clinic=cast.clinic_b, user=cast.nurse, roles=[Role.NURSE])
     watched = Watched(browser, live_server, cast.nurse.username)
     page = watched.page
     nav = page.get_by_role("navigation", name="Main")

@@ -19,6 +19,7 @@ from django.urls import URLResolver, get_resolver
 
 from alerts.models import Alert
 from alerts.services import alert_acknowledge
+from core.roles import Role
 from dosing.exit_plans import reducing_plan_create
 from dosing.leaving import suspension_start
 from dosing.models import Exit, Pharmacy, RegisterSection
@@ -52,6 +53,7 @@ NOT_PAGES_BY_NAME = {
     "two-factor": "the second step of logging in: each role's log-in passes it instead",
     "register-csv": "a CSV download",
     "service-user-photo": "a photograph",
+    "staff-link": "a one-time link's page, opened with no login (tests/eligibility/test_staff.py)",
 }
 # Arguments that name no record, and the values to fill them with.
 WORDS = {"kind": [kind.value for kind in ACTIONS]}  # a register section's kinds of entry
@@ -346,7 +348,7 @@ def test_the_board_shows_each_dose_and_risk_flag_on_a_tablet(browser, live_serve
 
 def test_the_navigation_folds_into_a_menu_on_a_tablet(browser, live_server, cast):
     # A manager of two clinics: the longest navigation, and the clinic switcher.
-    staff_member_add(clinic=cast.clinic_b, user=cast.manager)
+    staff_member_add(clinic=cast.clinic_b, user=cast.manager, roles=[Role.MANAGER])
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -378,7 +380,7 @@ def test_the_navigation_folds_into_a_menu_on_a_tablet(browser, live_server, cast
 
 
 def test_a_laptop_shows_the_whole_navigation_in_a_row_that_fits(browser, live_server, cast):
-    staff_member_add(clinic=cast.clinic_b, user=cast.manager)
+    staff_member_add(clinic=cast.clinic_b, user=cast.manager, roles=[Role.MANAGER])
     context = browser.new_context(viewport={"width": 1200, "height": 800})
     page = context.new_page()
     log_in(page, live_server, cast.manager.username)

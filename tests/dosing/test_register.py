@@ -21,6 +21,7 @@ from hypothesis.stateful import (
 
 from alerts.models import Alert, AlertKind
 from core.errors import RuleViolation
+from core.roles import Role
 from dosing.amendments import session_amend
 from dosing.effective import Injection
 from dosing.models import (
@@ -43,6 +44,7 @@ from dosing.register import (
 )
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
+from eligibility.services import staff_member_add
 from tests.conftest import CLINICS_OPENED
 from tests.dosing.room_setup import (
     DAY,
@@ -303,9 +305,12 @@ class Ledger(RuleBasedStateMachine):
         )
         self.session = Ledger.session
         self.nurse, self.prescriber, self.hca = cast.nurse, cast.prescriber, cast.hca
-        self.section.clinic.memberships.create(user=cast.nurse)
-        self.section.clinic.memberships.create(user=cast.prescriber)
-        self.section.clinic.memberships.create(user=cast.hca)
+        for user, role in [
+            (cast.nurse, Role.NURSE),
+            (cast.prescriber, Role.PRESCRIBER),
+            (cast.hca, Role.HCA),
+        ]:
+            staff_member_add(clinic=self.section.clinic, user=user, roles=[role])
 
     def _try(self, call, **kwargs):
         try:

@@ -185,11 +185,11 @@ def test_the_queue_page_runs_the_same_queries_for_15_and_150(cast, size):
     with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("review-queue"))
     assert len(response.context["rows"]) == size
-    # Session, user, the second-factor device, clinic, groups, two permission reads, the
+    # Session, user, the second-factor device, clinic, roles held, one permission read, the
     # check for closed windows to settle (none here), policy, slots, the queue itself,
     # the open-alert count in the navigation, and the session save in its savepoint
     # (3): fixed, whatever the size.
-    assert len(queries) == 15, [q["sql"][:80] for q in queries]
+    assert len(queries) == 14, [q["sql"][:80] for q in queries]
 
 
 @pytest.mark.parametrize(

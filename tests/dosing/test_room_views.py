@@ -79,7 +79,7 @@ def test_the_board_runs_the_same_queries_for_15_and_150(cast, size):
     # The sessions, their assessments, injections and the injections' corrections are
     # four queries whatever the number; one finds no closed window to settle; the rest
     # is the page's frame.
-    assert len(queries) == 18, [q["sql"][:70] for q in queries]
+    assert len(queries) == 17, [q["sql"][:70] for q in queries]
 
 
 def test_a_full_session_through_the_page(cast, am, at_nine):

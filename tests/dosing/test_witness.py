@@ -86,7 +86,7 @@ def test_wrong_passwords_sent_from_another_clinic_never_lock_out_this_clinics_wi
 def test_failures_count_per_witness_and_clinic(cast):
     """A nurse of both clinics, locked out of witnessing at A, still witnesses at B."""
     both = make_staff(cast.clinic_a, Role.NURSE, username="nurse_ab")
-    staff_member_add(clinic=cast.clinic_b, user=both)
+    staff_member_add(clinic=cast.clinic_b, user=both, roles=[Role.NURSE])
     for minute in range(settings.AXES_FAILURE_LIMIT):
         refused(
             "witness_not_confirmed",

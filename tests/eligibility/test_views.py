@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
+from core.roles import Role
 from eligibility.models import Status
 from tests.conftest import CLINICS_OPENED, EVERYONE
 from tests.factories import make_service_user
@@ -163,7 +164,7 @@ def test_navigation_shows_the_staff_members_roles(cast):
 def test_staff_of_two_clinics_switch_between_them(cast):
     from eligibility.services import staff_member_add
 
-    staff_member_add(clinic=cast.clinic_b, user=cast.manager)
+    staff_member_add(clinic=cast.clinic_b, user=cast.manager, roles=[Role.MANAGER])
     client = cast.client("manager")
     assert client.get(reverse("home")).context["current_clinic"] == cast.clinic_a
     client.post(reverse("clinic-switch"), {"clinic": cast.clinic_b.pk})
@@ -268,7 +269,7 @@ def test_pages_show_times_in_the_clinics_own_zone(cast, service_user_a):
 
     far = clinic_create(name="Clinic Z", time_zone="Pacific/Auckland")
     person = make_service_user(far, Status.MAINTENANCE)
-    staff_member_add(clinic=far, user=cast.nurse_b)
+    staff_member_add(clinic=far, user=cast.nurse_b, roles=[Role.NURSE])
     client = cast.client("nurse_b")
     client.post(reverse("clinic-switch"), {"clinic": far.pk})
     page = client.get(reverse("service-user-detail", args=[person.pk]))

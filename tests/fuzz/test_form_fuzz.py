@@ -70,6 +70,7 @@ from django.db import transaction
 from django.urls import URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
+from core.roles import Role
 from dosing.assessment import session_assess
 from dosing.exit_plans import reducing_plan_create
 from dosing.models import DoseSession
@@ -540,7 +541,7 @@ def clinic_of_every_kind(cast) -> list[str]:
     records = make_records(cast)
     person = records["person"]
     # A manager of two clinics is shown the clinic switcher.
-    staff_member_add(clinic=cast.clinic_b, user=cast.manager)
+    staff_member_add(clinic=cast.clinic_b, user=cast.manager, roles=[Role.MANAGER])
     assessed, topup, observed, withheld, declined = (on_prescription(cast) for _ in range(5))
     titrating = on_prescription(cast, Status.TITRATION)
     schedule(cast, TUESDAY)

@@ -333,9 +333,9 @@ def test_the_inbox_runs_fixed_queries(cast, person, django_assert_max_num_querie
     for alert in Alert.objects.all()[:20]:
         alert_acknowledge(alert=alert, by=cast.nurse, note="Seen", now=dt.datetime.now(dt.UTC))
     client = cast.client("nurse")
-    # Session, user, clinic, two permission reads, groups, the nav count, open and
+    # Session, user, clinic, one permission read, roles held, the nav count, open and
     # recent alerts, and the session save (3): whatever the number of alerts.
-    with django_assert_max_num_queries(13):  # with the session's second-factor device
+    with django_assert_max_num_queries(12):  # with the session's second-factor device
         response = client.get(reverse("alert-inbox"))
     assert response.context["open_count"] == 60
 

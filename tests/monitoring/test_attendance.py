@@ -11,10 +11,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.roles import Role
 from dosing.leaving import suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession
 from dosing.room import session_decline, session_withhold
+from eligibility.services import staff_member_add
 from tests.dosing.room_setup import give_dose
 from tests.monitoring.dashboard_schema import answer_matching_its_schema
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule, session_of
@@ -203,13 +205,12 @@ def test_a_region_lists_the_lowest_adherence_first_and_the_csv_has_everyone(db):
 
 
 def test_a_manager_of_two_clinics_sees_each_and_the_total(cast, history):
-    from eligibility.models import StaffMembership
 
     (other,) = people_on_prescription(cast, 1, clinic=cast.clinic_b)
     schedule(cast, MON, clinic=cast.clinic_b)
     session_decline(session=session_of(other, MON, "AM"), nurse=cast.nurse_b, now=london(MON, 9))
     assert numbers(cast).context["numbers"]["totals"]["scheduled"] == 8, "B is not theirs"
-    StaffMembership.objects.create(user=cast.manager, clinic=cast.clinic_b)
+    staff_member_add(clinic=cast.clinic_b, user=cast.manager, roles=[Role.MANAGER])
     response = numbers(cast)
     got = response.context["numbers"]
     by_clinic = {

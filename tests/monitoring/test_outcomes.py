@@ -10,7 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.roles import Role
 from eligibility.models import Status
+from eligibility.services import staff_member_add
 from monitoring.records import tox_screen_record
 from tests.factories import make_service_user
 from tests.monitoring.dashboard_schema import answer_matching_its_schema
@@ -112,9 +114,8 @@ def test_the_outcomes_dashboard_runs_fixed_queries(cast, history):
 
 
 def test_a_manager_of_two_clinics_sees_each_and_the_total(cast, history):
-    from eligibility.models import StaffMembership
 
-    StaffMembership.objects.create(user=cast.manager, clinic=cast.clinic_b)
+    staff_member_add(clinic=cast.clinic_b, user=cast.manager, roles=[Role.MANAGER])
     response = cast.client("manager").get(reverse("dashboard-outcomes"), RANGE)
     by_clinic = {
         r["name"]: (r["positive"], r["tested"], r["percent"])

@@ -16,6 +16,7 @@ import time_machine
 from django.test import Client
 
 from alerts.models import Alert, AlertKind
+from core.roles import Role
 from dosing.prescribing import methadone_prescribe, pharmacy_add
 from eligibility.models import Status
 from monitoring.models import MethadoneCollection, MethadoneConflict
@@ -153,7 +154,7 @@ def test_staff_of_two_clinics_naming_a_number_registered_at_both_are_asked_for_t
     far = pharmacy_add(clinic=cast.clinic_b, name="Far Pharmacy", address="9 Far Rd")
     at_a = on_methadone_at(cast, cast.clinic_a, high_st, nhs_number="9990000018")
     on_methadone_at(cast, cast.clinic_b, far, nhs_number="9990000018")
-    staff_member_add(clinic=cast.clinic_b, user=cast.nurse)
+    staff_member_add(clinic=cast.clinic_b, user=cast.nurse, roles=[Role.NURSE])
     client = cast.client("nurse")
     body = {"day": DAY, "collected": True}
     ambiguous = client.post(

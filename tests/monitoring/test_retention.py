@@ -11,9 +11,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from core.roles import Role
 from dosing.leaving import service_user_exit
-from eligibility.models import StaffMembership
 from eligibility.pathway import service_user_admit
+from eligibility.services import staff_member_add
 from tests.eligibility.pathway_setup import accepted
 from tests.monitoring.dashboard_schema import answer_matching_its_schema
 from tests.monitoring.scan_setup import london
@@ -119,7 +120,7 @@ def test_every_number_on_the_retention_dashboard(cast, history):
 
 
 def test_a_manager_of_two_clinics_sees_each_and_the_total(cast, history):
-    StaffMembership.objects.create(user=cast.manager, clinic=cast.clinic_b)
+    staff_member_add(clinic=cast.clinic_b, user=cast.manager, roles=[Role.MANAGER])
     got = numbers(cast).context["numbers"]
     by_clinic = {
         row["name"]: (row["episodes"], row["ended"], row["median_weeks"])

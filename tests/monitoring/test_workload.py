@@ -15,12 +15,13 @@ from django.urls import reverse
 
 from alerts.models import Alert, AlertKind
 from alerts.services import alert_acknowledge
+from core.roles import Role
 from dosing.leaving import suspension_end, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.reviews import review_record
 from dosing.room import session_observe, session_withhold
-from eligibility.models import StaffMembership, Status
-from eligibility.services import policy_issue
+from eligibility.models import Status
+from eligibility.services import policy_issue, staff_member_add
 from monitoring.records import tox_screen_record
 from monitoring.scans import free_places_offer, reviews_overdue_scan, tox_overdue_scan
 from tests.conftest import CLINICS_OPENED
@@ -202,7 +203,7 @@ def test_the_range_limits_what_happened_but_not_what_stands_now(cast, history):
 
 
 def test_a_manager_of_two_clinics_sees_each_and_the_total(cast, history):
-    StaffMembership.objects.create(user=cast.manager, clinic=cast.clinic_b)
+    staff_member_add(clinic=cast.clinic_b, user=cast.manager, roles=[Role.MANAGER])
     got = numbers(cast).context["numbers"]
     rows = {
         row["name"]: (row["capacity"], row["taken"], row["occupancy"], row["reviews_overdue"])

@@ -7,7 +7,6 @@ from itertools import islice
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -207,8 +206,7 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save(update_fields=["password"])
                 (created if was_created else changed).append(username)
-            user.groups.add(*Group.objects.filter(name__in=[role.value for role in roles]))
-            staff_member_add(clinic=clinic, user=user)
+            staff_member_add(clinic=clinic, user=user, roles=roles)
         return created, changed
 
     def _service_users(self, clinic, prescriber, now):
