@@ -80,7 +80,7 @@ from eligibility.models import Status
 from eligibility.services import staff_member_add
 from tests.dosing.room_setup import give_dose
 from tests.eligibility.pathway_setup import accepted, assess, refer
-from tests.factories import PASSWORD, TRANSFER, make_service_user
+from tests.factories import PASSWORD, TRANSFER, make_service_user, make_staff
 from tests.hat_clinic.api_setup import NOW as RECORDS_MADE
 from tests.hat_clinic.api_setup import make_records
 from tests.monitoring.scan_setup import SET_UP, london, schedule, session_of
@@ -88,7 +88,9 @@ from tests.monitoring.scan_setup import SET_UP, london, schedule, session_of
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLES = ("nurse", "hca", "prescriber", "manager")
+# The manager comes after the roles whose staff page it may change; the installation
+# administrator, on no clinic's staff, opens clinics.
+ROLES = ("nurse", "hca", "prescriber", "manager", "administrator")
 TUESDAY = dt.date(2026, 2, 10)
 # The AM window (08:00-11:30) is open: the dosing room's forms are live.
 MOMENT = london(TUESDAY, 9, 30)
@@ -99,6 +101,9 @@ MOMENT = london(TUESDAY, 9, 30)
 # a signed-in role is sent on from it (tests/hat_clinic/test_second_factor.py drives
 # its refusals). Setting up a new phone, its other form, is fuzzed here.
 NOT_FORMS = {"login", "logout", "favicon", "register-csv", "service-user-photo", "two-factor"}
+# A one-time link's page, used up by its first good submission: its refusals are driven
+# in tests/eligibility/test_staff.py and in the browser.
+NOT_FORMS |= {"staff-link"}
 # Pages of one pattern crawled per role (enough to see each state of a dose session).
 PAGES_PER_PATTERN = 25
 SKIPPED_PATHS = re.compile(r"^/(api|admin|static|media|logout)/|/csv/$|favicon")
@@ -308,7 +313,10 @@ WITNESSES = {
     "nurse": ["hca_a", "manager_a", "prescriber_a"],
     "hca": ["nurse_a", "manager_a"],
     "prescriber": ["hca_a", "nurse_a", "manager_a"],
-    "manager": ["nurse_a", "hca_a", "prescriber_a"],
+    # The staff page's username: an account on the staff (refused), then a new one.
+    "manager": ["nurse_a", "hca_a", "prescriber_a", "new_colleague"],
+    # A new clinic's first manager: an existing account, then a new one.
+    "administrator": ["nurse_b", "new_manager"],
 }
 
 
@@ -614,6 +622,7 @@ def test_no_form_answers_a_server_error_and_every_refusal_names_a_field(
     caplog.set_level("CRITICAL", logger="django.request")
     # Witnesses type their passwords on many forms: a fast hasher keeps the run short.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cast.administrator = make_staff(None, Role.INSTALLATION_ADMIN, username="installer")
     for role in ROLES:
         getattr(cast, role).set_password(PASSWORD)
         getattr(cast, role).save(update_fields=["password"])
