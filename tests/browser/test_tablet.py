@@ -31,7 +31,7 @@ from eligibility.services import staff_member_add
 from tests.browser.navigation import log_in_here
 from tests.conftest import CAST_A
 from tests.eligibility.pathway_setup import assess, refer
-from tests.factories import TRANSFER, make_service_user
+from tests.factories import TRANSFER, make_service_user, make_staff
 from tests.hat_clinic.api_setup import MON, make_records
 from tests.monitoring.scan_setup import london, schedule, session_of
 
@@ -60,7 +60,9 @@ WORDS = {"kind": [kind.value for kind in ACTIONS]}  # a register section's kinds
 
 # The fewest pages each role must open at each width, so that a broken set-up
 # (every page refused, say) cannot pass by testing nothing.
-FEWEST_PAGES = {"nurse": 35, "hca": 25, "prescriber": 40, "manager": 30}
+FEWEST_PAGES = {"nurse": 35, "hca": 25, "prescriber": 40, "manager": 30, "administrator": 3}
+# Each role of clinic A, and an installation administrator on no clinic's staff.
+ROLES = (*CAST_A, "administrator")
 
 # How far the page is scrollable sideways, and the elements sticking out to the right
 # of the viewport, deepest first, to name the culprit: a box too wide, or text running
@@ -138,6 +140,7 @@ def records_by_route(cast) -> dict[str, list]:
     table, not widen the page."""
     made = make_records(cast)
     person = made["person"]
+    cast.administrator = make_staff(None, Role.INSTALLATION_ADMIN, username="installer")
     long_named = long_named_on_prescription(cast)
     schedule(cast, TUE)
     suspension_start(
@@ -219,7 +222,7 @@ def pages_of_each_role(cast, pages, records) -> tuple[dict, dict]:
     page of theirs, 403 or 404 is not. A pattern that answers GET with 405 is an
     action, not a page. Anything else (a redirect, an error) fails here."""
     allowed, actions = defaultdict(list), {}
-    for role in CAST_A:
+    for role in ROLES:
         client = cast.client(role)
         for route, name in pages:
             for path in paths_for(route, records):
@@ -283,7 +286,7 @@ def test_no_page_scrolls_sideways_on_a_tablet_for_any_role(browser, live_server,
     counts = Counter()  # (role, width): pages opened
     overflows, favicon_failures = [], []
     started = time.monotonic()
-    for role in CAST_A:
+    for role in ROLES:
         # One context per role, logged in once, for both widths: a browser context
         # costs more than a page load.
         context = browser.new_context(viewport={"width": 820, "height": 1180})
@@ -309,13 +312,13 @@ def test_no_page_scrolls_sideways_on_a_tablet_for_any_role(browser, live_server,
         context.close()
     print(
         "\nNo sideways scrolling: "
-        + ", ".join(f"{role} {counts[role, 820]}" for role in CAST_A)
+        + ", ".join(f"{role} {counts[role, 820]}" for role in ROLES)
         + f" pages at each of {len(TABLETS)} widths in {time.monotonic() - started:.0f} s; "
         + f"{len(opened)} patterns opened, {len(skipped)} skipped"
     )
     assert not overflows, "Pages scrolling sideways:\n" + "\n".join(overflows)
     assert not favicon_failures, f"favicon requests failed: {favicon_failures}"
-    for role in CAST_A:
+    for role in ROLES:
         for width, _ in TABLETS:
             assert counts[role, width] >= FEWEST_PAGES[role], (role, width, counts[role, width])
     unopened = {name for _, name in pages} - set(opened) - set(skipped)
