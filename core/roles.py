@@ -136,6 +136,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "eligibility.change_integrationtoken",
         "dosing.add_pharmacy",
         "dosing.change_pharmacy",
+        "dosing.add_registersection",
         "dosing.add_serviceclosure",
         # Alerts, their e-mail addresses and the dashboards.
         "alerts.acknowledge_alert",

@@ -19,9 +19,11 @@ from django.views.decorators.debug import sensitive_variables
 from alerts.models import AlertKind
 from alerts.services import alert_raise
 from core.errors import Conflict, RuleViolation, choice, require_reason
+from eligibility.models import Clinic
 
 from .mg import format_mg, parse_mg
 from .models import (
+    DIAMORPHINE,
     Administration,
     EntryKind,
     RegisterEntry,
@@ -35,16 +37,44 @@ MAX_REGISTER_MG = Decimal("99999999.99")
 MAX_AMPOULES = 10_000
 
 
+# The largest diamorphine ampoule made is 500 mg; a section's strength is per unit.
+MAX_STRENGTH_MG = Decimal("1000")
+
+
 def register_section_add(
     *, clinic, strength_mg, form: str = "ampoule", supplies_doses: bool = False
 ) -> RegisterSection:
-    strength = parse_mg(strength_mg, field="strength_mg")
-    return RegisterSection.objects.create(
-        clinic=clinic,
-        strength_mg=strength,
-        form=form.strip() or "ampoule",
-        supplies_doses=supplies_doses,
-    )
+    """Open a register section for a strength (and form) the clinic has not held yet;
+    it starts at a balance of 0 until a receipt. Only one section supplies the doses
+    given in the dosing room; a second is refused, naming the first."""
+    strength = parse_mg(strength_mg, field="strength_mg", maximum=MAX_STRENGTH_MG)
+    form = (form or "").strip().lower() or "ampoule"
+    if len(form) > RegisterSection._meta.get_field("form").max_length:
+        raise RuleViolation(
+            "Name the form in a word or two, e.g. ampoule.", code="form_too_long", field="form"
+        )
+    with transaction.atomic():
+        # The clinic's row lock: two managers opening the same section, one wins.
+        Clinic.objects.select_for_update().get(pk=clinic.pk)
+        existing = RegisterSection.objects.filter(clinic=clinic)
+        same = existing.filter(drug=DIAMORPHINE, strength_mg=strength, form=form).first()
+        if same is not None:
+            raise RuleViolation(
+                f"The register already has a section for {same}.",
+                code="section_exists",
+                field="strength_mg",
+            )
+        supplier = existing.filter(supplies_doses=True).first()
+        if supplies_doses and supplier is not None:
+            raise RuleViolation(
+                f"{supplier} supplies the doses already: only one section does. Open this "
+                "one without it.",
+                code="supply_section_exists",
+                field="supplies_doses",
+            )
+        return RegisterSection.objects.create(
+            clinic=clinic, strength_mg=strength, form=form, supplies_doses=supplies_doses
+        )
 
 
 def _append(

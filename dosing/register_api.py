@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
 from core.errors import choice
-from eligibility.selectors import for_staff
+from eligibility.selectors import clinic_named, for_staff
 
 from .models import EntryKind, RegisterEntry, RegisterSection
 from .register import (
@@ -18,6 +18,7 @@ from .register import (
     ENTRY_PERMISSIONS,
     MAX_AMPOULES,
     register_record,
+    register_section_add,
     section_entry,
 )
 from .register_views import sections_for_staff
@@ -155,3 +156,43 @@ class RegisterEntryViewSet(
             return register_record(section=section, kind=kind, by=request.user, **fields)
 
         return self.act(RegisterEntryInput, record, created=True)
+
+
+class RegisterSectionInput(StrictFieldsMixin, serializers.Serializer):
+    """A section for a strength the clinic has not held yet."""
+
+    clinic = serializers.IntegerField(required=False, allow_null=True, default=None)
+    strength_mg = serializers.CharField(max_length=20)
+    form = serializers.CharField(max_length=30, required=False, default="ampoule")
+    supplies_doses = serializers.BooleanField(required=False, default=False)
+
+
+class RegisterSectionViewSet(
+    ActsThroughServices,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The register's sections, one per strength, with their balances; a manager
+    ``POST``s one for a new strength (it starts at 0 mg until a receipt)."""
+
+    serializer_class = RegisterSectionSerializer
+    permission_classes = [ActionPermissions]
+    filterset_fields = ["clinic"]
+    action_permissions = {
+        "list": "dosing.view_registersection",
+        "retrieve": "dosing.view_registersection",
+        "create": "dosing.add_registersection",
+    }
+
+    def get_queryset(self):
+        return sections_for_staff(self.request.user).order_by("clinic", "drug", "strength_mg")
+
+    @extend_schema(request=RegisterSectionInput, responses={201: RegisterSectionSerializer})
+    def create(self, request, *args, **kwargs):
+        def add(fields):
+            clinic = clinic_named(request.user, fields.pop("clinic"))
+            return register_section_add(clinic=clinic, **fields)
+
+        return self.act(RegisterSectionInput, add, created=True)

@@ -1,6 +1,8 @@
 """The controlled drugs register in the browser: a page per section laid out like a
 paper register, printable, with its forms and a CSV export."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -10,13 +12,20 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 
 from core.csv_export import csv_response
-from core.forms import form_page
+from core.forms import Done, form_page
 from core.roles import staff_name
 from eligibility.access import What, access_record
-from eligibility.selectors import for_staff
+from eligibility.selectors import current_clinic, for_staff
 
 from .models import EntryKind, RegisterEntry, RegisterSection
-from .register import ENTRY_PERMISSIONS, MAX_AMPOULES, register_record, section_entry
+from .register import (
+    ENTRY_PERMISSIONS,
+    MAX_AMPOULES,
+    MAX_STRENGTH_MG,
+    register_record,
+    register_section_add,
+    section_entry,
+)
 
 TEXT = {"class": "form-control"}
 
@@ -104,10 +113,51 @@ ACTIONS = {
 }
 
 
+class SectionForm(forms.Form):
+    """A section for a strength the clinic has not held yet (managers)."""
+
+    strength_mg = forms.DecimalField(
+        label="Strength (mg per ampoule)",
+        min_value=Decimal("0.01"),
+        max_value=MAX_STRENGTH_MG,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"class": "form-control", "step": "any"}),
+    )
+    form = forms.CharField(
+        initial="ampoule",
+        max_length=RegisterSection._meta.get_field("form").max_length,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    supplies_doses = forms.BooleanField(
+        label="Supplies the doses given in the dosing room",
+        required=False,
+        help_text="One section does: each dose drawn is taken out of it.",
+    )
+
+
 @permission_required("dosing.view_registersection", raise_exception=True)
 def register_index(request):
-    sections = sections_for_staff(request.user).filter(clinic=request.clinic)
-    return render(request, "dosing/register_index.html", {"sections": sections})
+    """Each section's balance; a manager opens a section for a new strength."""
+    clinic = current_clinic(request)
+    may_open = request.user.has_perm("dosing.add_registersection")
+    if request.method == "POST" and not may_open:
+        raise PermissionDenied("Only a manager opens a register section.")
+    form = SectionForm(request.POST or None)
+
+    def save(data):
+        section = register_section_add(clinic=clinic, **data)
+        return Done("register-index", f"The register has a section for {section}.")
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        template="dosing/register_index.html",
+        context={
+            "sections": sections_for_staff(request.user).filter(clinic=clinic),
+            "may_open": may_open,
+        },
+    )
 
 
 def _section(request, pk):

@@ -48,6 +48,10 @@ router.register(
 )
 router.register("suspensions", leaving_api.SuspensionViewSet, basename="suspension")
 router.register("exits", leaving_api.ExitViewSet, basename="exit")
+# Before cd-register, whose {id} would otherwise take "sections".
+router.register(
+    "cd-register/sections", register_api.RegisterSectionViewSet, basename="cd-register-section"
+)
 router.register("cd-register", register_api.RegisterEntryViewSet, basename="cd-register")
 router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
 router.register("access-log", eligibility_api.AccessLogViewSet, basename="access-log")

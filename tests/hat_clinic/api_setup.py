@@ -13,7 +13,7 @@ from core.roles import Role
 from dosing.breath import breath_test_record
 from dosing.leaving import service_user_exit, suspension_start
 from dosing.missed import missed_sessions_scan
-from dosing.models import DoseSession, Pharmacy, RegisterEntry
+from dosing.models import DoseSession, Pharmacy, RegisterEntry, RegisterSection
 from dosing.prescribing import methadone_prescribe, pharmacy_add
 from dosing.register import register_receive, register_section_add
 from dosing.reviews import review_record
@@ -144,6 +144,9 @@ def make_records(cast) -> dict:
         "eligibility-assessment": assessment.pk,
         "suspension": suspension.pk,
         "exit": exit_record.pk,
+        "cd-register-section": pk_of(
+            RegisterSection.objects.filter(clinic=cast.clinic_a).first(), "cd-register-section"
+        ),
         "cd-register": pk_of(
             RegisterEntry.objects.filter(section__clinic=cast.clinic_a).first(), "cd-register"
         ),
