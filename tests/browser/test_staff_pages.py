@@ -18,7 +18,7 @@ from core.roles import Role
 from eligibility.models import Clinic, StaffMembership
 from eligibility.services import staff_member_add
 from tests.browser.navigation import log_in, log_in_here, nav_click, opened_navigation
-from tests.factories import make_staff
+from tests.factories import PASSWORD, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -259,7 +259,9 @@ def test_a_manager_gives_the_nurse_a_link_to_set_a_new_password(page, live_serve
     log_in(page, live_server, cast.manager.username)
     _open_person(page, cast.nurse)
     expect(page.get_by_text("Their old password stops working at once.")).to_be_visible()
-    # The button on the person's page gives the link at once (no page to confirm it).
+    # The person's page leads to a page that asks first; nothing changes until then.
+    page.get_by_role("link", name="Give a link to set a new password").click()
+    assert get_user_model().objects.get(pk=cast.nurse.pk).check_password(PASSWORD)
     page.get_by_role("button", name="Give a link to set a new password").click()
 
     name = cast.nurse.get_full_name()
@@ -282,7 +284,7 @@ def test_no_reset_link_for_a_nurse_who_also_works_in_a_clinic_the_manager_does_n
         f"{name} also works in a clinic you do not manage: ask its manager, or the "
         "installation administrator."
     )
-    expect(page.get_by_role("button", name="Give a link to set a new password")).to_have_count(0)
+    expect(page.get_by_role("link", name="Give a link to set a new password")).to_have_count(0)
     # Their roles here may still be changed.
     expect(page.get_by_role("button", name="Save the roles")).to_be_visible()
 
