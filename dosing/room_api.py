@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 
 from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
+from eligibility.selectors import service_user_in_scope
 from eligibility.settling import SettledReads
 
 from .amendments import session_amend
@@ -25,6 +26,7 @@ from .models import (
 )
 from .room import dose_administer, session_decline, session_observe, session_withhold
 from .selectors import dose_sessions_for_staff
+from .sessions import session_unscheduled_add
 
 
 class AssessmentSerializer(serializers.ModelSerializer):
@@ -234,6 +236,12 @@ class DoseSessionFilter(django_filters.FilterSet):
         fields = ["date", "slot", "service_user", "status"]
 
 
+class UnscheduledSessionInput(StrictFieldsMixin, serializers.Serializer):
+    service_user = serializers.IntegerField()
+    slot_code = serializers.CharField(max_length=12)
+    reason = serializers.CharField(max_length=500)
+
+
 class DoseSessionViewSet(
     ActsThroughServices,
     SettledReads,
@@ -249,6 +257,7 @@ class DoseSessionViewSet(
     action_permissions = {
         "list": "dosing.view_dosesession",
         "retrieve": "dosing.view_dosesession",
+        "create": "dosing.prescribe",
         "assess": "dosing.assess",
         "administer": "dosing.administer",
         "withhold": "dosing.administer",
@@ -259,6 +268,16 @@ class DoseSessionViewSet(
 
     def get_queryset(self):
         return dose_sessions_for_staff(self.request.user)
+
+    @extend_schema(request=UnscheduledSessionInput, responses={201: DoseSessionSerializer})
+    def create(self, request):
+        """An unscheduled session for today, by a prescriber (docs/api.md)."""
+
+        def add(fields):
+            person = service_user_in_scope(request.user, pk=fields.pop("service_user"))
+            return session_unscheduled_add(service_user=person, prescriber=request.user, **fields)
+
+        return self.act(UnscheduledSessionInput, add, created=True)
 
     @extend_schema(request=AssessInput, responses={200: DoseSessionSerializer})
     @action(detail=True, methods=["post"])

@@ -2,14 +2,19 @@
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from core.audit import audited
+from core.errors import RuleViolation, require_reason
 from eligibility.models import IN_TREATMENT, Clinic, ClinicPolicy, ServiceUser, Status
+from eligibility.selectors import policy_in_force
 
 from .models import DoseSession, Prescription, PrescriptionSlotDose, SessionStatus
+from .selectors import prescription_in_force
 
 
 def slot_windows(
@@ -114,3 +119,88 @@ def dose_sessions_generate_ahead(*, now: dt.datetime | None = None) -> int:
             clinic=clinic, days=[today, today + dt.timedelta(days=1)], now=now
         )
     return created
+
+
+def session_unscheduled_add(
+    *,
+    service_user: ServiceUser,
+    slot_code: str,
+    prescriber: Any,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> DoseSession:
+    """A session for today outside the generated schedule, added by a prescriber: on
+    the admission day, or for a first dose outside the slots. It is for one of the
+    prescription's slots, whose dose it gives, and follows every rule of a scheduled
+    session: it opens now and closes when the day's last slot closes, so it is within
+    opening hours; the minimum interval, the daily ceiling and the missed-dose scan
+    count it like any other. One session per slot and day, as ever."""
+    now = now or timezone.now()
+    reason = require_reason(reason)
+    clinic = service_user.clinic
+    if not prescriber.has_perm("dosing.prescribe", clinic):
+        raise RuleViolation(
+            "Only a prescriber of the clinic adds a session.", code="prescriber_required"
+        )
+    day = clinic.clinic_day_of(now)
+    windows = slot_windows(clinic=clinic, day=day)
+    if not windows or not windows[0][2] <= now < max(closes for *_, closes in windows):
+        zone = clinic.zone
+        hours = (
+            f"today from {windows[0][2].astimezone(zone):%H:%M} to "
+            f"{max(c for *_, c in windows).astimezone(zone):%H:%M}"
+            if windows
+            else "not today"
+        )
+        raise RuleViolation(
+            f"The clinic is open {hours}: a session can be added only within its hours.",
+            code="outside_opening_hours",
+        )
+    closes = max(closes for *_, closes in windows)
+    with transaction.atomic():
+        person = ServiceUser.objects.select_for_update().get(pk=service_user.pk)
+        if person.status not in IN_TREATMENT or person.status == Status.SUSPENDED:
+            raise RuleViolation(
+                f"{person.display_name} is not in treatment now ({person.get_status_display()}): "
+                "a session is for someone admitted and not suspended.",
+                code="not_in_treatment",
+            )
+        prescription = prescription_in_force(service_user=person, at=now)
+        if prescription is None or prescription.dose_for(slot_code) is None:
+            raise RuleViolation(
+                f"{person.display_name}'s prescription in force has no {slot_code} dose: "
+                "prescribe first, or choose a slot it doses.",
+                code="no_dose_for_slot",
+                field="slot_code",
+            )
+        if DoseSession.objects.filter(
+            service_user=person, clinic_day=day, slot_code=slot_code
+        ).exists():
+            raise RuleViolation(
+                f"{person.display_name} has a {slot_code} session today already.",
+                code="session_exists",
+                field="slot_code",
+            )
+        session = DoseSession(
+            service_user=person,
+            clinic=clinic,
+            clinic_day=day,
+            slot_code=slot_code,
+            policy=policy_in_force(clinic=clinic, at=now),
+            opens_at=now.replace(second=0, microsecond=0),
+            closes_at=closes,
+            status=SessionStatus.SCHEDULED,
+            status_changed_at=now,
+            added_by=prescriber,
+        )
+        audited(session, by=prescriber, why=f"Unscheduled session: {reason}")
+        try:
+            with transaction.atomic():
+                session.save()
+        except IntegrityError as race:  # generation made it meanwhile: one per slot
+            raise RuleViolation(
+                f"{service_user.display_name} has a {slot_code} session today already.",
+                code="session_exists",
+                field="slot_code",
+            ) from race
+    return session

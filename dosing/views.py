@@ -43,6 +43,7 @@ from .selectors import (
     review_queue,
     review_summary,
 )
+from .sessions import session_unscheduled_add
 
 
 def _not_in_treatment(request, service_user):
@@ -422,4 +423,55 @@ def service_closure(request):
         save=save,
         template="dosing/service_closure.html",
         context={"closures": closures},
+    )
+
+
+class UnscheduledSessionForm(forms.Form):
+    slot_code = forms.ChoiceField(
+        label="The dose of slot",
+        widget=forms.RadioSelect,
+        help_text="The session gives this slot's prescribed dose, and takes its place today.",
+    )
+    reason = forms.CharField(
+        max_length=500,
+        help_text="Why today, outside the schedule: kept in the session's history.",
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+
+    def __init__(self, *args, slot_codes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slot_code"].choices = [(code, code) for code in slot_codes]
+
+
+def session_unscheduled_new(request, pk):
+    """A prescriber adds a session for today (an admission day, a first dose outside
+    the slots): it opens now, in the dosing room, and follows every rule of a scheduled
+    session."""
+    service_user = _prescriber_scope(request, pk)
+    if refused := _not_in_treatment(request, service_user):
+        return refused
+    current = prescription_in_force(service_user=service_user)
+    slot_codes = [d.slot_code for d in current.slot_doses.all()] if current else []
+    form = UnscheduledSessionForm(
+        request.POST or None,
+        slot_codes=slot_codes,
+        initial={"slot_code": slot_codes[0]} if slot_codes else {},
+    )
+
+    def save(data):
+        session = session_unscheduled_add(
+            service_user=service_user, prescriber=request.user, **data
+        )
+        return Done(
+            reverse("dose-session", args=[session.pk]),
+            f"{service_user.display_name}'s {session.slot_code} session is open now, until "
+            f"{timezone.localtime(session.closes_at):%H:%M}.",
+        )
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        template="dosing/session_new.html",
+        context={"service_user": service_user, "prescription": current},
     )

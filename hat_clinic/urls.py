@@ -128,6 +128,11 @@ urlpatterns = [
     path("referrals/<int:pk>/admit/", pathway_views.referral_admit, name="referral-admit"),
     path("service-users/<int:pk>/re-refer/", pathway_views.re_refer, name="re-refer"),
     path("service-users/<int:pk>/suspend/", leaving_views.suspend, name="suspend"),
+    path(
+        "service-users/<int:pk>/sessions/new/",
+        dosing_views.session_unscheduled_new,
+        name="session-new",
+    ),
     path("suspensions/<int:pk>/return/", leaving_views.suspension_return, name="suspension-return"),
     path("service-users/<int:pk>/exit/", leaving_views.exit_page, name="exit"),
     path(

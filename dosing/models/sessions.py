@@ -91,6 +91,15 @@ class DoseSession(models.Model):
         help_text="The scan that settled the session when its window closed: missed, or "
         "withheld if it was still deferred.",
     )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="An unscheduled session's prescriber: added for today, outside the "
+        "generated schedule (an admission day, a first dose outside the slots).",
+    )
     observation_due_at = models.DateTimeField(
         null=True,
         blank=True,

@@ -58,6 +58,7 @@ EXPECTED = {
     ("review-list", "post"): ("prescriber",),
     ("review-detail", "get"): READERS,
     ("dose-session-list", "get"): READERS,
+    ("dose-session-list", "post"): ("prescriber",),
     ("dose-session-detail", "get"): READERS,
     ("dose-session-assess", "post"): ("nurse",),
     ("dose-session-administer", "post"): ("nurse",),
