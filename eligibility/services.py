@@ -84,10 +84,12 @@ def clinic_create(
     time_zone: str = "Europe/London",
     address: str = "",
     now: dt.datetime | None = None,
+    slots: Sequence[SlotSpec] = DEFAULT_SLOTS,
+    reason: str = "Opening policy: the standard values",
     **policy_values: Any,
 ) -> Clinic:
-    """A new clinic, with docs/domain.md's default policy (or the values given) in force
-    from now."""
+    """A new clinic, with docs/domain.md's default policy (or the values and slots
+    given) in force from now."""
     now = now or timezone.now()
     with transaction.atomic():
         clinic = Clinic(name=name.strip(), time_zone=time_zone, address=address)
@@ -98,8 +100,8 @@ def clinic_create(
             clinic=clinic,
             issued_by=created_by,
             effective_from=now,
-            reason="Opening policy: the standard values",
-            slots=DEFAULT_SLOTS,
+            reason=reason,
+            slots=slots,
             now=now,
             **policy_values,
         )

@@ -1,16 +1,24 @@
+import datetime as dt
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count
+from django.urls import reverse
 
 from core.roles import Role
+from dosing.models import DoseSession, SessionStatus
 from eligibility.models import Clinic, ServiceUser, StaffMembership, StatusChange
 from eligibility.selectors import policy_in_force
 from hat_clinic.management.commands.seed_demo import CLINIC_NAME
+from tests.factories import StaffClient, enrol_authenticator
 
 pytestmark = pytest.mark.django_db
+
+LONDON = ZoneInfo("Europe/London")
 
 
 def _seed(*args):
@@ -150,3 +158,37 @@ def test_a_chosen_demo_password_must_pass_the_password_rules():
     with pytest.raises(CommandError, match="This password is too short"):
         _seed("--password", "short")
     assert not get_user_model().objects.exists()
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        dt.datetime(2026, 1, 14, 3, 5, tzinfo=LONDON),  # before the AM window, in GMT
+        dt.datetime(2026, 1, 14, 9, 40, tzinfo=LONDON),  # in the AM window
+        dt.datetime(2026, 1, 14, 12, 15, tzinfo=LONDON),  # over lunch, between the windows
+        dt.datetime(2026, 7, 14, 15, 0, tzinfo=LONDON),  # in the PM window, in BST
+        dt.datetime(2026, 7, 14, 21, 30, tzinfo=LONDON),  # in the evening, in BST
+    ],
+)
+def test_at_any_hour_the_demos_dosing_room_has_sessions_open_now(local):
+    """Issue 18.8: a newcomer can try the nurse's journey on the first run."""
+    at = local
+    with time_machine.travel(at, tick=False):
+        said = _seed("--password", "demo-password-123")
+        clinic = Clinic.objects.get(name=CLINIC_NAME)
+        open_now = DoseSession.objects.filter(
+            clinic=clinic, opens_at__lte=at, closes_at__gt=at, status=SessionStatus.SCHEDULED
+        )
+        # Everyone on a prescription, in treatment and not suspended: 2 titrating, 5 in
+        # maintenance, and the one who needs re-titration (whose dose the room blocks);
+        # not the suspended one.
+        assert open_now.count() == 8, [s.service_user for s in open_now]
+        assert f"{open_now.count()} dose sessions are open now" in said
+        nurse = StaffClient()
+        account = get_user_model().objects.get(username="nurse")
+        enrol_authenticator(account)  # as at the demo nurse's first login
+        nurse.force_login(account)
+        board = nurse.get(reverse("board"))
+        assert board.status_code == 200 and len(board.context["sessions"]) >= 8
+    policy = policy_in_force(clinic=clinic, at=at)
+    assert "stretched" in policy.reason

@@ -4,6 +4,7 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 from itertools import islice
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,15 +15,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import AlertAddress
+from core.errors import RuleViolation
 from core.roles import Role
 from dosing.breath import breath_test_record
 from dosing.leaving import suspension_start
-from dosing.models import Pharmacy, RegisterSection
+from dosing.models import DoseSession, Pharmacy, RegisterSection, SessionStatus
 from dosing.prescribing import methadone_prescribe, pharmacy_add, prescription_issue
 from dosing.register import register_receive, register_section_add
 from dosing.selectors import methadone_in_force
-from eligibility.models import Clinic, Criterion, Referral, ServiceUser, Status
+from dosing.sessions import dose_sessions_generate, session_unscheduled_add, slot_windows
+from eligibility.models import IN_TREATMENT, Clinic, Criterion, Referral, ServiceUser, Status
 from eligibility.pathway import eligibility_assess, referral_decide, service_user_admit
+from eligibility.policy_rules import SlotSpec
 from eligibility.services import (
     clinic_create,
     service_user_register,
@@ -34,6 +38,21 @@ from monitoring.models import ToxScreen
 from monitoring.records import methadone_collection_record, tox_screen_record
 
 CLINIC_NAME = "Riverside HAT Clinic"
+
+
+def demo_slots(at: dt.time) -> tuple[SlotSpec, SlotSpec]:
+    """The standard AM and PM windows (08:00-11:30, 13:00-17:30), one of them stretched
+    to the time the demo is made, so that its dosing room is open at once at any hour:
+    AM from midnight before 08:00, to 13:00 over lunch, PM to 23:59 in the evening."""
+    am_open, am_close, pm_open, pm_close = dt.time(8), dt.time(11, 30), dt.time(13), dt.time(17, 30)
+    if at < am_open:
+        am_open = dt.time(0)
+    elif am_close <= at < pm_open:
+        am_close = pm_open
+    elif at >= pm_close:
+        pm_close = dt.time(23, 59)
+    return (SlotSpec("AM", am_open, am_close), SlotSpec("PM", pm_open, pm_close))
+
 
 STAFF = [
     ("nurse", "Nia", "Okafor", [Role.NURSE]),
@@ -153,9 +172,13 @@ class Command(BaseCommand):
             self.stdout.write("The database already has a clinic; demo data not loaded.")
             return
         now = timezone.now()
+        london_now = timezone.localtime(now, ZoneInfo("Europe/London"))
         clinic = Clinic.objects.filter(name=CLINIC_NAME).first() or clinic_create(
             name=CLINIC_NAME,
-            now=now,
+            # Open since midnight, so that its policy is in force for today's slots.
+            now=london_now.replace(hour=0, minute=0, second=0, microsecond=0),
+            slots=demo_slots(london_now.time()),
+            reason="Demo: the standard windows, stretched so that a session is open now",
             # Breath thresholds are the clinical lead's to set; these are demo values
             # only, so the alcohol-flagged demo service users can be shown being dosed.
             breath_caution_threshold=Decimal("9"),
@@ -189,7 +212,41 @@ class Command(BaseCommand):
         self._service_users(clinic, prescriber, now)
         self._register(clinic, get_user_model().objects.get(username="nurse"), now)
         self._monitoring(clinic, get_user_model().objects.get(username="nurse"), now)
+        opened = self._sessions_now(clinic, prescriber, now)
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready: {clinic}."))
+        if opened:
+            self.stdout.write(
+                f"{opened} dose sessions are open now: log in as nurse and open Dosing room."
+            )
+
+    def _sessions_now(self, clinic, prescriber, now):
+        """Today's and tomorrow's sessions, and for everyone in treatment a session open
+        now in the slot open now, as a prescriber would add on the day of admission (the
+        schedule made at a slot's opening had nobody on a prescription yet). Someone
+        the rules refuse (suspended, a session already) is left as they are."""
+        today = clinic.clinic_day_of(now)
+        dose_sessions_generate(clinic=clinic, days=[today, today + dt.timedelta(days=1)], now=now)
+        open_now = [
+            code
+            for _, code, opens, closes in slot_windows(clinic=clinic, day=today)
+            if opens <= now < closes
+        ]
+        if not open_now:
+            return 0
+        for person in ServiceUser.objects.filter(clinic=clinic, status__in=IN_TREATMENT):
+            try:
+                session_unscheduled_add(
+                    service_user=person,
+                    slot_code=open_now[0],
+                    prescriber=prescriber,
+                    reason="Demo: a session open now to try the dosing room",
+                    now=now,
+                )
+            except RuleViolation:
+                continue
+        return DoseSession.objects.filter(
+            clinic=clinic, opens_at__lte=now, closes_at__gt=now, status=SessionStatus.SCHEDULED
+        ).count()
 
     def _staff(self, clinic, password, *, reset):
         """The demo's accounts, made if missing. With `reset`, those that exist take
