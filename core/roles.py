@@ -73,6 +73,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *READ_RECORDS,
         *REFER,
         "eligibility.add_eligibilityassessment",
+        # The record: identity corrections, the photo, risk flags.
+        "eligibility.change_serviceuser",
+        "eligibility.flag_serviceuser",
         # The dosing room.
         "dosing.assess",
         "dosing.administer",
@@ -100,6 +103,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.PRESCRIBER: [
         *READ_RECORDS,
         *REFER,
+        # The record: identity corrections, the photo, risk flags.
+        "eligibility.change_serviceuser",
+        "eligibility.flag_serviceuser",
         # The pathway: assess, decide, admit, and a person's status.
         "eligibility.add_eligibilityassessment",
         "eligibility.decide_referral",
@@ -121,6 +127,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.MANAGER: [
         *READ_RECORDS,
         *REFER,
+        # Identity corrections and the photo (not risk flags: clinical).
+        "eligibility.change_serviceuser",
         # Policy, staff, the audit and who looked at a record.
         "eligibility.view_clinicpolicy",
         "eligibility.add_clinicpolicy",

@@ -403,10 +403,14 @@ def board_sessions(
 ) -> list[DoseSession]:
     """The board's rows in four queries whatever the number of service users: sessions
     with the person, observation and the dose in force for the slot at the moment the
-    dose would be given, then the assessments, the injections and their corrections."""
+    dose would be given, then the assessments, the injections and their corrections.
+    An unscheduled session open now (issue 18.7) is on the board whatever its slot."""
+    now = now or timezone.now()
+    added_open_now = Q(added_by__isnull=False, opens_at__lte=now, closes_at__gt=now)
     return list(
         with_dose_in_force(
-            DoseSession.objects.filter(clinic=clinic, clinic_day=day, slot_code=slot_code)
+            DoseSession.objects.filter(clinic=clinic, clinic_day=day)
+            .filter(Q(slot_code=slot_code) | added_open_now)
             .select_related("service_user", "observation")
             .prefetch_related(
                 Prefetch("assessments", queryset=Assessment.objects.order_by("sequence")),

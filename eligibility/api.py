@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import MultiPartParser
 
 from core.api import ActionPermissions, ActsThroughServices, LocalTimeField, StrictFieldsMixin
 from core.errors import RuleViolation
@@ -13,10 +14,19 @@ from core.roles import CLINIC_ROLES, staff_name
 from . import second_factor
 from .access import access_log_for_staff
 from .clinic_setup import clinic_open
-from .models import AccessLog, Clinic, ClinicPolicy, DoseSlot, ServiceUser, StaffMembership
+from .models import (
+    AccessLog,
+    Clinic,
+    ClinicPolicy,
+    DoseSlot,
+    Flag,
+    ServiceUser,
+    StaffMembership,
+)
 from .pathway import service_user_admit
 from .pathway_api import AdmitInput
 from .permissions import holds_on_account
+from .record import flag_set, identity_correct, photo_set
 from .selectors import (
     attach_policies_in_force,
     clinic_named,
@@ -138,6 +148,27 @@ class ServiceUserSerializer(serializers.ModelSerializer):
         ]
 
 
+class CorrectInput(StrictFieldsMixin, serializers.Serializer):
+    """The identity fields to correct (any of them), and why."""
+
+    given_name = serializers.CharField(max_length=100, required=False)
+    family_name = serializers.CharField(max_length=100, required=False)
+    preferred_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    date_of_birth = serializers.DateField(required=False)
+    nhs_number = serializers.CharField(max_length=20, required=False)
+    reason = serializers.CharField(max_length=500)
+
+
+class PhotoInput(serializers.Serializer):
+    photo = serializers.FileField()
+
+
+class FlagInput(StrictFieldsMixin, serializers.Serializer):
+    flag = serializers.ChoiceField([flag.value for flag in Flag])
+    on = serializers.BooleanField()
+    reason = serializers.CharField(max_length=500)
+
+
 class TitrationCompleteInput(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -154,7 +185,53 @@ class ServiceUserViewSet(ActsThroughServices, SettledReads, viewsets.ReadOnlyMod
         # Checked in the action, after the lookup: another clinic's person is a 404.
         "titration_complete": "eligibility.view_serviceuser",
         "admit": "eligibility.view_serviceuser",
+        "correct": "eligibility.view_serviceuser",
+        "photo": "eligibility.view_serviceuser",
+        "flags": "eligibility.view_serviceuser",
     }
+
+    def _may(self, service_user, permission, refusal):
+        """A role check against the person's clinic, after the lookup: another clinic's
+        person is a 404 first."""
+        if not self.request.user.has_perm(permission, service_user.clinic):
+            raise PermissionDenied(refusal)
+
+    @extend_schema(request=CorrectInput, responses={200: ServiceUserSerializer})
+    @action(detail=True, methods=["post"])
+    def correct(self, request, pk=None):
+        """Correct identity fields, with a reason kept in the record's history."""
+        service_user = self.get_object()
+        self._may(service_user, "eligibility.change_serviceuser", "Your role cannot correct it.")
+        return self.act(
+            CorrectInput,
+            lambda fields: identity_correct(service_user=service_user, by=request.user, **fields),
+        )
+
+    @extend_schema(request=PhotoInput, responses={200: ServiceUserSerializer})
+    @action(
+        detail=True, methods=["post"], parser_classes=[MultiPartParser], url_name="photo-upload"
+    )
+    def photo(self, request, pk=None):
+        """The photo, as multipart/form-data ``photo``: re-encoded as a JPEG."""
+        service_user = self.get_object()
+        self._may(service_user, "eligibility.change_serviceuser", "Your role cannot take it.")
+        return self.act(
+            PhotoInput,
+            lambda fields: photo_set(
+                service_user=service_user, upload=fields["photo"], by=request.user
+            ),
+        )
+
+    @extend_schema(request=FlagInput, responses={200: ServiceUserSerializer})
+    @action(detail=True, methods=["post"])
+    def flags(self, request, pk=None):
+        """Add (``on: true``) or remove a risk flag, with a reason. Nurses, prescribers."""
+        service_user = self.get_object()
+        self._may(service_user, "eligibility.flag_serviceuser", "Your role cannot change flags.")
+        return self.act(
+            FlagInput,
+            lambda fields: flag_set(service_user=service_user, by=request.user, **fields),
+        )
 
     def get_queryset(self):
         return service_users_for_staff(self.request.user).order_by("family_name", "id")
@@ -164,7 +241,7 @@ class ServiceUserViewSet(ActsThroughServices, SettledReads, viewsets.ReadOnlyMod
     def titration_complete(self, request, pk=None):
         """The prescriber marks titration (or re-titration) complete: maintenance."""
         service_user = self.get_object()
-        if not request.user.has_perm("eligibility.change_status"):
+        if not request.user.has_perm("eligibility.change_status", service_user.clinic):
             raise PermissionDenied("Only prescribers can mark titration complete.")
         return self.act(
             TitrationCompleteInput,
@@ -180,7 +257,7 @@ class ServiceUserViewSet(ActsThroughServices, SettledReads, viewsets.ReadOnlyMod
         """Admit an accepted person: the signed treatment agreement, then titration.
         Refused (400, clinic_full) when no place is free. Prescribers only."""
         service_user = self.get_object()
-        if not request.user.has_perm("eligibility.admit"):
+        if not request.user.has_perm("eligibility.admit", service_user.clinic):
             raise PermissionDenied("Only prescribers admit service users.")
 
         def admit(fields):

@@ -23,6 +23,7 @@ from eligibility import (
     pathway_api,
     pathway_views,
     policy_api,
+    record_views,
     second_factor_views,
     staff_views,
     token_views,
@@ -128,6 +129,11 @@ urlpatterns = [
     path("referrals/<int:pk>/admit/", pathway_views.referral_admit, name="referral-admit"),
     path("service-users/<int:pk>/re-refer/", pathway_views.re_refer, name="re-refer"),
     path("service-users/<int:pk>/suspend/", leaving_views.suspend, name="suspend"),
+    path(
+        "service-users/<int:pk>/record/",
+        record_views.service_user_record,
+        name="service-user-record",
+    ),
     path(
         "service-users/<int:pk>/sessions/new/",
         dosing_views.session_unscheduled_new,

@@ -160,6 +160,7 @@ class ServiceUser(models.Model):
         ordering = ["family_name", "given_name"]
         permissions = [
             ("change_status", "Can move a service user along the treatment pathway"),
+            ("flag_serviceuser", "Can add and remove a service user's risk flags"),
             ("view_audit", "Can read the audit history of records"),
         ]
         constraints = [
