@@ -16,6 +16,7 @@ from core.roles import Role
 
 from .models import Clinic
 from .services import clinic_create, staff_member_add
+from .staff import new_account
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -113,27 +114,7 @@ def _first_manager(
                 field="manager_password",
             )
         return existing
-    first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
-    for field, value, what in [
-        ("manager_first_name", first_name, "first name"),
-        ("manager_last_name", last_name, "last name"),
-    ]:
-        if not value:
-            raise RuleViolation(
-                f"{username} is a new account: give the manager's {what}.",
-                code="manager_name_required",
-                field=field,
-            )
-    manager = User(
-        username=username, first_name=first_name, last_name=last_name, email=email.strip()
-    )
-    try:
-        manager.full_clean(exclude=["password"])
-    except ValidationError as invalid:
-        field, messages = next(iter(invalid.message_dict.items()))
-        raise RuleViolation(
-            " ".join(messages), code="manager_invalid", field=f"manager_{field}"
-        ) from invalid
+    manager = new_account(username, first_name, last_name, email, field_prefix="manager_")
     if not password:
         raise RuleViolation(
             f"{username} is a new account: set a first password, which they give at their "

@@ -107,7 +107,9 @@ def staff_add(
         user = User.objects.select_for_update().filter(username__iexact=username).first()
         key = None
         if user is None:
-            user = _new_account(username, first_name, last_name, email, by=added_by)
+            user = new_account(username, first_name, last_name, email)
+            user.set_unusable_password()  # until they set one through their link
+            user.save()
             key = _link(user=user, clinic=clinic, by=added_by, kind=StaffLink.Kind.INVITE, now=now)
         elif hasattr(user, "integration_token"):
             raise RuleViolation(
@@ -139,7 +141,12 @@ def staff_add(
     return membership, key
 
 
-def _new_account(username: str, first_name: str, last_name: str, email: str, *, by: Any) -> Any:
+def new_account(
+    username: str, first_name: str, last_name: str, email: str, *, field_prefix: str = ""
+) -> Any:
+    """A new person's account, not yet saved: their names are required, and the
+    username and e-mail must be valid. A refusal names the form's field
+    (``field_prefix`` + the account's field)."""
     first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
     for field, value, what in [
         ("first_name", first_name, "first"),
@@ -149,7 +156,7 @@ def _new_account(username: str, first_name: str, last_name: str, email: str, *, 
             raise RuleViolation(
                 f"{username} is a new account: give the person's {what} name.",
                 code="name_required",
-                field=field,
+                field=field_prefix + field,
             )
     user = get_user_model()(
         username=username, first_name=first_name, last_name=last_name, email=(email or "").strip()
@@ -158,9 +165,9 @@ def _new_account(username: str, first_name: str, last_name: str, email: str, *, 
         user.full_clean(exclude=["password"])
     except ValidationError as invalid:
         field, messages = next(iter(invalid.message_dict.items()))
-        raise RuleViolation(" ".join(messages), code="invalid", field=field) from invalid
-    user.set_unusable_password()  # until they set one through their link
-    user.save()
+        raise RuleViolation(
+            " ".join(messages), code="invalid", field=field_prefix + field
+        ) from invalid
     return user
 
 

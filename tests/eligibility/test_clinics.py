@@ -100,7 +100,7 @@ def test_an_existing_account_becomes_the_manager_and_keeps_its_password(cast, ad
         ({"time_zone": "Mars/Olympus"}, "time_zone", "Select a valid choice"),
         ({"capacity": "0"}, "capacity", "greater than or equal to 1"),
         ({"manager_username": ""}, "manager_username", "This field is required"),
-        ({"manager_first_name": ""}, "manager_first_name", "give the manager's first name"),
+        ({"manager_first_name": ""}, "manager_first_name", "give the person's first name"),
         ({"manager_password": ""}, "manager_password", "set a first password"),
         ({"manager_password": "short"}, "manager_password", "too short"),
         ({"manager_username": "nurse_b"}, "manager_password", "already has an account"),
