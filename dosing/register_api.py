@@ -149,7 +149,7 @@ class RegisterEntryViewSet(
         def record(fields):
             section = get_object_or_404(sections_for_staff(request.user), pk=fields.pop("section"))
             kind = choice(EntryKind, fields.pop("kind"), field="kind")
-            if not request.user.has_perm(ENTRY_PERMISSIONS[kind]):
+            if not request.user.has_perm(ENTRY_PERMISSIONS[kind], section.clinic):
                 raise PermissionDenied("Your role cannot receive stock.")
             if kind == EntryKind.CORRECTION:  # the API names the entry by its id
                 fields["corrects"] = section_entry(section, pk=fields["corrects"])

@@ -155,7 +155,7 @@ class ReferralViewSet(
     def decide(self, request, pk=None):
         """The prescriber accepts or declines, with a reason (prescribers only)."""
         referral = self.get_object()
-        if not request.user.has_perm("eligibility.decide_referral"):
+        if not request.user.has_perm("eligibility.decide_referral", referral.clinic):
             raise PermissionDenied("Only prescribers decide eligibility.")
         return self.act(
             DecideInput,
