@@ -143,11 +143,18 @@ def session_unscheduled_add(
             "Only a prescriber of the clinic adds a session.", code="prescriber_required"
         )
     day = clinic.clinic_day_of(now)
-    windows = slot_windows(clinic=clinic, day=day)
-    if not windows or not windows[0][2] <= now < max(closes for *_, closes in windows):
+    # Today's hours are the slots of the policy in force now: on the day a clinic
+    # opens, or a new version starts, the slots already past count too.
+    policy = policy_in_force(clinic=clinic, at=now)
+    slots = policy.slots.all() if policy else []
+    windows = sorted(
+        ((slot.code, *slot.window_on(day, clinic.zone)) for slot in slots),
+        key=lambda window: window[1],
+    )
+    if not windows or not windows[0][1] <= now < max(closes for *_, closes in windows):
         zone = clinic.zone
         hours = (
-            f"today from {windows[0][2].astimezone(zone):%H:%M} to "
+            f"today from {windows[0][1].astimezone(zone):%H:%M} to "
             f"{max(c for *_, c in windows).astimezone(zone):%H:%M}"
             if windows
             else "not today"
@@ -186,7 +193,7 @@ def session_unscheduled_add(
             clinic=clinic,
             clinic_day=day,
             slot_code=slot_code,
-            policy=policy_in_force(clinic=clinic, at=now),
+            policy=policy,
             opens_at=now.replace(second=0, microsecond=0),
             closes_at=closes,
             status=SessionStatus.SCHEDULED,

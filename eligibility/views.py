@@ -135,12 +135,14 @@ def policy_new(request):
     form = PolicyForm(request.POST or None, current=current)
 
     def save(data):
+        now = timezone.now()  # one instant for the start and the check against it
         policy = policy_issue(
             clinic=request.clinic,
             issued_by=request.user,
-            effective_from=_starts(data["effective_from"], request.clinic),
+            effective_from=_starts(data["effective_from"], request.clinic, now),
             reason=data["reason"],
             slots=form.slots(),
+            now=now,
             **form.values(),
         )
         starts = timezone.localtime(policy.effective_from, request.clinic.zone)
@@ -157,12 +159,14 @@ def eligibility_checklist(request):
     form = ChecklistForm(request.POST or None, levels=current.eligibility_levels)
 
     def save(data):
+        now = timezone.now()  # one instant for the start and the check against it
         policy_issue(
             clinic=request.clinic,
             issued_by=request.user,
-            effective_from=_starts(data["effective_from"], request.clinic),
+            effective_from=_starts(data["effective_from"], request.clinic, now),
             reason=data["reason"],
             eligibility_levels=form.levels(),
+            now=now,
         )
         return Done("clinic-policy", "The eligibility checklist is changed from the time given.")
 
@@ -175,7 +179,6 @@ def eligibility_checklist(request):
 OFFERED_FOR = dt.timedelta(minutes=15)
 
 
-def _starts(typed: dt.datetime, clinic) -> dt.datetime:
+def _starts(typed: dt.datetime, clinic, now: dt.datetime) -> dt.datetime:
     start = timezone.make_aware(typed, clinic.zone) if timezone.is_naive(typed) else typed
-    now = timezone.now()
     return now if now - OFFERED_FOR < start <= now else start

@@ -157,3 +157,28 @@ def test_the_api_adds_one_for_a_prescriber(cast, admitted_this_morning):
             "/api/v1/dose-sessions/", body, content_type="application/json"
         )
         assert theirs.status_code == 403
+
+
+def test_on_the_day_a_clinic_opens_its_morning_counts_as_opening_hours(cast):
+    """A clinic opened at 10:00 has no AM session generated that day (its policy was
+    not in force at 08:00), yet 10:05 is within its hours."""
+    from tests.factories import make_clinic
+
+    opened = london(DAY, 10, 0)
+    clinic = make_clinic("Opened this morning", now=opened)
+    from eligibility.services import staff_member_add
+
+    staff_member_add(clinic=clinic, user=cast.prescriber, roles=["Prescriber"])
+    from dosing.prescribing import prescription_issue
+
+    person = make_service_user(clinic, Status.TITRATION, by=cast.prescriber, now=opened)
+    prescription_issue(
+        service_user=person,
+        prescriber=cast.prescriber,
+        slot_doses={"AM": "15", "PM": "15"},
+        topup_max_mg="15",
+        reason="Induction",
+        now=london(DAY, 10, 1),
+    )
+    session = add(cast, person, at=london(DAY, 10, 5))
+    assert (session.opens_at, session.closes_at) == (london(DAY, 10, 5), london(DAY, 17, 30))

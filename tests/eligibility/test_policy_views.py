@@ -249,3 +249,14 @@ def test_a_value_too_large_for_the_database_is_refused_beside_its_field(cast):
     )
     assert refused.status_code == 400
     assert refused.context["form"].has_error("min_dose_interval_minutes")
+
+
+def test_the_offered_minute_means_now_with_the_clock_running(cast):
+    """Found by the browser: taking the start as now, and checking it is not in the
+    past, read a running clock twice, so the minute offered was always refused."""
+    with time_machine.travel(NOW + dt.timedelta(seconds=30), tick=True):
+        done = cast.client("manager").post(
+            reverse("policy-new"), form(effective_from="2026-03-02T10:00", capacity="16")
+        )
+    assert done.status_code == 302
+    assert ClinicPolicy.objects.filter(capacity=16).exists()
