@@ -35,8 +35,9 @@ EXPECTED = {
     ("api-workload", "get"): ("manager",),
     ("fhir-medication-administration", "get"): READERS,
     ("clinic-list", "get"): READERS,
-    # Only an installation administrator opens a clinic (tests/eligibility/test_clinics.py).
-    ("clinic-list", "post"): (),
+    # Only an installation administrator, on no clinic's staff and so not a principal
+    # here, opens a clinic (tests/eligibility/test_clinics.py); everyone here is refused.
+    ("clinic-list", "post"): ("administrator",),
     ("policy-list", "get"): ("manager",),
     ("policy-list", "post"): ("manager",),
     ("policy-detail", "get"): ("manager",),
