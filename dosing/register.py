@@ -49,7 +49,7 @@ def register_section_add(
     given in the dosing room; a second is refused, naming the first."""
     strength = parse_mg(strength_mg, field="strength_mg", maximum=MAX_STRENGTH_MG)
     form = (form or "").strip().lower() or "ampoule"
-    if len(form) > RegisterSection._meta.get_field("form").max_length:
+    if len(form) > (RegisterSection._meta.get_field("form").max_length or 0):
         raise RuleViolation(
             "Name the form in a word or two, e.g. ampoule.", code="form_too_long", field="form"
         )
