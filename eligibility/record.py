@@ -75,6 +75,7 @@ def identity_correct(
             raise RuleViolation(
                 "Nothing differs from the record: change a field to correct it.",
                 code="nothing_changed",
+                field=next(iter(changes), None),  # beside the form's first field
             )
         if person.date_of_birth and person.date_of_birth > person.clinic.clinic_day_of(now):
             raise RuleViolation(
