@@ -27,7 +27,7 @@ from core.errors import RuleViolation, require_reason
 from core.roles import Role
 
 from .models import Clinic, StaffLink, StaffMembership
-from .roles import clinic_roles
+from .roles import clinic_roles, membership_roles_set
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -190,8 +190,6 @@ def staff_roles_change(
             code="own_manager_role",
             field="roles",
         )
-    from .roles import membership_roles_set
-
     return membership_roles_set(
         membership=membership, roles=[r.value for r in chosen], changed_by=changed_by, why=reason
     )

@@ -29,6 +29,7 @@ from core.roles import Role, sync_role_permissions
 from dosing.models import DoseSession, EntryKind, RegisterEntry, SessionStatus
 from eligibility.models import ServiceUser, Status
 from tests.browser.navigation import log_in, log_in_here, nav_click
+from tests.browser.page_parts import field, told
 from tests.factories import make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -98,15 +99,6 @@ def device(browser):
         context.close()
 
 
-def _told(page, text: str):
-    """The message shown at the top of the page after a save."""
-    return page.get_by_role("alert").filter(has_text=text)
-
-
-def _field(page, label: str):
-    return page.get_by_label(label, exact=True)
-
-
 def _open_person(page):
     nav_click(page, "Service users")
     page.get_by_role("link", name=PREFERRED, exact=True).click()
@@ -131,10 +123,10 @@ def open_the_clinic(page, live_server):
         "First password": MANAGER.password,
     }
     for label, value in typed.items():
-        _field(page, label).fill(value)
-    _field(page, "Time zone").select_option("Europe/London")
+        field(page, label).fill(value)
+    field(page, "Time zone").select_option("Europe/London")
     page.get_by_role("button", name="Open the clinic").click()
-    expect(_told(page, f"{CLINIC} is open")).to_contain_text(f"{MANAGER.name} is its manager")
+    expect(told(page, f"{CLINIC} is open")).to_contain_text(f"{MANAGER.name} is its manager")
     nav_click(page, "Log out")
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
 
@@ -163,10 +155,10 @@ def invite(page, person) -> str:
     """The manager adds a new member of staff with their role; the one-time link."""
     nav_click(page, "Staff")
     expect(page.get_by_role("heading", name="Staff", exact=True)).to_be_visible()
-    _field(page, "Username").fill(person.username)
-    _field(page, "First name").fill(person.first)
-    _field(page, "Last name").fill(person.last)
-    _field(page, person.role.value).check()
+    field(page, "Username").fill(person.username)
+    field(page, "First name").fill(person.first)
+    field(page, "Last name").fill(person.last)
+    field(page, person.role.value).check()
     page.get_by_role("button", name="Add to the staff").click()
     expect(page.get_by_role("heading", name=f"{person.name} is invited")).to_be_visible()
     link = page.get_by_test_id("staff-link").input_value()
@@ -181,10 +173,10 @@ def joins_through_the_link(page, person, link):
     """On their own device, not logged in: a password, then the authenticator."""
     page.goto(link)
     expect(page.get_by_role("heading", name=f"Welcome to {CLINIC}")).to_be_visible()
-    _field(page, "New password").fill(person.password)
-    _field(page, "The same again").fill(person.password)
+    field(page, "New password").fill(person.password)
+    field(page, "The same again").fill(person.password)
     page.get_by_role("button", name="Set my password").click()
-    expect(_told(page, f"Your password is set, {person.first}.")).to_be_visible()
+    expect(told(page, f"Your password is set, {person.first}.")).to_be_visible()
     set_up_the_authenticator(page, person)
 
 
@@ -196,12 +188,12 @@ def give_the_policy_breath_thresholds(page, clock):
     page.get_by_role("link", name="Change the policy").click()
     expect(page.get_by_role("heading", name=f"Change the clinic policy: {CLINIC}")).to_be_visible()
     starts = (dt.datetime.now(LONDON) + dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
-    _field(page, "From").fill(f"{starts:%Y-%m-%dT%H:%M}")
-    _field(page, "Reason").fill("Breath testing for people flagged for alcohol")
-    _field(page, "Breath alcohol: caution at (µg/100 ml)").fill("10")
-    _field(page, "Breath alcohol: withhold at (µg/100 ml)").fill("20")
+    field(page, "From").fill(f"{starts:%Y-%m-%dT%H:%M}")
+    field(page, "Reason").fill("Breath testing for people flagged for alcohol")
+    field(page, "Breath alcohol: caution at (µg/100 ml)").fill("10")
+    field(page, "Breath alcohol: withhold at (µg/100 ml)").fill("20")
     page.get_by_role("button", name="Save the new version").click()
-    expect(_told(page, f"The new policy applies from {starts:%d %b %Y %H:%M}.")).to_be_visible()
+    expect(told(page, f"The new policy applies from {starts:%d %b %Y %H:%M}.")).to_be_visible()
     coming = page.locator(".card").filter(has=page.get_by_test_id("next"))
     expect(coming).to_contain_text("10.0 / 20.0 µg/100 ml")
 
@@ -215,11 +207,11 @@ def give_the_policy_breath_thresholds(page, clock):
 def add_a_pharmacy(page):
     nav_click(page, "Clinic policy")
     page.get_by_role("link", name="Pharmacies", exact=True).click()
-    _field(page, "Name").fill("Quay Pharmacy")
-    _field(page, "Address").fill("3 Quay St, Whitby")
-    _field(page, "Phone").fill("01947 555 0101")
+    field(page, "Name").fill("Quay Pharmacy")
+    field(page, "Address").fill("3 Quay St, Whitby")
+    field(page, "Phone").fill("01947 555 0101")
     page.get_by_role("button", name="Add the pharmacy").click()
-    expect(_told(page, "Quay Pharmacy added.")).to_be_visible()
+    expect(told(page, "Quay Pharmacy added.")).to_be_visible()
     expect(
         page.get_by_test_id("pharmacies").get_by_role("row").filter(has_text="Quay")
     ).to_contain_text("3 Quay St, Whitby")
@@ -228,10 +220,10 @@ def add_a_pharmacy(page):
 def open_the_dose_supply_section(page):
     nav_click(page, "CD register")
     expect(page.get_by_role("heading", name="Open a section")).to_be_visible()
-    _field(page, "Strength (mg per ampoule)").fill("100")
-    _field(page, "Supplies the doses given in the dosing room").check()
+    field(page, "Strength (mg per ampoule)").fill("100")
+    field(page, "Supplies the doses given in the dosing room").check()
     page.get_by_role("button", name="Open the section").click()
-    expect(_told(page, f"The register has a section for {SECTION}.")).to_be_visible()
+    expect(told(page, f"The register has a section for {SECTION}.")).to_be_visible()
 
 
 def receive_stock(nurse):
@@ -239,11 +231,11 @@ def receive_stock(nurse):
     nurse.get_by_role("link", name=SECTION).click()
     expect(nurse.get_by_test_id("balance")).to_have_text("Balance 0.00 mg")
     nurse.get_by_role("link", name="Record a receipt").click()
-    _field(nurse, "Ampoules").fill("10")
-    _field(nurse, "Supplier name").fill("Wholesale Pharma Ltd")
-    _field(nurse, "Supplier address").fill("1 Depot Road, Leeds")
-    _field(nurse, "Batch").fill("DM-2211")
-    _field(nurse, "Expiry").fill("2027-09-30")
+    field(nurse, "Ampoules").fill("10")
+    field(nurse, "Supplier name").fill("Wholesale Pharma Ltd")
+    field(nurse, "Supplier address").fill("1 Depot Road, Leeds")
+    field(nurse, "Batch").fill("DM-2211")
+    field(nurse, "Expiry").fill("2027-09-30")
     nurse.get_by_role("button", name="Record a receipt").click()
     expect(nurse.get_by_test_id("balance")).to_have_text("Balance 1000.00 mg")
 
@@ -262,10 +254,10 @@ def refer(nurse):
         "Earlier treatment attempts": "Methadone three times, buprenorphine once",
     }
     for label, value in typed.items():
-        _field(nurse, label).fill(value)
-    _field(nurse, "Alcohol").check()
+        field(nurse, label).fill(value)
+    field(nurse, "Alcohol").check()
     nurse.get_by_role("button", name="Record referral").click()
-    expect(_told(nurse, f"Referral of {PREFERRED} recorded.")).to_be_visible()
+    expect(told(nurse, f"Referral of {PREFERRED} recorded.")).to_be_visible()
 
 
 def assess_accept_and_admit(prescriber):
@@ -277,17 +269,17 @@ def assess_accept_and_admit(prescriber):
         group.get_by_label("Met", exact=True).check()
         group.get_by_role("textbox").fill("Seen at assessment")
     prescriber.get_by_role("button", name="Record assessment").click()
-    expect(_told(prescriber, "Eligibility assessment recorded.")).to_be_visible()
+    expect(told(prescriber, "Eligibility assessment recorded.")).to_be_visible()
 
-    _field(prescriber, "Accepted").check()
-    _field(prescriber, "Reason").fill("Meets every criterion")
+    field(prescriber, "Accepted").check()
+    field(prescriber, "Reason").fill("Meets every criterion")
     prescriber.get_by_role("button", name="Record decision").click()
-    expect(_told(prescriber, f"{PREFERRED}: accepted.")).to_be_visible()
+    expect(told(prescriber, f"{PREFERRED}: accepted.")).to_be_visible()
 
-    expect(_field(prescriber, "Treatment agreement signed on")).to_have_value(DAY.isoformat())
-    _field(prescriber, "Witnessed by").select_option(label=HCA.name)
+    expect(field(prescriber, "Treatment agreement signed on")).to_have_value(DAY.isoformat())
+    field(prescriber, "Witnessed by").select_option(label=HCA.name)
     prescriber.get_by_role("button", name="Admit").click()
-    expect(_told(prescriber, f"{PREFERRED} admitted")).to_be_visible()
+    expect(told(prescriber, f"{PREFERRED} admitted")).to_be_visible()
     expect(prescriber.locator("main")).to_contain_text(Status.TITRATION.label)
 
 
@@ -295,11 +287,11 @@ def prescribe_the_first_dose(prescriber):
     prescriber.get_by_role("link", name="Prescriptions").click()
     expect(prescriber.locator("main")).to_contain_text("No prescription is in force")
     prescriber.get_by_role("link", name="New prescription version").click()
-    _field(prescriber, "AM dose (mg)").fill("15")
-    _field(prescriber, "PM dose (mg)").fill("15")
-    _field(prescriber, "Reason").fill("Titration: the first dose")
+    field(prescriber, "AM dose (mg)").fill("15")
+    field(prescriber, "PM dose (mg)").fill("15")
+    field(prescriber, "Reason").fill("Titration: the first dose")
     prescriber.get_by_role("button", name="Issue prescription").click()
-    expect(_told(prescriber, f"Prescription version 1 issued for {PREFERRED}.")).to_be_visible()
+    expect(told(prescriber, f"Prescription version 1 issued for {PREFERRED}.")).to_be_visible()
     in_force = prescriber.get_by_test_id("in-force")
     expect(in_force).to_contain_text("AM 15.00 mg")
     expect(in_force).to_contain_text("PM 15.00 mg")
@@ -324,9 +316,9 @@ def add_a_session_for_today(prescriber) -> DoseSession:
         prescriber.get_by_role("heading", name=f"A session for today: {PREFERRED}")
     ).to_be_visible()
     prescriber.get_by_role("radio", name="PM").check()
-    _field(prescriber, "Reason").fill("Admitted this morning, after the schedule ran")
+    field(prescriber, "Reason").fill("Admitted this morning, after the schedule ran")
     prescriber.get_by_role("button", name="Open the session now").click()
-    expect(_told(prescriber, f"{PREFERRED}'s PM session is open now, until 17:30.")).to_be_visible()
+    expect(told(prescriber, f"{PREFERRED}'s PM session is open now, until 17:30.")).to_be_visible()
     session = DoseSession.objects.get(service_user__preferred_name=PREFERRED)
     expect(prescriber).to_have_url(re.compile(rf"/dosing/sessions/{session.pk}/$"))
     return session
@@ -349,7 +341,7 @@ def give_the_first_dose(nurse, session):
     assess.get_by_label("1: awake and alert").check()
     assess.get_by_label("Breath alcohol (µg/100 ml)").fill("0")
     assess.get_by_role("button", name="Record assessment").click()
-    expect(_told(nurse, "Assessment recorded: go on to the injection.")).to_be_visible()
+    expect(told(nurse, "Assessment recorded: go on to the injection.")).to_be_visible()
     expect(nurse.get_by_test_id("assessment")).to_contain_text("POSS 1, breath 0")
 
     inject = nurse.locator("form[aria-labelledby=inject-h]")
@@ -360,7 +352,7 @@ def give_the_first_dose(nurse, session):
     inject.get_by_label("Witness username").fill(HCA.username)
     inject.get_by_label("Witness password").fill(HCA.password)
     inject.get_by_role("button", name="Record injection").click()
-    expect(_told(nurse, "Injection recorded. Observation has started.")).to_be_visible()
+    expect(told(nurse, "Injection recorded. Observation has started.")).to_be_visible()
 
 
 # The test ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from eligibility.models import ServiceUser
 from tests.browser.navigation import log_in, nav_click
+from tests.browser.page_parts import error_beside, told
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,16 +23,6 @@ SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">'
     '<script>alert("hello")</script><rect width="40" height="40" fill="teal"/></svg>'
 )
-
-
-def _told(page, text: str):
-    """The message shown at the top of the page after a save."""
-    return page.get_by_role("alert").filter(has_text=text)
-
-
-def _error(page, name: str):
-    """The refusal beside the field of this HTML name."""
-    return page.locator(f'[data-error-for="{name}"]')
 
 
 def _open_person(page, person):
@@ -80,7 +71,7 @@ def test_a_nurse_corrects_the_given_name_only_with_a_reason(
     identity.get_by_label("Given name", exact=True).fill("Alicia")
     identity.get_by_role("button", name="Save the correction").click()
 
-    expect(_error(page, "identity-reason")).to_be_visible()
+    expect(error_beside(page, "identity-reason")).to_be_visible()
     identity = _form(page, "Identity")
     expect(identity.get_by_label("Reason", exact=True)).to_have_attribute("aria-invalid", "true")
     expect(identity.get_by_label("Given name", exact=True)).to_have_value("Alicia")
@@ -93,7 +84,7 @@ def test_a_nurse_corrects_the_given_name_only_with_a_reason(
     identity.get_by_label("Reason", exact=True).fill("Name misspelt at referral; passport seen")
     identity.get_by_role("button", name="Save the correction").click()
 
-    expect(_told(page, "Ali's record is corrected.")).to_be_visible()
+    expect(told(page, "Ali's record is corrected.")).to_be_visible()
     expect(page).to_have_url(re.compile(rf"/service-users/{person.pk}/$"))
     expect(page.get_by_text("Alicia Anders · born 1 Jan 1980")).to_be_visible()
     person.refresh_from_db()
@@ -119,7 +110,7 @@ def test_a_nurse_takes_a_photo_from_a_png_and_is_refused_an_svg(
     photo.get_by_label("Photo", exact=True).set_input_files(_png(tmp_path))
     photo.get_by_role("button", name="Save the photo").click()
 
-    expect(_told(page, "Ali's photo is saved.")).to_be_visible()
+    expect(told(page, "Ali's photo is saved.")).to_be_visible()
     expect(page).to_have_url(re.compile(rf"/service-users/{person.pk}/$"))
     shown = page.get_by_role("img", name="Photo of Ali", exact=True)
     expect(shown).to_be_visible()
@@ -138,11 +129,11 @@ def test_a_nurse_takes_a_photo_from_a_png_and_is_refused_an_svg(
     photo.get_by_label("Photo", exact=True).set_input_files(str(svg))
     photo.get_by_role("button", name="Save the photo").click()
 
-    expect(_error(page, "photo-photo")).to_contain_text("not a photo this system can read")
+    expect(error_beside(page, "photo-photo")).to_contain_text("not a photo this system can read")
     expect(_form(page, "Photo").get_by_label("Photo", exact=True)).to_have_attribute(
         "aria-invalid", "true"
     )
-    expect(_told(page, "photo is saved")).to_have_count(0)
+    expect(told(page, "photo is saved")).to_have_count(0)
     # The photo taken before stands.
     expect(page.get_by_role("img", name="Photo of Ali now")).to_be_visible()
     person.refresh_from_db()
@@ -161,7 +152,7 @@ def test_a_nurse_adds_the_alcohol_flag_only_with_a_reason(page, live_server, cas
     flags.get_by_label("Risk flag", exact=True).select_option(label="Alcohol")
     flags.get_by_role("button", name="Save the flag").click()
 
-    expect(_error(page, "flag-reason")).to_be_visible()
+    expect(error_beside(page, "flag-reason")).to_be_visible()
     flags = _form(page, "Risk flags")
     expect(flags.get_by_label("Reason", exact=True)).to_have_attribute("aria-invalid", "true")
     expect(flags.get_by_label("Risk flag", exact=True)).to_have_value("alcohol")
@@ -171,7 +162,7 @@ def test_a_nurse_adds_the_alcohol_flag_only_with_a_reason(page, live_server, cas
     flags.get_by_label("Reason", exact=True).fill("Smelt of alcohol at two sessions this week")
     flags.get_by_role("button", name="Save the flag").click()
 
-    expect(_told(page, "Alcohol: flag added.")).to_be_visible()
+    expect(told(page, "Alcohol: flag added.")).to_be_visible()
     expect(page).to_have_url(re.compile(rf"/service-users/{person.pk}/$"))
     expect(_risk_flags(page).locator(".badge")).to_have_text(["alcohol"])
     person.refresh_from_db()

@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from dosing.models import DoseSession, RegisterSection, SessionStatus
 from eligibility.models import Status
 from tests.browser.navigation import log_in, nav_click
+from tests.browser.page_parts import error_beside, field, told
 from tests.monitoring.scan_setup import london, people_on_prescription
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,20 +46,6 @@ def admitted_this_morning(cast):
     """In titration on an AM and PM prescription since before DAY, with no session
     today: the schedule ran before they were admitted."""
     return people_on_prescription(cast, 1, status=Status.TITRATION)[0]
-
-
-def _told(page, text: str):
-    """The message shown at the top of the page after a save."""
-    return page.get_by_role("alert").filter(has_text=text)
-
-
-def _field(page, label: str):
-    return page.get_by_label(label, exact=True)
-
-
-def _error(page, name: str):
-    """The refusal beside the field of this HTML name."""
-    return page.locator(f'[data-error-for="{name}"]')
 
 
 def _open_register(page):
@@ -90,54 +77,54 @@ def test_a_manager_opens_sections_after_a_strength_twice_and_a_second_supplier_a
     log_in(page, live_server, cast.manager.username)
     _open_register(page)
     expect(page.get_by_role("heading", name="Open a section")).to_be_visible()
-    expect(_field(page, "Form")).to_have_value("ampoule")
-    expect(_field(page, SUPPLIES)).not_to_be_checked()
+    expect(field(page, "Form")).to_have_value("ampoule")
+    expect(field(page, SUPPLIES)).not_to_be_checked()
 
-    _field(page, STRENGTH).fill("100")
-    _field(page, SUPPLIES).check()
+    field(page, STRENGTH).fill("100")
+    field(page, SUPPLIES).check()
     page.get_by_role("button", name="Open the section").click()
 
     hundred = "Diamorphine hydrochloride 100 mg ampoule"
-    expect(_told(page, f"The register has a section for {hundred}.")).to_be_visible()
+    expect(told(page, f"The register has a section for {hundred}.")).to_be_visible()
     expect(page.locator("[data-error-for]")).to_have_count(0)
     expect(_section_row(page, hundred).get_by_role("cell")).to_have_text([hundred, "0.00", "Yes"])
     first = RegisterSection.objects.get(clinic=cast.clinic_a)
     assert (first.strength_mg, first.form, first.supplies_doses) == (100, "ampoule", True)
 
     # The same strength again: "Ampoule" is the same form, whatever its capitals.
-    _field(page, STRENGTH).fill("100")
-    _field(page, "Form").fill("Ampoule")
+    field(page, STRENGTH).fill("100")
+    field(page, "Form").fill("Ampoule")
     page.get_by_role("button", name="Open the section").click()
 
-    expect(_error(page, "strength_mg")).to_have_text(
+    expect(error_beside(page, "strength_mg")).to_have_text(
         f"The register already has a section for {hundred}."
     )
-    expect(_field(page, STRENGTH)).to_have_attribute("aria-invalid", "true")
-    expect(_field(page, STRENGTH)).to_have_value("100")
-    expect(_field(page, "Form")).to_have_value("Ampoule")
-    expect(_field(page, SUPPLIES)).not_to_be_checked()
+    expect(field(page, STRENGTH)).to_have_attribute("aria-invalid", "true")
+    expect(field(page, STRENGTH)).to_have_value("100")
+    expect(field(page, "Form")).to_have_value("Ampoule")
+    expect(field(page, SUPPLIES)).not_to_be_checked()
     assert RegisterSection.objects.filter(clinic=cast.clinic_a).count() == 1
 
     # A second section that supplies the doses.
-    _field(page, STRENGTH).fill("500")
-    _field(page, "Form").fill("ampoule")
-    _field(page, SUPPLIES).check()
+    field(page, STRENGTH).fill("500")
+    field(page, "Form").fill("ampoule")
+    field(page, SUPPLIES).check()
     page.get_by_role("button", name="Open the section").click()
 
-    expect(_error(page, "supplies_doses")).to_have_text(
+    expect(error_beside(page, "supplies_doses")).to_have_text(
         f"{hundred} supplies the doses already: only one section does. Open this one without it."
     )
-    expect(_error(page, "strength_mg")).to_have_count(0)
-    expect(_field(page, SUPPLIES)).to_be_checked()
-    expect(_field(page, STRENGTH)).to_have_value("500")
-    expect(_field(page, "Form")).to_have_value("ampoule")
+    expect(error_beside(page, "strength_mg")).to_have_count(0)
+    expect(field(page, SUPPLIES)).to_be_checked()
+    expect(field(page, STRENGTH)).to_have_value("500")
+    expect(field(page, "Form")).to_have_value("ampoule")
     assert RegisterSection.objects.filter(clinic=cast.clinic_a).count() == 1
 
-    _field(page, SUPPLIES).uncheck()
+    field(page, SUPPLIES).uncheck()
     page.get_by_role("button", name="Open the section").click()
 
     five_hundred = "Diamorphine hydrochloride 500 mg ampoule"
-    expect(_told(page, f"The register has a section for {five_hundred}.")).to_be_visible()
+    expect(told(page, f"The register has a section for {five_hundred}.")).to_be_visible()
     expect(page.locator("[data-error-for]")).to_have_count(0)
     expect(_section_row(page, five_hundred).get_by_role("cell")).to_have_text(
         [five_hundred, "0.00", "—"]
@@ -175,20 +162,20 @@ def test_a_prescriber_adds_a_session_for_today_that_the_dosing_room_then_lists(
     slots.get_by_role("radio", name="PM").check()
     page.get_by_role("button", name="Open the session now").click()
 
-    expect(_error(page, "reason")).to_be_visible()
-    expect(_field(page, "Reason")).to_have_attribute("aria-invalid", "true")
+    expect(error_beside(page, "reason")).to_be_visible()
+    expect(field(page, "Reason")).to_have_attribute("aria-invalid", "true")
     expect(slots.get_by_role("radio", name="PM")).to_be_checked()
     expect(slots.get_by_role("radio", name="AM")).not_to_be_checked()
     assert not DoseSession.objects.filter(service_user=person).exists()
 
     slots.get_by_role("radio", name="AM").check()
-    _field(page, "Reason").fill("Admitted this morning, after the schedule ran")
+    field(page, "Reason").fill("Admitted this morning, after the schedule ran")
     page.get_by_role("button", name="Open the session now").click()
 
     session = DoseSession.objects.get(service_user=person)
     expect(page).to_have_url(re.compile(rf"/dosing/sessions/{session.pk}/$"))
     expect(
-        _told(page, f"{person.display_name}'s AM session is open now, until 17:30.")
+        told(page, f"{person.display_name}'s AM session is open now, until 17:30.")
     ).to_be_visible()
     expect(page.get_by_role("heading", name=person.display_name, exact=True)).to_be_visible()
     expect(page.get_by_text("AM · Tue 3 Mar · 12:00\N{EN DASH}17:30")).to_be_visible()
@@ -228,7 +215,7 @@ def test_after_the_clinics_hours_the_session_is_refused_with_the_reason_kept(
     log_in(page, live_server, cast.prescriber.username)
     _open_session_form(page, person)
 
-    _field(page, "Reason").fill("Admitted late in the day")
+    field(page, "Reason").fill("Admitted late in the day")
     page.get_by_role("button", name="Open the session now").click()
 
     refusal = page.locator("form .alert-danger[role=alert]")
@@ -236,7 +223,7 @@ def test_after_the_clinics_hours_the_session_is_refused_with_the_reason_kept(
         re.compile(r"The clinic is open today from 08:00 to 17:30: a session can be added")
     )
     expect(page.locator("[data-error-for]")).to_have_count(0)
-    expect(_field(page, "Reason")).to_have_value("Admitted late in the day")
+    expect(field(page, "Reason")).to_have_value("Admitted late in the day")
     expect(page.get_by_role("radio", name="AM")).to_be_checked()
     assert not DoseSession.objects.filter(service_user=person).exists()
 

@@ -18,25 +18,12 @@ from core.roles import Role
 from eligibility.models import Clinic, StaffMembership
 from eligibility.services import staff_member_add
 from tests.browser.navigation import log_in, log_in_here, nav_click, opened_navigation
+from tests.browser.page_parts import error_beside, field, told
 from tests.factories import PASSWORD, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NEW_PASSWORD = "kestrel-harbour-lantern"
-
-
-def _told(page, text: str):
-    """The message shown at the top of the page after a save."""
-    return page.get_by_role("alert").filter(has_text=text)
-
-
-def _field(page, label: str):
-    return page.get_by_label(label, exact=True)
-
-
-def _error(page, name: str):
-    """The refusal beside the field of this HTML name."""
-    return page.locator(f'[data-error-for="{name}"]')
 
 
 def _open_staff(page):
@@ -78,25 +65,25 @@ def test_an_installation_administrator_opens_a_clinic_whose_manager_then_logs_in
         "E-mail": "hana.ruiz@example.org",
     }
     for label, value in typed.items():
-        _field(page, label).fill(value)
-    _field(page, "Time zone").select_option("Europe/Dublin")
-    _field(page, "Places").fill("22")
-    _field(page, "First password").fill("short")
+        field(page, label).fill(value)
+    field(page, "Time zone").select_option("Europe/Dublin")
+    field(page, "Places").fill("22")
+    field(page, "First password").fill("short")
     page.get_by_role("button", name="Open the clinic").click()
 
-    expect(_error(page, "manager_password")).to_contain_text("too short")
-    expect(_field(page, "First password")).to_have_attribute("aria-invalid", "true")
+    expect(error_beside(page, "manager_password")).to_contain_text("too short")
+    expect(field(page, "First password")).to_have_attribute("aria-invalid", "true")
     for label, value in typed.items():
-        expect(_field(page, label)).to_have_value(value)
-    expect(_field(page, "Time zone")).to_have_value("Europe/Dublin")
-    expect(_field(page, "Places")).to_have_value("22")
+        expect(field(page, label)).to_have_value(value)
+    expect(field(page, "Time zone")).to_have_value("Europe/Dublin")
+    expect(field(page, "Places")).to_have_value("22")
     assert not Clinic.objects.filter(name="Harbour Clinic").exists()
     assert not get_user_model().objects.filter(username="harbour_manager").exists()
 
-    _field(page, "First password").fill(NEW_PASSWORD)
+    field(page, "First password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Open the clinic").click()
 
-    expect(_told(page, "Harbour Clinic is open")).to_contain_text("Hana Ruiz is its manager")
+    expect(told(page, "Harbour Clinic is open")).to_contain_text("Hana Ruiz is its manager")
     expect(page.locator("[data-error-for]")).to_have_count(0)
     harbour = clinics.get_by_role("row").filter(has_text="Harbour Clinic")
     expect(harbour).to_have_count(1)
@@ -134,15 +121,15 @@ def test_a_manager_invites_a_nurse_who_sets_a_password_through_the_link(
         "E-mail": "nia.okafor@example.org",
     }
     for label, value in typed.items():
-        _field(page, label).fill(value)
+        field(page, label).fill(value)
     page.get_by_role("button", name="Add to the staff").click()
 
-    expect(_error(page, "roles")).to_have_text("Tick at least one role.")
+    expect(error_beside(page, "roles")).to_have_text("Tick at least one role.")
     for label, value in typed.items():
-        expect(_field(page, label)).to_have_value(value)
+        expect(field(page, label)).to_have_value(value)
     assert not get_user_model().objects.filter(username="nurse_new").exists()
 
-    _field(page, "Nurse").check()
+    field(page, "Nurse").check()
     page.get_by_role("button", name="Add to the staff").click()
 
     expect(page.get_by_role("heading", name="Nia Okafor is invited")).to_be_visible()
@@ -159,21 +146,21 @@ def test_a_manager_invites_a_nurse_who_sets_a_password_through_the_link(
         theirs.set_default_timeout(10_000)
         theirs.goto(link)
         expect(theirs.get_by_role("heading", name="Welcome to Clinic A")).to_be_visible()
-        _field(theirs, "New password").fill(NEW_PASSWORD)
-        _field(theirs, "The same again").fill("kestrel-harbour-lanterns")
+        field(theirs, "New password").fill(NEW_PASSWORD)
+        field(theirs, "The same again").fill("kestrel-harbour-lanterns")
         theirs.get_by_role("button", name="Set my password").click()
 
-        expect(_error(theirs, "new_password2")).to_have_text(
+        expect(error_beside(theirs, "new_password2")).to_have_text(
             "The two passwords differ: type the same twice."
         )
-        expect(_field(theirs, "The same again")).to_have_attribute("aria-invalid", "true")
+        expect(field(theirs, "The same again")).to_have_attribute("aria-invalid", "true")
         assert not get_user_model().objects.get(username="nurse_new").has_usable_password()
 
-        _field(theirs, "New password").fill(NEW_PASSWORD)
-        _field(theirs, "The same again").fill(NEW_PASSWORD)
+        field(theirs, "New password").fill(NEW_PASSWORD)
+        field(theirs, "The same again").fill(NEW_PASSWORD)
         theirs.get_by_role("button", name="Set my password").click()
 
-        expect(_told(theirs, "Your password is set, Nia.")).to_be_visible()
+        expect(told(theirs, "Your password is set, Nia.")).to_be_visible()
         expect(theirs.get_by_role("button", name="Log in")).to_be_visible()
         # The link worked once.
         assert theirs.goto(link).status == 410
@@ -190,27 +177,27 @@ def test_a_manager_changes_the_hcas_roles_only_with_a_reason(page, live_server, 
     log_in(page, live_server, cast.manager.username)
     _open_person(page, cast.hca)
     roles = _form_with(page, "Save the roles")
-    nurse, hca = _field(roles, "Nurse"), _field(roles, "Health-care assistant")
+    nurse, hca = field(roles, "Nurse"), field(roles, "Health-care assistant")
     expect(hca).to_be_checked()
     expect(nurse).not_to_be_checked()
     nurse.check()
     hca.uncheck()
     roles.get_by_role("button", name="Save the roles").click()
 
-    expect(_error(page, "roles-reason")).to_be_visible()
+    expect(error_beside(page, "roles-reason")).to_be_visible()
     roles = _form_with(page, "Save the roles")
-    expect(_field(roles, "Reason")).to_have_attribute("aria-invalid", "true")
-    expect(_field(roles, "Nurse")).to_be_checked()
-    expect(_field(roles, "Health-care assistant")).not_to_be_checked()
-    expect(_field(roles, "Prescriber")).not_to_be_checked()
+    expect(field(roles, "Reason")).to_have_attribute("aria-invalid", "true")
+    expect(field(roles, "Nurse")).to_be_checked()
+    expect(field(roles, "Health-care assistant")).not_to_be_checked()
+    expect(field(roles, "Prescriber")).not_to_be_checked()
     membership = StaffMembership.objects.get(user=cast.hca, clinic=cast.clinic_a)
     assert [g.name for g in membership.roles.all()] == [Role.HCA.value]
 
-    _field(roles, "Reason").fill("Qualified as a nurse in May")
+    field(roles, "Reason").fill("Qualified as a nurse in May")
     roles.get_by_role("button", name="Save the roles").click()
 
     name = cast.hca.get_full_name()
-    expect(_told(page, f"{name}'s roles are changed.")).to_be_visible()
+    expect(told(page, f"{name}'s roles are changed.")).to_be_visible()
     expect(page.get_by_test_id("staff-history")).to_contain_text("Qualified as a nurse in May")
     _open_staff(page)
     expect(_staff_row(page, "hca_a").get_by_role("cell").nth(2)).to_have_text("Nurse")
@@ -225,18 +212,18 @@ def test_a_manager_takes_the_hca_off_the_staff_who_then_cannot_log_in(
     off = _form_with(page, "Take off the staff")
     off.get_by_role("button", name="Take off the staff").click()
 
-    expect(_error(page, "off-reason")).to_be_visible()
+    expect(error_beside(page, "off-reason")).to_be_visible()
     off = _form_with(page, "Take off the staff")
-    expect(_field(off, "Reason")).to_have_attribute("aria-invalid", "true")
+    expect(field(off, "Reason")).to_have_attribute("aria-invalid", "true")
     # The roles form beside it is not refused.
-    expect(_error(page, "roles-reason")).to_have_count(0)
+    expect(error_beside(page, "roles-reason")).to_have_count(0)
     assert StaffMembership.objects.get(user=cast.hca).deactivated_at is None
 
-    _field(off, "Reason").fill("Left the service at the end of the month")
+    field(off, "Reason").fill("Left the service at the end of the month")
     off.get_by_role("button", name="Take off the staff").click()
 
     name = cast.hca.get_full_name()
-    expect(_told(page, f"{name} is off the staff of Clinic A.")).to_be_visible()
+    expect(told(page, f"{name} is off the staff of Clinic A.")).to_be_visible()
     expect(_staff_row(page, "hca_a")).to_have_count(0)
     expect(page.get_by_test_id("off-staff")).to_contain_text(f"{name} (hca_a)")
 
@@ -292,6 +279,6 @@ def test_no_reset_link_for_a_nurse_who_also_works_in_a_clinic_the_manager_does_n
     here = StaffMembership.objects.get(user=cast.nurse, clinic=cast.clinic_a)
     page.goto(f"{live_server.url}/staff/{here.pk}/reset-password/")
     page.get_by_role("button", name="Give a link to set a new password").click()
-    expect(_told(page, "also works in a clinic you do not manage")).to_be_visible()
+    expect(told(page, "also works in a clinic you do not manage")).to_be_visible()
     expect(page.get_by_test_id("staff-link")).to_have_count(0)
     assert get_user_model().objects.get(pk=cast.nurse.pk).has_usable_password()
