@@ -27,6 +27,17 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 _CACHE = "_hat_permission_cache"
+_UNIONS = "_hat_permission_unions"
+
+
+def _cached(user: Any, name: str, make: Any) -> Any:
+    """A per-request cache kept on the user object (getattr and setattr, not
+    __dict__: request.user may be Django's lazy proxy)."""
+    found = getattr(user, name, None)
+    if found is None:
+        found = make()
+        setattr(user, name, found)
+    return found
 
 
 def act_in(user: Any, clinic_ids: Iterable[int]) -> None:
@@ -106,12 +117,18 @@ class ClinicRoleBackend(ModelBackend):
             clinics = getattr(user_obj, ACTING_IN, None)
         else:
             return set()  # about a record of another kind: ask about its clinic
-        by_clinic = _by_clinic(user_obj)
-        held = set(by_clinic[ACCOUNT])
-        for clinic, permissions in by_clinic.items():
-            if clinic is not ACCOUNT and (clinics is None or clinic in clinics):
-                held |= permissions
-        return held
+        # A page asks many times (its navigation, its buttons): each set of clinics'
+        # union is made once per request, from the one query of _by_clinic.
+        unions: dict[tuple[int, ...] | None, set[str]] = _cached(user_obj, _UNIONS, dict)
+        key = None if clinics is None else tuple(clinics)
+        if key not in unions:
+            by_clinic = _by_clinic(user_obj)
+            held = set(by_clinic[ACCOUNT])
+            for clinic, permissions in by_clinic.items():
+                if clinic is not ACCOUNT and (clinics is None or clinic in clinics):
+                    held |= permissions
+            unions[key] = held
+        return unions[key]
 
     def get_user_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         return self.get_all_permissions(user_obj, obj)
