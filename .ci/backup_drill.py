@@ -94,7 +94,9 @@ def scenario(password: str) -> None:
         )
         section = receipt.section
         section.refresh_from_db()
-        register_stock_check(section=section, counted_mg=section.balance_mg, checked_by=nurse)
+        register_stock_check(
+            section=section, counted_ampoules=section.balance_ampoules, checked_by=nurse
+        )
 
     corrections = RegisterEntry.objects.filter(kind=EntryKind.CORRECTION).count()
     assert Administration.objects.count() == 1

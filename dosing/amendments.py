@@ -58,7 +58,7 @@ from .models import (
     Site,
 )
 from .observation import adverse_event_alert, observation_due_at
-from .register import register_correct_injection
+from .register_doses import register_correct_injection
 from .room import lock_session
 from .witness import witness_confirm
 

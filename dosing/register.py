@@ -11,8 +11,6 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Max, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -24,18 +22,18 @@ from eligibility.models import Clinic
 from .mg import format_mg, parse_mg
 from .models import (
     DIAMORPHINE,
-    Administration,
     EntryKind,
     RegisterEntry,
     RegisterSection,
 )
+from .register_ledger import (
+    MAX_REGISTER_MG,
+    ampoules_opened,
+    one_of,
+    register_append,
+    whole_ampoules,
+)
 from .witness import witness_confirm
-
-# The register's quantities hold 10 digits, 2 of them decimals; a delivery or a
-# destruction of more ampoules than this is a typing slip.
-MAX_REGISTER_MG = Decimal("99999999.99")
-MAX_AMPOULES = 10_000
-
 
 # The largest diamorphine ampoule made is 500 mg; a section's strength is per unit.
 MAX_STRENGTH_MG = Decimal("1000")
@@ -77,53 +75,6 @@ def register_section_add(
         )
 
 
-def _append(
-    section: RegisterSection,
-    *,
-    kind: EntryKind,
-    by,
-    now,
-    occurred_at=None,
-    quantity_in=Decimal("0"),
-    quantity_out=Decimal("0"),
-    **fields,
-) -> RegisterEntry:
-    """Append one entry under the section's row lock. The balance is the sum of the
-    entries, never the section's stored figure, which is only a copy for reading: a
-    changed copy cannot hide stock (issue 16.6; register_integrity_scan alerts on it)."""
-    locked = RegisterSection.objects.select_for_update().get(pk=section.pk)
-    totals = locked.entries.aggregate(
-        last=Max("sequence"),
-        held=Coalesce(Sum("quantity_in_mg") - Sum("quantity_out_mg"), Decimal("0")),
-    )
-    held, last = totals["held"], totals["last"] or 0
-    balance = held + quantity_in - quantity_out
-    if balance < 0:
-        raise RuleViolation(
-            f"Not enough in the register for {locked}: the balance is "
-            f"{format_mg(held)} mg and this takes out {format_mg(quantity_out)} mg. "
-            "Record the receipt first, or check the quantity.",
-            code="register_balance_negative",
-            field="quantity_mg",
-        )
-    entry = RegisterEntry.objects.create(
-        section=locked,
-        sequence=last + 1,
-        kind=kind,
-        occurred_at=occurred_at or now,
-        quantity_in_mg=quantity_in,
-        quantity_out_mg=quantity_out,
-        balance_mg=balance,
-        recorded_by=by,
-        recorded_at=now,
-        **fields,
-    )
-    locked.balance_mg = balance
-    locked.save(update_fields=["balance_mg"])
-    section.balance_mg = balance
-    return entry
-
-
 def _same_day(occurred_at: dt.datetime | None, section, now) -> None:
     """docs/domain.md: entries are made the same day."""
     if occurred_at is None:
@@ -151,12 +102,7 @@ def register_receive(
 ) -> RegisterEntry:
     """Stock received from a supplier: name and address, quantity, batch, expiry."""
     now = now or timezone.now()
-    if not isinstance(ampoules, int) or not 0 < ampoules <= MAX_AMPOULES:
-        raise RuleViolation(
-            f"Give the number of ampoules received (1 to {MAX_AMPOULES}).",
-            code="quantity_invalid",
-            field="ampoules",
-        )
+    ampoules = whole_ampoules(ampoules, field="ampoules", what="received")
     supplier_name = require_reason(supplier_name, "Give the supplier's name.")
     supplier_address = require_reason(supplier_address, "Give the supplier's address.")
     batch = (batch or "").strip()
@@ -170,116 +116,19 @@ def register_receive(
         )
     _same_day(occurred_at, section, now)
     with transaction.atomic():
-        return _append(
+        return register_append(
             section,
             kind=EntryKind.RECEIPT,
             by=received_by,
             now=now,
             occurred_at=occurred_at,
-            quantity_in=section.strength_mg * ampoules,
+            ampoules_in=ampoules,
             ampoules=ampoules,
             supplier_name=supplier_name,
             supplier_address=supplier_address,
             batch=batch,
             expiry=expiry,
         )
-
-
-def register_supply_for(administration: Administration, *, now: dt.datetime) -> None:
-    """Called inside the dose's transaction: the drawn amount is supplied from the
-    clinic's dose-supply section, and anything drawn but not injected is recorded as
-    waste, witnessed by the dose's witness. A clinic without a register section for
-    doses records nothing here. Too little in the register refuses the dose."""
-    session = administration.session
-    section = RegisterSection.objects.filter(
-        clinic_id=session.clinic_id, supplies_doses=True
-    ).first()
-    if section is None:
-        return
-    _append(
-        section,
-        kind=EntryKind.SUPPLY,
-        by=administration.nurse,
-        now=now,
-        occurred_at=administration.injected_at,
-        quantity_out=administration.drawn_mg,
-        session=session,
-        administration=administration,
-        witness=administration.witness,
-        note=f"{session.slot_code} {session.clinic_day:%d %b}, injection {administration.sequence}",
-    )
-    waste = administration.drawn_mg - administration.injected_mg
-    if waste > 0:
-        _append(
-            section,
-            kind=EntryKind.WASTE,
-            by=administration.nurse,
-            now=now,
-            occurred_at=administration.injected_at,
-            session=session,
-            administration=administration,
-            witness=administration.witness,
-            waste_mg=waste,
-            note=f"{format_mg(waste)} mg drawn but not injected, of the "
-            f"{format_mg(administration.drawn_mg)} mg supplied above; destroyed.",
-        )
-
-
-def register_correct_injection(
-    *, administration: Administration, before, after, by, witness, reason: str, now
-) -> None:
-    """Called inside a correction's transaction: the register follows the injection as
-    corrected. A changed drawn amount is a correction of its supply that takes out (or
-    puts back) the difference; a changed waste is a correction of its waste entry, or
-    a new waste entry where there was none. ``before`` and ``after`` are the injection
-    as it read before and as it now reads (dosing.effective.Injection). An injection
-    recorded before the clinic kept its register here has no supply to correct."""
-    supply = administration.register_entries.filter(kind=EntryKind.SUPPLY).first()
-    if supply is None:
-        return
-    section, session = supply.section, administration.session
-    common = {
-        "by": by,
-        "now": now,
-        "session": session,
-        "administration": administration,
-        "witness": witness,
-    }
-    if after.drawn_mg != before.drawn_mg:
-        more = after.drawn_mg - before.drawn_mg
-        _append(
-            section,
-            kind=EntryKind.CORRECTION,
-            corrects=supply,
-            corrected_mg=after.drawn_mg,
-            quantity_out=max(more, Decimal(0)),
-            quantity_in=max(-more, Decimal(0)),
-            note=f"Drawn up corrected from {format_mg(before.drawn_mg)} mg to "
-            f"{format_mg(after.drawn_mg)} mg: {reason}",
-            **common,
-        )
-    if after.waste_mg != before.waste_mg:
-        waste = administration.register_entries.filter(kind=EntryKind.WASTE).first()
-        if waste is None:
-            _append(
-                section,
-                kind=EntryKind.WASTE,
-                occurred_at=after.injected_at,
-                waste_mg=after.waste_mg,
-                note=f"{format_mg(after.waste_mg)} mg drawn but not injected, found by a "
-                f"correction; destroyed: {reason}",
-                **common,
-            )
-        else:
-            _append(
-                section,
-                kind=EntryKind.CORRECTION,
-                corrects=waste,
-                corrected_mg=after.waste_mg,
-                note=f"Waste corrected from {format_mg(before.waste_mg)} mg to "
-                f"{format_mg(after.waste_mg)} mg: {reason}",
-                **common,
-            )
 
 
 def _witness(section, username, password, by, now, *, permission, may_witness):
@@ -298,17 +147,32 @@ def _witness(section, username, password, by, now, *, permission, may_witness):
 def register_waste(
     *,
     section: RegisterSection,
-    quantity_mg,
+    ampoules=None,
+    quantity_mg=None,
     note: str,
     recorded_by,
     witness_username: str,
     witness_password: str,
     now: dt.datetime | None = None,
 ) -> RegisterEntry:
-    """Stock drawn up but not used outside a dose (a dose drawn, then withheld),
-    destroyed in front of a witness who confirms with their own credentials."""
+    """Ampoules opened but not used for a dose (a dose drawn, then withheld), wasted
+    whole in front of a witness who confirms with their own credentials. Given as the
+    ampoules opened, or as the mg drawn up, which opened as many ampoules as it needs."""
     now = now or timezone.now()
-    quantity = parse_mg(quantity_mg, field="quantity_mg", maximum=MAX_REGISTER_MG)
+    one_of(ampoules, "ampoules", quantity_mg, "quantity_mg")
+    if ampoules not in (None, ""):
+        ampoules = whole_ampoules(ampoules, field="ampoules", what="opened and wasted")
+    elif quantity_mg not in (None, ""):
+        drawn = parse_mg(quantity_mg, field="quantity_mg", maximum=MAX_REGISTER_MG)
+        ampoules = whole_ampoules(
+            ampoules_opened(drawn, section), field="quantity_mg", what="opened and wasted"
+        )
+    else:
+        raise RuleViolation(
+            "Give the number of ampoules opened and wasted.",
+            code="field_required",
+            field="ampoules",
+        )
     note = require_reason(note, "Say what was wasted and why.")
     witness = _witness(
         section,
@@ -320,13 +184,14 @@ def register_waste(
         may_witness="waste in this clinic: a witness is an HCA or a nurse of the clinic",
     )
     with transaction.atomic():
-        return _append(
+        return register_append(
             section,
             kind=EntryKind.WASTE,
             by=recorded_by,
             now=now,
-            quantity_out=quantity,
-            waste_mg=quantity,
+            ampoules_out=ampoules,
+            ampoules=ampoules,
+            waste_mg=section.strength_mg * ampoules,
             witness=witness,
             note=note,
         )
@@ -346,12 +211,7 @@ def register_destroy(
     """Destruction of stock (expired, damaged), in front of an authorised witness named
     and confirmed by their own credentials (reg. 27)."""
     now = now or timezone.now()
-    if not isinstance(ampoules, int) or not 0 < ampoules <= MAX_AMPOULES:
-        raise RuleViolation(
-            f"Give the number of ampoules destroyed (1 to {MAX_AMPOULES}).",
-            code="quantity_invalid",
-            field="ampoules",
-        )
+    ampoules = whole_ampoules(ampoules, field="ampoules", what="destroyed")
     note = require_reason(note, "Say what was destroyed and why (e.g. expired batch).")
     witness = _witness(
         section,
@@ -363,12 +223,12 @@ def register_destroy(
         may_witness="the destruction of controlled drugs: an authorised witness is needed",
     )
     with transaction.atomic():
-        return _append(
+        return register_append(
             section,
             kind=EntryKind.DESTRUCTION,
             by=recorded_by,
             now=now,
-            quantity_out=section.strength_mg * ampoules,
+            ampoules_out=ampoules,
             ampoules=ampoules,
             witness=witness,
             note=note,
@@ -378,33 +238,56 @@ def register_destroy(
 def register_stock_check(
     *,
     section: RegisterSection,
-    counted_mg,
     checked_by,
+    counted_ampoules=None,
+    counted_mg=None,
     note: str = "",
     now: dt.datetime | None = None,
 ) -> RegisterEntry:
-    """A physical count against the balance the entries add up to (not the section's
-    stored copy). A difference raises a register discrepancy alert; the balance stays
+    """A physical count of whole ampoules against the balance the entries add up to
+    (not the section's stored copy). Given in ampoules, or in mg that make whole
+    ampoules. A difference raises a register discrepancy alert; the balance stays
     what the entries say until explained."""
     now = now or timezone.now()
-    counted = parse_mg(counted_mg, field="counted_mg", allow_zero=True, maximum=MAX_REGISTER_MG)
+    one_of(counted_ampoules, "counted_ampoules", counted_mg, "counted_mg")
+    if counted_ampoules not in (None, ""):
+        counted = whole_ampoules(
+            counted_ampoules, field="counted_ampoules", what="counted", allow_zero=True
+        )
+    elif counted_mg not in (None, ""):
+        mg = parse_mg(counted_mg, field="counted_mg", allow_zero=True, maximum=MAX_REGISTER_MG)
+        if mg % section.strength_mg:
+            raise RuleViolation(
+                f"Count whole ampoules: {format_mg(mg)} mg is not a whole number of "
+                f"{format_mg(section.strength_mg)} mg {section.form}s.",
+                code="count_whole_ampoules",
+                field="counted_mg",
+            )
+        counted = whole_ampoules(
+            int(mg / section.strength_mg), field="counted_mg", what="counted", allow_zero=True
+        )
+    else:
+        raise RuleViolation(
+            "Give the number of ampoules counted.", code="field_required", field="counted_ampoules"
+        )
     with transaction.atomic():
-        entry = _append(
+        entry = register_append(
             section,
             kind=EntryKind.STOCK_CHECK,
             by=checked_by,
             now=now,
-            counted_mg=counted,
+            counted_ampoules=counted,
+            counted_mg=section.strength_mg * counted,
             note=(note or "").strip(),
         )
-        if counted != entry.balance_mg:
+        if counted != entry.balance_ampoules:
             alert_raise(
                 kind=AlertKind.REGISTER_DISCREPANCY,
                 clinic=section.clinic,
                 cause_key=f"stock-check:{entry.pk}",
-                detail=f"{section}: counted {format_mg(counted)} mg, the register says "
-                f"{format_mg(entry.balance_mg)} mg (difference "
-                f"{format_mg(counted - entry.balance_mg)} mg).",
+                detail=f"{section}: counted {section.count(counted)}, the register says "
+                f"{section.count(entry.balance_ampoules)} (difference "
+                f"{counted - entry.balance_ampoules:+d}).",
                 now=now,
             )
     return entry
@@ -421,7 +304,7 @@ def register_correct(
     if entry.kind == EntryKind.CORRECTION:
         raise Conflict("Correct the original entry, not a correction.", code="correct_original")
     with transaction.atomic():
-        return _append(
+        return register_append(
             entry.section,
             kind=EntryKind.CORRECTION,
             by=corrected_by,
@@ -442,11 +325,28 @@ ENTRY_PERMISSIONS = {
 }
 ENTRY_FIELDS = {
     EntryKind.RECEIPT: ("ampoules", "supplier_name", "supplier_address", "batch", "expiry"),
-    EntryKind.WASTE: ("quantity_mg", "note", "witness_username", "witness_password"),
+    EntryKind.WASTE: ("ampoules", "quantity_mg", "note", "witness_username", "witness_password"),
     EntryKind.DESTRUCTION: ("ampoules", "note", "witness_username", "witness_password"),
-    EntryKind.STOCK_CHECK: ("counted_mg", "note"),
+    EntryKind.STOCK_CHECK: ("counted_ampoules", "counted_mg", "note"),
     EntryKind.CORRECTION: ("corrects", "note"),
 }
+# A kind's quantity, given one of two ways: in ampoules, or in mg.
+QUANTITY_FIELDS = {
+    EntryKind.WASTE: ("ampoules", "quantity_mg"),
+    EntryKind.STOCK_CHECK: ("counted_ampoules", "counted_mg"),
+}
+
+
+def entry_fields_missing(kind: EntryKind, given) -> list[str]:
+    """The fields a kind needs that were not given, its quantity first (a note left
+    out is an empty one)."""
+    either = QUANTITY_FIELDS.get(kind, ())
+    missing = [either[0]] if either and not any(name in given for name in either) else []
+    return missing + [
+        name
+        for name in ENTRY_FIELDS[kind]
+        if name not in given and name != "note" and name not in either
+    ]
 
 
 def section_entry(section: RegisterSection, **lookup) -> RegisterEntry:
@@ -467,18 +367,24 @@ def register_record(
     kind = choice(EntryKind, kind, field="kind", what="kind of entry")
     if kind not in ENTRY_FIELDS:
         raise RuleViolation(
-            "Supplies are recorded with each administration.", code="kind_not_recordable"
+            "Supplies are recorded with each administration."
+            if kind == EntryKind.SUPPLY
+            else "The move to counting in ampoules was written once, by the upgrade.",
+            code="kind_not_recordable",
+            field="kind",
         )
     # Each field the kind needs, or a refusal naming the first missing (never a
     # TypeError from the call below); a note left out is an empty one.
-    missing = [name for name in ENTRY_FIELDS[kind] if name not in fields and name != "note"]
+    missing = entry_fields_missing(kind, fields)
     if missing:
         raise RuleViolation(
             f"A {kind.label.lower()} entry needs its {missing[0].replace('_', ' ')}.",
             code="field_required",
             field=missing[0],
         )
-    given = {name: fields.get(name, "") for name in ENTRY_FIELDS[kind]}
+    given = {name: fields[name] for name in ENTRY_FIELDS[kind] if name in fields}
+    if "note" in ENTRY_FIELDS[kind]:
+        given.setdefault("note", "")
     if kind == EntryKind.RECEIPT:
         return register_receive(section=section, received_by=by, now=now, **given)
     if kind == EntryKind.WASTE:

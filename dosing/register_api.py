@@ -16,11 +16,12 @@ from .models import EntryKind, RegisterEntry, RegisterSection
 from .register import (
     ENTRY_FIELDS,
     ENTRY_PERMISSIONS,
-    MAX_AMPOULES,
+    entry_fields_missing,
     register_record,
     register_section_add,
     section_entry,
 )
+from .register_ledger import MAX_AMPOULES
 from .register_views import sections_for_staff
 
 
@@ -33,17 +34,23 @@ class RegisterEntrySerializer(serializers.ModelSerializer):
             "sequence",
             "kind",
             "occurred_at",
+            "ampoules",
+            "ampoules_in",
+            "ampoules_out",
+            "balance_ampoules",
             "quantity_in_mg",
             "quantity_out_mg",
             "balance_mg",
-            "ampoules",
             "supplier_name",
             "supplier_address",
             "batch",
             "expiry",
             "session",
             "administration",
+            "counted_ampoules",
             "counted_mg",
+            "waste_mg",
+            "corrected_mg",
             "corrects",
             "note",
             "recorded_by",
@@ -66,6 +73,7 @@ class RegisterSectionSerializer(serializers.ModelSerializer):
             "strength_mg",
             "form",
             "supplies_doses",
+            "balance_ampoules",
             "balance_mg",
         ]
         read_only_fields = fields
@@ -74,11 +82,14 @@ class RegisterSectionSerializer(serializers.ModelSerializer):
 class RegisterEntryInput(StrictFieldsMixin, serializers.Serializer):
     """One register entry. Supplies come from each administration, never from here."""
 
-    KINDS = [(kind.value, kind.label) for kind in EntryKind if kind != EntryKind.SUPPLY]
+    KINDS = [(kind.value, kind.label) for kind in EntryKind if kind in ENTRY_FIELDS]
     section = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=KINDS)
     ampoules = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_AMPOULES, help_text="receipt, destruction"
+        required=False,
+        min_value=1,
+        max_value=MAX_AMPOULES,
+        help_text="receipt, destruction; waste: the ampoules opened and wasted",
     )
     supplier_name = serializers.CharField(
         required=False,
@@ -92,8 +103,17 @@ class RegisterEntryInput(StrictFieldsMixin, serializers.Serializer):
         help_text="receipt",
     )
     expiry = serializers.DateField(required=False, help_text="receipt")
-    quantity_mg = serializers.CharField(required=False, help_text="waste")
-    counted_mg = serializers.CharField(required=False, help_text="stock_check")
+    quantity_mg = serializers.CharField(
+        required=False,
+        help_text="waste, instead of ampoules: the mg drawn up, which opened as many "
+        "ampoules as it needs",
+    )
+    counted_ampoules = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_AMPOULES, help_text="stock_check"
+    )
+    counted_mg = serializers.CharField(
+        required=False, help_text="stock_check, instead of counted_ampoules: whole ampoules in mg"
+    )
     corrects = serializers.IntegerField(required=False, help_text="correction: the entry's id")
     note = serializers.CharField(required=False, allow_blank=True, default="")
     witness_username = serializers.CharField(
@@ -104,8 +124,7 @@ class RegisterEntryInput(StrictFieldsMixin, serializers.Serializer):
     )
 
     def validate(self, attrs):
-        needed = ENTRY_FIELDS[choice(EntryKind, attrs["kind"], field="kind")]
-        missing = [f for f in needed if f != "note" and f not in attrs]
+        missing = entry_fields_missing(choice(EntryKind, attrs["kind"], field="kind"), attrs)
         if missing:
             raise serializers.ValidationError(
                 {f: [f"Needed for a {attrs['kind']} entry."] for f in missing}
@@ -175,7 +194,7 @@ class RegisterSectionViewSet(
     viewsets.GenericViewSet,
 ):
     """The register's sections, one per strength, with their balances; a manager
-    ``POST``s one for a new strength (it starts at 0 mg until a receipt)."""
+    ``POST``s one for a new strength (it starts at none until a receipt)."""
 
     serializer_class = RegisterSectionSerializer
     permission_classes = [ActionPermissions]

@@ -20,12 +20,12 @@ from eligibility.selectors import current_clinic, for_staff
 from .models import EntryKind, RegisterEntry, RegisterSection
 from .register import (
     ENTRY_PERMISSIONS,
-    MAX_AMPOULES,
     MAX_STRENGTH_MG,
     register_record,
     register_section_add,
     section_entry,
 )
+from .register_ledger import MAX_AMPOULES
 
 TEXT = {"class": "form-control"}
 
@@ -40,9 +40,12 @@ def register_entries(section):
     ).order_by("sequence")
 
 
-def _ampoules():
+def _ampoules(label="Ampoules", min_value=1):
     return forms.IntegerField(
-        min_value=1, max_value=MAX_AMPOULES, widget=forms.NumberInput(attrs=TEXT)
+        label=label,
+        min_value=min_value,
+        max_value=MAX_AMPOULES,
+        widget=forms.NumberInput(attrs=TEXT),
     )
 
 
@@ -74,21 +77,17 @@ class WitnessedForm(forms.Form):
 
 
 class DestructionForm(WitnessedForm):
-    ampoules = _ampoules()
+    ampoules = _ampoules("Ampoules destroyed")
     field_order = ["ampoules", "note", "witness_username", "witness_password"]
-
-    def field_for(self, service_field):
-        # Too little in the register: the quantity is the number of ampoules.
-        return "ampoules" if service_field == "quantity_mg" else service_field
 
 
 class WasteForm(WitnessedForm):
-    quantity_mg = forms.CharField(label="Quantity (mg)", widget=forms.TextInput(attrs=TEXT))
-    field_order = ["quantity_mg", "note", "witness_username", "witness_password"]
+    ampoules = _ampoules("Ampoules opened and wasted")
+    field_order = ["ampoules", "note", "witness_username", "witness_password"]
 
 
 class StockCheckForm(forms.Form):
-    counted_mg = forms.CharField(label="Counted (mg)", widget=forms.TextInput(attrs=TEXT))
+    counted_ampoules = _ampoules("Ampoules counted", min_value=0)
     note = forms.CharField(required=False, widget=forms.TextInput(attrs=TEXT))
 
 
@@ -204,7 +203,7 @@ def register_action(request, pk, kind):
         entry = register_record(section=section, kind=kind, by=request.user, **data)
         return (
             f"Entry {entry.sequence} recorded: {entry.get_kind_display().lower()}. "
-            f"Balance {entry.balance_mg} mg."
+            f"Balance {section.count(entry.balance_ampoules)}."
         )
 
     return form_page(
@@ -227,6 +226,9 @@ def register_csv(request, pk):
             "date and time",
             "kind",
             "from or to",
+            "in (ampoules)",
+            "out (ampoules)",
+            "balance (ampoules)",
             "in (mg)",
             "out (mg)",
             "balance (mg)",
@@ -234,6 +236,7 @@ def register_csv(request, pk):
             "witness",
             "batch",
             "expiry",
+            "counted (ampoules)",
             "counted (mg)",
             "waste (mg)",
             "corrects entry",
@@ -246,13 +249,17 @@ def register_csv(request, pk):
                 timezone.localtime(entry.occurred_at).isoformat(),
                 entry.get_kind_display(),
                 party(entry),
+                entry.ampoules_in,
+                entry.ampoules_out,
+                entry.balance_ampoules,
                 entry.quantity_in_mg,
                 entry.quantity_out_mg,
                 entry.balance_mg,
-                staff_name(entry.recorded_by),
+                staff_name(entry.recorded_by) if entry.recorded_by else "",
                 staff_name(entry.witness) if entry.witness else "",
                 entry.batch,
                 entry.expiry or "",
+                "" if entry.counted_ampoules is None else entry.counted_ampoules,
                 "" if entry.counted_mg is None else entry.counted_mg,
                 "" if entry.waste_mg is None else entry.waste_mg,
                 entry.corrects.sequence if entry.corrects else "",

@@ -41,7 +41,7 @@ from .models import (
     WithholdReason,
 )
 from .observation import adverse_event_alert, observation_due_at, observation_overdue_close
-from .register import register_supply_for
+from .register_doses import register_supply_for
 from .witness import witness_confirm
 
 if TYPE_CHECKING:

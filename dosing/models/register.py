@@ -13,9 +13,11 @@ from .sessions import DoseSession
 
 class RegisterSection(models.Model):
     """One drug and strength in a clinic's controlled drugs register (Misuse of Drugs
-    Regulations 2001, reg. 19): its own page of entries in time order. Quantities
-    are in mg; the balance is the sum of the entries, kept here too so that an entry
-    is checked against it under this row's lock."""
+    Regulations 2001, reg. 19): its own page of entries in time order. The section
+    holds whole ampoules (or units) of its strength, which is what nurses count; each
+    entry also carries its mg. The balance is the sum of the entries, kept here too
+    (in ampoules, and in mg) so that an entry is checked against it under this row's
+    lock."""
 
     clinic = models.ForeignKey(
         "eligibility.Clinic", on_delete=models.PROTECT, related_name="register_sections"
@@ -27,6 +29,7 @@ class RegisterSection(models.Model):
         default=False,
         help_text="The section that each administration's drawn dose is supplied from.",
     )
+    balance_ampoules = models.PositiveIntegerField(default=0)
     balance_mg = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -54,6 +57,16 @@ class RegisterSection(models.Model):
             f"{self.drug.capitalize()} {format(self.strength_mg.normalize(), 'f')} mg {self.form}"
         )
 
+    def count(self, ampoules: int) -> str:
+        """ "3 ampoules (300 mg)": a number of this section's units, with their mg."""
+        unit = self.form if ampoules == 1 else f"{self.form}s"
+        mg = format((self.strength_mg * ampoules).normalize(), "f")
+        return f"{ampoules} {unit} ({mg} mg)"
+
+    @property
+    def balance_label(self) -> str:
+        return self.count(self.balance_ampoules)
+
 
 class EntryKind(models.TextChoices):
     RECEIPT = "receipt", "Receipt"
@@ -62,11 +75,19 @@ class EntryKind(models.TextChoices):
     DESTRUCTION = "destruction", "Destruction of stock"
     STOCK_CHECK = "stock_check", "Stock check"
     CORRECTION = "correction", "Correction"
+    # Written once, by the migration that moved the register to whole ampoules, where
+    # the mg balance held parts of opened ampoules (dosing migration 0005).
+    CONVERSION = "conversion", "Counted in ampoules from here"
 
 
 class RegisterEntry(models.Model):
     """One line of a register section. Never updated or deleted (a database trigger
-    refuses it): a mistake is answered by a correction, a dated note pointing here."""
+    refuses it): a mistake is answered by a correction, a dated note pointing here.
+
+    The ledger counts whole ampoules: ``ampoules_in`` and ``ampoules_out`` move the
+    balance, and the mg columns are the same quantities in mg (the ampoules times the strength).
+    A dose opens as many ampoules as its drawn amount needs; what it leaves in them,
+    and what was drawn but not injected, is its waste line."""
 
     section = models.ForeignKey(RegisterSection, on_delete=models.PROTECT, related_name="entries")
     sequence = models.PositiveIntegerField(help_text="The entry's place in the section, from 1.")
@@ -77,7 +98,18 @@ class RegisterEntry(models.Model):
     balance_mg = models.DecimalField(
         max_digits=10, decimal_places=2, help_text="The balance after this entry."
     )
-    ampoules = models.PositiveIntegerField(null=True, blank=True)
+    ampoules = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The ampoules the entry names: received, opened for a dose or waste, or "
+        "destroyed.",
+    )
+    ampoules_in = models.PositiveIntegerField(default=0)
+    ampoules_out = models.PositiveIntegerField(default=0)
+    balance_ampoules = models.PositiveIntegerField(
+        default=0, help_text="The balance in ampoules after this entry."
+    )
+    counted_ampoules = models.PositiveIntegerField(null=True, blank=True)
     supplier_name = models.CharField(max_length=200, blank=True)
     supplier_address = models.TextField(blank=True)
     batch = models.CharField(max_length=60, blank=True)
@@ -117,8 +149,9 @@ class RegisterEntry(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
     )
     note = models.TextField(blank=True)
+    # Empty only on the migration's conversion line, which nobody recorded.
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     witness = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -166,6 +199,10 @@ class RegisterEntry(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=EntryKind.values), name="register_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(recorded_by__isnull=False) | Q(kind=EntryKind.CONVERSION),
+                name="register_entry_recorded_by_someone",
             ),
         ]
 

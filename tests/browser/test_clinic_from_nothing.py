@@ -229,7 +229,7 @@ def open_the_dose_supply_section(page):
 def receive_stock(nurse):
     nav_click(nurse, "CD register")
     nurse.get_by_role("link", name=SECTION).click()
-    expect(nurse.get_by_test_id("balance")).to_have_text("Balance 0.00 mg")
+    expect(nurse.get_by_test_id("balance")).to_have_text("Balance 0 ampoules (0 mg)")
     nurse.get_by_role("link", name="Record a receipt").click()
     field(nurse, "Ampoules").fill("10")
     field(nurse, "Supplier name").fill("Wholesale Pharma Ltd")
@@ -237,7 +237,7 @@ def receive_stock(nurse):
     field(nurse, "Batch").fill("DM-2211")
     field(nurse, "Expiry").fill("2027-09-30")
     nurse.get_by_role("button", name="Record a receipt").click()
-    expect(nurse.get_by_test_id("balance")).to_have_text("Balance 1000.00 mg")
+    expect(nurse.get_by_test_id("balance")).to_have_text("Balance 10 ampoules (1000 mg)")
 
 
 def refer(nurse):
@@ -408,9 +408,9 @@ def test_a_clinic_opened_from_nothing_gives_its_first_dose_on_the_admission_day(
         HCA.username,
     )
     supply = RegisterEntry.objects.get(kind=EntryKind.SUPPLY)
-    assert (supply.session, supply.quantity_out_mg, supply.witness) == (
+    assert (supply.session, supply.ampoules_out, supply.witness) == (
         session,
-        15,
+        1,  # a 15 mg dose opens one 100 mg ampoule; the rest is its waste
         administration.witness,
     )
     assert supply.section.clinic.name == CLINIC
@@ -418,11 +418,12 @@ def test_a_clinic_opened_from_nothing_gives_its_first_dose_on_the_admission_day(
     # The register shows the dose taken out of the stock received.
     nav_click(nurse, "CD register")
     nurse.get_by_role("link", name=SECTION).click()
-    expect(nurse.get_by_test_id("balance")).to_have_text("Balance 985.00 mg")
+    expect(nurse.get_by_test_id("balance")).to_have_text("Balance 9 ampoules (900 mg)")
     rows = nurse.get_by_test_id("register").locator("tbody tr")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(3)
     expect(rows.nth(0)).to_contain_text("Receipt")
     expect(rows.nth(1)).to_contain_text("Supply")
     expect(rows.nth(1)).to_contain_text(f"{GIVEN} {FAMILY}")
-    expect(rows.nth(1)).to_contain_text("15.00")
+    expect(rows.nth(1)).to_contain_text("15 mg drawn up from 1 ampoule (100 mg)")
     expect(rows.nth(1)).to_contain_text(HCA.name)
+    expect(rows.nth(2)).to_contain_text("Waste 85 mg. 85 mg left in the opened ampoule")

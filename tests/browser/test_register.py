@@ -23,10 +23,10 @@ def test_a_receipt_and_a_witnessed_destruction(page, live_server, cast):
     page.get_by_label("Batch").fill("DM-2211")
     page.get_by_label("Expiry").fill("2027-09-30")
     page.get_by_role("button", name="Record a receipt").click()
-    assert "Balance 1000.00 mg" in page.get_by_test_id("balance").inner_text()
+    assert "Balance 10 ampoules (1000 mg)" in page.get_by_test_id("balance").inner_text()
 
     page.get_by_role("link", name="Record a destruction").click()
-    page.get_by_label("Ampoules").fill("2")
+    page.get_by_label("Ampoules destroyed").fill("2")
     page.get_by_label("Note").fill("Two ampoules cracked in delivery")
     page.get_by_label("Witness's username").fill(cast.hca.username)
     page.get_by_label("Witness's password").fill(PASSWORD)
@@ -36,7 +36,7 @@ def test_a_receipt_and_a_witnessed_destruction(page, live_server, cast):
     page.get_by_label("Witness's username").fill(cast.prescriber.username)
     page.get_by_label("Witness's password").fill(PASSWORD)
     page.get_by_role("button", name="Record a destruction").click()
-    assert "Balance 800.00 mg" in page.get_by_test_id("balance").inner_text()
+    assert "Balance 8 ampoules (800 mg)" in page.get_by_test_id("balance").inner_text()
     rows = page.get_by_test_id("register").locator("tbody tr")
     assert rows.count() == 2
     assert "Destruction of stock" in rows.nth(1).inner_text()

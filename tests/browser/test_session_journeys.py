@@ -351,8 +351,9 @@ def test_an_adverse_event_shows_on_the_timeline_the_review_and_the_persons_page(
 
 @pytest.fixture
 def dosed_from_the_register(cast):
-    """160 mg drawn and 150 mg injected at 09:00 (10 mg waste), from a register section
-    that supplies doses, as tests/dosing/test_corrections.py sets it up."""
+    """160 mg drawn and 150 mg injected at 09:00 (two 100 mg ampoules opened: 50 mg
+    waste), from a register section that supplies doses, as
+    tests/dosing/test_corrections.py sets it up."""
     section = register_stock(cast)
     person = on_prescription(
         cast, slot_doses={"AM": "150", "PM": "150"}, topup_max_mg="20", preferred_name="Mo"
@@ -414,7 +415,7 @@ def test_a_witnessed_correction_is_refused_without_the_witness_and_shows_on_the_
     assert "Why: Mis-keyed: 140 mg injected" in corrections
 
     nurse.goto(f"{live_server.url}/register/{section.pk}/")
-    assert "Waste corrected from 10 mg to 20 mg" in nurse.get_by_test_id("register").inner_text()
+    assert "Waste corrected from 50 mg to 60 mg" in nurse.get_by_test_id("register").inner_text()
 
 
 # 9. The dose shown is the dose enforced ---------------------------------------------------

@@ -57,7 +57,8 @@ def dose(cast, session, *, drawn="160", injected="150", when=None, topup=False):
 
 @pytest.fixture
 def dosed(cast):
-    """160 mg drawn, 150 mg injected at 09:00 (10 mg waste), from a register."""
+    """160 mg drawn, 150 mg injected at 09:00, from a register of 100 mg ampoules: two
+    opened, 50 mg waste (10 mg drawn but not injected, 40 mg left)."""
     register_stock(cast)
     person = on_prescription(cast, slot_doses={"AM": "150", "PM": "150"}, topup_max_mg="20")
     return dose(cast, DoseSession.objects.get(service_user=person, slot_code="AM"))
@@ -171,33 +172,41 @@ def register_lines(session):
 
 def test_correcting_the_injected_dose_corrects_the_registers_waste(cast, dosed):
     section = RegisterSection.objects.get()
-    assert section.balance_mg == Decimal("840")
+    assert (section.balance_ampoules, section.balance_mg) == (8, Decimal("800"))
     correct(cast, dosed, {"injected_mg": "140"})
-    assert register_lines(dosed)[-1] == ("correction", 0, 0, None, Decimal("20"))
+    assert register_lines(dosed)[-1] == ("correction", 0, 0, None, Decimal("60"))
     waste = RegisterEntry.objects.get(kind=EntryKind.WASTE)
     assert RegisterEntry.objects.get(corrects=waste).witness == cast.hca
     section.refresh_from_db()
-    assert section.balance_mg == Decimal("840")  # waste of a dose was already supplied
+    assert section.balance_mg == Decimal("800")  # waste of a dose was already supplied
 
 
 def test_correcting_the_drawn_dose_corrects_the_supply_and_the_balance(cast, dosed):
-    correct(cast, dosed, {"drawn_mg": "170"})
+    """Issue 18.5: the supply's correction says how many ampoules the dose now opened,
+    and takes out or puts back the difference in whole ampoules."""
+    correct(cast, dosed, {"drawn_mg": "170"})  # still two ampoules
     supply = RegisterEntry.objects.get(kind=EntryKind.SUPPLY)
     line = RegisterEntry.objects.get(corrects=supply)
-    assert (line.quantity_out_mg, line.corrected_mg) == (Decimal("10"), Decimal("170"))
-    correct(cast, dosed, {"drawn_mg": "150"})
+    assert (line.ampoules_out, line.quantity_out_mg, line.corrected_mg) == (0, 0, Decimal("200"))
+    assert line.note.startswith("Drawn up corrected from 160 mg to 170 mg, from 2 ampoules")
+    correct(cast, dosed, {"drawn_mg": "100", "injected_mg": "100"})  # one ampoule
+    line = RegisterEntry.objects.filter(corrects=supply).last()
+    assert (line.ampoules_in, line.quantity_in_mg, line.corrected_mg) == (1, 100, 100)
+    assert "from 1 ampoule (100 mg) (not 2)" in line.note
     section = RegisterSection.objects.get()
-    assert section.balance_mg == Decimal("850")  # 1,000 received, 150 now supplied
-    assert register_reads(dosed.administrations.get(), "supply") == Decimal("150")
+    # 10 received, 1 now opened
+    assert (section.balance_ampoules, section.balance_mg) == (9, Decimal("900"))
+    assert register_reads(dosed.administrations.get(), "supply") == Decimal("100")
     assert register_reads(dosed.administrations.get(), "waste") == Decimal("0")
 
 
 def test_a_dose_with_no_waste_corrected_to_some_records_waste(cast):
     register_stock(cast)
-    person = on_prescription(cast)
+    person = on_prescription(cast, slot_doses={"AM": "100", "PM": "100"})
     am = DoseSession.objects.get(service_user=person, slot_code="AM")
-    session = dose(cast, am, drawn="60", injected="60")
-    correct(cast, session, {"injected_mg": "55"})
+    session = dose(cast, am, drawn="100", injected="100")
+    assert not RegisterEntry.objects.filter(kind=EntryKind.WASTE).exists()
+    correct(cast, session, {"injected_mg": "95"})
     waste = RegisterEntry.objects.get(kind=EntryKind.WASTE)
     assert (waste.waste_mg, waste.witness) == (Decimal("5"), cast.hca)
 
@@ -206,8 +215,8 @@ def test_the_register_page_shows_the_correction(cast, dosed):
     correct(cast, dosed, {"injected_mg": "140"})
     section = RegisterSection.objects.get()
     page = cast.client("nurse").get(f"/register/{section.pk}/").content.decode()
-    assert "Waste corrected from 10 mg to 20 mg: Mis-keyed" in page
-    assert "now reads 20.00 mg" in page
+    assert "Waste corrected from 50 mg to 60 mg: Mis-keyed" in page
+    assert "now reads 60 mg" in page
     rows = list(
         csv.DictReader(
             io.StringIO(
@@ -215,8 +224,8 @@ def test_the_register_page_shows_the_correction(cast, dosed):
             )
         )
     )
-    assert (rows[-1]["kind"], rows[-1]["now reads (mg)"]) == ("Correction", "20.00")
-    assert [r["waste (mg)"] for r in rows if r["kind"] == "Waste"] == ["10.00"]
+    assert (rows[-1]["kind"], rows[-1]["now reads (mg)"]) == ("Correction", "60.00")
+    assert [r["waste (mg)"] for r in rows if r["kind"] == "Waste"] == ["50.00"]
 
 
 def test_the_api_takes_the_witness_and_refuses_without_one(cast, dosed):
@@ -268,7 +277,7 @@ def test_the_api_refuses_a_correction_beyond_the_injections_rules(cast, dosed, c
     assert response.json()["code"] == code
     assert response.json()["field"].startswith("changes.")
     assert not Amendment.objects.exists()
-    assert RegisterSection.objects.get().balance_mg == Decimal("840")
+    assert RegisterSection.objects.get().balance_mg == Decimal("800")
 
 
 def test_the_session_page_runs_the_same_queries_for_1_and_6_corrections(cast, dosed):

@@ -34,7 +34,6 @@ from dosing.models import (
 )
 from dosing.prescribing import prescription_issue
 from dosing.register import (
-    _append,
     register_correct,
     register_destroy,
     register_receive,
@@ -42,6 +41,7 @@ from dosing.register import (
     register_stock_check,
     register_waste,
 )
+from dosing.register_ledger import ampoules_opened, register_append
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import staff_member_add
@@ -82,9 +82,11 @@ def receive(cast, section, ampoules=10, now=NOW):
 
 def test_a_receipt_adds_stock_with_supplier_batch_and_expiry(cast, section):
     entry = receive(cast, section)
-    assert (entry.sequence, entry.quantity_in_mg, entry.balance_mg) == (1, 1000, 1000)
+    assert (entry.sequence, entry.ampoules_in, entry.balance_ampoules) == (1, 10, 10)
+    assert (entry.quantity_in_mg, entry.balance_mg) == (1000, 1000)
     section.refresh_from_db()
-    assert section.balance_mg == 1000
+    assert (section.balance_ampoules, section.balance_mg) == (10, 1000)
+    assert section.balance_label == "10 ampoules (1000 mg)"
     refused(
         "stock_expired",
         register_receive,
@@ -111,50 +113,81 @@ def test_a_receipt_adds_stock_with_supplier_batch_and_expiry(cast, section):
     )
 
 
-def test_each_dose_supplies_the_drawn_amount_and_records_the_waste(cast, section):
-    receive(cast, section, ampoules=1)
-    person = on_prescription(cast)
-    session = DoseSession.objects.get(service_user=person, slot_code="AM")
+def _dose(cast, person, drawn, injected):
     from dosing.assessment import session_assess
     from dosing.room import dose_administer
 
+    session = DoseSession.objects.get(service_user=person, slot_code="AM")
     session_assess(session=session, nurse=cast.nurse, identity_confirmed=True, poss="1", now=NOW)
     dose_administer(
         session=session,
         nurse=cast.nurse,
         witness_username=cast.hca.username,
         witness_password=PASSWORD,
-        drawn_mg="60",
-        injected_mg="55",
+        drawn_mg=drawn,
+        injected_mg=injected,
         route="iv",
         site="arm",
         now=NOW,
     )
-    supply, waste = RegisterEntry.objects.filter(kind__in=["supply", "waste"]).order_by("sequence")
-    assert (supply.quantity_out_mg, supply.session, supply.balance_mg) == (60, session, 40)
-    assert (waste.quantity_out_mg, waste.witness, waste.balance_mg) == (0, cast.hca, 40)
-    assert "5 mg drawn but not injected" in waste.note
+    return session, list(session.register_entries.order_by("sequence"))
+
+
+def test_a_dose_opens_a_whole_ampoule_and_what_is_left_of_it_is_waste(cast, section):
+    """Issue 18.5: 60 mg drawn from a 100 mg ampoule, 55 mg injected: the supply takes
+    out the whole ampoule, and the waste line holds the 5 mg drawn but not injected
+    and the 40 mg left in the ampoule."""
+    receive(cast, section, ampoules=2)
+    session, (supply, waste) = _dose(cast, on_prescription(cast), "60", "55")
+    assert (supply.kind, supply.ampoules_out, supply.quantity_out_mg) == ("supply", 1, 100)
+    assert (supply.session, supply.balance_ampoules, supply.balance_mg) == (session, 1, 100)
+    assert "60 mg drawn up from 1 ampoule (100 mg)" in supply.note
+    assert (waste.kind, waste.waste_mg, waste.ampoules_out, waste.witness) == (
+        "waste",
+        45,
+        0,
+        cast.hca,
+    )
+    assert waste.note.startswith("5 mg drawn but not injected and 40 mg left in the opened")
+    section.refresh_from_db()
+    assert (section.balance_ampoules, section.balance_mg) == (1, 100)
+
+
+def test_a_dose_opens_as_many_ampoules_as_it_needs(cast, section):
+    receive(cast, section, ampoules=3)
+    person = on_prescription(cast, slot_doses={"AM": "150", "PM": "150"})
+    _, (supply, waste) = _dose(cast, person, "150", "150")
+    assert (supply.ampoules_out, supply.quantity_out_mg, supply.balance_ampoules) == (2, 200, 1)
+    assert (waste.waste_mg, waste.note[:41]) == (50, "50 mg left in the opened ampoule, of the ")
+
+
+def test_a_dose_that_uses_its_ampoules_whole_records_no_waste(cast, section):
+    receive(cast, section, ampoules=1)
+    _, entries = _dose(cast, on_prescription(cast, slot_doses={"AM": "100"}), "100", "100")
+    assert [(e.kind, e.ampoules_out) for e in entries] == [("supply", 1)]
 
 
 def test_too_little_stock_refuses_the_dose_and_records_nothing(cast, section):
     receive(cast, section, ampoules=1)
-    _append(
+    register_append(
         section,
         kind=EntryKind.SUPPLY,
         by=cast.nurse,
         now=NOW,
-        quantity_out=Decimal("50"),
+        ampoules_out=1,
         session=_a_session(cast),
     )
     person = on_prescription(cast)
     with pytest.raises(RuleViolation) as refusal:
         dosed_at_nine(cast, person)
-    assert refusal.value.code == "register_balance_negative"
-    assert "the balance is 50 mg and this takes out 60 mg" in refusal.value.message
+    assert (refusal.value.code, refusal.value.field) == ("register_balance_negative", "drawn_mg")
+    assert (
+        "it holds 0 ampoules (0 mg) and this takes out 1 ampoule (100 mg)" in refusal.value.message
+    )
     session = DoseSession.objects.get(service_user=person, slot_code="AM")
     assert not session.administrations.exists()
     section.refresh_from_db()
-    assert section.balance_mg == 50
+    assert (section.balance_ampoules, section.balance_mg) == (0, 0)
 
 
 def _a_session(cast):
@@ -190,6 +223,7 @@ def test_destruction_needs_an_authorised_witness_with_their_own_password(cast, s
         witness_username=cast.prescriber.username, witness_password=PASSWORD, **destroy
     )
     assert (entry.quantity_out_mg, entry.witness, entry.balance_mg) == (200, cast.prescriber, 100)
+    assert (entry.ampoules_out, entry.balance_ampoules) == (2, 1)
     refused(
         "register_balance_negative",
         register_destroy,
@@ -199,28 +233,65 @@ def test_destruction_needs_an_authorised_witness_with_their_own_password(cast, s
     )
 
 
-def test_waste_outside_a_dose_is_witnessed(cast, section):
-    receive(cast, section, ampoules=1)
-    entry = register_waste(
-        section=section,
-        quantity_mg="30",
-        note="Drawn for a dose then withheld",
-        recorded_by=cast.nurse,
-        witness_username=cast.hca.username,
-        witness_password=PASSWORD,
-        now=NOW,
-    )
-    assert (entry.quantity_out_mg, entry.witness, entry.balance_mg) == (30, cast.hca, 70)
+def test_waste_outside_a_dose_is_whole_ampoules_witnessed(cast, section):
+    """Ampoules opened for a dose then withheld are wasted whole: given as the ampoules,
+    or as the mg drawn up, which opened as many as it needed."""
+    receive(cast, section, ampoules=3)
+    waste = {
+        "section": section,
+        "note": "Drawn for a dose then withheld",
+        "recorded_by": cast.nurse,
+        "witness_username": cast.hca.username,
+        "witness_password": PASSWORD,
+        "now": NOW,
+    }
+    entry = register_waste(ampoules=1, **waste)
+    assert (entry.ampoules_out, entry.quantity_out_mg, entry.waste_mg) == (1, 100, 100)
+    assert (entry.witness, entry.balance_ampoules, entry.balance_mg) == (cast.hca, 2, 200)
+    entry = register_waste(quantity_mg="130", **waste)
+    assert (entry.ampoules_out, entry.waste_mg, entry.balance_ampoules) == (2, 200, 0)
+    assert refused("quantity_given_twice", register_waste, ampoules=1, quantity_mg="30", **waste)
+    assert refused("field_required", register_waste, **waste).field == "ampoules"
+    assert refused("quantity_invalid", register_waste, ampoules="1.5", **waste).field == "ampoules"
 
 
 def test_a_stock_check_that_does_not_match_raises_a_discrepancy_alert(cast, section):
     receive(cast, section, ampoules=2)
-    register_stock_check(section=section, counted_mg="200", checked_by=cast.nurse, now=NOW)
+    register_stock_check(section=section, counted_ampoules=2, checked_by=cast.nurse, now=NOW)
     assert not Alert.objects.exists()
-    check = register_stock_check(section=section, counted_mg="100", checked_by=cast.nurse, now=NOW)
+    check = register_stock_check(
+        section=section, counted_ampoules=1, checked_by=cast.nurse, now=NOW
+    )
     alert = Alert.objects.get(kind=AlertKind.REGISTER_DISCREPANCY)
-    assert "counted 100 mg, the register says 200 mg (difference -100 mg)" in alert.detail
-    assert (check.balance_mg, check.counted_mg) == (200, 100)
+    assert (
+        "counted 1 ampoule (100 mg), the register says 2 ampoules (200 mg) (difference -1)"
+        in alert.detail
+    )
+    assert (check.balance_ampoules, check.counted_ampoules, check.counted_mg) == (2, 1, 100)
+
+
+def test_a_stock_check_counts_whole_ampoules(cast, section):
+    """Nurses count ampoules; a count in mg is taken when it is whole ampoules."""
+    receive(cast, section, ampoules=2)
+    check = register_stock_check(section=section, counted_mg="200", checked_by=cast.nurse, now=NOW)
+    assert (check.counted_ampoules, check.counted_mg) == (2, 200)
+    refusal = refused(
+        "count_whole_ampoules",
+        register_stock_check,
+        section=section,
+        counted_mg="150",
+        checked_by=cast.nurse,
+        now=NOW,
+    )
+    assert "150 mg is not a whole number of 100 mg ampoules" in refusal.message
+    for given, code in [({}, "field_required"), ({"counted_ampoules": -1}, "quantity_invalid")]:
+        assert (
+            refused(
+                code, register_stock_check, section=section, checked_by=cast.nurse, now=NOW, **given
+            ).field
+            == "counted_ampoules"
+        )
+    assert not Alert.objects.exists()
 
 
 def test_a_correction_is_a_dated_note_and_never_changes_the_entry(cast, section):
@@ -323,19 +394,19 @@ class Ledger(RuleBasedStateMachine):
     def receipt(self, ampoules):
         receive(self, self.section, ampoules=ampoules)
 
-    @rule(mg=st.decimals(min_value=1, max_value=300, places=2))
-    def supply(self, mg):
+    @rule(ampoules=st.integers(min_value=1, max_value=3))
+    def supply(self, ampoules):
         self._try(
-            _append,
+            register_append,
             section=self.section,
             kind=EntryKind.SUPPLY,
             by=self.nurse,
             now=NOW,
-            quantity_out=mg,
+            ampoules_out=ampoules,
             session=self.session,
         )
 
-    @rule(mg=st.decimals(min_value=1, max_value=100, places=2))
+    @rule(mg=st.decimals(min_value=1, max_value=300, places=2))
     def waste(self, mg):
         self._try(
             register_waste,
@@ -361,10 +432,10 @@ class Ledger(RuleBasedStateMachine):
             now=NOW,
         )
 
-    @rule(counted=st.decimals(min_value=0, max_value=2000, places=2))
+    @rule(counted=st.integers(min_value=0, max_value=20))
     def stock_check(self, counted):
         register_stock_check(
-            section=self.section, counted_mg=str(counted), checked_by=self.nurse, now=NOW
+            section=self.section, counted_ampoules=counted, checked_by=self.nurse, now=NOW
         )
 
     @rule()
@@ -374,16 +445,25 @@ class Ledger(RuleBasedStateMachine):
             register_correct(entry=entry, note="Noted", corrected_by=self.nurse, now=NOW)
 
     @invariant()
-    def balance_is_the_sum_of_the_entries(self):
+    def balance_is_the_sum_of_the_entries_in_whole_ampoules(self):
+        """Issue 18.5: the ledger holds in ampoules, and the mg are always the ampoules
+        times the strength, entry by entry and for the section."""
         section = RegisterSection.objects.get(pk=self.section.pk)
+        strength = section.strength_mg
         entries = list(section.entries.order_by("sequence"))
-        total = sum((e.quantity_in_mg - e.quantity_out_mg for e in entries), Decimal("0"))
-        assert section.balance_mg == total >= 0
-        running = Decimal("0")
+        total = sum(e.ampoules_in - e.ampoules_out for e in entries)
+        assert section.balance_ampoules == total >= 0
+        assert section.balance_mg == strength * total
+        running = 0
         for number, entry in enumerate(entries, start=1):
-            running += entry.quantity_in_mg - entry.quantity_out_mg
-            assert (entry.sequence, entry.balance_mg) == (number, running)
+            running += entry.ampoules_in - entry.ampoules_out
+            assert (entry.sequence, entry.balance_ampoules) == (number, running)
             assert running >= 0
+            assert (entry.quantity_in_mg, entry.quantity_out_mg, entry.balance_mg) == (
+                strength * entry.ampoules_in,
+                strength * entry.ampoules_out,
+                strength * running,
+            )
 
 
 def test_the_ledger_always_balances(cast):
@@ -507,8 +587,11 @@ class LedgerWithDoses(Ledger):
         for person in self.people:
             for administration in Administration.objects.filter(session__service_user=person):
                 now_reads = Injection(administration)
-                assert register_reads(administration, "supply") == now_reads.drawn_mg
-                assert register_reads(administration, "waste") == now_reads.waste_mg
+                opened = ampoules_opened(now_reads.drawn_mg, self.section)
+                assert register_reads(administration, "supply") == 100 * opened
+                assert register_reads(administration, "waste") == (
+                    100 * opened - now_reads.injected_mg
+                )
 
 
 def test_the_register_and_the_corrected_injections_always_agree(cast):
@@ -536,7 +619,7 @@ def test_the_register_and_the_corrected_injections_always_agree(cast):
     ("counted", "code"),
     [("abc", "dose_not_a_number"), ("-1", "amount_negative"), ("1.234", "dose_precision")],
 )
-def test_a_stock_count_must_be_a_number_of_mg(cast, section, counted, code):
+def test_a_stock_count_in_mg_must_be_a_number_of_mg(cast, section, counted, code):
     refused(
         code,
         register_stock_check,
@@ -559,20 +642,23 @@ def test_a_changed_stored_balance_hides_nothing_and_the_integrity_scan_alerts(ca
     from dosing.register_checks import register_integrity_scan
     from dosing.tasks import check_register_integrity
 
-    receive(cast, section)  # 1000 mg
+    receive(cast, section)  # 10 ampoules, 1000 mg
     assert register_integrity_scan(now=NOW) == 0, "nothing wrong yet"
-    type(section).objects.filter(pk=section.pk).update(balance_mg=50_000)
+    type(section).objects.filter(pk=section.pk).update(balance_ampoules=500, balance_mg=50_000)
     check = register_stock_check(
-        section=section, counted_mg="50000", checked_by=cast.nurse, now=NOW
+        section=section, counted_ampoules=500, checked_by=cast.nurse, now=NOW
     )
-    assert check.balance_mg == Decimal("1000.00")
+    assert (check.balance_ampoules, check.balance_mg) == (10, Decimal("1000.00"))
     alert = Alert.objects.get(kind=AlertKind.REGISTER_DISCREPANCY)
-    assert "counted 50000 mg, the register says 1000 mg" in alert.detail
+    assert "counted 500 ampoules (50000 mg), the register says 10 ampoules (1000 mg)" in (
+        alert.detail
+    )
     # The append above wrote the true balance back; break the copy again for the scan.
-    type(section).objects.filter(pk=section.pk).update(balance_mg=50_000)
+    type(section).objects.filter(pk=section.pk).update(balance_ampoules=500)
     assert check_register_integrity.delay().get() == 1
     integrity = Alert.objects.get(cause_key__startswith="integrity:")
-    assert "the entries add up to 1000 mg, but the stored balance says 50000 mg" in (
-        integrity.detail
+    assert (
+        "the entries add up to 10 ampoules and 1000 mg, but the stored balance says "
+        "500 ampoules and 1000 mg" in integrity.detail
     )
     assert register_integrity_scan() == 0, "once a day per section (the task's day: now)"

@@ -9,7 +9,12 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from dosing.register import register_destroy, register_receive, register_section_add
+from dosing.register import (
+    register_destroy,
+    register_receive,
+    register_section_add,
+    register_stock_check,
+)
 from tests.factories import PASSWORD
 from tests.helpers import names_staff
 
@@ -50,7 +55,7 @@ RECEIPT = {
 def test_the_register_page_reads_like_a_paper_register_and_prints(cast, section):
     response = cast.client("manager").get(reverse("register-page", args=[section.pk]))
     html = response.content.decode()
-    assert "Balance 500.00 mg" in html
+    assert "Balance 5 ampoules (500 mg)" in html
     assert "Wholesale Pharma Ltd, 1 Depot Road" in html and "batch B1" in html
     assert "data-print>Print</button>" in html  # static/js/clinic.js prints
     assert "Record a receipt" not in html, "a manager reads only"
@@ -65,7 +70,7 @@ def test_a_receipt_and_a_refused_destruction_in_the_browser(cast, section):
     done = nurse.post(
         reverse("register-action", args=[section.pk, "receipt"]), RECEIPT, follow=True
     )
-    assert "Entry 2 recorded: receipt. Balance 700.00 mg." in done.content.decode()
+    assert "Entry 2 recorded: receipt. Balance 7 ampoules (700 mg)." in done.content.decode()
     refused = nurse.post(
         reverse("register-action", args=[section.pk, "destruction"]),
         {
@@ -76,25 +81,34 @@ def test_a_receipt_and_a_refused_destruction_in_the_browser(cast, section):
         },
     )
     assert refused.status_code == 400
-    assert "the balance is 700 mg and this takes out 900 mg" in refused.content.decode()
+    assert (
+        "it holds 7 ampoules (700 mg) and this takes out 9 ampoules (900 mg)"
+        in refused.content.decode()
+    )
 
 
 def test_the_csv_export_has_every_entry(cast, section):
     response = cast.client("manager").get(reverse("register-csv", args=[section.pk]))
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0][:7] == [
+    assert rows[0][:10] == [
         "entry",
         "date and time",
         "kind",
         "from or to",
+        "in (ampoules)",
+        "out (ampoules)",
+        "balance (ampoules)",
         "in (mg)",
         "out (mg)",
         "balance (mg)",
     ]
-    assert rows[1][2:7] == [
+    assert rows[1][2:10] == [
         "Receipt",
         "Wholesale Pharma Ltd, 1 Depot Road",
+        "5",
+        "0",
+        "5",
         "500.00",
         "0.00",
         "500.00",
@@ -131,7 +145,11 @@ def test_the_register_page_and_csv_name_who_recorded_and_who_witnessed(cast, sec
 
 def test_the_managers_see_balances_on_their_home_page(cast, section):
     html = cast.client("manager").get(reverse("home")).content.decode()
-    assert "Controlled drugs balances" in html and "500.00" in html and "none yet" in html
+    assert "Controlled drugs balances" in html and "5 ampoules (500 mg)" in html
+    assert "none yet" in html
+    register_stock_check(section=section, counted_ampoules=4, checked_by=cast.nurse, now=NOW)
+    html = cast.client("manager").get(reverse("home")).content.decode()
+    assert "counted 4 ampoules (400 mg) against 5 ampoules (500 mg)" in html
 
 
 @pytest.mark.parametrize(
@@ -151,7 +169,7 @@ def test_the_register_pages_role_cast(cast, section, who, page, receipt, check):
     posted = client.post(reverse("register-action", args=[section.pk, "receipt"]), RECEIPT)
     assert posted.status_code == receipt
     counted = client.post(
-        reverse("register-action", args=[section.pk, "stock_check"]), {"counted_mg": "500"}
+        reverse("register-action", args=[section.pk, "stock_check"]), {"counted_ampoules": "5"}
     )
     assert counted.status_code == check
     if who is None:
@@ -185,8 +203,8 @@ def test_the_api_role_cast(cast, section, who, listing, receipt):
 def test_the_api_lists_entries_and_balances_and_refuses_going_negative(cast, section):
     client = cast.client("nurse")
     balances = client.get("/api/v1/cd-register/balances/").json()
-    assert [(b["name"], b["balance_mg"]) for b in balances] == [
-        ("Diamorphine hydrochloride 100 mg ampoule", "500.00")
+    assert [(b["name"], b["balance_ampoules"], b["balance_mg"]) for b in balances] == [
+        ("Diamorphine hydrochloride 100 mg ampoule", 5, "500.00")
     ]
     refused = client.post(
         "/api/v1/cd-register/",

@@ -188,7 +188,7 @@ def test_register_entries_refuse_unknown_kinds_huge_counts_and_a_correction_of_n
     no_quantity = refused(
         "field_required", register_record, section=section, kind="waste", by=cast.nurse
     )
-    assert no_quantity.field == "quantity_mg"
+    assert no_quantity.field == "ampoules"
     assert not RegisterEntry.objects.filter(section=section, kind="stock_check").exists()
 
 

@@ -148,7 +148,11 @@ def test_the_demo_register_has_stock_for_doses():
     _seed()
     _seed()
     doses = RegisterSection.objects.get(supplies_doses=True)
-    assert (str(doses), doses.balance_mg) == ("Diamorphine hydrochloride 100 mg ampoule", 10000)
+    assert (str(doses), doses.balance_ampoules, doses.balance_mg) == (
+        "Diamorphine hydrochloride 100 mg ampoule",
+        100,
+        10000,
+    )
     assert RegisterSection.objects.count() == 2
 
 
