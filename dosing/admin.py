@@ -14,7 +14,7 @@ class ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(RegisterSection)
 class RegisterSectionAdmin(ReadOnly):
-    list_display = ["__str__", "clinic", "balance_mg", "supplies_doses"]
+    list_display = ["__str__", "clinic", "balance_ampoules", "balance_mg", "supplies_doses"]
     list_filter = ["clinic"]
 
 
@@ -25,8 +25,9 @@ class RegisterEntryAdmin(ReadOnly):
         "sequence",
         "kind",
         "occurred_at",
-        "quantity_in_mg",
-        "quantity_out_mg",
+        "ampoules_in",
+        "ampoules_out",
+        "balance_ampoules",
         "balance_mg",
         "recorded_by",
         "witness",

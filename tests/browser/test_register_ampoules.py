@@ -2,15 +2,13 @@
 ampoules and records ampoules opened and wasted, through each form's refusals, with
 what was typed kept; the balance reads in ampoules and mg."""
 
-import datetime as dt
-
 import pytest
 from playwright.sync_api import expect
 
-from dosing.register import register_receive, register_section_add
 from tests.browser.navigation import nav_click
 from tests.browser.page_parts import error_beside, field, told
 from tests.browser.test_login import _log_in
+from tests.dosing.room_setup import register_stock
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,17 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def section(cast):
-    section = register_section_add(clinic=cast.clinic_a, strength_mg="100", supplies_doses=True)
-    register_receive(
-        section=section,
-        ampoules=5,
-        supplier_name="Wholesale Pharma Ltd",
-        supplier_address="1 Depot Road",
-        batch="B1",
-        expiry=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=365),
-        received_by=cast.nurse,
-    )
-    return section
+    """Clinic A's dose-supply section of 100 mg ampoules, 5 received."""
+    return register_stock(cast, ampoules=5)
 
 
 def _open(page, live_server, cast, section):

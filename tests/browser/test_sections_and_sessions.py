@@ -87,7 +87,9 @@ def test_a_manager_opens_sections_after_a_strength_twice_and_a_second_supplier_a
     hundred = "Diamorphine hydrochloride 100 mg ampoule"
     expect(told(page, f"The register has a section for {hundred}.")).to_be_visible()
     expect(page.locator("[data-error-for]")).to_have_count(0)
-    expect(_section_row(page, hundred).get_by_role("cell")).to_have_text([hundred, "0.00", "Yes"])
+    expect(_section_row(page, hundred).get_by_role("cell")).to_have_text(
+        [hundred, "0 ampoules (0 mg)", "Yes"]
+    )
     first = RegisterSection.objects.get(clinic=cast.clinic_a)
     assert (first.strength_mg, first.form, first.supplies_doses) == (100, "ampoule", True)
 
@@ -127,9 +129,11 @@ def test_a_manager_opens_sections_after_a_strength_twice_and_a_second_supplier_a
     expect(told(page, f"The register has a section for {five_hundred}.")).to_be_visible()
     expect(page.locator("[data-error-for]")).to_have_count(0)
     expect(_section_row(page, five_hundred).get_by_role("cell")).to_have_text(
-        [five_hundred, "0.00", "—"]
+        [five_hundred, "0 ampoules (0 mg)", "—"]
     )
-    expect(_section_row(page, hundred).get_by_role("cell")).to_have_text([hundred, "0.00", "Yes"])
+    expect(_section_row(page, hundred).get_by_role("cell")).to_have_text(
+        [hundred, "0 ampoules (0 mg)", "Yes"]
+    )
     expect(page.get_by_test_id("register-balances").locator("tbody tr")).to_have_count(2)
     second = RegisterSection.objects.get(clinic=cast.clinic_a, strength_mg=500)
     assert (second.form, second.supplies_doses) == ("ampoule", False)

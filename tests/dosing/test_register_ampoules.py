@@ -17,9 +17,9 @@ from django.urls import reverse
 
 from core.append_only import install
 from dosing.models import EntryKind, RegisterEntry, RegisterSection
-from dosing.register import register_receive, register_section_add
+from dosing.register import register_receive
 from dosing.register_checks import register_integrity_scan
-from tests.dosing.room_setup import NINE, on_prescription
+from tests.dosing.room_setup import NINE, on_prescription, register_stock
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -30,18 +30,8 @@ EXPIRY = dt.date(2027, 6, 30)
 
 @pytest.fixture
 def section(cast):
-    section = register_section_add(clinic=cast.clinic_a, strength_mg="100", supplies_doses=True)
-    register_receive(
-        section=section,
-        ampoules=5,
-        supplier_name="Wholesale Pharma Ltd",
-        supplier_address="1 Depot Road",
-        batch="B1",
-        expiry=EXPIRY,
-        received_by=cast.nurse,
-        now=NINE,
-    )
-    return section
+    """Clinic A's dose-supply section of 100 mg ampoules, 5 received."""
+    return register_stock(cast, ampoules=5)
 
 
 def _mg_era_register(cast):
