@@ -1,13 +1,16 @@
 """Form helpers shared by every app's pages."""
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from .errors import RuleViolation
 
@@ -21,6 +24,75 @@ def add_refusal(form, refusal: RuleViolation) -> None:
     translate = getattr(form, "field_for", None)
     field = translate(refusal.field) if translate else refusal.field
     form.add_error(field if field in form.fields else None, refusal.message)
+
+
+DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+MINUTE = dt.timedelta(minutes=1)
+
+
+def _exists(naive: dt.datetime, zone: dt.tzinfo) -> bool:
+    """Whether the clocks ever read this (not in the hour skipped in spring)."""
+    there_and_back = naive.replace(tzinfo=zone).astimezone(dt.UTC).astimezone(zone)
+    return there_and_back.replace(tzinfo=None) == naive
+
+
+def _twice(naive: dt.datetime, zone: dt.tzinfo) -> bool:
+    """Whether the clocks read this twice (in the hour repeated in autumn)."""
+    first, second = (naive.replace(tzinfo=zone, fold=fold) for fold in (0, 1))
+    return _exists(naive, zone) and first.utcoffset() != second.utcoffset()
+
+
+def clock_change_refusal(naive: dt.datetime, zone: dt.tzinfo) -> str:
+    """What to say of a local time the clocks skip or pass twice: which hour, and what
+    to give instead."""
+    odd = (
+        (lambda t: not _exists(t, zone))
+        if not _exists(naive, zone)
+        else (lambda t: _twice(t, zone))
+    )
+    start, end = naive, naive
+    while odd(start - MINUTE):
+        start -= MINUTE
+    while odd(end):
+        end += MINUTE
+    said = f"{naive:%H:%M} on {naive.day} {naive:%b %Y}"
+    instead = f"Give a time before {start:%H:%M} or from {end:%H:%M}."
+    if not _exists(naive, zone):
+        return (
+            f"There is no {said} in the clinic's time: the clocks go forward from "
+            f"{start:%H:%M} to {end:%H:%M} that night. {instead}"
+        )
+    return (
+        f"{said} comes twice in the clinic's time: the clocks go back from {end:%H:%M} to "
+        f"{start:%H:%M} that night. {instead}"
+    )
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A date and time typed in the clinic's local time (the browser's datetime-local).
+    A time the clocks skip in spring, or pass twice in autumn, is refused saying so,
+    not with Django's "may be ambiguous or may not exist"."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", [DATETIME_LOCAL_FORMAT])
+        kwargs.setdefault(
+            "widget",
+            forms.DateTimeInput(
+                attrs={"type": "datetime-local", "class": "form-control"},
+                format=DATETIME_LOCAL_FORMAT,
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            if error.code != "ambiguous_timezone":
+                raise
+            naive = (error.params or {})["datetime"]
+            zone = timezone.get_current_timezone()
+            raise ValidationError(clock_change_refusal(naive, zone), code="clock_change") from error
 
 
 @dataclass(frozen=True)

@@ -4,21 +4,12 @@ from decimal import Decimal
 
 from django import forms
 
-DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+from core.forms import LocalDateTimeField
 
 
 def local_time_field(label: str, *, required: bool = False, help_text: str = ""):
     """A date and time typed in the clinic's local time (the browser's datetime-local)."""
-    return forms.DateTimeField(
-        label=label,
-        required=required,
-        help_text=help_text,
-        input_formats=[DATETIME_LOCAL_FORMAT],
-        widget=forms.DateTimeInput(
-            attrs={"type": "datetime-local", "class": "form-control"},
-            format=DATETIME_LOCAL_FORMAT,
-        ),
-    )
+    return LocalDateTimeField(label=label, required=required, help_text=help_text)
 
 
 CLINICAL_REASON_HELP = (

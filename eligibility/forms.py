@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from core.forms import LocalDateTimeField
 from core.roles import CLINIC_ROLES
 
 from .clinic_setup import time_zone_choices
@@ -132,13 +133,7 @@ class AdmitForm(forms.Form):
 class NewVersionForm(forms.Form):
     """A new version of the clinic's policy: from when (this minute, offered), and why."""
 
-    effective_from = forms.DateTimeField(
-        label="From",
-        input_formats=["%Y-%m-%dT%H:%M"],
-        widget=forms.DateTimeInput(
-            attrs={"type": "datetime-local", **TEXT}, format="%Y-%m-%dT%H:%M"
-        ),
-    )
+    effective_from = LocalDateTimeField(label="From")
     reason = forms.CharField(widget=forms.Textarea(attrs=AREA))
 
     def __init__(self, *args, **kwargs):

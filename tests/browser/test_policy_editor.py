@@ -1,7 +1,8 @@
 """The policy editor in Chromium (issue 18.3): a manager adds an evening slot and the
 breath thresholds as a new version from a stated time, after a refusal that keeps
-everything typed; a missed-dose threshold below 2 is refused beside its field; and a
-nurse never reaches the editor. The same through Django's test client is in
+everything typed; a missed-dose threshold below 2 is refused beside its field, and a
+start in the hour the clocks skip beside the From field; and a nurse never reaches
+the editor. The same through Django's test client is in
 tests/eligibility/test_policy_views.py."""
 
 import datetime as dt
@@ -133,6 +134,30 @@ def test_a_missed_dose_threshold_below_two_is_refused_beside_its_field(
         expect(field(page, label)).to_have_value(value)
     expect(field(page, "Slot 2: code")).to_have_value("PM")
     assert ClinicPolicy.objects.filter(clinic=cast.clinic_a).count() == 1
+
+
+def test_a_start_in_the_hour_the_clocks_skip_is_refused_saying_so(clock, page, live_server, cast):
+    """29 March 2026: the UK clocks go from 01:00 to 02:00. A version from 01:30 that
+    night would start at no time at all."""
+    open_the_editor(page, live_server, cast)
+    field(page, "From").fill("2026-03-29T01:30")
+    field(page, "Reason").fill("Start with the summer hours")
+    field(page, "Capacity (places)").fill("16")
+    save(page)
+
+    expect(page.locator('[data-error-for="effective_from"]')).to_have_text(
+        "There is no 01:30 on 29 Mar 2026 in the clinic's time: the clocks go forward from "
+        "01:00 to 02:00 that night. Give a time before 01:00 or from 02:00."
+    )
+    expect(field(page, "From")).to_have_value("2026-03-29T01:30")
+    expect(field(page, "Capacity (places)")).to_have_value("16")
+    assert ClinicPolicy.objects.filter(clinic=cast.clinic_a).count() == 1
+
+    field(page, "From").fill("2026-03-29T02:00")
+    save(page)
+    expect(
+        page.get_by_role("alert").filter(has_text="The new policy applies from 29 Mar 2026 02:00.")
+    ).to_be_visible()
 
 
 def test_a_nurse_has_no_way_to_the_policy_or_its_editor(clock, page, live_server, cast):

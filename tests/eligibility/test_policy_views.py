@@ -106,6 +106,18 @@ def test_a_manager_adds_an_evening_slot_and_breath_thresholds(cast):
         ({"breath_withhold_threshold": ""}, "Set both breath alcohol thresholds"),
         ({"breath_caution_threshold": "-1"}, "give a reading above 0"),
         ({"missed_warning_threshold": "3", "retitration_threshold": "2"}, "no later than"),
+        # The UK clocks go forward at 01:00 on 29 March 2026 and back at 02:00 on 25
+        # October: a start in the hour skipped, or the hour passed twice, says so.
+        (
+            {"effective_from": "2026-03-29T01:30"},
+            "There is no 01:30 on 29 Mar 2026 in the clinic&#x27;s time: the clocks go "
+            "forward from 01:00 to 02:00 that night. Give a time before 01:00 or from 02:00.",
+        ),
+        (
+            {"effective_from": "2026-10-25T01:00"},
+            "01:00 on 25 Oct 2026 comes twice in the clinic&#x27;s time: the clocks go back "
+            "from 02:00 to 01:00 that night. Give a time before 01:00 or from 02:00.",
+        ),
     ],
 )
 def test_a_refused_version_is_a_400_that_keeps_what_was_typed(cast, changes, message):
