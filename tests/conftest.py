@@ -17,6 +17,12 @@ from .factories import (
     make_staff,
 )
 
+# Argon2 with the least work for the suite (tests/hashers.py); production's stays.
+settings.PASSWORD_HASHERS = [
+    "tests.hashers.QuickArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM
 # calls from such a thread unless told this is deliberate (LIBRARIES.md).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
