@@ -61,7 +61,8 @@ def register_supply_for(administration: Administration, *, now: dt.datetime) -> 
 
 
 def _waste_parts(drawn: Decimal, injected: Decimal, section: RegisterSection) -> str:
-    """ "5 mg drawn but not injected and 40 mg left in the opened ampoule"."""
+    """What a dose's waste line says it holds, e.g. "5 mg drawn but not injected and
+    40 mg left in the opened ampoule"."""
     left = section.strength_mg * ampoules_opened(drawn, section) - drawn
     parts = []
     if drawn > injected:

@@ -268,8 +268,8 @@ def test_a_backup_restores_whole_and_verify_names_each_difference(
         "sequence public.auth_user_id_seq: ",
         "owner and grants of relation public.dosing_administration: ",
         "table public.dosing_registersection: 1 row in both, but not the same rows",
-        "register Diamorphine hydrochloride 100 mg ampoule: the entries add up to 930 mg, "
-        "but the stored balance says 1030 mg",
+        "register Diamorphine hydrochloride 100 mg ampoule: the entries add up to 9 ampoules "
+        "and 900 mg, but the stored balance says 9 ampoules and 1000 mg",
     ):
         assert expected in differences, differences
     if settings.DATABASE_APP_ROLE:  # CI's PostgreSQL tier: PUBLIC includes the app's role
@@ -283,5 +283,5 @@ def test_a_backup_restores_whole_and_verify_names_each_difference(
         run("verify_restore", "--target", target)
     alone = str(refusal.value)
     assert "trigger dosing_registerentry_append_only missing or disabled" in alone
-    assert "the stored balance says 1030 mg" in alone
+    assert "the stored balance says 9 ampoules and 1000 mg" in alone
     assert "auth_group_permissions" not in alone
