@@ -75,14 +75,15 @@ def scenario(password: str) -> None:
         session_observe(session=session, observer=nurse, outcome="no_concerns")
 
         clock.move_to(at(10))
-        # 190 mg was drawn, not 200: the register's supply and waste are corrected too.
+        # 190 mg was drawn, not 200, and 170 mg injected: the register's supply (still
+        # two 100 mg ampoules opened) and its waste (now 30 mg) are corrected too.
         session_amend(
             session=session,
             amended_by=nurse,
             record="administration",
             sequence=1,
-            changes={"drawn_mg": "190"},
-            reason="Drawn-up amount mis-keyed: the syringe held 190 mg",
+            changes={"drawn_mg": "190", "injected_mg": "170"},
+            reason="Amounts mis-keyed: the syringe held 190 mg and 170 mg was injected",
             witness_username="hca",
             witness_password=password,
         )
