@@ -45,11 +45,11 @@ def _twice(naive: dt.datetime, zone: dt.tzinfo) -> bool:
 def clock_change_refusal(naive: dt.datetime, zone: dt.tzinfo) -> str:
     """What to say of a local time the clocks skip or pass twice: which hour, and what
     to give instead."""
-    odd = (
-        (lambda t: not _exists(t, zone))
-        if not _exists(naive, zone)
-        else (lambda t: _twice(t, zone))
-    )
+    skipped = not _exists(naive, zone)
+
+    def odd(moment: dt.datetime) -> bool:  # in the same skipped, or repeated, hour
+        return not _exists(moment, zone) if skipped else _twice(moment, zone)
+
     start, end = naive, naive
     while odd(start - MINUTE):
         start -= MINUTE
@@ -57,7 +57,7 @@ def clock_change_refusal(naive: dt.datetime, zone: dt.tzinfo) -> str:
         end += MINUTE
     said = f"{naive:%H:%M} on {naive.day} {naive:%b %Y}"
     instead = f"Give a time before {start:%H:%M} or from {end:%H:%M}."
-    if not _exists(naive, zone):
+    if skipped:
         return (
             f"There is no {said} in the clinic's time: the clocks go forward from "
             f"{start:%H:%M} to {end:%H:%M} that night. {instead}"

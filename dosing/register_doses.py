@@ -69,7 +69,7 @@ def _waste_parts(drawn: Decimal, injected: Decimal, section: RegisterSection) ->
         parts.append(f"{format_mg(drawn - injected)} mg drawn but not injected")
     if left > 0:
         parts.append(f"{format_mg(left)} mg left in the opened {section.form}")
-    said = " and ".join(parts) or "no waste"
+    said = " and ".join(parts)  # called only for a waste above 0: one part at least
     return said[0].upper() + said[1:]
 
 
