@@ -6,7 +6,16 @@ from core.forms import LocalDateTimeField
 from core.roles import CLINIC_ROLES
 
 from .clinic_setup import time_zone_choices
-from .models import Clinic, ClinicPolicy, Criterion, Flag, Level, Referral, ReferralDecision
+from .models import (
+    Clinic,
+    ClinicPolicy,
+    Criterion,
+    Flag,
+    Level,
+    Referral,
+    ReferralDecision,
+    TakeHomeCriterion,
+)
 from .policy_rules import SlotRefused, SlotSpec, check_slots
 
 TEXT = {"class": "form-control"}
@@ -161,6 +170,61 @@ class ChecklistForm(NewVersionForm):
         return {c.value: self.cleaned_data[f"level_{c.value}"] for c in Criterion}
 
 
+# The take-home criteria's numbers, each after the criterion it belongs to; the recent
+# weeks serve attendance, adverse events and re-titration alike.
+TAKE_HOME_VALUES = {
+    TakeHomeCriterion.MAINTENANCE: (
+        "take_home_maintenance_weeks",
+        "Weeks in maintenance, at least",
+    ),
+    TakeHomeCriterion.ADHERENCE: ("take_home_adherence_percent", "Sessions taken (%), at least"),
+    TakeHomeCriterion.CLEAN_TOX: ("take_home_tox_screens", "Latest tox screens looked at"),
+    TakeHomeCriterion.WEEKLY_MAXIMUM: ("take_home_max_per_week", "Most take-home doses a week"),
+}
+RECENT_WEEKS = ("take_home_recent_weeks", "Recent weeks (attendance, adverse events, re-titration)")
+
+
+def policy_value_field(name: str, label: str, current: ClinicPolicy) -> forms.Field:
+    """A policy value's field, with the model's own limits (its validators, the
+    database's range), so that a value out of range is refused beside its field."""
+    field = forms.fields_for_model(ClinicPolicy, fields=[name])[name]
+    field.label = label
+    field.initial = getattr(current, name)
+    field.validators = [*field.validators, *ClinicPolicy._meta.get_field(name).validators]
+    field.widget.attrs.update({**TEXT, "inputmode": "decimal"})
+    return field
+
+
+class TakeHomeCriteriaForm(NewVersionForm):
+    """The clinic's take-home criteria: each required, advisory or off, with the number
+    it uses, from a stated time (a new policy version)."""
+
+    def __init__(self, *args, current: ClinicPolicy, **kwargs):
+        super().__init__(*args, **kwargs)
+        levels = current.take_home_levels
+        for criterion in TakeHomeCriterion:
+            self.fields[f"level_{criterion.value}"] = forms.ChoiceField(
+                label=criterion.label,
+                choices=Level.choices,
+                initial=levels.get(criterion.value, Level.REQUIRED),
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
+            if criterion in TAKE_HOME_VALUES:
+                name, label = TAKE_HOME_VALUES[criterion]
+                self.fields[name] = policy_value_field(name, label, current)
+        self.fields[RECENT_WEEKS[0]] = policy_value_field(*RECENT_WEEKS, current)
+
+    def values(self) -> dict:
+        """The policy values to issue: the levels, and each number."""
+        numbers = [name for name, _ in TAKE_HOME_VALUES.values()] + [RECENT_WEEKS[0]]
+        return {
+            "take_home_levels": {
+                c.value: self.cleaned_data[f"level_{c.value}"] for c in TakeHomeCriterion
+            },
+            **{name: self.cleaned_data[name] for name in numbers},
+        }
+
+
 # The policy editor's values: every one but the eligibility checklist, which has its
 # own page. Labels as a manager reads them.
 POLICY_LABELS = {
@@ -192,18 +256,9 @@ class PolicyForm(NewVersionForm):
 
     def __init__(self, *args, current, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in forms.fields_for_model(ClinicPolicy, fields=list(POLICY_LABELS)).items():
-            field.label = POLICY_LABELS[name]
-            field.initial = getattr(current, name)
-            # The model's own limits (its validators, the database's range), checked
-            # here too, so that a value out of range is refused beside its field before
-            # the slots are checked against it.
-            field.validators = [
-                *field.validators,
-                *ClinicPolicy._meta.get_field(name).validators,
-            ]
-            field.widget.attrs.update({**TEXT, "inputmode": "decimal"})
-            self.fields[name] = field
+        for name, label in POLICY_LABELS.items():
+            # Refused beside its field before the slots are checked against it.
+            self.fields[name] = policy_value_field(name, label, current)
         slots = list(current.slots.all())
         # Room for every slot in force and one more: none is dropped by saving.
         self.slot_count = max(SLOT_ROWS, len(slots) + 1)

@@ -115,6 +115,10 @@ BOUNDS: tuple[tuple[str, int, int | None, str], ...] = (
     ("tox_interval_days", 1, 7, "a tox screen is taken at least every 7 days"),
     ("methadone_uncollected_days", 1, None, "an uncollected day is at least one day"),
     ("maintenance_rise_percent", 1, None, "a rise of 0% would need a reason for any rise"),
+    ("take_home_adherence_percent", 0, 100, "attendance is a share of the sessions"),
+    ("take_home_recent_weeks", 1, None, "the recent weeks are at least one"),
+    ("take_home_tox_screens", 1, None, "at least one tox screen is looked at"),
+    ("take_home_max_per_week", 1, None, "a take-home prescription has at least one dose"),
 )
 
 

@@ -25,6 +25,7 @@ from .models import (
     Status,
     StatusChange,
     default_eligibility_levels,
+    default_take_home_levels,
     normalise_nhs_number,
 )
 from .policy_rules import SlotSpec, check_slots, check_values
@@ -61,7 +62,19 @@ POLICY_FIELDS = (
     "tox_interval_days",
     "methadone_uncollected_days",
     "eligibility_levels",
+    "take_home_levels",
+    "take_home_maintenance_weeks",
+    "take_home_adherence_percent",
+    "take_home_recent_weeks",
+    "take_home_tox_screens",
+    "take_home_max_per_week",
 )
+# The policy values that map each criterion to a level, and the levels a clinic starts
+# with: a change to some criteria keeps the levels of the others.
+LEVEL_FIELDS = {
+    "eligibility_levels": default_eligibility_levels,
+    "take_home_levels": default_take_home_levels,
+}
 
 
 def _describe(error: ValidationError, model: type[Model]) -> str:
@@ -172,15 +185,9 @@ def policy_issue(
             .first()
         )
         carried = {name: getattr(previous, name) for name in POLICY_FIELDS} if previous else {}
-        if "eligibility_levels" in values and isinstance(values["eligibility_levels"], dict):
-            # A change to some criteria keeps the levels of the others.
-            values = {
-                **values,
-                "eligibility_levels": {
-                    **carried.get("eligibility_levels", default_eligibility_levels()),
-                    **values["eligibility_levels"],
-                },
-            }
+        for name, defaults in LEVEL_FIELDS.items():
+            if isinstance(values.get(name), dict):
+                values = {**values, name: {**carried.get(name, defaults()), **values[name]}}
         carried.update(values)
         if slots is None:
             if previous is None:  # only a clinic's first version: clinic_create gives slots

@@ -12,7 +12,7 @@ from django.utils import timezone
 from core.forms import Done, form_page
 
 from .access import What, access_record
-from .forms import ChecklistForm, PolicyForm
+from .forms import ChecklistForm, PolicyForm, TakeHomeCriteriaForm
 from .models import Status
 from .panels import panels_for
 from .selectors import (
@@ -171,6 +171,30 @@ def eligibility_checklist(request):
         return Done("clinic-policy", "The eligibility checklist is changed from the time given.")
 
     return form_page(request, form, save=save, template="eligibility/checklist_form.html")
+
+
+@permission_required("eligibility.add_clinicpolicy", raise_exception=True)
+def take_home_criteria(request):
+    """Managers set each take-home criterion to required, advisory or off, and the
+    numbers they use: a new policy version."""
+    current_clinic(request)
+    form = TakeHomeCriteriaForm(
+        request.POST or None, current=policy_in_force(clinic=request.clinic)
+    )
+
+    def save(data):
+        now = timezone.now()  # one instant for the start and the check against it
+        policy_issue(
+            clinic=request.clinic,
+            issued_by=request.user,
+            effective_from=_starts(data["effective_from"], request.clinic, now),
+            reason=data["reason"],
+            now=now,
+            **form.values(),
+        )
+        return Done("clinic-policy", "The take-home criteria are changed from the time given.")
+
+    return form_page(request, form, save=save, template="eligibility/take_home_criteria_form.html")
 
 
 # The form offers the minute the page was opened. A start typed for the last few

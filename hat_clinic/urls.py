@@ -15,6 +15,8 @@ from dosing import (
     register_views,
     room_api,
     room_views,
+    take_home_api,
+    take_home_views,
 )
 from dosing import views as dosing_views
 from eligibility import api as eligibility_api
@@ -84,6 +86,11 @@ urlpatterns = [
         eligibility_views.eligibility_checklist,
         name="eligibility-checklist",
     ),
+    path(
+        "clinic/take-home-criteria/",
+        eligibility_views.take_home_criteria,
+        name="take-home-criteria",
+    ),
     path("service-users/", eligibility_views.service_user_list, name="service-user-list"),
     path(
         "service-users/<int:pk>/",
@@ -99,6 +106,11 @@ urlpatterns = [
         "service-users/<int:pk>/history/",
         eligibility_views.service_user_history,
         name="service-user-history",
+    ),
+    path(
+        "service-users/<int:pk>/take-home/",
+        take_home_views.take_home,
+        name="take-home",
     ),
     path(
         "service-users/<int:pk>/prescriptions/",
@@ -151,6 +163,11 @@ urlpatterns = [
     path("register/<int:pk>/csv/", register_views.register_csv, name="register-csv"),
     path("register/<int:pk>/<str:kind>/", register_views.register_action, name="register-action"),
     path("dashboards/attendance/", dashboard_views.attendance_page, name="dashboard-attendance"),
+    path(
+        "api/v1/take-home/eligibility/",
+        take_home_api.take_home_eligibility_api,
+        name="api-take-home-eligibility",
+    ),
     path("api/v1/dashboard/attendance/", dashboard_views.attendance_api, name="api-attendance"),
     path("dashboards/outcomes/", dashboard_views.outcomes_page, name="dashboard-outcomes"),
     path("api/v1/dashboard/outcomes/", dashboard_views.outcomes_api, name="api-outcomes"),

@@ -30,6 +30,7 @@ from .service_users import (
     normalise_nhs_number,
     validate_nhs_number,
 )
+from .take_home_policy import TakeHomeCriterion, default_take_home_levels
 from .tokens import IntegrationToken, TokenRefusal
 
 __all__ = [
@@ -56,9 +57,11 @@ __all__ = [
     "StaffMembership",
     "Status",
     "StatusChange",
+    "TakeHomeCriterion",
     "TokenRefusal",
     "TreatmentAgreement",
     "default_eligibility_levels",
+    "default_take_home_levels",
     "normalise_nhs_number",
     "validate_nhs_number",
 ]

@@ -11,6 +11,7 @@ class AccessLog(models.Model):
         RECORD = "record", "Service user's page"
         TIMELINE = "timeline", "Timeline"
         PRESCRIPTIONS = "prescriptions", "Prescriptions"
+        TAKE_HOME = "take_home", "Take-home"
         HISTORY = "history", "Audit history"
         FHIR_EXPORT = "fhir_export", "FHIR export"
         CSV_EXPORT = "csv_export", "CSV export"

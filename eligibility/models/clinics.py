@@ -14,6 +14,11 @@ from simple_history.models import HistoricalRecords
 from core.roles import ACTING_IN
 
 from .pathway import default_eligibility_levels, validate_eligibility_levels
+from .take_home_policy import (
+    TakeHomeCriterion,
+    default_take_home_levels,
+    validate_take_home_levels,
+)
 
 # docs/domain.md: "No daily total may exceed 1,000 mg; a clinic may set a lower ceiling."
 ABSOLUTE_MAX_DAILY_MG = Decimal("1000")
@@ -218,6 +223,38 @@ class ClinicPolicy(models.Model):
         validators=[validate_eligibility_levels],
         help_text="Each eligibility criterion: required, advisory or off.",
     )
+    take_home_levels = models.JSONField(
+        default=default_take_home_levels,
+        validators=[validate_take_home_levels],
+        help_text="Each take-home criterion: required, advisory or off.",
+    )
+    take_home_maintenance_weeks = models.PositiveSmallIntegerField(
+        "weeks in maintenance for take-home",
+        default=12,
+        help_text="Take-home needs at least this many weeks in maintenance, unbroken.",
+    )
+    take_home_adherence_percent = models.PositiveSmallIntegerField(
+        "attendance for take-home (%)",
+        default=90,
+        validators=[MaxValueValidator(100, message="Attendance is at most 100%%.")],
+        help_text="Take-home needs at least this share of sessions taken over the recent weeks.",
+    )
+    take_home_recent_weeks = models.PositiveSmallIntegerField(
+        "recent weeks for take-home",
+        default=4,
+        help_text="The weeks over which attendance, adverse events, sedation withholds and "
+        "re-titration are looked at.",
+    )
+    take_home_tox_screens = models.PositiveSmallIntegerField(
+        "tox screens clear of street heroin for take-home",
+        default=3,
+        help_text="Take-home needs this many latest tox screens, none with a street-heroin marker.",
+    )
+    take_home_max_per_week = models.PositiveSmallIntegerField(
+        "most take-home doses a week",
+        default=7,
+        help_text="No service user may be prescribed more take-home doses in a week.",
+    )
     reason = models.TextField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -265,6 +302,17 @@ class ClinicPolicy(models.Model):
                 ),
             ),
             models.CheckConstraint(
+                condition=Q(take_home_adherence_percent__lte=100)
+                & Q(take_home_recent_weeks__gt=0)
+                & Q(take_home_tox_screens__gt=0)
+                & Q(take_home_max_per_week__gt=0),
+                name="policy_take_home_values",
+                violation_error_message=(
+                    "Take-home attendance is at most 100%; the recent weeks, the tox screens "
+                    "and the weekly maximum are at least 1."
+                ),
+            ),
+            models.CheckConstraint(
                 condition=Q(breath_caution_threshold__isnull=True)
                 | Q(breath_withhold_threshold__isnull=True)
                 | Q(breath_caution_threshold__lte=F("breath_withhold_threshold")),
@@ -281,6 +329,31 @@ class ClinicPolicy(models.Model):
 
     def __str__(self):
         return f"{self.clinic} policy from {self.effective_from:%Y-%m-%d %H:%M}"
+
+    def take_home_terms(self) -> list[tuple[str, str, str]]:
+        """Each take-home criterion as the policy page reads it: what it asks, with
+        its number, and its level."""
+        weeks = self.take_home_recent_weeks
+        recent = "1 week" if weeks == 1 else f"{weeks} weeks"
+        asks = {
+            TakeHomeCriterion.MAINTENANCE: f"At least {self.take_home_maintenance_weeks} "
+            "weeks in maintenance",
+            TakeHomeCriterion.ADHERENCE: f"At least {self.take_home_adherence_percent}% of "
+            f"sessions taken over {recent}",
+            TakeHomeCriterion.CLEAN_TOX: f"No street-heroin marker in the last "
+            f"{self.take_home_tox_screens} tox screens",
+            TakeHomeCriterion.NO_ADVERSE_EVENT: (
+                f"No adverse event or sedation withhold in {recent}"
+            ),
+            TakeHomeCriterion.NO_RETITRATION: f"No re-titration in {recent}",
+            TakeHomeCriterion.WEEKLY_MAXIMUM: f"At most {self.take_home_max_per_week} "
+            "take-home doses a week",
+        }
+        levels = self.take_home_levels
+        return [
+            (criterion.value, asks[criterion], levels.get(criterion.value, "required"))
+            for criterion in TakeHomeCriterion
+        ]
 
     @property
     def breath_thresholds_set(self) -> bool:

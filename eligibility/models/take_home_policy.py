@@ -1,0 +1,38 @@
+"""The clinic's take-home criteria: what a service user must show before a prescriber
+may prescribe doses to take away. Each is required, advisory or off in the policy,
+like the eligibility checklist; the numbers they use are policy values too."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from .pathway import Level
+
+
+class TakeHomeCriterion(models.TextChoices):
+    """docs/domain.md's take-home criteria, in the order the form shows them."""
+
+    MAINTENANCE = "maintenance", "Weeks in maintenance"
+    ADHERENCE = "adherence", "Attendance over the recent weeks"
+    CLEAN_TOX = "clean_tox", "No street-heroin marker in the last tox screens"
+    NO_ADVERSE_EVENT = "no_adverse_event", "No adverse event or sedation withhold recently"
+    NO_RETITRATION = "no_retitration", "No re-titration recently"
+    WEEKLY_MAXIMUM = "weekly_maximum", "Take-home doses within the weekly maximum"
+
+
+def default_take_home_levels() -> dict[str, str]:
+    """Every criterion required: a clinic relaxes one only by a stated policy change."""
+    return dict.fromkeys(TakeHomeCriterion.values, Level.REQUIRED.value)
+
+
+def validate_take_home_levels(value) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError("The take-home criteria must map each criterion to a level.")
+    unknown = sorted(set(value) - set(TakeHomeCriterion.values))
+    if unknown:
+        raise ValidationError(f"Unknown take-home criteria: {', '.join(unknown)}.")
+    wrong = sorted(code for code, level in value.items() if level not in Level.values)
+    if wrong:
+        raise ValidationError(
+            f"Set each take-home criterion to required, advisory or off "
+            f"(check: {', '.join(wrong)})."
+        )
