@@ -6,14 +6,16 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring records, dashboards and scheduled work"
 
     def ready(self):
-        from dosing import review_evidence
+        from dosing import review_evidence, take_home_criteria
         from eligibility.panels import register
 
+        from .selectors import latest_tox_screens
         from .selectors import review_evidence as monitoring_evidence
         from .views import monitoring_panel
 
         register(monitoring_panel)
         review_evidence.register(monitoring_evidence)
+        take_home_criteria.register_tox_reader(latest_tox_screens)
 
         from eligibility.pathway import (
             places_may_have_freed,

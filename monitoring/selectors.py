@@ -157,3 +157,17 @@ def review_evidence(
             ).order_by("day")
         ),
     }
+
+
+def latest_tox_screens(
+    *, service_user: "ServiceUser", count: int, at: dt.datetime
+) -> list[tuple[dt.date, bool]]:
+    """The latest `count` tox screens sampled by `at`'s clinic day, newest first, each
+    as its sample date and whether a street-heroin marker was found: the take-home
+    criterion's evidence (dosing.take_home_criteria). Served by tox_by_person_idx."""
+    day = service_user.clinic.clinic_day_of(at)
+    return list(
+        ToxScreen.objects.filter(service_user=service_user, sample_date__lte=day)
+        .order_by("-sample_date", "-pk")
+        .values_list("sample_date", "street_heroin")[:count]
+    )

@@ -34,6 +34,7 @@ EXPECTED = {
     ("api-outcomes", "get"): ("manager",),
     ("api-workload", "get"): ("manager",),
     ("fhir-medication-administration", "get"): READERS,
+    ("api-take-home-eligibility", "get"): READERS,
     ("clinic-list", "get"): READERS,
     # Only an installation administrator, on no clinic's staff and so not a principal
     # here, opens a clinic (tests/eligibility/test_clinics.py); everyone here is refused.
@@ -125,8 +126,15 @@ def test_every_route_and_method_has_a_row():
     assert set(EXPECTED) - found == set(), "these rows name no route"
 
 
-def _call(client, method, path, records):
-    params = {"patient": records["person"].pk} if "fhir" in path else {}
+# The routes that name a service user in the query, not the path: the parameter.
+PERSON_PARAM = {
+    "fhir-medication-administration": "patient",
+    "api-take-home-eligibility": "service_user",
+}
+
+
+def _call(client, name, method, path, records):
+    params = {PERSON_PARAM[name]: records["person"].pk} if name in PERSON_PARAM else {}
     if method == "get":
         return client.get(path, params)
     return getattr(client, method)(path, data={}, content_type="application/json")
@@ -141,16 +149,16 @@ REFUSED = {401, 403, 404, 405}
 def test_the_authorization_matrix(cast, records, name, method, route):
     allowed = EXPECTED[name, method]
     path = path_for(name, route, records)
-    names_a_record = "(?P<pk>" in route
+    names_a_record = "(?P<pk>" in route or name in PERSON_PARAM
     # Refusals first, so that an allowed POST that succeeds changes nothing for them.
     for who in sorted(PRINCIPALS, key=lambda p: (p or "") in allowed):
-        response = _call(client_for(cast, who, records), method, path, records)
+        response = _call(client_for(cast, who, records), name, method, path, records)
         cell = f"{method.upper()} {path} as {who}: {response.status_code}"
         assert response.status_code < 500, cell
         if who is None:
             assert response.status_code in (401, 403), cell
         elif who == "nurse_b":
-            if names_a_record or "fhir" in path:
+            if names_a_record:
                 # Refused either way: for want of the role, or as if absent.
                 expected = {404} if "nurse" in allowed else {403, 404}
                 assert response.status_code in expected, cell

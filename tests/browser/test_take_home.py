@@ -1,0 +1,93 @@
+"""Take-home in Chromium (issue 19.1): a manager sets the take-home criteria as a new
+policy version, after a refusal that keeps what was typed; a prescriber opens a
+service user's take-home page and reads each criterion met or not with its evidence.
+The same through Django's test client and the API is in
+tests/eligibility/test_take_home_policy.py."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from playwright.sync_api import expect
+
+from eligibility.models import Status
+from eligibility.selectors import policy_in_force
+from tests.browser.navigation import log_in, nav_click
+from tests.browser.page_parts import error_beside, field, told
+from tests.factories import make_service_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LONDON = ZoneInfo("Europe/London")
+NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=LONDON)  # a Monday, in GMT
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=True) as traveller:
+        yield traveller
+
+
+def test_a_manager_sets_the_take_home_criteria_after_a_refusal(clock, page, live_server, cast):
+    log_in(page, live_server, cast.manager.username)
+    nav_click(page, "Clinic policy")
+    page.get_by_role("link", name="Take-home criteria").click()
+    expect(page.get_by_role("heading", name="Take-home criteria: Clinic A")).to_be_visible()
+    expect(field(page, "Sessions taken (%), at least")).to_have_value("90")
+    expect(field(page, "Weeks in maintenance")).to_have_value("required")
+
+    typed = {
+        "Reason": "Take-home from the spring",
+        "Weeks in maintenance, at least": "8",
+        "Sessions taken (%), at least": "101",
+    }
+    for label, value in typed.items():
+        field(page, label).fill(value)
+    field(page, "No street-heroin marker in the last tox screens").select_option("advisory")
+    page.get_by_role("button", name="Save the criteria").click()
+
+    expect(error_beside(page, "take_home_adherence_percent")).to_contain_text("at most 100")
+    for label, value in typed.items():
+        expect(field(page, label)).to_have_value(value)
+    expect(field(page, "No street-heroin marker in the last tox screens")).to_have_value("advisory")
+
+    field(page, "Sessions taken (%), at least").fill("85")
+    page.get_by_role("button", name="Save the criteria").click()
+    expect(told(page, "The take-home criteria are changed")).to_be_visible()
+    in_force = page.locator('[data-testid="in-force"]').locator("xpath=ancestor::div[1]/..")
+    expect(in_force.locator('[data-criterion="adherence"]')).to_have_text(
+        "At least 85% of sessions taken over 4 weeks: required"
+    )
+    expect(in_force.locator('[data-criterion="clean_tox"]')).to_have_text(
+        "No street-heroin marker in the last 3 tox screens: advisory"
+    )
+    policy = policy_in_force(clinic=cast.clinic_a)
+    assert (policy.take_home_maintenance_weeks, policy.take_home_adherence_percent) == (8, 85)
+
+
+def test_a_prescriber_reads_each_criterion_with_its_evidence(clock, page, live_server, cast):
+    person = make_service_user(
+        cast.clinic_a,
+        Status.MAINTENANCE,
+        by=cast.prescriber,
+        now=NOW - dt.timedelta(weeks=3),
+        given_name="Robin",
+        family_name="Hart",
+    )
+    log_in(page, live_server, cast.prescriber.username)
+    page.goto(f"{live_server.url}/service-users/{person.pk}/")
+    page.get_by_role("link", name="Take-home").click()
+    expect(page.get_by_role("heading", name="Take-home: Robin Hart")).to_be_visible()
+    expect(page.get_by_test_id("take-home-verdict")).to_contain_text(
+        "Not eligible: at least 12 weeks in maintenance"
+    )
+    row = page.locator('[data-criterion="maintenance"]')
+    expect(row).to_contain_text("Not met")
+    expect(row).to_contain_text("In maintenance since 9 Feb 2026: 3 weeks (12 needed).")
+    expect(page.locator('[data-criterion="clean_tox"]')).to_contain_text(
+        "3 tox screens needed; recorded, none."
+    )
+    calm = page.locator('[data-criterion="no_adverse_event"]')
+    expect(calm).to_contain_text("Met")
+    expect(calm).to_contain_text("No adverse event or sedation withhold in the last 4 weeks.")
