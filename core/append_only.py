@@ -51,6 +51,7 @@ APPEND_ONLY = [
     "dosing.PrescriptionSlotDose",
     "dosing.PrescriptionCancellation",
     "dosing.MethadonePrescription",
+    "dosing.TakeHomePrescription",
     "dosing.Review",
     "dosing.ServiceClosure",
     "dosing.HistoricalReducingPlan",

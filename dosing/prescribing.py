@@ -4,11 +4,10 @@ Every write here checks the product's hard stops first."""
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Manager, Max, Model, QuerySet
 from django.utils import timezone
 
 from core.audit import audited
@@ -30,13 +29,14 @@ from .models import (
     ReducingPlan,
 )
 from .selectors import last_administered_session_dose, latest_prescription
+from .take_home import ClinicDay, check_clinic_version_with_take_home
+from .versions import create_version, next_version
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
     from eligibility.models import Clinic
 
-_Version = TypeVar("_Version", bound=Model)
 
 # Statuses in which a prescription may be issued, and the purpose it then has.
 PRESCRIBABLE = {
@@ -138,6 +138,13 @@ def prescription_issue(
             if max_daily_total_mg not in (None, "")
             else sum(doses.values()) + (topup or 0) * len(doses)
         )
+        check_clinic_version_with_take_home(
+            service_user=locked,
+            clinic=ClinicDay("new version", doses, topup, Decimal(daily_total)),
+            start=valid_from,
+            end=valid_to,
+            policy=policy,
+        )
         evidence = {}
         if purpose == Purpose.INDUCTION and documented_transfer:
             evidence = limits.transfer_evidence(
@@ -166,8 +173,8 @@ def prescription_issue(
                 field="clinical_reason",
             )
 
-        version = _next_version(locked.prescriptions)
-        prescription = _create_version(
+        version = next_version(locked.prescriptions)
+        prescription = create_version(
             Prescription,
             service_user=locked,
             version=version,
@@ -240,24 +247,6 @@ def _lock_prescribable(service_user: ServiceUser) -> ServiceUser:
     return locked
 
 
-def _next_version(versions: "QuerySet[Any] | Manager[Any]") -> int:
-    return (versions.aggregate(v=Max("version"))["v"] or 0) + 1
-
-
-def _create_version(model: type[_Version], **fields: Any) -> _Version:
-    """Insert a version; the unique (service user, version) constraint turns a race
-    between two prescribers into a clear 409 rather than two versions."""
-    try:
-        with transaction.atomic():
-            return model.objects.create(**fields)  # type: ignore[attr-defined, no-any-return]
-    except IntegrityError as error:
-        raise Conflict(
-            "Another prescription for this person was just issued. Reload and "
-            "check it before issuing another.",
-            code="prescription_race",
-        ) from error
-
-
 def methadone_prescribe(
     *,
     service_user: ServiceUser,
@@ -290,10 +279,10 @@ def methadone_prescribe(
                 code="pharmacy_inactive",
                 field="pharmacy",
             )
-        return _create_version(
+        return create_version(
             MethadonePrescription,
             service_user=locked,
-            version=_next_version(locked.methadone_prescriptions),
+            version=next_version(locked.methadone_prescriptions),
             nightly_dose_mg=dose,
             pharmacy=pharmacy,
             valid_from=valid_from,

@@ -1,18 +1,23 @@
 """API for take-home doses: ``GET take-home/eligibility/?service_user=ID`` answers the
-clinic's criteria for one service user, each met or not with its evidence."""
+clinic's criteria for one service user, each met or not with its evidence;
+``take-home/prescriptions/`` lists the versions and issues the next (prescribers)."""
 
 from dataclasses import asdict
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
-from core.api import requires
+from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin, requires
 from core.errors import RuleViolation, whole_number
 from eligibility.access import What, access_record
-from eligibility.selectors import service_user_in_scope
+from eligibility.selectors import service_user_in_scope, service_users_for_staff
 
+from .missed import settle_service_user
+from .models import WEEKDAYS, TakeHomePrescription, TakeHomeRoute
+from .take_home import take_home_prescribe
 from .take_home_criteria import take_home_eligibility
 
 
@@ -74,6 +79,8 @@ def take_home_eligibility_api(request):
         request, "doses_per_week", "Give the doses a week as a whole number from 1.", required=False
     )
     service_user = service_user_in_scope(request.user, pk=pk)
+    settle_service_user(service_user.pk, now=timezone.now())  # today's status
+    service_user.refresh_from_db()
     access_record(request, What.TAKE_HOME, service_user=service_user)
     answer = take_home_eligibility(service_user=service_user, doses_per_week=per_week)
     return Response(
@@ -86,3 +93,96 @@ def take_home_eligibility_api(request):
             "criteria": [asdict(c) for c in answer.criteria],
         }
     )
+
+
+class TakeHomePrescriptionSerializer(serializers.ModelSerializer):
+    doses_per_week = serializers.IntegerField(read_only=True)
+    slot_codes = serializers.ListField(child=serializers.CharField())
+    weekdays = serializers.ListField(child=serializers.ChoiceField(choices=WEEKDAYS))
+    criteria = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="The criteria as answered when it was written: code, level, met, evidence.",
+    )
+
+    class Meta:
+        model = TakeHomePrescription
+        fields = [
+            "id",
+            "service_user",
+            "version",
+            "drug",
+            "route",
+            "dose_mg",
+            "slot_codes",
+            "weekdays",
+            "doses_per_week",
+            "valid_from",
+            "valid_to",
+            "prescriber",
+            "reason",
+            "policy",
+            "criteria",
+            "criteria_reason",
+            "issued_at",
+        ]
+        read_only_fields = fields
+
+
+class TakeHomePrescribeSerializer(StrictFieldsMixin, serializers.Serializer):
+    service_user = serializers.IntegerField()
+    route = serializers.ChoiceField(choices=TakeHomeRoute.choices)
+    dose_mg = serializers.CharField(help_text="Each take-home dose, in mg.")
+    slot_codes = serializers.ListField(
+        child=serializers.CharField(max_length=12),
+        max_length=12,
+        help_text='The clinic\'s slots taken at home, e.g. ["PM"].',
+    )
+    weekdays = serializers.ListField(
+        child=serializers.ChoiceField(choices=WEEKDAYS), max_length=7, help_text="mon ... sun"
+    )
+    valid_from = serializers.DateField(help_text="The first clinic day, today or later.")
+    valid_to = serializers.DateField(help_text="The last clinic day; at most 12 weeks on.")
+    reason = serializers.CharField()
+    criteria_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Needed when a criterion the clinic made advisory is not met.",
+    )
+
+
+class TakeHomePrescriptionViewSet(
+    ActsThroughServices,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Take-home prescriptions, versioned. Prescribers issue a new version; nobody
+    edits one."""
+
+    serializer_class = TakeHomePrescriptionSerializer
+    queryset = TakeHomePrescription.objects.none()  # for the schema; get_queryset scopes
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": "dosing.view_prescription",
+        "retrieve": "dosing.view_prescription",
+        "create": "dosing.prescribe",
+    }
+    filterset_fields = ["service_user"]
+
+    def get_queryset(self):
+        return TakeHomePrescription.objects.filter(
+            service_user__in=service_users_for_staff(self.request.user)
+        ).order_by("service_user", "-valid_from", "-version")
+
+    @extend_schema(
+        request=TakeHomePrescribeSerializer, responses={201: TakeHomePrescriptionSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        def issue(fields):
+            # Another clinic's service user is a 404, as if it did not exist.
+            service_user = service_user_in_scope(request.user, pk=fields.pop("service_user"))
+            return take_home_prescribe(service_user=service_user, prescriber=request.user, **fields)
+
+        return self.act(TakeHomePrescribeSerializer, issue, created=True)

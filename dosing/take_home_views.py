@@ -1,24 +1,87 @@
 """The take-home page of a service user: whether they meet the clinic's criteria,
-each with its evidence. Thin: scope, call, render."""
+each with its evidence, and the take-home prescription's versions; and the form a
+prescriber writes the next version on. Thin: scope, call, render."""
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
 
+from core.forms import Done, form_page
 from eligibility.access import What, access_record
-from eligibility.selectors import service_user_in_scope
+from eligibility.selectors import policy_in_force, service_user_in_scope
 
+from .missed import settle_service_user
+from .selectors import prescription_in_force
+from .take_home import take_home_barrier, take_home_prescribe, take_home_versions
 from .take_home_criteria import take_home_eligibility
+from .take_home_forms import TakeHomePrescriptionForm
+
+
+def _service_user(request, pk, permission: str, refusal: str):
+    """Another clinic's service user is a 404; then the role is checked (403). Their
+    missed sessions are settled first, so that the status read is today's."""
+    service_user = service_user_in_scope(request.user, pk=pk)
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(refusal)
+    settle_service_user(service_user.pk, now=timezone.now())
+    service_user.refresh_from_db()
+    return service_user
 
 
 def take_home(request, pk):
-    service_user = service_user_in_scope(request.user, pk=pk)
-    if not request.user.has_perm("dosing.view_prescription"):
-        raise PermissionDenied("Only clinical staff see take-home.")
+    service_user = _service_user(
+        request, pk, "dosing.view_prescription", "Only clinical staff see take-home."
+    )
     access_record(request, What.TAKE_HOME, service_user=service_user)
     return render(
         request,
         "dosing/take_home.html",
         {
+            "service_user": service_user,
+            "eligibility": take_home_eligibility(service_user=service_user),
+            "versions": take_home_versions(service_user=service_user),
+            "can_prescribe": request.user.has_perm("dosing.prescribe"),
+        },
+    )
+
+
+def take_home_prescription_new(request, pk):
+    service_user = _service_user(
+        request, pk, "dosing.prescribe", "Only prescribers write take-home prescriptions."
+    )
+    barrier = take_home_barrier(service_user)
+    if not barrier and prescription_in_force(service_user=service_user) is None:
+        barrier = (
+            f"{service_user.display_name} has no clinic prescription in force: take-home "
+            "doses are part of it. Prescribe that first."
+        )
+    if barrier:
+        # Refused whatever was typed: the page says why and offers no form.
+        return render(
+            request,
+            "dosing/take_home_not_now.html",
+            {"service_user": service_user, "barrier": barrier},
+            status=400 if request.method == "POST" else 200,
+        )
+    slots = [slot.code for slot in policy_in_force(clinic=service_user.clinic).slots.all()]
+    today = service_user.clinic.clinic_day_of(timezone.now())
+    form = TakeHomePrescriptionForm(request.POST or None, slot_codes=slots, today=today)
+
+    def save(data):
+        issued = take_home_prescribe(service_user=service_user, prescriber=request.user, **data)
+        return Done(
+            reverse("take-home", args=[service_user.pk]),
+            f"Take-home version {issued.version} is prescribed: {issued.doses_per_week} doses "
+            f"a week from {issued.valid_from:%-d %b %Y} to {issued.valid_to:%-d %b %Y}.",
+        )
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        template="dosing/take_home_form.html",
+        context={
             "service_user": service_user,
             "eligibility": take_home_eligibility(service_user=service_user),
         },

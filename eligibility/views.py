@@ -135,16 +135,7 @@ def policy_new(request):
     form = PolicyForm(request.POST or None, current=current)
 
     def save(data):
-        now = timezone.now()  # one instant for the start and the check against it
-        policy = policy_issue(
-            clinic=request.clinic,
-            issued_by=request.user,
-            effective_from=_starts(data["effective_from"], request.clinic, now),
-            reason=data["reason"],
-            slots=form.slots(),
-            now=now,
-            **form.values(),
-        )
+        policy = _issue_version(request, data, slots=form.slots(), **form.values())
         starts = timezone.localtime(policy.effective_from, request.clinic.zone)
         return Done("clinic-policy", f"The new policy applies from {starts:%d %b %Y %H:%M}.")
 
@@ -159,15 +150,7 @@ def eligibility_checklist(request):
     form = ChecklistForm(request.POST or None, levels=current.eligibility_levels)
 
     def save(data):
-        now = timezone.now()  # one instant for the start and the check against it
-        policy_issue(
-            clinic=request.clinic,
-            issued_by=request.user,
-            effective_from=_starts(data["effective_from"], request.clinic, now),
-            reason=data["reason"],
-            eligibility_levels=form.levels(),
-            now=now,
-        )
+        _issue_version(request, data, eligibility_levels=form.levels())
         return Done("clinic-policy", "The eligibility checklist is changed from the time given.")
 
     return form_page(request, form, save=save, template="eligibility/checklist_form.html")
@@ -183,15 +166,7 @@ def take_home_criteria(request):
     )
 
     def save(data):
-        now = timezone.now()  # one instant for the start and the check against it
-        policy_issue(
-            clinic=request.clinic,
-            issued_by=request.user,
-            effective_from=_starts(data["effective_from"], request.clinic, now),
-            reason=data["reason"],
-            now=now,
-            **form.values(),
-        )
+        _issue_version(request, data, **form.values())
         return Done("clinic-policy", "The take-home criteria are changed from the time given.")
 
     return form_page(request, form, save=save, template="eligibility/take_home_criteria_form.html")
@@ -201,6 +176,19 @@ def take_home_criteria(request):
 # minutes is that offer, taken while the form was filled in: it means now. Anything
 # earlier goes to the service, which refuses a version starting in the past.
 OFFERED_FOR = dt.timedelta(minutes=15)
+
+
+def _issue_version(request, data: dict, **values):
+    """A new version of the clinic's policy from the form's start, with its reason."""
+    now = timezone.now()  # one instant for the start and the check against it
+    return policy_issue(
+        clinic=request.clinic,
+        issued_by=request.user,
+        effective_from=_starts(data["effective_from"], request.clinic, now),
+        reason=data["reason"],
+        now=now,
+        **values,
+    )
 
 
 def _starts(typed: dt.datetime, clinic, now: dt.datetime) -> dt.datetime:

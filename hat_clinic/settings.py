@@ -301,7 +301,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # One name for a choice set used by fields of different names (route, routes).
     "ENUM_NAME_OVERRIDES": {
+        # Two "route" fields: an injection's, and a take-home dose's (by mouth too).
         "RouteEnum": "dosing.models.Route",
+        "TakeHomeRouteEnum": "dosing.models.TakeHomeRoute",
         # Two "decision" fields: a review's outcome and a referral's.
         "ReviewDecisionEnum": "dosing.models.ReviewDecision",
         "ReferralDecisionEnum": "eligibility.models.ReferralDecision",

@@ -42,6 +42,11 @@ router.register("clinics", eligibility_api.ClinicViewSet, basename="clinic")
 router.register("service-users", eligibility_api.ServiceUserViewSet, basename="service-user")
 router.register("prescriptions", dosing_api.PrescriptionViewSet, basename="prescription")
 router.register("reviews", dosing_api.ReviewViewSet, basename="review")
+router.register(
+    "take-home/prescriptions",
+    take_home_api.TakeHomePrescriptionViewSet,
+    basename="take-home-prescription",
+)
 router.register("dose-sessions", room_api.DoseSessionViewSet, basename="dose-session")
 router.register("referrals", pathway_api.ReferralViewSet, basename="referral")
 router.register(
@@ -111,6 +116,11 @@ urlpatterns = [
         "service-users/<int:pk>/take-home/",
         take_home_views.take_home,
         name="take-home",
+    ),
+    path(
+        "service-users/<int:pk>/take-home/prescribe/",
+        take_home_views.take_home_prescription_new,
+        name="take-home-prescription-new",
     ),
     path(
         "service-users/<int:pk>/prescriptions/",

@@ -55,6 +55,7 @@ from .sessions import (
     MissedScan,
     SessionStatus,
 )
+from .take_home import WEEKDAYS, TakeHomePrescription, TakeHomeRoute
 
 __all__ = [
     "AMENDABLE_LABELS",
@@ -71,6 +72,7 @@ __all__ = [
     "SITES_FOR_ROUTE",
     "TAKEN_STATUSES",
     "TITRATION_MAX_RISE",
+    "WEEKDAYS",
     "Administration",
     "Amendment",
     "Assessment",
@@ -99,6 +101,8 @@ __all__ = [
     "SessionStatus",
     "Site",
     "Suspension",
+    "TakeHomePrescription",
+    "TakeHomeRoute",
     "WithholdReason",
     "WitnessFailure",
 ]

@@ -40,17 +40,23 @@ def default_eligibility_levels() -> dict[str, str]:
     return levels
 
 
-def validate_eligibility_levels(value) -> None:
+def check_levels(value, criteria: type[models.TextChoices], what: str) -> None:
+    """A policy's map of criteria to levels: known criteria, each required, advisory
+    or off. ``what`` names the list in the refusal ("eligibility", "take-home")."""
     if not isinstance(value, dict):
-        raise ValidationError("The eligibility checklist must map each criterion to a level.")
-    unknown = sorted(set(value) - set(Criterion.values))
+        raise ValidationError(f"The {what} criteria must map each criterion to a level.")
+    unknown = sorted(set(value) - set(criteria.values))
     if unknown:
-        raise ValidationError(f"Unknown eligibility criteria: {', '.join(unknown)}.")
+        raise ValidationError(f"Unknown {what} criteria: {', '.join(unknown)}.")
     wrong = sorted(code for code, level in value.items() if level not in Level.values)
     if wrong:
         raise ValidationError(
-            f"Set each criterion to required, advisory or off (check: {', '.join(wrong)})."
+            f"Set each {what} criterion to required, advisory or off (check: {', '.join(wrong)})."
         )
+
+
+def validate_eligibility_levels(value) -> None:
+    check_levels(value, Criterion, "eligibility")
 
 
 class ReferralDecision(models.TextChoices):

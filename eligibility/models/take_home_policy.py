@@ -2,10 +2,9 @@
 may prescribe doses to take away. Each is required, advisory or off in the policy,
 like the eligibility checklist; the numbers they use are policy values too."""
 
-from django.core.exceptions import ValidationError
 from django.db import models
 
-from .pathway import Level
+from .pathway import Level, check_levels
 
 
 class TakeHomeCriterion(models.TextChoices):
@@ -25,14 +24,4 @@ def default_take_home_levels() -> dict[str, str]:
 
 
 def validate_take_home_levels(value) -> None:
-    if not isinstance(value, dict):
-        raise ValidationError("The take-home criteria must map each criterion to a level.")
-    unknown = sorted(set(value) - set(TakeHomeCriterion.values))
-    if unknown:
-        raise ValidationError(f"Unknown take-home criteria: {', '.join(unknown)}.")
-    wrong = sorted(code for code, level in value.items() if level not in Level.values)
-    if wrong:
-        raise ValidationError(
-            f"Set each take-home criterion to required, advisory or off "
-            f"(check: {', '.join(wrong)})."
-        )
+    check_levels(value, TakeHomeCriterion, "take-home")

@@ -1,8 +1,10 @@
-"""Take-home in Chromium (issue 19.1): a manager sets the take-home criteria as a new
-policy version, after a refusal that keeps what was typed; a prescriber opens a
-service user's take-home page and reads each criterion met or not with its evidence.
+"""Take-home in Chromium (issues 19.1 and 19.2): a manager sets the take-home criteria
+as a new policy version, after a refusal that keeps what was typed; a prescriber
+opens a service user's take-home page and reads each criterion met or not with its
+evidence, and prescribes take-home after a refusal of more doses than the clinic
+allows a week.
 The same through Django's test client and the API is in
-tests/eligibility/test_take_home_policy.py."""
+tests/eligibility/test_take_home_policy.py and tests/dosing/test_take_home_prescription.py."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo
@@ -15,6 +17,7 @@ from eligibility.models import Status
 from eligibility.selectors import policy_in_force
 from tests.browser.navigation import log_in, nav_click
 from tests.browser.page_parts import error_beside, field, told
+from tests.dosing.take_home_setup import AT, stable
 from tests.factories import make_service_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -91,3 +94,41 @@ def test_a_prescriber_reads_each_criterion_with_its_evidence(clock, page, live_s
     calm = page.locator('[data-criterion="no_adverse_event"]')
     expect(calm).to_contain_text("Met")
     expect(calm).to_contain_text("No adverse event or sedation withhold in the last 4 weeks.")
+
+
+def test_a_prescriber_prescribes_take_home_after_a_refusal(page, live_server, cast):
+    person = stable(cast)
+    with time_machine.travel(AT, tick=True):
+        log_in(page, live_server, cast.prescriber.username)
+        page.goto(f"{live_server.url}/service-users/{person.pk}/take-home/")
+        expect(page.get_by_test_id("take-home-verdict")).to_have_text(
+            "Eligible: every criterion the clinic requires is met."
+        )
+        page.get_by_role("link", name="Prescribe take-home").click()
+        expect(page.get_by_role("heading", name="Prescribe take-home: Jamie Test")).to_be_visible()
+        field(page, "Route").select_option("oral")
+        field(page, "Each dose (mg)").fill("60")
+        for box in ("AM", "PM", "Mon", "Tue", "Wed", "Thu"):
+            page.get_by_role("checkbox", name=box, exact=True).check()
+        for box in ("Fri", "Sat", "Sun"):
+            page.get_by_role("checkbox", name=box, exact=True).uncheck()
+        field(page, "Last day").fill("2026-12-24")
+        field(page, "Reason").fill("Stable; works away Monday to Thursday")
+        page.get_by_role("button", name="Prescribe").click()
+
+        expect(error_beside(page, "weekdays")).to_contain_text(
+            "8 take-home doses in a week; at most 7."
+        )
+        expect(page.get_by_role("checkbox", name="Thu", exact=True)).to_be_checked()
+        expect(page.get_by_role("checkbox", name="Sat", exact=True)).not_to_be_checked()
+        expect(field(page, "Each dose (mg)")).to_have_value("60")
+        expect(field(page, "Last day")).to_have_value("2026-12-24")
+        expect(field(page, "Reason")).to_have_value("Stable; works away Monday to Thursday")
+
+        page.get_by_role("checkbox", name="AM", exact=True).uncheck()
+        page.get_by_role("button", name="Prescribe").click()
+        expect(told(page, "Take-home version 1 is prescribed")).to_contain_text(
+            "4 doses a week from 26 Nov 2026 to 24 Dec 2026."
+        )
+        expect(page.locator('[data-version="1"]')).to_contain_text("60 mg, by mouth (tablets)")
+        expect(page.locator('[data-version="1"]')).to_contain_text("PM; Mon, Tue, Wed, Thu")

@@ -17,8 +17,10 @@ from dosing.models import DoseSession, Pharmacy, RegisterEntry, RegisterSection
 from dosing.prescribing import methadone_prescribe, pharmacy_add
 from dosing.register import register_receive, register_section_add
 from dosing.reviews import review_record
+from dosing.take_home import take_home_prescribe
 from eligibility.access import access_record
-from eligibility.models import AccessLog
+from eligibility.models import AccessLog, TakeHomeCriterion
+from eligibility.services import policy_issue
 from monitoring.records import methadone_collection_record, tox_screen_record
 from tests.dosing.room_setup import give_dose
 from tests.eligibility.pathway_setup import assess, refer
@@ -103,6 +105,27 @@ def make_records(cast) -> dict:
         recorded_by=cast.prescriber,
         now=NOW,
     )
+    # Take-home for the person, the clinic having switched its criteria off for it.
+    policy_issue(
+        clinic=cast.clinic_a,
+        issued_by=cast.manager,
+        effective_from=NOW - dt.timedelta(hours=1),
+        now=NOW - dt.timedelta(hours=2),
+        reason="Take-home without criteria",
+        take_home_levels=dict.fromkeys(TakeHomeCriterion.values, "off"),
+    )
+    take_home = take_home_prescribe(
+        service_user=person,
+        prescriber=cast.prescriber,
+        route="iv",
+        dose_mg="60",
+        slot_codes=["PM"],
+        weekdays=["sat", "sun"],
+        valid_from=MON + dt.timedelta(days=1),
+        valid_to=MON + dt.timedelta(days=28),
+        reason="Weekends at home",
+        now=NOW,
+    )
     pharmacy = pharmacy_add(clinic=cast.clinic_a, name="High St Pharmacy", address="1 High St")
     methadone = methadone_prescribe(
         service_user=person,
@@ -159,6 +182,7 @@ def make_records(cast) -> dict:
         "staff": colleague.memberships.get().pk,
         "policy": cast.clinic_a.policies.first().pk,
         "pharmacy": pk_of(Pharmacy.objects.filter(clinic=cast.clinic_a).first(), "pharmacy"),
+        "take-home-prescription": take_home.pk,
     }
     return {"key": key, "person": person, "ids": ids}
 

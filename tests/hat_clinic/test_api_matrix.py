@@ -35,6 +35,9 @@ EXPECTED = {
     ("api-workload", "get"): ("manager",),
     ("fhir-medication-administration", "get"): READERS,
     ("api-take-home-eligibility", "get"): READERS,
+    ("take-home-prescription-list", "get"): READERS,
+    ("take-home-prescription-list", "post"): ("prescriber",),
+    ("take-home-prescription-detail", "get"): READERS,
     ("clinic-list", "get"): READERS,
     # Only an installation administrator, on no clinic's staff and so not a principal
     # here, opens a clinic (tests/eligibility/test_clinics.py); everyone here is refused.

@@ -1,0 +1,88 @@
+"""Take-home doses: a service user's take-home prescription, versioned like the clinic
+prescription and never edited (docs/domain.md, "Take-home doses")."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from eligibility.models import ClinicPolicy, ServiceUser
+
+from .prescribing import DIAMORPHINE
+
+# The days of the week as the prescription and the API name them, Monday first (the
+# index is Python's date.weekday()).
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = dict(zip(WEEKDAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
+
+
+class TakeHomeRoute(models.TextChoices):
+    """How the service user takes the dose, which decides what is supplied: tablets
+    by mouth, or ampoules to inject."""
+
+    ORAL = "oral", "By mouth (tablets)"
+    IV = "iv", "Intravenous injection (ampoules)"
+    IM = "im", "Intramuscular injection (ampoules)"
+
+
+class TakeHomePrescription(models.Model):
+    """One version of a service user's take-home prescription: the dose to take away
+    for each of its slots on each of its days, from its first day to its last. A new
+    version supersedes the one before from its first day."""
+
+    service_user = models.ForeignKey(
+        ServiceUser, on_delete=models.PROTECT, related_name="take_home_prescriptions"
+    )
+    version = models.PositiveIntegerField()
+    drug = models.CharField(max_length=60, default=DIAMORPHINE, editable=False)
+    route = models.CharField(max_length=4, choices=TakeHomeRoute.choices)
+    dose_mg = models.DecimalField("dose (mg)", max_digits=7, decimal_places=2)
+    slot_codes = models.JSONField(help_text='The clinic\'s slots taken at home, e.g. ["PM"].')
+    weekdays = models.JSONField(help_text="The days, as mon, tue ... sun.")
+    valid_from = models.DateField("first day")
+    valid_to = models.DateField("last day")
+    prescriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    # The criteria as they were answered when it was written, and the written reason
+    # for any advisory one not met.
+    policy = models.ForeignKey(ClinicPolicy, on_delete=models.PROTECT, related_name="+")
+    criteria = models.JSONField()
+    criteria_reason = models.TextField(blank=True)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["service_user", "-valid_from", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_user", "version"], name="one_take_home_version_number"
+            ),
+            models.CheckConstraint(condition=Q(dose_mg__gt=0), name="take_home_dose_positive"),
+            models.CheckConstraint(
+                condition=Q(valid_to__gte=F("valid_from")), name="take_home_ends_after_it_starts"
+            ),
+        ]
+        indexes = [
+            # Serves take_home_in_force(): a person's latest version started by a day.
+            models.Index(
+                fields=["service_user", "valid_from", "version"], name="take_home_in_force_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Take-home v{self.version} for {self.service_user}"
+
+    @property
+    def doses_per_week(self) -> int:
+        return len(self.slot_codes) * len(self.weekdays)
+
+    @property
+    def days_label(self) -> str:
+        return (
+            "every day"
+            if len(self.weekdays) == 7
+            else ", ".join(WEEKDAY_NAMES[day] for day in self.weekdays)
+        )
+
+    def applies_on(self, day) -> bool:
+        return self.valid_from <= day <= self.valid_to and WEEKDAYS[day.weekday()] in self.weekdays

@@ -1,0 +1,44 @@
+"""The take-home prescription form. It only collects input: the service decides."""
+
+from django import forms
+
+from .models import WEEKDAYS, TakeHomeRoute
+from .models.take_home import WEEKDAY_NAMES
+
+TEXT = {"class": "form-control"}
+AREA = {"class": "form-control", "rows": 2}
+CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
+
+
+class TakeHomePrescriptionForm(forms.Form):
+    route = forms.ChoiceField(
+        choices=TakeHomeRoute.choices, widget=forms.Select(attrs={"class": "form-select"})
+    )
+    dose_mg = forms.CharField(
+        label="Each dose (mg)", widget=forms.TextInput(attrs={**TEXT, "inputmode": "decimal"})
+    )
+    slot_codes = forms.MultipleChoiceField(label="Slots taken at home", widget=CHECKS)
+    weekdays = forms.MultipleChoiceField(
+        label="Days", choices=list(WEEKDAY_NAMES.items()), widget=CHECKS
+    )
+    valid_from = forms.DateField(
+        label="First day", widget=forms.DateInput(attrs={**TEXT, "type": "date"}, format="%Y-%m-%d")
+    )
+    valid_to = forms.DateField(
+        label="Last day",
+        help_text="At most 12 weeks on: review, then write the next.",
+        widget=forms.DateInput(attrs={**TEXT, "type": "date"}, format="%Y-%m-%d"),
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs=AREA))
+    criteria_reason = forms.CharField(
+        label="Reason although an advisory criterion is not met",
+        required=False,
+        help_text="Needed only when a criterion the clinic made advisory is not met.",
+        widget=forms.Textarea(attrs=AREA),
+    )
+
+    def __init__(self, *args, slot_codes: list[str], today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slot_codes"].choices = [(code, code) for code in slot_codes]
+        self.fields["valid_from"].initial = today
+        self.fields["weekdays"].initial = list(WEEKDAYS)
