@@ -61,7 +61,7 @@ class ClinicSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Clinic
-        fields = ["id", "name", "address", "time_zone", "policy"]
+        fields = ["id", "name", "address", "phone", "time_zone", "policy"]
 
     @extend_schema_field(ClinicPolicySerializer(allow_null=True))
     def get_policy(self, clinic):
@@ -78,6 +78,7 @@ class ClinicOpenInput(StrictFieldsMixin, serializers.Serializer):
 
     name = serializers.CharField(max_length=120)
     address = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     time_zone = serializers.CharField(max_length=64, default="Europe/London")
     capacity = serializers.IntegerField(min_value=1, max_value=1000, default=15)
     manager_username = serializers.CharField(max_length=150)

@@ -35,6 +35,7 @@ def clinic_open(
     manager_username: str,
     opened_by: "User",
     address: str = "",
+    phone: str = "",
     manager_first_name: str = "",
     manager_last_name: str = "",
     manager_email: str = "",
@@ -76,6 +77,7 @@ def clinic_open(
         clinic = clinic_create(
             name=name,
             address=(address or "").strip(),
+            phone=(phone or "").strip(),
             time_zone=time_zone,
             created_by=opened_by,
             now=now,

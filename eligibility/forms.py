@@ -345,6 +345,12 @@ class ClinicOpenForm(forms.Form):
         max_length=Clinic._meta.get_field("address").max_length,
         widget=forms.Textarea(attrs=AREA),
     )
+    phone = forms.CharField(
+        required=False,
+        max_length=Clinic._meta.get_field("phone").max_length,
+        help_text="Printed on take-home labels.",
+        widget=forms.TextInput(attrs={**TEXT, "type": "tel"}),
+    )
     time_zone = forms.ChoiceField(
         label="Time zone",
         initial="Europe/London",

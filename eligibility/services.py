@@ -96,6 +96,7 @@ def clinic_create(
     created_by: "User | None" = None,
     time_zone: str = "Europe/London",
     address: str = "",
+    phone: str = "",
     now: dt.datetime | None = None,
     slots: Sequence[SlotSpec] = DEFAULT_SLOTS,
     reason: str = "Opening policy: the standard values",
@@ -105,7 +106,7 @@ def clinic_create(
     given) in force from now."""
     now = now or timezone.now()
     with transaction.atomic():
-        clinic = Clinic(name=name.strip(), time_zone=time_zone, address=address)
+        clinic = Clinic(name=name.strip(), time_zone=time_zone, address=address, phone=phone)
         audited(clinic, by=created_by, why="Clinic opened")
         clinic.full_clean()
         clinic.save()

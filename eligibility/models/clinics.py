@@ -30,6 +30,9 @@ DEFAULT_MAX_INJECTION_MG = Decimal("400")
 class Clinic(models.Model):
     name = models.CharField(max_length=120, unique=True)
     address = models.TextField(blank=True, max_length=500)
+    phone = models.CharField(
+        max_length=40, blank=True, help_text="Printed on take-home labels: the clinic's number."
+    )
     time_zone = models.CharField(
         max_length=64,
         default="Europe/London",
