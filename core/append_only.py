@@ -52,6 +52,8 @@ APPEND_ONLY = [
     "dosing.PrescriptionCancellation",
     "dosing.MethadonePrescription",
     "dosing.TakeHomePrescription",
+    "dosing.TakeHomeSupply",
+    "dosing.TakeHomeDose",
     "dosing.Review",
     "dosing.ServiceClosure",
     "dosing.HistoricalReducingPlan",

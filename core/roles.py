@@ -82,6 +82,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "dosing.observe",
         "dosing.witness_dose",
         "dosing.amend",
+        # Take-home doses handed over, witnessed.
+        "dosing.supply_take_home",
         # Suspension and return; the register's stock.
         "dosing.add_suspension",
         "dosing.change_suspension",

@@ -79,9 +79,31 @@ def missed_sessions_scan(
     to_settle = _lapsed(now, service_users).values("pk").union(due.values("service_user"), all=True)
     if not to_settle.exists():
         return None
+    for taken_home in _take_home_closes(due, now):
+        # A take-home dose is taken when its window closes: a late scan settles what
+        # closed before it first, as a scan on time would have (docs/domain.md).
+        _closed_windows_settle(taken_home, due.filter(closes_at__lte=taken_home))
     scan = _closed_windows_settle(now, due)
     lapses_apply(now=now, service_users=service_users)
     return scan
+
+
+def _take_home_closes(due: QuerySet, now: dt.datetime) -> list[dt.datetime]:
+    """When the take-home windows of the people with sessions to settle closed, after
+    the first of those sessions closed and by now, in time order: the instants a late
+    scan settles up to first. Served by session_person_idx."""
+    first = due.order_by("closes_at").values("closes_at")[:1]
+    return list(
+        DoseSession.objects.filter(
+            service_user__in=due.values("service_user"),
+            status=SessionStatus.TAKE_HOME,
+            closes_at__gt=Subquery(first),
+            closes_at__lt=now,
+        )
+        .order_by("closes_at")
+        .values_list("closes_at", flat=True)
+        .distinct()
+    )
 
 
 def _closed_windows_settle(now: dt.datetime, due: QuerySet) -> MissedScan | None:
@@ -190,13 +212,15 @@ def _raise_session_alerts(sessions: QuerySet, *, kind: AlertKind, cause: str, de
     )
 
 
-def _streak() -> QuerySet:
+def _streak(now: dt.datetime) -> QuerySet:
     """As a subquery of ServiceUser: the person's sessions not taken since the last
     one taken, their current streak. Excused sessions neither count nor break it. A
-    re-titration prescription restarts the count: only sessions whose window closes
-    after it count (ServiceUser.count_restarted_at)."""
+    take-home dose counts as taken once its window has closed (before now); one supplied
+    for later days breaks no streak before them. A re-titration prescription restarts the count:
+    only sessions whose window closes after it count (ServiceUser.count_restarted_at)."""
     last_taken = (
-        DoseSession.objects.filter(service_user=OuterRef(OuterRef("pk")), status__in=TAKEN_STATUSES)
+        DoseSession.objects.filter(service_user=OuterRef(OuterRef("pk")))
+        .filter(Q(status__in=TAKEN_STATUSES) | Q(status=SessionStatus.TAKE_HOME, closes_at__lt=now))
         .order_by("-opens_at")
         .values("opens_at")[:1]
     )
@@ -224,14 +248,14 @@ def consecutive_counts_apply(service_users: QuerySet, *, now: dt.datetime) -> No
     move those at the clinic's threshold to re-titration required, and raise the
     warning at 2 and the re-titration alert. Set-wise: the same queries for one
     person (a nurse withholding a dose) as for thousands (the scan)."""
-    count = _streak().order_by().values("service_user").annotate(n=Count("pk")).values("n")
+    count = _streak(now).order_by().values("service_user").annotate(n=Count("pk")).values("n")
     ServiceUser.objects.filter(pk__in=service_users.values("pk")).update(
         consecutive_not_taken=Coalesce(Subquery(count), 0)
     )
     counted = ServiceUser.objects.filter(pk__in=service_users.values("pk"))
     history_snapshot(counted, reason="Consecutive count of sessions not taken", when=now)
 
-    streak_start = Subquery(_streak().order_by("opens_at").values("pk")[:1])
+    streak_start = Subquery(_streak(now).order_by("opens_at").values("pk")[:1])
     in_streak = counted.filter(consecutive_not_taken__gt=0).annotate(
         streak_start=streak_start,
         warning_at=_latest_policy("missed_warning_threshold"),

@@ -411,6 +411,7 @@ def board_sessions(
         with_dose_in_force(
             DoseSession.objects.filter(clinic=clinic, clinic_day=day)
             .filter(Q(slot_code=slot_code) | added_open_now)
+            .exclude(status=SessionStatus.TAKE_HOME)  # supplied: not the room's today
             .select_related("service_user", "observation")
             .prefetch_related(
                 Prefetch("assessments", queryset=Assessment.objects.order_by("sequence")),

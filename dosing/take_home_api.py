@@ -1,6 +1,7 @@
 """API for take-home doses: ``GET take-home/eligibility/?service_user=ID`` answers the
 clinic's criteria for one service user, each met or not with its evidence;
-``take-home/prescriptions/`` lists the versions and issues the next (prescribers)."""
+``take-home/prescriptions/`` lists the versions and issues the next (prescribers);
+``take-home/supplies/`` lists the supplies and records one, witnessed (nurses)."""
 
 from dataclasses import asdict
 
@@ -16,9 +17,10 @@ from eligibility.access import What, access_record
 from eligibility.selectors import service_user_in_scope, service_users_for_staff
 
 from .missed import settle_service_user
-from .models import WEEKDAYS, TakeHomePrescription, TakeHomeRoute
+from .models import WEEKDAYS, TakeHomeDose, TakeHomePrescription, TakeHomeRoute, TakeHomeSupply
 from .take_home import take_home_prescribe
 from .take_home_criteria import take_home_eligibility
+from .take_home_supply import take_home_supply
 
 
 class TakeHomeCriterionSerializer(serializers.Serializer):
@@ -186,3 +188,83 @@ class TakeHomePrescriptionViewSet(
             return take_home_prescribe(service_user=service_user, prescriber=request.user, **fields)
 
         return self.act(TakeHomePrescribeSerializer, issue, created=True)
+
+
+class TakeHomeDoseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TakeHomeDose
+        fields = ["clinic_day", "slot_code", "dose_mg", "route", "units", "session"]
+        read_only_fields = fields
+
+
+class TakeHomeSupplySerializer(serializers.ModelSerializer):
+    doses = TakeHomeDoseSerializer(many=True, read_only=True)
+    unit = serializers.CharField(source="section.form", read_only=True)
+
+    class Meta:
+        model = TakeHomeSupply
+        fields = [
+            "id",
+            "service_user",
+            "clinic",
+            "prescription",
+            "section",
+            "unit",
+            "units",
+            "doses",
+            "supplied_by",
+            "witness",
+            "supplied_at",
+            "next_visit",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class TakeHomeSupplyInput(StrictFieldsMixin, serializers.Serializer):
+    service_user = serializers.IntegerField()
+    through = serializers.DateField(
+        help_text="The last clinic day supplied: today or up to six days on. The service "
+        "user is due back the day after."
+    )
+    witness_username = serializers.CharField(max_length=150)
+    witness_password = serializers.CharField(max_length=128, trim_whitespace=False)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TakeHomeSupplyViewSet(
+    ActsThroughServices,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Take-home doses handed over at a visit, witnessed; nurses supply, nobody edits."""
+
+    serializer_class = TakeHomeSupplySerializer
+    queryset = TakeHomeSupply.objects.none()  # for the schema; get_queryset scopes
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": "dosing.view_prescription",
+        "retrieve": "dosing.view_prescription",
+        "create": "dosing.supply_take_home",
+    }
+    filterset_fields = ["service_user"]
+
+    def get_queryset(self):
+        return (
+            TakeHomeSupply.objects.filter(
+                service_user__in=service_users_for_staff(self.request.user)
+            )
+            .select_related("section")
+            .prefetch_related("doses")
+            .order_by("-supplied_at", "-pk")
+        )
+
+    @extend_schema(request=TakeHomeSupplyInput, responses={201: TakeHomeSupplySerializer})
+    def create(self, request, *args, **kwargs):
+        def supply(fields):
+            service_user = service_user_in_scope(request.user, pk=fields.pop("service_user"))
+            return take_home_supply(service_user=service_user, nurse=request.user, **fields)
+
+        return self.act(TakeHomeSupplyInput, supply, created=True)

@@ -19,7 +19,7 @@ from eligibility.models import ClinicPolicy, Level, Status, StatusChange, TakeHo
 from eligibility.selectors import policy_in_force
 
 from .models import DoseSession, Observation, SessionStatus, WithholdReason
-from .models.sessions import NOT_TAKEN_STATUSES, OPEN_SESSION_STATUSES, TAKEN_STATUSES
+from .models.sessions import COUNTS_AS_TAKEN, NOT_TAKEN_STATUSES, OPEN_SESSION_STATUSES
 
 if TYPE_CHECKING:
     from eligibility.models import ServiceUser
@@ -101,12 +101,13 @@ def _maintenance(service_user: "ServiceUser", policy: ClinicPolicy, at: dt.datet
 def _adherence(
     service_user: "ServiceUser", policy: ClinicPolicy, at: dt.datetime, since: dt.datetime
 ) -> Verdict:
-    """Sessions taken of those that had an outcome, or whose window closed without one,
-    over the recent weeks. Excused sessions are not counted."""
+    """Sessions taken (a take-home dose among them) of those that had an outcome, or
+    whose window closed without one, over the recent weeks. Excused sessions, and those
+    dosed at another clinic (counted there), are not counted."""
     counts = DoseSession.objects.filter(
         service_user=service_user, closes_at__gt=since, closes_at__lte=at
     ).aggregate(
-        taken=Count("pk", filter=Q(status__in=TAKEN_STATUSES)),
+        taken=Count("pk", filter=Q(status__in=COUNTS_AS_TAKEN)),
         not_taken=Count("pk", filter=Q(status__in=(*NOT_TAKEN_STATUSES, *OPEN_SESSION_STATUSES))),
     )
     taken, due = counts["taken"], counts["taken"] + counts["not_taken"]

@@ -42,3 +42,25 @@ class TakeHomePrescriptionForm(forms.Form):
         self.fields["slot_codes"].choices = [(code, code) for code in slot_codes]
         self.fields["valid_from"].initial = today
         self.fields["weekdays"].initial = list(WEEKDAYS)
+
+
+class TakeHomeSupplyForm(forms.Form):
+    through = forms.DateField(
+        label="Supply to the end of",
+        help_text="The last day supplied, at most six days on: the service user is due "
+        "back the day after.",
+        widget=forms.DateInput(attrs={**TEXT, "type": "date"}, format="%Y-%m-%d"),
+    )
+    witness_username = forms.CharField(
+        label="Witness's username", widget=forms.TextInput(attrs={**TEXT, "autocomplete": "off"})
+    )
+    witness_password = forms.CharField(
+        label="Witness's password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={**TEXT, "autocomplete": "off"}),
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs=AREA))
+
+    def __init__(self, *args, through, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["through"].initial = through

@@ -3,19 +3,25 @@ each with its evidence, and the take-home prescription's versions; and the form 
 prescriber writes the next version on. Thin: scope, call, render."""
 
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
 from core.forms import Done, form_page
 from eligibility.access import What, access_record
-from eligibility.selectors import policy_in_force, service_user_in_scope
+from eligibility.selectors import (
+    policy_in_force,
+    service_user_in_scope,
+    service_users_for_staff,
+)
 
 from .missed import settle_service_user
+from .models import TakeHomeSupply
 from .selectors import prescription_in_force
 from .take_home import take_home_barrier, take_home_prescribe, take_home_versions
 from .take_home_criteria import take_home_eligibility
-from .take_home_forms import TakeHomePrescriptionForm
+from .take_home_forms import TakeHomePrescriptionForm, TakeHomeSupplyForm
+from .take_home_supply import default_through, planned_doses, take_home_supply
 
 
 def _service_user(request, pk, permission: str, refusal: str):
@@ -41,6 +47,10 @@ def take_home(request, pk):
             "service_user": service_user,
             "eligibility": take_home_eligibility(service_user=service_user),
             "versions": take_home_versions(service_user=service_user),
+            "supplies": TakeHomeSupply.objects.filter(service_user=service_user)
+            .select_related("section", "supplied_by", "witness")
+            .prefetch_related("doses")
+            .order_by("-supplied_at"),
             "can_prescribe": request.user.has_perm("dosing.prescribe"),
         },
     )
@@ -84,5 +94,63 @@ def take_home_prescription_new(request, pk):
         context={
             "service_user": service_user,
             "eligibility": take_home_eligibility(service_user=service_user),
+        },
+    )
+
+
+def take_home_supply_new(request, pk):
+    service_user = _service_user(
+        request, pk, "dosing.supply_take_home", "Only nurses supply take-home doses."
+    )
+    now = timezone.now()
+    if barrier := take_home_barrier(service_user):
+        return render(
+            request,
+            "dosing/take_home_not_now.html",
+            {"service_user": service_user, "barrier": barrier},
+            status=400 if request.method == "POST" else 200,
+        )
+    through = default_through(service_user=service_user, now=now)
+    form = TakeHomeSupplyForm(request.POST or None, through=through)
+
+    def save(data):
+        supply = take_home_supply(service_user=service_user, nurse=request.user, **data)
+        return Done(
+            reverse("take-home-labels", args=[supply.pk]),
+            f"{supply.doses.count()} take-home doses supplied ({supply.section.count(supply.units)}"
+            f"), witnessed. Print their labels; {service_user.display_name} is due back on "
+            f"{supply.next_visit:%-d %b %Y}.",
+        )
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        template="dosing/take_home_supply_form.html",
+        context={
+            "service_user": service_user,
+            "planned": planned_doses(service_user=service_user, through=through, now=now),
+        },
+    )
+
+
+def take_home_labels(request, supply_id):
+    """A label for each dose of a supply: for a 70 x 36 mm label printer, or A4."""
+    supply = get_object_or_404(
+        TakeHomeSupply.objects.select_related("service_user", "clinic", "section", "prescription"),
+        pk=supply_id,
+        service_user__in=service_users_for_staff(request.user),
+    )
+    if not request.user.has_perm("dosing.view_prescription"):
+        raise PermissionDenied("Only clinical staff print take-home labels.")
+    paper = "a4" if request.GET.get("paper") == "a4" else "label"
+    return render(
+        request,
+        "dosing/take_home_labels.html",
+        {
+            "supply": supply,
+            "labels": list(supply.doses.order_by("clinic_day", "session__opens_at")),
+            "paper": paper,
+            "paper_css": "css/labels-a4.css" if paper == "a4" else "css/labels-70x36.css",
         },
     )

@@ -47,6 +47,9 @@ router.register(
     take_home_api.TakeHomePrescriptionViewSet,
     basename="take-home-prescription",
 )
+router.register(
+    "take-home/supplies", take_home_api.TakeHomeSupplyViewSet, basename="take-home-supply"
+)
 router.register("dose-sessions", room_api.DoseSessionViewSet, basename="dose-session")
 router.register("referrals", pathway_api.ReferralViewSet, basename="referral")
 router.register(
@@ -121,6 +124,16 @@ urlpatterns = [
         "service-users/<int:pk>/take-home/prescribe/",
         take_home_views.take_home_prescription_new,
         name="take-home-prescription-new",
+    ),
+    path(
+        "service-users/<int:pk>/take-home/supply/",
+        take_home_views.take_home_supply_new,
+        name="take-home-supply-new",
+    ),
+    path(
+        "take-home/supplies/<int:supply_id>/labels/",
+        take_home_views.take_home_labels,
+        name="take-home-labels",
     ),
     path(
         "service-users/<int:pk>/prescriptions/",

@@ -28,7 +28,7 @@ from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from dosing.leaving import BACKDATE_LIMIT
-from dosing.models import OPEN_SESSION_STATUSES, DoseSession, SessionStatus
+from dosing.models import AWAY_STATUSES, OPEN_SESSION_STATUSES, DoseSession, SessionStatus
 
 from .models import (
     STREET_HEROIN_MARKERS,
@@ -63,7 +63,8 @@ def session_counts() -> dict:
     status (never null) rather than id, so that an index without the id can answer
     alone."""
     return {
-        "scheduled": Count("status"),
+        # Take-home and guest sessions are not scheduled for the room.
+        "scheduled": Count("status", filter=~Q(status__in=AWAY_STATUSES)),
         **{name: Count("status", filter=q) for name, q in OUTCOMES.items()},
     }
 

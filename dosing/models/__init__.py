@@ -48,6 +48,8 @@ from .room import (
     WitnessFailure,
 )
 from .sessions import (
+    AWAY_STATUSES,
+    COUNTS_AS_TAKEN,
     NOT_TAKEN_STATUSES,
     OPEN_SESSION_STATUSES,
     TAKEN_STATUSES,
@@ -55,10 +57,18 @@ from .sessions import (
     MissedScan,
     SessionStatus,
 )
-from .take_home import WEEKDAYS, TakeHomePrescription, TakeHomeRoute
+from .take_home import (
+    WEEKDAYS,
+    TakeHomeDose,
+    TakeHomePrescription,
+    TakeHomeRoute,
+    TakeHomeSupply,
+)
 
 __all__ = [
     "AMENDABLE_LABELS",
+    "AWAY_STATUSES",
+    "COUNTS_AS_TAKEN",
     "DIAMORPHINE",
     "EXIT_DETAILS",
     "INDUCTION_FIRST_DOSE_MG",
@@ -101,8 +111,10 @@ __all__ = [
     "SessionStatus",
     "Site",
     "Suspension",
+    "TakeHomeDose",
     "TakeHomePrescription",
     "TakeHomeRoute",
+    "TakeHomeSupply",
     "WithholdReason",
     "WitnessFailure",
 ]

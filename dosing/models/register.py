@@ -71,6 +71,7 @@ class RegisterSection(models.Model):
 class EntryKind(models.TextChoices):
     RECEIPT = "receipt", "Receipt"
     SUPPLY = "supply", "Supply"
+    TAKE_HOME = "take_home", "Supplied to take home"
     WASTE = "waste", "Waste"
     DESTRUCTION = "destruction", "Destruction of stock"
     STOCK_CHECK = "stock_check", "Stock check"
@@ -123,6 +124,13 @@ class RegisterEntry(models.Model):
     )
     administration = models.ForeignKey(
         "Administration",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="register_entries",
+    )
+    take_home_supply = models.ForeignKey(
+        "TakeHomeSupply",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -188,6 +196,11 @@ class RegisterEntry(models.Model):
                 condition=~Q(kind__in=[EntryKind.WASTE, EntryKind.DESTRUCTION])
                 | Q(witness__isnull=False),
                 name="waste_and_destruction_witnessed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=EntryKind.TAKE_HOME)
+                | (Q(take_home_supply__isnull=False) & Q(witness__isnull=False)),
+                name="take_home_supply_linked_and_witnessed",
             ),
             models.CheckConstraint(
                 condition=~Q(kind=EntryKind.CORRECTION) | (Q(corrects__isnull=False) & ~Q(note="")),

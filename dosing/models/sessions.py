@@ -22,6 +22,8 @@ class SessionStatus(models.TextChoices):
     DECLINED = "declined", "Declined"
     MISSED = "missed", "Missed"
     EXCUSED = "excused", "Excused"
+    TAKE_HOME = "take_home", "Take-home"
+    GUEST = "guest", "Dosed at another clinic"
 
 
 # A session with one of these has no outcome yet. When its window closes it is missed,
@@ -30,6 +32,11 @@ OPEN_SESSION_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.ASSESSED, Sessio
 # docs/domain.md: a dose "taken" resets the consecutive count; these are "not taken".
 TAKEN_STATUSES = (SessionStatus.ADMINISTERED, SessionStatus.OBSERVED)
 NOT_TAKEN_STATUSES = (SessionStatus.WITHHELD, SessionStatus.DECLINED, SessionStatus.MISSED)
+# Not the dosing room's: supplied to take home, or dosed at another clinic. Never
+# missed, not on the room's board nor among the sessions it schedules.
+AWAY_STATUSES = (SessionStatus.TAKE_HOME, SessionStatus.GUEST)
+# The consecutive rule and take-home attendance count a take-home dose as taken.
+COUNTS_AS_TAKEN = (*TAKEN_STATUSES, SessionStatus.TAKE_HOME)
 
 
 class MissedScan(models.Model):

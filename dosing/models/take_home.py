@@ -86,3 +86,74 @@ class TakeHomePrescription(models.Model):
 
     def applies_on(self, day) -> bool:
         return self.valid_from <= day <= self.valid_to and WEEKDAYS[day.weekday()] in self.weekdays
+
+
+class TakeHomeSupply(models.Model):
+    """Take-home doses handed over at a clinic visit, witnessed: one dose for each
+    take-home slot from the visit to the next, each with its session marked take-home,
+    and the register's line for what left the clinic."""
+
+    service_user = models.ForeignKey(
+        ServiceUser, on_delete=models.PROTECT, related_name="take_home_supplies"
+    )
+    clinic = models.ForeignKey(
+        "eligibility.Clinic", on_delete=models.PROTECT, related_name="take_home_supplies"
+    )
+    prescription = models.ForeignKey(
+        TakeHomePrescription, on_delete=models.PROTECT, related_name="supplies"
+    )
+    section = models.ForeignKey(
+        "RegisterSection", on_delete=models.PROTECT, related_name="take_home_supplies"
+    )
+    units = models.PositiveIntegerField(help_text="Ampoules or tablets supplied in all.")
+    supplied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    supplied_at = models.DateTimeField()
+    next_visit = models.DateField(
+        help_text="The clinic day the service user is due back to collect the next supply."
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-supplied_at"]
+        permissions = [("supply_take_home", "Can supply take-home doses")]
+        constraints = [
+            models.CheckConstraint(condition=Q(units__gt=0), name="take_home_supply_units"),
+        ]
+        indexes = [
+            # Serves the missed-collection scan: supplies whose next visit has come.
+            models.Index(fields=["next_visit"], name="take_home_next_visit_idx"),
+        ]
+
+    def __str__(self):
+        return f"Take-home supply to {self.service_user} on {self.supplied_at:%Y-%m-%d}"
+
+
+class TakeHomeDose(models.Model):
+    """One dose of a supply: its clinic day and slot, the dose, and the session it
+    stands for, marked take-home. One session, one dose: never two for a slot."""
+
+    supply = models.ForeignKey(TakeHomeSupply, on_delete=models.PROTECT, related_name="doses")
+    session = models.OneToOneField(
+        "DoseSession", on_delete=models.PROTECT, related_name="take_home_dose"
+    )
+    clinic_day = models.DateField()
+    slot_code = models.CharField(max_length=12)
+    dose_mg = models.DecimalField(max_digits=7, decimal_places=2)
+    route = models.CharField(max_length=4, choices=TakeHomeRoute.choices)
+    units = models.PositiveIntegerField(help_text="Ampoules or tablets for this dose.")
+
+    class Meta:
+        ordering = ["clinic_day", "slot_code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(units__gt=0) & Q(dose_mg__gt=0), name="take_home_dose_amounts"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.slot_code} {self.clinic_day}: {self.dose_mg} mg to take home"

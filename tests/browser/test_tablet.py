@@ -195,6 +195,7 @@ def records_by_route(cast) -> dict[str, list]:
         "exit-plans/": list(person.reducing_plans.all()),
         "prescriptions/": [ids["prescription"]],
         "staff/": [ids["staff"]],
+        "take-home/supplies/": [ids["take-home-supply"]],
     }
 
 

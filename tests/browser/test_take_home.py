@@ -2,7 +2,8 @@
 as a new policy version, after a refusal that keeps what was typed; a prescriber
 opens a service user's take-home page and reads each criterion met or not with its
 evidence, and prescribes take-home after a refusal of more doses than the clinic
-allows a week.
+allows a week; a nurse supplies the weekend's doses after a witness refusal, and
+prints their labels.
 The same through Django's test client and the API is in
 tests/eligibility/test_take_home_policy.py and tests/dosing/test_take_home_prescription.py."""
 
@@ -13,12 +14,14 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
+from dosing.take_home import take_home_prescribe
 from eligibility.models import Status
 from eligibility.selectors import policy_in_force
 from tests.browser.navigation import log_in, nav_click
 from tests.browser.page_parts import error_beside, field, told
+from tests.dosing.room_setup import register_stock
 from tests.dosing.take_home_setup import AT, stable
-from tests.factories import make_service_user
+from tests.factories import PASSWORD, make_service_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -132,3 +135,53 @@ def test_a_prescriber_prescribes_take_home_after_a_refusal(page, live_server, ca
         )
         expect(page.locator('[data-version="1"]')).to_contain_text("60 mg, by mouth (tablets)")
         expect(page.locator('[data-version="1"]')).to_contain_text("PM; Mon, Tue, Wed, Thu")
+
+
+def test_a_nurse_supplies_the_weekend_and_prints_its_labels(page, live_server, cast):
+    person = stable(cast)
+    take_home_prescribe(
+        service_user=person,
+        prescriber=cast.prescriber,
+        route="iv",
+        dose_mg="60",
+        slot_codes=["PM"],
+        weekdays=["sat", "sun"],
+        valid_from=AT.date(),
+        valid_to=AT.date() + dt.timedelta(days=27),
+        reason="Weekends at home",
+        now=AT,
+    )
+    register_stock(cast)
+    with time_machine.travel(AT, tick=True):
+        log_in(page, live_server, cast.nurse.username)
+        page.goto(f"{live_server.url}/service-users/{person.pk}/take-home/")
+        page.get_by_role("link", name="Supply take-home doses").click()
+        planned = page.get_by_test_id("take-home-planned")
+        expect(planned).to_contain_text("Sat 28 Nov 2026")
+        expect(planned).to_contain_text("Sun 29 Nov 2026")
+        expect(field(page, "Supply to the end of")).to_have_value("2026-11-29")
+        field(page, "Witness's username").fill(cast.hca.username)
+        field(page, "Witness's password").fill("not their password")
+        field(page, "Note").fill("Going to his sister's")
+        page.get_by_role("button", name="Supply, witnessed").click()
+
+        expect(error_beside(page, "witness_password")).to_contain_text(
+            "The witness's username or password is not right"
+        )
+        expect(field(page, "Witness's username")).to_have_value(cast.hca.username)
+        expect(field(page, "Note")).to_have_value("Going to his sister's")
+        expect(field(page, "Supply to the end of")).to_have_value("2026-11-29")
+
+        field(page, "Witness's password").fill(PASSWORD)
+        page.get_by_role("button", name="Supply, witnessed").click()
+        expect(page.get_by_test_id("take-home-label")).to_have_count(2)
+        expect(page.get_by_test_id("take-home-label").first).to_contain_text(
+            "Take on Sat 28 Nov 2026, PM dose"
+        )
+        expect(page.get_by_test_id("take-home-label").first).to_contain_text(
+            "Keep out of reach of children"
+        )
+        page.get_by_role("link", name="As A4").click()
+        expect(page.get_by_test_id("take-home-label")).to_have_count(2)
+        page.get_by_role("link", name="Back to take-home").click()
+        expect(page.get_by_test_id("take-home-supplies")).to_contain_text("Sat 28 Nov PM")

@@ -18,13 +18,14 @@ from dosing.prescribing import methadone_prescribe, pharmacy_add
 from dosing.register import register_receive, register_section_add
 from dosing.reviews import review_record
 from dosing.take_home import take_home_prescribe
+from dosing.take_home_supply import take_home_supply
 from eligibility.access import access_record
 from eligibility.models import AccessLog, TakeHomeCriterion
 from eligibility.services import policy_issue
 from monitoring.records import methadone_collection_record, tox_screen_record
 from tests.dosing.room_setup import give_dose
 from tests.eligibility.pathway_setup import assess, refer
-from tests.factories import make_pharmacy_token, make_staff
+from tests.factories import PASSWORD, make_pharmacy_token, make_staff
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule, session_of
 
 MON = dt.date(2026, 2, 9)
@@ -126,6 +127,14 @@ def make_records(cast) -> dict:
         reason="Weekends at home",
         now=NOW,
     )
+    take_home_given = take_home_supply(
+        service_user=person,
+        nurse=cast.nurse,
+        witness_username=cast.hca.username,
+        witness_password=PASSWORD,
+        through=MON + dt.timedelta(days=6),
+        now=NOW,
+    )
     pharmacy = pharmacy_add(clinic=cast.clinic_a, name="High St Pharmacy", address="1 High St")
     methadone = methadone_prescribe(
         service_user=person,
@@ -183,6 +192,7 @@ def make_records(cast) -> dict:
         "policy": cast.clinic_a.policies.first().pk,
         "pharmacy": pk_of(Pharmacy.objects.filter(clinic=cast.clinic_a).first(), "pharmacy"),
         "take-home-prescription": take_home.pk,
+        "take-home-supply": take_home_given.pk,
     }
     return {"key": key, "person": person, "ids": ids}
 

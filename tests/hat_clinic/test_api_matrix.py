@@ -38,6 +38,9 @@ EXPECTED = {
     ("take-home-prescription-list", "get"): READERS,
     ("take-home-prescription-list", "post"): ("prescriber",),
     ("take-home-prescription-detail", "get"): READERS,
+    ("take-home-supply-list", "get"): READERS,
+    ("take-home-supply-list", "post"): ("nurse",),
+    ("take-home-supply-detail", "get"): READERS,
     ("clinic-list", "get"): READERS,
     # Only an installation administrator, on no clinic's staff and so not a principal
     # here, opens a clinic (tests/eligibility/test_clinics.py); everyone here is refused.
