@@ -1,7 +1,10 @@
 """How staff get around in the browser: logging in, and the main navigation as they
 use it on a tablet, where it folds into a menu."""
 
+import re
+
 from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
 
 from tests.factories import PASSWORD, second_factor_code
 
@@ -37,6 +40,9 @@ def opened_navigation(page):
     toggler = nav.get_by_role("button", name="Menu")
     if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
         toggler.click()
+        # Bootstrap slides the menu open ("collapsing"), then marks it "show": a click
+        # on a link still sliding can miss it.
+        expect(page.locator("#main-nav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
     return nav
 
 
