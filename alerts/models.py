@@ -28,6 +28,7 @@ class AlertKind(models.TextChoices):
     OBSERVATION_OVERDUE = "observation_overdue", "Observation not recorded"
     DUPLICATE_REGISTRATION = "duplicate_registration", "Possible duplicate registration"
     METHADONE_CONFLICT = "methadone_conflict", "Methadone reports disagree"
+    TAKE_HOME_SUSPENDED = "take_home_suspended", "Take-home suspended"
 
 
 class Severity(models.IntegerChoices):
@@ -54,6 +55,7 @@ KIND_SEVERITY = {
     # The same person registered at two clinics may be prescribed at both.
     AlertKind.DUPLICATE_REGISTRATION: Severity.URGENT,
     AlertKind.METHADONE_CONFLICT: Severity.WARNING,
+    AlertKind.TAKE_HOME_SUSPENDED: Severity.URGENT,
 }
 KIND_ROLES = {
     AlertKind.MISSED_DOSE: (Role.NURSE,),
@@ -70,6 +72,8 @@ KIND_ROLES = {
     AlertKind.OBSERVATION_OVERDUE: (Role.NURSE,),
     AlertKind.DUPLICATE_REGISTRATION: (Role.PRESCRIBER, Role.MANAGER),
     AlertKind.METHADONE_CONFLICT: (Role.NURSE, Role.PRESCRIBER),
+    # docs/domain.md: take-home suspended alerts the prescriber; nurses supply.
+    AlertKind.TAKE_HOME_SUSPENDED: (Role.PRESCRIBER, Role.NURSE),
 }
 # Kinds that only staff holding a permission see, in the inbox, the badge, a service
 # user's page and timeline, and the API. A duplicate registration names another

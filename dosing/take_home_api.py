@@ -1,14 +1,16 @@
 """API for take-home doses: ``GET take-home/eligibility/?service_user=ID`` answers the
 clinic's criteria for one service user, each met or not with its evidence;
 ``take-home/prescriptions/`` lists the versions and issues the next (prescribers);
-``take-home/supplies/`` lists the supplies and records one, witnessed (nurses)."""
+``take-home/supplies/`` lists the supplies and records one, witnessed (nurses);
+``take-home/returns/`` the doses brought back and destroyed."""
 
 from dataclasses import asdict
 
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.response import Response
 
 from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin, requires
@@ -17,9 +19,19 @@ from eligibility.access import What, access_record
 from eligibility.selectors import service_user_in_scope, service_users_for_staff
 
 from .missed import settle_service_user
-from .models import WEEKDAYS, TakeHomeDose, TakeHomePrescription, TakeHomeRoute, TakeHomeSupply
+from .models import (
+    WEEKDAYS,
+    TakeHomeDose,
+    TakeHomeLoss,
+    TakeHomePrescription,
+    TakeHomeReturn,
+    TakeHomeRoute,
+    TakeHomeSupply,
+)
 from .take_home import take_home_prescribe
 from .take_home_criteria import take_home_eligibility
+from .take_home_lapses import take_home_loss_report
+from .take_home_returns import take_home_return
 from .take_home_supply import take_home_supply
 
 
@@ -232,6 +244,15 @@ class TakeHomeSupplyInput(StrictFieldsMixin, serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class TakeHomeLossInput(StrictFieldsMixin, serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TakeHomeLoss.Kind.choices)
+    doses = serializers.IntegerField(min_value=1, max_value=100)
+    happened_on = serializers.DateField()
+    description = serializers.CharField(
+        help_text="What happened, and whether the police were told."
+    )
+
+
 class TakeHomeSupplyViewSet(
     ActsThroughServices,
     mixins.ListModelMixin,
@@ -248,6 +269,7 @@ class TakeHomeSupplyViewSet(
         "list": "dosing.view_prescription",
         "retrieve": "dosing.view_prescription",
         "create": "dosing.supply_take_home",
+        "report_loss": "dosing.supply_take_home",
     }
     filterset_fields = ["service_user"]
 
@@ -268,3 +290,94 @@ class TakeHomeSupplyViewSet(
             return take_home_supply(service_user=service_user, nurse=request.user, **fields)
 
         return self.act(TakeHomeSupplyInput, supply, created=True)
+
+    @extend_schema(request=TakeHomeLossInput, responses={200: TakeHomeSupplySerializer})
+    @action(detail=True, methods=["post"], url_path="report-loss")
+    def report_loss(self, request, pk=None):
+        """A supply reported lost or stolen: recorded as the incident, it suspends
+        take-home and alerts the prescriber."""
+        given = self.get_object()
+        return self.act(
+            TakeHomeLossInput,
+            lambda fields: take_home_loss_report(supply=given, reported_by=request.user, **fields),
+            answer=given,
+        )
+
+
+class TakeHomeReturnSerializer(serializers.ModelSerializer):
+    doses = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TakeHomeReturn
+        fields = [
+            "id",
+            "service_user",
+            "supply",
+            "doses",
+            "units",
+            "received_by",
+            "witness",
+            "received_at",
+            "note",
+        ]
+        read_only_fields = fields
+
+    def get_doses(self, returned) -> list[int]:
+        return [row.dose_id for row in returned.doses.all()]
+
+
+class TakeHomeReturnInput(StrictFieldsMixin, serializers.Serializer):
+    supply = serializers.IntegerField()
+    doses = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        max_length=50,
+        help_text="The ids of the supply's doses brought back.",
+    )
+    units = serializers.IntegerField(min_value=1, help_text="Ampoules or tablets brought back.")
+    witness_username = serializers.CharField(max_length=150)
+    witness_password = serializers.CharField(max_length=128, trim_whitespace=False)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TakeHomeReturnViewSet(
+    ActsThroughServices,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Unused take-home doses brought back and destroyed, witnessed by an authorised
+    witness; nurses record them, nobody edits."""
+
+    serializer_class = TakeHomeReturnSerializer
+    queryset = TakeHomeReturn.objects.none()  # for the schema; get_queryset scopes
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": "dosing.view_prescription",
+        "retrieve": "dosing.view_prescription",
+        "create": "dosing.supply_take_home",
+    }
+    filterset_fields = ["service_user", "supply"]
+
+    def get_queryset(self):
+        return (
+            TakeHomeReturn.objects.filter(
+                service_user__in=service_users_for_staff(self.request.user)
+            )
+            .prefetch_related("doses")
+            .order_by("-received_at", "-pk")
+        )
+
+    @extend_schema(request=TakeHomeReturnInput, responses={201: TakeHomeReturnSerializer})
+    def create(self, request, *args, **kwargs):
+        def record(fields):
+            given = get_object_or_404(
+                TakeHomeSupply.objects.select_related("service_user", "section", "clinic"),
+                pk=fields.pop("supply"),
+                service_user__in=service_users_for_staff(request.user),
+            )
+            return take_home_return(
+                supply=given, dose_ids=fields.pop("doses"), received_by=request.user, **fields
+            )
+
+        return self.act(TakeHomeReturnInput, record, created=True)

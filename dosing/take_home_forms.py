@@ -2,12 +2,28 @@
 
 from django import forms
 
-from .models import WEEKDAYS, TakeHomeRoute
+from .models import WEEKDAYS, TakeHomeLoss, TakeHomeRoute
 from .models.take_home import WEEKDAY_NAMES
 
 TEXT = {"class": "form-control"}
 AREA = {"class": "form-control", "rows": 2}
 CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
+
+
+def witness_fields(whose: str, help_text: str = "") -> tuple[forms.CharField, forms.CharField]:
+    """The witness's username and password, typed by the witness."""
+    return (
+        forms.CharField(
+            label=f"{whose} username",
+            help_text=help_text,
+            widget=forms.TextInput(attrs={**TEXT, "autocomplete": "off"}),
+        ),
+        forms.CharField(
+            label=f"{whose} password",
+            strip=False,
+            widget=forms.PasswordInput(attrs={**TEXT, "autocomplete": "off"}),
+        ),
+    )
 
 
 class TakeHomePrescriptionForm(forms.Form):
@@ -51,16 +67,48 @@ class TakeHomeSupplyForm(forms.Form):
         "back the day after.",
         widget=forms.DateInput(attrs={**TEXT, "type": "date"}, format="%Y-%m-%d"),
     )
-    witness_username = forms.CharField(
-        label="Witness's username", widget=forms.TextInput(attrs={**TEXT, "autocomplete": "off"})
-    )
-    witness_password = forms.CharField(
-        label="Witness's password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={**TEXT, "autocomplete": "off"}),
-    )
+    witness_username, witness_password = witness_fields("Witness's")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs=AREA))
 
     def __init__(self, *args, through, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["through"].initial = through
+
+
+class TakeHomeLossForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Lost or stolen",
+        choices=TakeHomeLoss.Kind.choices,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    doses = forms.IntegerField(
+        label="How many doses", min_value=1, widget=forms.NumberInput(attrs=TEXT)
+    )
+    happened_on = forms.DateField(
+        label="When it happened",
+        widget=forms.DateInput(attrs={**TEXT, "type": "date"}, format="%Y-%m-%d"),
+    )
+    description = forms.CharField(
+        label="What happened",
+        help_text="Say whether the police were told, and any crime number.",
+        widget=forms.Textarea(attrs=AREA),
+    )
+
+
+class TakeHomeReturnForm(forms.Form):
+    dose_ids = forms.MultipleChoiceField(label="Doses brought back", widget=CHECKS)
+    units = forms.IntegerField(
+        label="Ampoules or tablets brought back", min_value=1, widget=forms.NumberInput(attrs=TEXT)
+    )
+    witness_username, witness_password = witness_fields(
+        "Authorised witness's",
+        help_text="A prescriber: returned controlled drugs are destroyed in front of them.",
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs=AREA))
+
+    def __init__(self, *args, doses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dose_ids"].choices = [
+            (str(d.pk), f"{d.clinic_day:%a %-d %b} {d.slot_code}: {d.dose_mg.normalize():f} mg")
+            for d in doses
+        ]

@@ -17,7 +17,7 @@ from core.errors import RuleViolation
 from eligibility.models import ClinicPolicy, ServiceUser
 
 from .mg import format_mg
-from .missed import settle_service_user
+from .missed import settle_service_user, tolerance_renew
 from .models import (
     DoseSession,
     EntryKind,
@@ -31,6 +31,7 @@ from .models import (
 from .register_ledger import ampoules_opened, register_append
 from .sessions import slot_windows
 from .take_home import take_home_barrier
+from .take_home_lapses import take_home_lapse
 from .witness import witness_confirm
 
 if TYPE_CHECKING:
@@ -208,6 +209,13 @@ def take_home_supply(
                 code="nothing_to_supply",
                 field="through",
             )
+        for version in {dose.prescription for dose in due}:
+            if lapse := take_home_lapse(version=version, now=now):
+                raise RuleViolation(
+                    f"Take-home is suspended: {lapse.detail} A prescriber writes a new "
+                    "take-home prescription to start it again.",
+                    code="take_home_suspended",
+                )
         routes = {dose.prescription.route for dose in due}
         if len(routes) > 1:
             raise RuleViolation(
@@ -243,6 +251,10 @@ def take_home_supply(
             )
             for dose, count in zip(due, units, strict=True)
         )
+        # docs/domain.md: tolerance lasts the re-titration days after the last dose;
+        # the last take-home dose is taken by its window's close.
+        last = due[-1]
+        tolerance_renew(locked.pk, since=last.closes_at, days=last.policy.retitration_days)
         register_append(
             section,
             kind=EntryKind.TAKE_HOME,

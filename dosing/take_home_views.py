@@ -3,6 +3,7 @@ each with its evidence, and the take-home prescription's versions; and the form 
 prescriber writes the next version on. Thin: scope, call, render."""
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,11 +17,18 @@ from eligibility.selectors import (
 )
 
 from .missed import settle_service_user
-from .models import TakeHomeSupply
+from .models import TakeHomeDose, TakeHomeSupply
 from .selectors import prescription_in_force
 from .take_home import take_home_barrier, take_home_prescribe, take_home_versions
 from .take_home_criteria import take_home_eligibility
-from .take_home_forms import TakeHomePrescriptionForm, TakeHomeSupplyForm
+from .take_home_forms import (
+    TakeHomeLossForm,
+    TakeHomePrescriptionForm,
+    TakeHomeReturnForm,
+    TakeHomeSupplyForm,
+)
+from .take_home_lapses import take_home_lapse, take_home_loss_report
+from .take_home_returns import take_home_return
 from .take_home_supply import default_through, planned_doses, take_home_supply
 
 
@@ -33,6 +41,18 @@ def _service_user(request, pk, permission: str, refusal: str):
     settle_service_user(service_user.pk, now=timezone.now())
     service_user.refresh_from_db()
     return service_user
+
+
+def _supply(request, supply_id, permission: str, refusal: str) -> TakeHomeSupply:
+    """A supply of the caller's clinics (else 404), then the role check (403)."""
+    supply = get_object_or_404(
+        TakeHomeSupply.objects.select_related("service_user", "clinic", "section", "prescription"),
+        pk=supply_id,
+        service_user__in=service_users_for_staff(request.user),
+    )
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(refusal)
+    return supply
 
 
 def take_home(request, pk):
@@ -49,11 +69,22 @@ def take_home(request, pk):
             "versions": take_home_versions(service_user=service_user),
             "supplies": TakeHomeSupply.objects.filter(service_user=service_user)
             .select_related("section", "supplied_by", "witness")
-            .prefetch_related("doses")
+            .prefetch_related(
+                Prefetch("doses", queryset=TakeHomeDose.objects.select_related("returned"))
+            )
             .order_by("-supplied_at"),
             "can_prescribe": request.user.has_perm("dosing.prescribe"),
+            "lapse": _lapse_now(service_user),
         },
     )
+
+
+def _lapse_now(service_user):
+    """Why take-home is suspended now, if it is: a lapse of the version in force, or,
+    between versions, of the latest."""
+    now = timezone.now()
+    version = take_home_versions(service_user=service_user).first()
+    return take_home_lapse(version=version, now=now) if version else None
 
 
 def take_home_prescription_new(request, pk):
@@ -117,9 +148,9 @@ def take_home_supply_new(request, pk):
         supply = take_home_supply(service_user=service_user, nurse=request.user, **data)
         return Done(
             reverse("take-home-labels", args=[supply.pk]),
-            f"{supply.doses.count()} take-home doses supplied ({supply.section.count(supply.units)}"
-            f"), witnessed. Print their labels; {service_user.display_name} is due back on "
-            f"{supply.next_visit:%-d %b %Y}.",
+            f"{supply.doses.count()} take-home doses supplied: "
+            f"{supply.section.count(supply.units)}, witnessed. Print their labels; "
+            f"{service_user.display_name} is due back on {supply.next_visit:%-d %b %Y}.",
         )
 
     return form_page(
@@ -136,13 +167,9 @@ def take_home_supply_new(request, pk):
 
 def take_home_labels(request, supply_id):
     """A label for each dose of a supply: for a 70 x 36 mm label printer, or A4."""
-    supply = get_object_or_404(
-        TakeHomeSupply.objects.select_related("service_user", "clinic", "section", "prescription"),
-        pk=supply_id,
-        service_user__in=service_users_for_staff(request.user),
+    supply = _supply(
+        request, supply_id, "dosing.view_prescription", "Only clinical staff print labels."
     )
-    if not request.user.has_perm("dosing.view_prescription"):
-        raise PermissionDenied("Only clinical staff print take-home labels.")
     paper = "a4" if request.GET.get("paper") == "a4" else "label"
     return render(
         request,
@@ -153,4 +180,59 @@ def take_home_labels(request, supply_id):
             "paper": paper,
             "paper_css": "css/labels-a4.css" if paper == "a4" else "css/labels-70x36.css",
         },
+    )
+
+
+def take_home_loss_new(request, supply_id):
+    """A nurse reports a supply lost or stolen: the incident, which suspends take-home."""
+    given = _supply(
+        request,
+        supply_id,
+        "dosing.supply_take_home",
+        "Only nurses report a take-home supply lost or stolen.",
+    )
+    form = TakeHomeLossForm(request.POST or None)
+
+    def save(data):
+        take_home_loss_report(supply=given, reported_by=request.user, **data)
+        return Done(
+            reverse("take-home", args=[given.service_user.pk]),
+            "Recorded. Take-home is suspended and the prescriber is alerted.",
+        )
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        template="dosing/take_home_loss_form.html",
+        context={"supply": given, "service_user": given.service_user},
+    )
+
+
+def take_home_return_new(request, supply_id):
+    """A nurse records unused doses brought back, destroyed before an authorised witness."""
+    given = _supply(
+        request,
+        supply_id,
+        "dosing.supply_take_home",
+        "Only nurses record take-home doses brought back.",
+    )
+    doses = given.doses.filter(returned__isnull=True).order_by("clinic_day", "slot_code")
+    form = TakeHomeReturnForm(request.POST or None, doses=doses)
+
+    def save(data):
+        returned = take_home_return(supply=given, received_by=request.user, **data)
+        count = returned.doses.count()
+        return Done(
+            reverse("take-home", args=[given.service_user.pk]),
+            f"{count} dose{'s' if count != 1 else ''} brought back: "
+            f"{given.section.count(returned.units)}, destroyed and witnessed.",
+        )
+
+    return form_page(
+        request,
+        form,
+        save=save,
+        template="dosing/take_home_return_form.html",
+        context={"supply": given, "service_user": given.service_user},
     )

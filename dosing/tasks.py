@@ -3,6 +3,7 @@ from celery import shared_task
 from .missed import missed_sessions_scan, observations_overdue_scan
 from .register_checks import register_integrity_scan
 from .sessions import dose_sessions_generate_ahead
+from .take_home_lapses import take_home_lapses_scan
 
 
 @shared_task
@@ -33,3 +34,11 @@ def check_register_integrity() -> int:
     """Recompute every register section's balance from its entries and alert on any
     difference from what is stored: one query; one alert per section and day."""
     return register_integrity_scan()
+
+
+@shared_task
+def scan_take_home_lapses() -> int:
+    """Suspend take-home where a re-titration, a loss or a missed collection visit has
+    happened since the prescription, and alert the prescriber: once per version and
+    cause, however late or often it runs."""
+    return take_home_lapses_scan()

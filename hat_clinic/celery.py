@@ -39,6 +39,9 @@ app.conf.beat_schedule = {
     # whatever happened since the last one; each alert is raised once per cause.
     "scan-reviews-overdue": {"task": "monitoring.tasks.scan_reviews_overdue", "schedule": 3600.0},
     "scan-tox-overdue": {"task": "monitoring.tasks.scan_tox_overdue", "schedule": 3600.0},
+    # Take-home suspended by a re-titration, a loss or a missed collection visit (a
+    # supply refuses at once whenever this last ran; the scan records and alerts).
+    "scan-take-home-lapses": {"task": "dosing.tasks.scan_take_home_lapses", "schedule": 900.0},
     "scan-breath-missing": {"task": "monitoring.tasks.scan_breath_missing", "schedule": 3600.0},
     # Free places offered to the waiting list; also queued after each exit or acceptance.
     "offer-free-places": {"task": "monitoring.tasks.offer_free_places", "schedule": 3600.0},

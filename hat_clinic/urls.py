@@ -50,6 +50,9 @@ router.register(
 router.register(
     "take-home/supplies", take_home_api.TakeHomeSupplyViewSet, basename="take-home-supply"
 )
+router.register(
+    "take-home/returns", take_home_api.TakeHomeReturnViewSet, basename="take-home-return"
+)
 router.register("dose-sessions", room_api.DoseSessionViewSet, basename="dose-session")
 router.register("referrals", pathway_api.ReferralViewSet, basename="referral")
 router.register(
@@ -134,6 +137,16 @@ urlpatterns = [
         "take-home/supplies/<int:supply_id>/labels/",
         take_home_views.take_home_labels,
         name="take-home-labels",
+    ),
+    path(
+        "take-home/supplies/<int:supply_id>/loss/",
+        take_home_views.take_home_loss_new,
+        name="take-home-loss-new",
+    ),
+    path(
+        "take-home/supplies/<int:supply_id>/return/",
+        take_home_views.take_home_return_new,
+        name="take-home-return-new",
     ),
     path(
         "service-users/<int:pk>/prescriptions/",

@@ -11,6 +11,8 @@ from alerts.models import AlertKind
 from alerts.services import alert_raise
 from core.audit import audited
 from core.errors import Conflict, RuleViolation, day_not_in_future
+from dosing.models import LapseCause
+from dosing.take_home_lapses import take_home_lapse_record
 from eligibility.models import ServiceUser
 
 from .models import (
@@ -78,6 +80,15 @@ def tox_screen_record(
             ToxScreenResult(screen=screen, substance=substance, result=result)
             for substance, result in full.items()
         )
+        if screen.street_heroin:
+            # docs/domain.md: a street-heroin marker suspends take-home at once.
+            take_home_lapse_record(
+                service_user=service_user,
+                cause=LapseCause.STREET_HEROIN,
+                occurred_at=now,
+                detail=f"Street-heroin marker on the tox screen of {sample_date:%-d %b %Y}.",
+                now=now,
+            )
     return screen
 
 

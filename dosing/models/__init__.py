@@ -59,8 +59,13 @@ from .sessions import (
 )
 from .take_home import (
     WEEKDAYS,
+    LapseCause,
     TakeHomeDose,
+    TakeHomeLapse,
+    TakeHomeLoss,
     TakeHomePrescription,
+    TakeHomeReturn,
+    TakeHomeReturnedDose,
     TakeHomeRoute,
     TakeHomeSupply,
 )
@@ -92,6 +97,7 @@ __all__ = [
     "Exit",
     "ExitDetail",
     "ExitKind",
+    "LapseCause",
     "MethadonePrescription",
     "MissedScan",
     "Observation",
@@ -112,7 +118,11 @@ __all__ = [
     "Site",
     "Suspension",
     "TakeHomeDose",
+    "TakeHomeLapse",
+    "TakeHomeLoss",
     "TakeHomePrescription",
+    "TakeHomeReturn",
+    "TakeHomeReturnedDose",
     "TakeHomeRoute",
     "TakeHomeSupply",
     "WithholdReason",

@@ -72,6 +72,7 @@ class EntryKind(models.TextChoices):
     RECEIPT = "receipt", "Receipt"
     SUPPLY = "supply", "Supply"
     TAKE_HOME = "take_home", "Supplied to take home"
+    RETURNED = "returned", "Returned unused and destroyed"
     WASTE = "waste", "Waste"
     DESTRUCTION = "destruction", "Destruction of stock"
     STOCK_CHECK = "stock_check", "Stock check"
@@ -131,6 +132,13 @@ class RegisterEntry(models.Model):
     )
     take_home_supply = models.ForeignKey(
         "TakeHomeSupply",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="register_entries",
+    )
+    take_home_return = models.ForeignKey(
+        "TakeHomeReturn",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -201,6 +209,17 @@ class RegisterEntry(models.Model):
                 condition=~Q(kind=EntryKind.TAKE_HOME)
                 | (Q(take_home_supply__isnull=False) & Q(witness__isnull=False)),
                 name="take_home_supply_linked_and_witnessed",
+            ),
+            # A return never goes back into stock: it is recorded, and destroyed.
+            models.CheckConstraint(
+                condition=~Q(kind=EntryKind.RETURNED)
+                | (
+                    Q(take_home_return__isnull=False)
+                    & Q(witness__isnull=False)
+                    & Q(ampoules_in=0)
+                    & Q(ampoules_out=0)
+                ),
+                name="take_home_return_witnessed_outside_stock",
             ),
             models.CheckConstraint(
                 condition=~Q(kind=EntryKind.CORRECTION) | (Q(corrects__isnull=False) & ~Q(note="")),

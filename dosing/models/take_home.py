@@ -135,11 +135,14 @@ class TakeHomeSupply(models.Model):
 
 class TakeHomeDose(models.Model):
     """One dose of a supply: its clinic day and slot, the dose, and the session it
-    stands for, marked take-home. One session, one dose: never two for a slot."""
+    stands for, marked take-home: never two sessions for a slot."""
 
     supply = models.ForeignKey(TakeHomeSupply, on_delete=models.PROTECT, related_name="doses")
-    session = models.OneToOneField(
-        "DoseSession", on_delete=models.PROTECT, related_name="take_home_dose"
+    # A session's dose is supplied once while it stands: only a scheduled session is
+    # supplied. Brought back before its time, the session is the room's again, and a
+    # later supply may give it anew.
+    session = models.ForeignKey(
+        "DoseSession", on_delete=models.PROTECT, related_name="take_home_doses"
     )
     clinic_day = models.DateField()
     slot_code = models.CharField(max_length=12)
@@ -157,3 +160,119 @@ class TakeHomeDose(models.Model):
 
     def __str__(self):
         return f"{self.slot_code} {self.clinic_day}: {self.dose_mg} mg to take home"
+
+
+class LapseCause(models.TextChoices):
+    """docs/domain.md: what suspends take-home by itself."""
+
+    STREET_HEROIN = "street_heroin", "Street-heroin marker on a tox screen"
+    MISSED_COLLECTION = "missed_collection", "Missed the collection visit"
+    RETITRATION = "retitration", "Re-titration"
+    LOST_OR_STOLEN = "lost_or_stolen", "Supply reported lost or stolen"
+
+
+class TakeHomeLapse(models.Model):
+    """Take-home suspended for a prescription version: its cause, when the cause
+    happened, and when it was recorded. Only a new version, written after the cause
+    and under the criteria, lets take-home start again."""
+
+    service_user = models.ForeignKey(
+        ServiceUser, on_delete=models.PROTECT, related_name="take_home_lapses"
+    )
+    prescription = models.ForeignKey(
+        TakeHomePrescription, on_delete=models.PROTECT, related_name="lapses"
+    )
+    cause = models.CharField(max_length=20, choices=LapseCause.choices)
+    occurred_at = models.DateTimeField()
+    detail = models.TextField()
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            # A scan that runs twice, or late, records each lapse once.
+            models.UniqueConstraint(
+                fields=["prescription", "cause"], name="one_lapse_per_version_and_cause"
+            ),
+        ]
+        indexes = [
+            # Serves the dashboards' lapses by month.
+            models.Index(fields=["occurred_at"], name="take_home_lapse_month_idx"),
+        ]
+
+    def __str__(self):
+        return f"Take-home lapse of {self.service_user}: {self.get_cause_display()}"
+
+
+class TakeHomeLoss(models.Model):
+    """A take-home supply reported lost or stolen: the incident as the nurse records
+    it. It suspends take-home (a lapse)."""
+
+    class Kind(models.TextChoices):
+        LOST = "lost", "Lost"
+        STOLEN = "stolen", "Stolen"
+
+    service_user = models.ForeignKey(
+        ServiceUser, on_delete=models.PROTECT, related_name="take_home_losses"
+    )
+    supply = models.ForeignKey(TakeHomeSupply, on_delete=models.PROTECT, related_name="losses")
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    doses = models.PositiveIntegerField(help_text="How many of the supply's doses.")
+    happened_on = models.DateField()
+    description = models.TextField(help_text="What happened, and whether the police were told.")
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-reported_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(doses__gt=0), name="take_home_loss_doses"),
+        ]
+
+    def __str__(self):
+        return f"Take-home supply {self.get_kind_display().lower()}: {self.service_user}"
+
+
+class TakeHomeReturn(models.Model):
+    """Unused take-home doses brought back, and destroyed at once in front of an
+    authorised witness. Their sessions are not taken (or the room's again, when their
+    window is still to come)."""
+
+    service_user = models.ForeignKey(
+        ServiceUser, on_delete=models.PROTECT, related_name="take_home_returns"
+    )
+    supply = models.ForeignKey(TakeHomeSupply, on_delete=models.PROTECT, related_name="returns")
+    units = models.PositiveIntegerField(help_text="Ampoules or tablets brought back.")
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    received_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(units__gt=0), name="take_home_return_units"),
+        ]
+        indexes = [
+            # Serves the dashboards' returns by month.
+            models.Index(fields=["received_at"], name="take_home_return_month_idx"),
+        ]
+
+    def __str__(self):
+        return f"Take-home return from {self.service_user} on {self.received_at:%Y-%m-%d}"
+
+
+class TakeHomeReturnedDose(models.Model):
+    """A dose of a supply brought back: each dose is returned once at most."""
+
+    returned = models.ForeignKey(TakeHomeReturn, on_delete=models.PROTECT, related_name="doses")
+    dose = models.OneToOneField(TakeHomeDose, on_delete=models.PROTECT, related_name="returned")
+
+    def __str__(self):
+        return f"{self.dose} returned"

@@ -2,8 +2,9 @@
 as a new policy version, after a refusal that keeps what was typed; a prescriber
 opens a service user's take-home page and reads each criterion met or not with its
 evidence, and prescribes take-home after a refusal of more doses than the clinic
-allows a week; a nurse supplies the weekend's doses after a witness refusal, and
-prints their labels.
+allows a week; a nurse supplies the weekend's doses after a witness refusal, prints
+their labels, and on Monday takes an unused dose back, destroyed before an authorised
+witness after a refusal of one who is not.
 The same through Django's test client and the API is in
 tests/eligibility/test_take_home_policy.py and tests/dosing/test_take_home_prescription.py."""
 
@@ -137,7 +138,9 @@ def test_a_prescriber_prescribes_take_home_after_a_refusal(page, live_server, ca
         expect(page.locator('[data-version="1"]')).to_contain_text("PM; Mon, Tue, Wed, Thu")
 
 
-def test_a_nurse_supplies_the_weekend_and_prints_its_labels(page, live_server, cast):
+def test_a_nurse_supplies_the_weekend_prints_its_labels_and_takes_a_dose_back(
+    page, live_server, cast
+):
     person = stable(cast)
     take_home_prescribe(
         service_user=person,
@@ -152,7 +155,7 @@ def test_a_nurse_supplies_the_weekend_and_prints_its_labels(page, live_server, c
         now=AT,
     )
     register_stock(cast)
-    with time_machine.travel(AT, tick=True):
+    with time_machine.travel(AT, tick=True) as clock:
         log_in(page, live_server, cast.nurse.username)
         page.goto(f"{live_server.url}/service-users/{person.pk}/take-home/")
         page.get_by_role("link", name="Supply take-home doses").click()
@@ -185,3 +188,32 @@ def test_a_nurse_supplies_the_weekend_and_prints_its_labels(page, live_server, c
         expect(page.get_by_test_id("take-home-label")).to_have_count(2)
         page.get_by_role("link", name="Back to take-home").click()
         expect(page.get_by_test_id("take-home-supplies")).to_contain_text("Sat 28 Nov PM")
+
+        # On Monday he brings Sunday's dose back: destroyed before the prescriber.
+        clock.move_to(dt.datetime(2026, 11, 30, 10, 0, tzinfo=LONDON))
+        page.context.clear_cookies()
+        log_in(page, live_server, cast.nurse.username)
+        page.goto(f"{live_server.url}/service-users/{person.pk}/take-home/")
+        page.get_by_role("link", name="Doses brought back").click()
+        page.get_by_role("checkbox", name="Sun 29 Nov PM: 60 mg").check()
+        field(page, "Ampoules or tablets brought back").fill("1")
+        field(page, "Authorised witness's username").fill(cast.hca.username)
+        field(page, "Authorised witness's password").fill(PASSWORD)
+        field(page, "Note").fill("Unopened; he stayed at the clinic's hostel on Sunday")
+        page.get_by_role("button", name="Record and destroy, witnessed").click()
+        expect(error_beside(page, "witness_username")).to_contain_text(
+            "cannot witness the destruction of controlled drugs"
+        )
+        expect(page.get_by_role("checkbox", name="Sun 29 Nov PM: 60 mg")).to_be_checked()
+        expect(field(page, "Note")).to_have_value(
+            "Unopened; he stayed at the clinic's hostel on Sunday"
+        )
+        field(page, "Authorised witness's username").fill(cast.prescriber.username)
+        field(page, "Authorised witness's password").fill(PASSWORD)
+        page.get_by_role("button", name="Record and destroy, witnessed").click()
+        expect(told(page, "1 dose brought back")).to_contain_text(
+            "1 ampoule (100 mg), destroyed and witnessed."
+        )
+        expect(page.get_by_test_id("take-home-supplies")).to_contain_text(
+            "Sun 29 Nov PM (brought back)"
+        )

@@ -9,10 +9,12 @@ from dosing.models import DoseSession
 from dosing.prescribing import prescription_issue
 from dosing.room import session_withhold
 from dosing.sessions import dose_sessions_generate
+from dosing.take_home import take_home_prescribe
+from dosing.take_home_supply import take_home_supply
 from eligibility.models import Status
 from monitoring.records import tox_screen_record
 from tests.dosing.room_setup import give_dose
-from tests.factories import make_service_user
+from tests.factories import PASSWORD, make_service_user
 
 LONDON = ZoneInfo("Europe/London")
 # A Thursday at noon, between the AM window's close and the PM window's opening.
@@ -94,3 +96,36 @@ def stable(cast, **prescribed):
     attending(cast, person)
     screens(cast, person, CLEAN, CLEAN, CLEAN)
     return person
+
+
+THU = AT.date()  # Thursday 26 Nov 2026, noon
+FRI, SAT, SUN, MON, TUE = (THU + dt.timedelta(days=n) for n in range(1, 6))
+
+
+def on_take_home(cast, *, route="iv", dose="60", slots=("PM",), days=("sat", "sun")):
+    person = stable(cast)
+    take_home_prescribe(
+        service_user=person,
+        prescriber=cast.prescriber,
+        route=route,
+        dose_mg=dose,
+        slot_codes=list(slots),
+        weekdays=list(days),
+        valid_from=THU,
+        valid_to=THU + dt.timedelta(days=27),
+        reason="Weekends at home",
+        now=AT,
+    )
+    return person
+
+
+def supply(cast, person, through, *, password=PASSWORD, now=AT, **fields):
+    return take_home_supply(
+        service_user=person,
+        nurse=cast.nurse,
+        witness_username=cast.hca.username,
+        witness_password=password,
+        through=through,
+        now=now,
+        **fields,
+    )

@@ -15,48 +15,15 @@ from dosing.models import DoseSession, RegisterEntry, SessionStatus, TakeHomeSup
 from dosing.register import register_receive, register_section_add
 from dosing.selectors import board_sessions
 from dosing.sessions import dose_sessions_generate
-from dosing.take_home import take_home_prescribe
-from dosing.take_home_supply import default_through, take_home_supply
+from dosing.take_home_supply import default_through
 from eligibility.models import Status
 from tests.dosing.room_setup import give_dose, register_stock
-from tests.dosing.take_home_setup import AT, stable
+from tests.dosing.take_home_setup import AT, FRI, MON, SAT, SUN, THU, on_take_home, supply
 from tests.factories import PASSWORD
 from tests.helpers import refused
 from tests.monitoring.scan_setup import london
 
 pytestmark = pytest.mark.django_db
-
-THU = AT.date()  # Thursday 26 Nov 2026, noon
-FRI, SAT, SUN, MON = (THU + dt.timedelta(days=n) for n in range(1, 5))
-
-
-def on_take_home(cast, *, route="iv", dose="60", slots=("PM",), days=("sat", "sun")):
-    person = stable(cast)
-    take_home_prescribe(
-        service_user=person,
-        prescriber=cast.prescriber,
-        route=route,
-        dose_mg=dose,
-        slot_codes=list(slots),
-        weekdays=list(days),
-        valid_from=THU,
-        valid_to=THU + dt.timedelta(days=27),
-        reason="Weekends at home",
-        now=AT,
-    )
-    return person
-
-
-def supply(cast, person, through, *, password=PASSWORD, now=AT, **fields):
-    return take_home_supply(
-        service_user=person,
-        nurse=cast.nurse,
-        witness_username=cast.hca.username,
-        witness_password=password,
-        through=through,
-        now=now,
-        **fields,
-    )
 
 
 def sessions_of(person, *days):

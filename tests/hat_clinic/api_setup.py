@@ -18,6 +18,7 @@ from dosing.prescribing import methadone_prescribe, pharmacy_add
 from dosing.register import register_receive, register_section_add
 from dosing.reviews import review_record
 from dosing.take_home import take_home_prescribe
+from dosing.take_home_returns import take_home_return
 from dosing.take_home_supply import take_home_supply
 from eligibility.access import access_record
 from eligibility.models import AccessLog, TakeHomeCriterion
@@ -135,6 +136,15 @@ def make_records(cast) -> dict:
         through=MON + dt.timedelta(days=6),
         now=NOW,
     )
+    brought_back = take_home_return(
+        supply=take_home_given,
+        dose_ids=[take_home_given.doses.last().pk],
+        units=1,
+        received_by=cast.nurse,
+        witness_username=cast.prescriber.username,
+        witness_password=PASSWORD,
+        now=NOW,
+    )
     pharmacy = pharmacy_add(clinic=cast.clinic_a, name="High St Pharmacy", address="1 High St")
     methadone = methadone_prescribe(
         service_user=person,
@@ -193,6 +203,7 @@ def make_records(cast) -> dict:
         "pharmacy": pk_of(Pharmacy.objects.filter(clinic=cast.clinic_a).first(), "pharmacy"),
         "take-home-prescription": take_home.pk,
         "take-home-supply": take_home_given.pk,
+        "take-home-return": brought_back.pk,
     }
     return {"key": key, "person": person, "ids": ids}
 

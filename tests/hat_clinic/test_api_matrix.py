@@ -41,6 +41,10 @@ EXPECTED = {
     ("take-home-supply-list", "get"): READERS,
     ("take-home-supply-list", "post"): ("nurse",),
     ("take-home-supply-detail", "get"): READERS,
+    ("take-home-supply-report-loss", "post"): ("nurse",),
+    ("take-home-return-list", "get"): READERS,
+    ("take-home-return-list", "post"): ("nurse",),
+    ("take-home-return-detail", "get"): READERS,
     ("clinic-list", "get"): READERS,
     # Only an installation administrator, on no clinic's staff and so not a principal
     # here, opens a clinic (tests/eligibility/test_clinics.py); everyone here is refused.
