@@ -13,17 +13,18 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import (
+    BigIntegerField,
     DateField,
     DateTimeField,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
 )
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from alerts.models import AlertKind
@@ -220,7 +221,8 @@ def take_home_lapses_scan(*, now: dt.datetime | None = None) -> int:
         fresh.values(
             alert_clinic=F("service_user__clinic_id"),
             alert_service_user=F("service_user_id"),
-            alert_session=Value(None, output_field=IntegerField()),
+            # Typed: PostgreSQL takes a bare NULL in a subquery for text.
+            alert_session=Cast(Value(None), output_field=BigIntegerField()),
             alert_cause=sql_text("take_home_lapse:", F("pk")),
             alert_detail=F("detail"),
         ),

@@ -67,11 +67,11 @@ def take_home_return(
         may_witness="the destruction of controlled drugs: an authorised witness is needed",
     )
     with transaction.atomic():
+        # The person's row lock serialises returns for them. A dose is append-only: the
+        # app's database role may not lock it FOR UPDATE (no UPDATE right there).
         ServiceUser.objects.select_for_update().get(pk=supply.service_user_id)
         doses = list(
-            TakeHomeDose.objects.select_for_update()
-            .filter(supply=supply, pk__in=chosen)
-            .select_related("session")
+            TakeHomeDose.objects.filter(supply=supply, pk__in=chosen).select_related("session")
         )
         if len(doses) != len(chosen):
             raise RuleViolation(
