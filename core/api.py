@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import RuleViolation
+from .errors import RuleViolation, whole_number
 from .roles import ACTING_IN
 
 
@@ -200,3 +200,24 @@ class ScopedFilterBackend(DjangoFilterBackend):
                 choices = found.get_queryset(request)
                 filterset.filters[name].queryset = _in_callers_clinics(choices, request.user)
         return filterset
+
+
+def query_number(
+    request,
+    name: str,
+    *,
+    message: str,
+    code: str,
+    required: bool = True,
+    maximum: int = 2**31 - 1,
+) -> int | None:
+    """A whole number from 1 in the query string (``?service_user=12``), or a 400
+    naming the parameter with what to give: never a ValueError. None when it is
+    optional and absent."""
+    given = request.query_params.get(name, "")
+    if not given and not required:
+        return None
+    try:
+        return whole_number(given, field=name, minimum=1, maximum=maximum)
+    except RuleViolation as refusal:
+        raise RuleViolation(message, code=code, field=name) from refusal

@@ -23,8 +23,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
-from core.api import requires
-from core.errors import RuleViolation, whole_number
+from core.api import query_number, requires
 from eligibility.access import What, access_record
 from eligibility.models import ServiceUser
 from eligibility.selectors import service_user_in_scope
@@ -275,15 +274,13 @@ def fhir_medication_administration(request: "Request") -> Response:
     """FHIR R4 searchset Bundle (UK Core MedicationAdministration) of a service
     user's ended dose sessions: injections given, doses not given with the reason,
     and corrected records as entered-in-error beside their replacement."""
-    try:
-        # isdigit() alone lets "²" through to int(), a ValueError.
-        pk = whole_number(
-            request.query_params.get("patient", ""), field="patient", minimum=1, maximum=2**63 - 1
-        )
-    except RuleViolation as refusal:
-        raise RuleViolation(
-            "Name the service user: ?patient=<id>.", code="patient_required", field="patient"
-        ) from refusal
+    pk = query_number(
+        request,
+        "patient",
+        message="Name the service user: ?patient=<id>.",
+        code="patient_required",
+        maximum=2**63 - 1,
+    )
     service_user = service_user_in_scope(request.user, pk=pk)
     access_record(request, What.FHIR_EXPORT, service_user=service_user, export="FHIR R4")
     bundle = medication_administration_bundle(

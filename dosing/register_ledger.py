@@ -32,13 +32,15 @@ def dose_waste_mg(drawn_mg: Decimal, injected_mg: Decimal, section: RegisterSect
     return section.strength_mg * ampoules_opened(drawn_mg, section) - injected_mg
 
 
-def whole_ampoules(value: object, *, field: str, what: str, allow_zero: bool = False) -> int:
+def whole_ampoules(
+    value: object, *, field: str, what: str, allow_zero: bool = False, unit: str = "ampoules"
+) -> int:
     low = 0 if allow_zero else 1
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_AMPOULES:
         raise RuleViolation(
-            f"Give the number of ampoules {what} as a whole number ({low} to {MAX_AMPOULES}).",
+            f"Give the number of {unit} {what} as a whole number ({low} to {MAX_AMPOULES}).",
             code="quantity_invalid",
             field=field,
         )

@@ -32,16 +32,24 @@ NO_TAKE_HOME = (Status.RETITRATION_REQUIRED, Status.SUSPENDED)
 MAX_WEEKS = 12
 
 
+def version_governing(
+    versions: Iterable[TakeHomePrescription], day: dt.date
+) -> TakeHomePrescription | None:
+    """Of a person's versions, newest first, the one that governs a clinic day: the
+    latest started by then, if its last day has not passed."""
+    latest = next((v for v in versions if v.valid_from <= day), None)
+    return latest if latest is not None and latest.valid_to >= day else None
+
+
 def take_home_in_force(*, service_user: ServiceUser, day: dt.date) -> TakeHomePrescription | None:
-    """The version that governs a clinic day: the latest started by then, if its last
-    day has not passed. One query, served by take_home_in_force_idx."""
+    """The version that governs a clinic day. One query, served by
+    take_home_in_force_idx."""
     latest = (
-        TakeHomePrescription.objects.filter(service_user=service_user)
-        .filter(valid_from__lte=day)
+        TakeHomePrescription.objects.filter(service_user=service_user, valid_from__lte=day)
         .order_by("-valid_from", "-version")
         .first()
     )
-    return latest if latest is not None and latest.valid_to >= day else None
+    return version_governing([latest] if latest else [], day)
 
 
 def take_home_versions(*, service_user: ServiceUser) -> QuerySet[TakeHomePrescription]:

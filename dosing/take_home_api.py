@@ -13,8 +13,13 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.response import Response
 
-from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin, requires
-from core.errors import RuleViolation, whole_number
+from core.api import (
+    ActionPermissions,
+    ActsThroughServices,
+    StrictFieldsMixin,
+    query_number,
+    requires,
+)
 from eligibility.access import What, access_record
 from eligibility.selectors import service_user_in_scope, service_users_for_staff
 
@@ -59,16 +64,6 @@ class TakeHomeEligibilitySerializer(serializers.Serializer):
     )
 
 
-def _query_number(request, name: str, message: str, *, required: bool) -> int | None:
-    given = request.query_params.get(name, "")
-    if not given and not required:
-        return None
-    try:
-        return whole_number(given, field=name, minimum=1, maximum=2**31 - 1)
-    except RuleViolation as refusal:
-        raise RuleViolation(message, code=f"{name}_invalid", field=name) from refusal
-
-
 @extend_schema(
     operation_id="take_home_eligibility",
     parameters=[
@@ -86,11 +81,18 @@ def _query_number(request, name: str, message: str, *, required: bool) -> int | 
 def take_home_eligibility_api(request):
     """The clinic's take-home criteria for one service user, under the policy in force:
     each met or not, with the evidence."""
-    pk = _query_number(
-        request, "service_user", "Name the service user: ?service_user=<id>.", required=True
+    pk = query_number(
+        request,
+        "service_user",
+        message="Name the service user: ?service_user=<id>.",
+        code="service_user_invalid",
     )
-    per_week = _query_number(
-        request, "doses_per_week", "Give the doses a week as a whole number from 1.", required=False
+    per_week = query_number(
+        request,
+        "doses_per_week",
+        message="Give the doses a week as a whole number from 1.",
+        code="doses_per_week_invalid",
+        required=False,
     )
     service_user = service_user_in_scope(request.user, pk=pk)
     settle_service_user(service_user.pk, now=timezone.now())  # today's status

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core.hooks import Hooks
 from eligibility.models import ClinicPolicy, Level, Status, StatusChange, TakeHomeCriterion
+from eligibility.models.take_home_policy import weeks
 from eligibility.selectors import policy_in_force
 
 from .models import DoseSession, Observation, SessionStatus, WithholdReason
@@ -66,17 +67,13 @@ class TakeHomeEligibility:
         return not self.blocking
 
 
-def _weeks(n: int) -> str:
-    return "1 week" if n == 1 else f"{n} weeks"
-
-
 def _day(value: dt.date) -> str:
     return f"{value:%-d %b %Y}"
 
 
 def _maintenance(service_user: "ServiceUser", policy: ClinicPolicy, at: dt.datetime) -> Verdict:
     """Weeks in maintenance, unbroken: from the last change into it."""
-    weeks = policy.take_home_maintenance_weeks
+    needed = policy.take_home_maintenance_weeks
     if service_user.status != Status.MAINTENANCE:
         return (
             False,
@@ -94,8 +91,8 @@ def _maintenance(service_user: "ServiceUser", policy: ClinicPolicy, at: dt.datet
         return False, "No change into maintenance is recorded."
     held = (at - since).days // 7
     started = _day(timezone.localtime(since, service_user.clinic.zone).date())
-    text = f"In maintenance since {started}: {_weeks(held)} ({weeks} needed)."
-    return held >= weeks, text
+    text = f"In maintenance since {started}: {weeks(held)} ({needed} needed)."
+    return held >= needed, text
 
 
 def _adherence(
@@ -111,13 +108,13 @@ def _adherence(
         not_taken=Count("pk", filter=Q(status__in=(*NOT_TAKEN_STATUSES, *OPEN_SESSION_STATUSES))),
     )
     taken, due = counts["taken"], counts["taken"] + counts["not_taken"]
-    weeks = policy.take_home_recent_weeks
+    recent = weeks(policy.take_home_recent_weeks)
     if not due:
-        return False, f"No sessions due in the last {_weeks(weeks)}."
+        return False, f"No sessions due in the last {recent}."
     percent = 100 * taken / due
     # Rounded down, so that a share just short of the mark never reads as meeting it.
     text = (
-        f"{taken} of {due} sessions taken in the last {_weeks(weeks)} ({int(percent)}%; "
+        f"{taken} of {due} sessions taken in the last {recent} ({int(percent)}%; "
         f"{policy.take_home_adherence_percent}% needed)."
     )
     return percent >= policy.take_home_adherence_percent, text
@@ -164,16 +161,16 @@ def _no_adverse_event(
         .order_by("opens_at")
         .values_list("clinic_day", flat=True)
     ]
-    weeks = policy.take_home_recent_weeks
+    recent = weeks(policy.take_home_recent_weeks)
     if events:
-        return False, f"In the last {_weeks(weeks)}: {'; '.join(events)}."
-    return True, f"No adverse event or sedation withhold in the last {_weeks(weeks)}."
+        return False, f"In the last {recent}: {'; '.join(events)}."
+    return True, f"No adverse event or sedation withhold in the last {recent}."
 
 
 def _no_retitration(
     service_user: "ServiceUser", policy: ClinicPolicy, since: dt.datetime
 ) -> Verdict:
-    weeks = policy.take_home_recent_weeks
+    recent = weeks(policy.take_home_recent_weeks)
     if service_user.status in RETITRATION:
         return False, f"The status is {service_user.get_status_display().lower()}."
     changed = list(
@@ -186,8 +183,8 @@ def _no_retitration(
     if changed:
         zone = service_user.clinic.zone
         days = ", ".join(_day(timezone.localtime(c, zone).date()) for c in changed)
-        return False, f"Re-titration in the last {_weeks(weeks)}: {days}."
-    return True, f"No re-titration in the last {_weeks(weeks)}."
+        return False, f"Re-titration in the last {recent}: {days}."
+    return True, f"No re-titration in the last {recent}."
 
 
 def _weekly_maximum(policy: ClinicPolicy, doses_per_week: int | None) -> Verdict:

@@ -56,7 +56,9 @@ def take_home_return(
         raise RuleViolation(
             "Choose the doses brought back.", code="return_doses_required", field="dose_ids"
         )
-    count = whole_ampoules(units, field="units", what="brought back")
+    count = whole_ampoules(
+        units, field="units", what="brought back", unit=f"{supply.section.form}s"
+    )
     witness = witness_confirm(
         witness_username=witness_username,
         witness_password=witness_password,

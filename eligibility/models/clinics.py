@@ -18,6 +18,7 @@ from .take_home_policy import (
     TakeHomeCriterion,
     default_take_home_levels,
     validate_take_home_levels,
+    weeks,
 )
 
 # docs/domain.md: "No daily total may exceed 1,000 mg; a clinic may set a lower ceiling."
@@ -336,8 +337,7 @@ class ClinicPolicy(models.Model):
     def take_home_terms(self) -> list[tuple[str, str, str]]:
         """Each take-home criterion as the policy page reads it: what it asks, with
         its number, and its level."""
-        weeks = self.take_home_recent_weeks
-        recent = "1 week" if weeks == 1 else f"{weeks} weeks"
+        recent = weeks(self.take_home_recent_weeks)
         asks = {
             TakeHomeCriterion.MAINTENANCE: f"At least {self.take_home_maintenance_weeks} "
             "weeks in maintenance",

@@ -18,6 +18,11 @@ class TakeHomeCriterion(models.TextChoices):
     WEEKLY_MAXIMUM = "weekly_maximum", "Take-home doses within the weekly maximum"
 
 
+def weeks(n: int) -> str:
+    """A number of weeks as the criteria say it: "1 week", "4 weeks"."""
+    return "1 week" if n == 1 else f"{n} weeks"
+
+
 def default_take_home_levels() -> dict[str, str]:
     """Every criterion required: a clinic relaxes one only by a stated policy change."""
     return dict.fromkeys(TakeHomeCriterion.values, Level.REQUIRED.value)
