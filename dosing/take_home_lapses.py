@@ -105,6 +105,14 @@ def with_lapse_causes(
     )
 
 
+def suspended(lapse: Lapse) -> str:
+    """What staff are told when take-home is suspended: why, and what restarts it."""
+    return (
+        f"Take-home is suspended: {lapse.detail} A prescriber writes a new take-home "
+        "prescription to start it again."
+    )
+
+
 def _lapses_seen(version: TakeHomePrescription) -> list[Lapse]:
     """The causes with_lapse_causes found for a version, as lapses."""
     zone = version.service_user.clinic.zone

@@ -30,8 +30,8 @@ from .models import (
 )
 from .register_ledger import ampoules_opened, register_append
 from .sessions import slot_windows
-from .take_home import take_home_barrier
-from .take_home_lapses import take_home_lapse
+from .take_home import take_home_barrier, version_governing
+from .take_home_lapses import suspended, take_home_lapse
 from .witness import witness_confirm
 
 if TYPE_CHECKING:
@@ -63,14 +63,6 @@ def _versions(service_user: ServiceUser, last: dt.date) -> list[TakeHomePrescrip
     )
 
 
-def _governing(
-    versions: Sequence[TakeHomePrescription], day: dt.date
-) -> TakeHomePrescription | None:
-    """The version governing a day: the latest started by then, if not past its end."""
-    latest = next((v for v in versions if v.valid_from <= day), None)
-    return latest if latest is not None and latest.valid_to >= day else None
-
-
 def planned_doses(
     *, service_user: ServiceUser, through: dt.date, now: dt.datetime
 ) -> list[PlannedDose]:
@@ -82,7 +74,7 @@ def planned_doses(
     planned = []
     day = today
     while day <= through:
-        version = _governing(versions, day)
+        version = version_governing(versions, day)
         if version is not None and version.applies_on(day):
             for policy, code, opens, closes in slot_windows(clinic=clinic, day=day):
                 if code in version.slot_codes and closes > now:
@@ -211,11 +203,7 @@ def take_home_supply(
             )
         for version in {dose.prescription for dose in due}:
             if lapse := take_home_lapse(version=version, now=now):
-                raise RuleViolation(
-                    f"Take-home is suspended: {lapse.detail} A prescriber writes a new "
-                    "take-home prescription to start it again.",
-                    code="take_home_suspended",
-                )
+                raise RuleViolation(suspended(lapse), code="take_home_suspended")
         routes = {dose.prescription.route for dose in due}
         if len(routes) > 1:
             raise RuleViolation(

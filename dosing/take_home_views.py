@@ -10,11 +10,8 @@ from django.utils import timezone
 
 from core.forms import Done, form_page
 from eligibility.access import What, access_record
-from eligibility.selectors import (
-    policy_in_force,
-    service_user_in_scope,
-    service_users_for_staff,
-)
+from eligibility.selectors import policy_in_force, service_users_for_staff
+from eligibility.views import service_user_for
 
 from .missed import settle_service_user
 from .models import TakeHomeDose, TakeHomeSupply
@@ -27,20 +24,29 @@ from .take_home_forms import (
     TakeHomeReturnForm,
     TakeHomeSupplyForm,
 )
-from .take_home_lapses import take_home_lapse, take_home_loss_report
+from .take_home_lapses import suspended, take_home_lapse, take_home_loss_report
 from .take_home_returns import take_home_return
 from .take_home_supply import default_through, planned_doses, take_home_supply
 
 
 def _service_user(request, pk, permission: str, refusal: str):
-    """Another clinic's service user is a 404; then the role is checked (403). Their
-    missed sessions are settled first, so that the status read is today's."""
-    service_user = service_user_in_scope(request.user, pk=pk)
-    if not request.user.has_perm(permission):
-        raise PermissionDenied(refusal)
+    """The service user (404 outside the caller's clinics, then 403 for the role), their
+    missed sessions settled first, so that the status read is today's."""
+    service_user = service_user_for(request, pk, permission, refusal)
     settle_service_user(service_user.pk, now=timezone.now())
     service_user.refresh_from_db()
     return service_user
+
+
+def _not_now(request, service_user, barrier: str):
+    """Refused whatever was typed: the page says why and offers no form; a POST is a
+    400 saying the same."""
+    return render(
+        request,
+        "dosing/take_home_not_now.html",
+        {"service_user": service_user, "barrier": barrier},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 def _supply(request, supply_id, permission: str, refusal: str) -> TakeHomeSupply:
@@ -60,6 +66,7 @@ def take_home(request, pk):
         request, pk, "dosing.view_prescription", "Only clinical staff see take-home."
     )
     access_record(request, What.TAKE_HOME, service_user=service_user)
+    lapse = _lapse_now(service_user)
     return render(
         request,
         "dosing/take_home.html",
@@ -74,7 +81,8 @@ def take_home(request, pk):
             )
             .order_by("-supplied_at"),
             "can_prescribe": request.user.has_perm("dosing.prescribe"),
-            "lapse": _lapse_now(service_user),
+            "lapse": lapse,
+            "lapse_said": suspended(lapse) if lapse else "",
         },
     )
 
@@ -98,13 +106,7 @@ def take_home_prescription_new(request, pk):
             "doses are part of it. Prescribe that first."
         )
     if barrier:
-        # Refused whatever was typed: the page says why and offers no form.
-        return render(
-            request,
-            "dosing/take_home_not_now.html",
-            {"service_user": service_user, "barrier": barrier},
-            status=400 if request.method == "POST" else 200,
-        )
+        return _not_now(request, service_user, barrier)
     slots = [slot.code for slot in policy_in_force(clinic=service_user.clinic).slots.all()]
     today = service_user.clinic.clinic_day_of(timezone.now())
     form = TakeHomePrescriptionForm(request.POST or None, slot_codes=slots, today=today)
@@ -135,12 +137,9 @@ def take_home_supply_new(request, pk):
     )
     now = timezone.now()
     if barrier := take_home_barrier(service_user):
-        return render(
-            request,
-            "dosing/take_home_not_now.html",
-            {"service_user": service_user, "barrier": barrier},
-            status=400 if request.method == "POST" else 200,
-        )
+        return _not_now(request, service_user, barrier)
+    if lapse := _lapse_now(service_user):
+        return _not_now(request, service_user, suspended(lapse))
     through = default_through(service_user=service_user, now=now)
     form = TakeHomeSupplyForm(request.POST or None, through=through)
 

@@ -59,6 +59,7 @@ def test_an_installation_administrator_opens_a_clinic_whose_manager_then_logs_in
     typed = {
         "Clinic name": "Harbour Clinic",
         "Address": "12 Quay St\nWhitby",
+        "Phone": "01947 600 600",
         "First manager's username": "harbour_manager",
         "First name": "Hana",
         "Last name": "Ruiz",
@@ -88,10 +89,11 @@ def test_an_installation_administrator_opens_a_clinic_whose_manager_then_logs_in
     harbour = clinics.get_by_role("row").filter(has_text="Harbour Clinic")
     expect(harbour).to_have_count(1)
     expect(harbour).to_contain_text("12 Quay St")
+    expect(harbour).to_contain_text("01947 600 600")
     expect(harbour).to_contain_text("Europe/Dublin")
     expect(harbour).to_contain_text("Hana Ruiz")
     clinic = Clinic.objects.get(name="Harbour Clinic")
-    assert clinic.time_zone == "Europe/Dublin"
+    assert (clinic.time_zone, clinic.phone) == ("Europe/Dublin", "01947 600 600")
 
     # The new manager has a password but no second factor yet: set it up first.
     nav_click(page, "Log out")

@@ -4,7 +4,8 @@ opens a service user's take-home page and reads each criterion met or not with i
 evidence, and prescribes take-home after a refusal of more doses than the clinic
 allows a week; a nurse supplies the weekend's doses after a witness refusal, prints
 their labels, and on Monday takes an unused dose back, destroyed before an authorised
-witness after a refusal of one who is not.
+witness after a refusal of one who is not; and a nurse reports a supply stolen after
+a refusal, which suspends take-home.
 The same through Django's test client and the API is in
 tests/eligibility/test_take_home_policy.py and tests/dosing/test_take_home_prescription.py."""
 
@@ -16,6 +17,7 @@ import time_machine
 from playwright.sync_api import expect
 
 from dosing.take_home import take_home_prescribe
+from dosing.take_home_supply import take_home_supply
 from eligibility.models import Status
 from eligibility.selectors import policy_in_force
 from tests.browser.navigation import log_in, nav_click
@@ -217,3 +219,58 @@ def test_a_nurse_supplies_the_weekend_prints_its_labels_and_takes_a_dose_back(
         expect(page.get_by_test_id("take-home-supplies")).to_contain_text(
             "Sun 29 Nov PM (brought back)"
         )
+
+
+def test_a_nurse_reports_a_supply_stolen_after_a_refusal(page, live_server, cast):
+    person = stable(cast)
+    take_home_prescribe(
+        service_user=person,
+        prescriber=cast.prescriber,
+        route="iv",
+        dose_mg="60",
+        slot_codes=["PM"],
+        weekdays=["sat", "sun"],
+        valid_from=AT.date(),
+        valid_to=AT.date() + dt.timedelta(days=27),
+        reason="Weekends at home",
+        now=AT,
+    )
+    register_stock(cast)
+    given = take_home_supply(
+        service_user=person,
+        nurse=cast.nurse,
+        witness_username=cast.hca.username,
+        witness_password=PASSWORD,
+        through=AT.date() + dt.timedelta(days=3),
+        now=AT,
+    )
+    with time_machine.travel(AT + dt.timedelta(hours=3), tick=True):
+        log_in(page, live_server, cast.nurse.username)
+        page.goto(f"{live_server.url}/service-users/{person.pk}/take-home/")
+        page.get_by_role("link", name="Report lost or stolen").click()
+        page.get_by_role("radio", name="Stolen").check()
+        field(page, "How many doses").fill("3")
+        field(page, "When it happened").fill("2026-11-26")
+        field(page, "What happened").fill("Bag taken on the bus; police told, crime no. 4411")
+        page.get_by_role("button", name="Record it").click()
+
+        expect(error_beside(page, "doses")).to_contain_text("The supply held 2 doses")
+        expect(page.get_by_role("radio", name="Stolen")).to_be_checked()
+        expect(field(page, "When it happened")).to_have_value("2026-11-26")
+        expect(field(page, "What happened")).to_have_value(
+            "Bag taken on the bus; police told, crime no. 4411"
+        )
+
+        field(page, "How many doses").fill("2")
+        page.get_by_role("button", name="Record it").click()
+        expect(told(page, "Take-home is suspended and the prescriber is alerted")).to_be_visible()
+        expect(page.get_by_test_id("take-home-lapse")).to_contain_text(
+            "Take-home is suspended: 2 take-home doses reported stolen."
+        )
+        # Suspended: the supply page says so and offers no form.
+        page.get_by_role("link", name="Supply take-home doses").click()
+        expect(page.get_by_test_id("take-home-barrier")).to_contain_text(
+            "Take-home is suspended: 2 take-home doses reported stolen."
+        )
+        expect(page.get_by_role("button", name="Supply, witnessed")).to_have_count(0)
+    assert given.losses.get().kind == "stolen"
