@@ -54,6 +54,7 @@ READ_RECORDS = [
     "dosing.view_amendment",
     "dosing.view_suspension",
     "dosing.view_exit",
+    "dosing.view_gueststay",
     "dosing.view_pharmacy",
     "dosing.view_registersection",
     "dosing.view_registerentry",
@@ -119,6 +120,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "dosing.add_suspension",
         "dosing.change_suspension",
         "dosing.add_exit",
+        # A guest stay at another clinic of the installation.
+        "dosing.add_gueststay",
         # The register: stock in, and witnessing a destruction.
         "dosing.add_registerentry",
         "dosing.receive_stock",
@@ -148,6 +151,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "dosing.change_pharmacy",
         "dosing.add_registersection",
         "dosing.add_serviceclosure",
+        # Guest stays at this clinic: accepted, declined or ended here.
+        "dosing.accept_guest_stay",
         # Alerts, their e-mail addresses and the dashboards.
         "alerts.acknowledge_alert",
         "alerts.view_duplicate_registration",

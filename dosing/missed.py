@@ -16,6 +16,7 @@ from django.db.models import (
     BigIntegerField,
     Count,
     DateTimeField,
+    Exists,
     F,
     OuterRef,
     Q,
@@ -39,6 +40,7 @@ from .models import (
     TAKEN_STATUSES,
     Assessment,
     DoseSession,
+    GuestStay,
     MissedScan,
     SessionStatus,
 )
@@ -168,11 +170,20 @@ def settle_service_user(service_user_id: int, *, now: dt.datetime) -> MissedScan
 
 
 def settle_for_clinics_of(user, *, now: dt.datetime) -> MissedScan | None:
-    """Settle everyone in the member of staff's clinics, before a read shows them
-    (registered with eligibility.settling)."""
+    """Settle everyone in the member of staff's clinics, and their guests from other
+    clinics, before a read shows them (registered with eligibility.settling)."""
+    clinics = clinics_in_scope(user)
+    hosted = GuestStay.objects.filter(
+        service_user=OuterRef("pk"),
+        host_clinic__in=clinics,
+        acceptance__isnull=False,
+        last_day__gte=(now - dt.timedelta(days=2)).date(),
+    )
     return missed_sessions_scan(
         now=now,
-        service_users=ServiceUser.objects.filter(clinic__in=clinics_in_scope(user)).values("pk"),
+        service_users=ServiceUser.objects.filter(Q(clinic__in=clinics) | Exists(hosted)).values(
+            "pk"
+        ),
     )
 
 

@@ -9,6 +9,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from core.errors import Conflict
 from core.forms import Done, add_refusal, form_page
-from eligibility.models import Status
+from eligibility.models import StaffMembership, Status
 from eligibility.panels import Panel
 from eligibility.selectors import current_clinic
 from eligibility.settling import settle_for_staff
@@ -95,6 +96,24 @@ def board(request):
     return render(request, template, context, status=400 if errors else 200)
 
 
+@permission_required("dosing.view_dosesession", raise_exception=True)
+def session_photo(request, pk):
+    """The photo of a session's service user, for the identity check: served to the
+    staff of the clinic the session is in, which for a guest is the host. Never cached."""
+    session = get_object_or_404(
+        DoseSession.objects.filter(
+            clinic__in=StaffMembership.objects.clinic_ids_in_scope(request.user)
+        ).select_related("service_user"),
+        pk=pk,
+    )
+    photo = session.service_user.photo
+    if not photo:
+        raise Http404("No photo")
+    response = FileResponse(photo.open("rb"))
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _is_date(value) -> bool:
     try:
         return bool(value) and parse_date(value) is not None
@@ -104,8 +123,10 @@ def _is_date(value) -> bool:
 
 def _counts(sessions):
     done = {SessionStatus.ADMINISTERED, SessionStatus.OBSERVED}
+    guests_away = sum(1 for s in sessions if s.status == SessionStatus.GUEST)
     return {
-        "expected": len(sessions),
+        "expected": len(sessions) - guests_away,
+        "away": guests_away,
         "dosed": sum(1 for s in sessions if s.status in done),
         "waiting": sum(1 for s in sessions if s.status in OPEN_SESSION_STATUSES),
     }

@@ -14,7 +14,7 @@ from eligibility.models import IN_TREATMENT, Clinic, ClinicPolicy, ServiceUser, 
 from eligibility.selectors import policy_in_force
 
 from .models import DoseSession, Prescription, PrescriptionSlotDose, SessionStatus
-from .selectors import prescription_in_force
+from .selectors import prescription_in_force, stays_in_effect
 
 
 def slot_windows(
@@ -54,7 +54,9 @@ def dose_sessions_generate(
 
     Set-wise: one insert per slot, whoever is in treatment and prescribed by
     then. The unique constraint makes a second run, or two at once, add
-    nothing. A suspended person's sessions are excused from the start.
+    nothing. A suspended person's sessions are excused from the start. A guest stay
+    in effect schedules the person at the host, and marks their home session guest
+    (dosing.guest).
     """
     now = now or timezone.now()
     created = 0
@@ -74,12 +76,28 @@ def dose_sessions_generate(
             doses_slot = PrescriptionSlotDose.objects.filter(
                 prescription=OuterRef("prescription_id"), slot_code=code
             ).filter(Q(prescription__valid_to__isnull=True) | Q(prescription__valid_to__gt=opens))
-            people = list(
-                ServiceUser.objects.filter(clinic=clinic, status__in=IN_TREATMENT)
-                .annotate(prescription_id=in_force)
-                .filter(Exists(doses_slot))
-                .values_list("pk", "status")
+            # A guest stay in effect that day: for someone of this clinic, the stay
+            # elsewhere that marks their session guest; for someone of another, the
+            # stay this clinic hosts, if it accepted the stay before the window closed.
+            stays = stays_in_effect(day).filter(service_user=OuterRef("pk"))
+            hosted = stays.filter(host_clinic=clinic, acceptance__accepted_at__lt=closes)
+            treated = ServiceUser.objects.filter(status__in=IN_TREATMENT).annotate(
+                prescription_id=in_force
             )
+            people = [
+                (pk, status, stay, True)
+                for pk, status, stay in treated.filter(clinic=clinic)
+                .annotate(stay=Subquery(stays.values("pk")[:1]))
+                .filter(Exists(doses_slot))
+                .values_list("pk", "status", "stay")
+            ] + [
+                (pk, status, stay, False)
+                for pk, status, stay in treated.filter(Exists(hosted))
+                .exclude(status=Status.SUSPENDED)
+                .annotate(stay=Subquery(hosted.values("pk")[:1]))
+                .filter(Exists(doses_slot))
+                .values_list("pk", "status", "stay")
+            ]
             sessions = [
                 DoseSession(
                     service_user_id=pk,
@@ -90,12 +108,10 @@ def dose_sessions_generate(
                     opens_at=opens,
                     closes_at=closes,
                     status_changed_at=now,
-                    status=SessionStatus.EXCUSED
-                    if status == Status.SUSPENDED
-                    else SessionStatus.SCHEDULED,
-                    outcome_reason="suspended" if status == Status.SUSPENDED else "",
+                    guest_stay_id=stay,
+                    **_first_status(status, away=home and stay is not None),
                 )
-                for pk, status in people
+                for pk, status, stay, home in people
             ]
             with transaction.atomic():
                 before = DoseSession.objects.filter(
@@ -107,6 +123,16 @@ def dose_sessions_generate(
                 ).count()
             created += after - before
     return created
+
+
+def _first_status(person_status: str, *, away: bool) -> dict[str, str]:
+    """A new session's status: excused while the person is suspended, guest at home
+    while they are dosed at another clinic, otherwise scheduled."""
+    if person_status == Status.SUSPENDED:
+        return {"status": SessionStatus.EXCUSED, "outcome_reason": "suspended"}
+    if away:
+        return {"status": SessionStatus.GUEST, "outcome_reason": "guest"}
+    return {"status": SessionStatus.SCHEDULED, "outcome_reason": ""}
 
 
 def dose_sessions_generate_ahead(*, now: dt.datetime | None = None) -> int:

@@ -29,6 +29,7 @@ from .models import (
     TakeHomeSupply,
 )
 from .register_ledger import ampoules_opened, register_append
+from .selectors import guest_days
 from .sessions import slot_windows
 from .take_home import take_home_barrier, version_governing
 from .take_home_lapses import suspended, take_home_lapse
@@ -71,11 +72,13 @@ def planned_doses(
     clinic = service_user.clinic
     today = clinic.clinic_day_of(now)
     versions = _versions(service_user, through)
+    # A guest elsewhere is supplied by the host, not from here.
+    away = guest_days(service_user, today, through)
     planned = []
     day = today
     while day <= through:
         version = version_governing(versions, day)
-        if version is not None and version.applies_on(day):
+        if version is not None and version.applies_on(day) and day not in away:
             for policy, code, opens, closes in slot_windows(clinic=clinic, day=day):
                 if code in version.slot_codes and closes > now:
                     planned.append(PlannedDose(day, code, opens, closes, policy, version))
@@ -185,7 +188,7 @@ def take_home_supply(
         sessions = {
             (s.clinic_day, s.slot_code): s
             for s in DoseSession.objects.select_for_update().filter(
-                service_user=locked, clinic_day__gte=today, clinic_day__lte=through
+                service_user=locked, clinic=clinic, clinic_day__gte=today, clinic_day__lte=through
             )
         }
         due = [

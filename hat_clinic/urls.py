@@ -242,6 +242,7 @@ urlpatterns = [
     path("alerts/<int:pk>/acknowledge/", monitoring_views.acknowledge, name="alert-acknowledge"),
     path("dosing/", room_views.board, name="board"),
     path("dosing/sessions/<int:pk>/", room_views.session_page, name="dose-session"),
+    path("dosing/sessions/<int:pk>/photo/", room_views.session_photo, name="dose-session-photo"),
     path("clinic/closure/", dosing_views.service_closure, name="service-closure"),
     path("clinic/pharmacies/", pharmacy_views.pharmacies, name="pharmacies"),
     path("clinic/pharmacies/<int:pk>/", pharmacy_views.pharmacy_detail, name="pharmacy-detail"),

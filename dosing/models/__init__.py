@@ -1,6 +1,7 @@
 """Dosing's models, by area: prescribing, sessions, the dosing room, leaving, and
 the controlled drugs register. Import them from here: ``from dosing.models import X``."""
 
+from .guest import MAX_STAY_DAYS, GuestStay, GuestStayAcceptance, GuestStayEnd
 from .leaving import (
     EXIT_DETAILS,
     Exit,
@@ -79,6 +80,7 @@ __all__ = [
     "INDUCTION_FIRST_DOSE_MG",
     "INDUCTION_TOPUP_MG",
     "LOWER_LIMB_IV",
+    "MAX_STAY_DAYS",
     "NOT_TAKEN_STATUSES",
     "OPEN_SESSION_STATUSES",
     "POSS_CAUTION",
@@ -97,6 +99,9 @@ __all__ = [
     "Exit",
     "ExitDetail",
     "ExitKind",
+    "GuestStay",
+    "GuestStayAcceptance",
+    "GuestStayEnd",
     "LapseCause",
     "MethadonePrescription",
     "MissedScan",

@@ -107,6 +107,15 @@ class DoseSession(models.Model):
         help_text="An unscheduled session's prescriber: added for today, outside the "
         "generated schedule (an admission day, a first dose outside the slots).",
     )
+    guest_stay = models.ForeignKey(
+        "dosing.GuestStay",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sessions",
+        help_text="A guest stay's session: the host's, where the person is dosed, or the "
+        "home clinic's, marked guest.",
+    )
     observation_due_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -123,10 +132,17 @@ class DoseSession(models.Model):
         ordering = ["clinic_day", "opens_at", "service_user"]
         constraints = [
             # Generation may run twice, or in two workers at once: the database
-            # keeps exactly one session per person, day and slot.
+            # keeps exactly one session per person, day and slot that can be dosed.
+            # A guest stay leaves the home clinic's session beside the host's, marked
+            # guest: never dosed, it is only the home board's "guest at ...".
             models.UniqueConstraint(
                 fields=["service_user", "clinic_day", "slot_code"],
+                condition=~Q(status="guest"),
                 name="one_session_per_slot_per_day",
+            ),
+            models.UniqueConstraint(
+                fields=["service_user", "clinic_day", "slot_code", "clinic"],
+                name="one_session_per_slot_per_clinic_day",
             ),
             models.CheckConstraint(
                 condition=Q(closes_at__gt=F("opens_at")), name="session_window_not_empty"
