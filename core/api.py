@@ -196,6 +196,8 @@ class ScopedFilterBackend(DjangoFilterBackend):
         if filterset is None:
             return None
         for name, found in filterset.filters.items():
+            if getattr(found, "scoped_by_its_queryset", False):
+                continue  # its queryset is the caller's already (a guest at their clinic)
             if isinstance(found, ModelChoiceFilter | ModelMultipleChoiceFilter):
                 choices = found.get_queryset(request)
                 filterset.filters[name].queryset = _in_callers_clinics(choices, request.user)

@@ -12,6 +12,7 @@ from eligibility.settling import SettledReads
 
 from .amendments import session_amend
 from .assessment import session_assess
+from .guest_selectors import people_dosed_by
 from .models import (
     Administration,
     Amendment,
@@ -138,13 +139,27 @@ class DoseSessionSerializer(serializers.ModelSerializer):
     administrations = AdministrationSerializer(many=True, read_only=True)
     observation = ObservationSerializer(read_only=True, allow_null=True)
     amendments = AmendmentSerializer(many=True, read_only=True)
+    consecutive_not_taken = serializers.IntegerField(
+        source="service_user.consecutive_not_taken",
+        read_only=True,
+        help_text="The person's sessions not taken in a row, wherever they were.",
+    )
+    flags = serializers.ListField(
+        source="service_user.flags",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The person's risk flags.",
+    )
 
     class Meta:
         model = DoseSession
         fields = [
             "id",
             "service_user",
+            "consecutive_not_taken",
+            "flags",
             "clinic",
+            "guest_stay",
             "clinic_day",
             "slot_code",
             "opens_at",
@@ -226,8 +241,16 @@ class ObserveInput(StrictFieldsMixin, serializers.Serializer):
     ambulance_called = serializers.BooleanField(default=False)
 
 
+class DosedHereFilter(django_filters.ModelChoiceFilter):
+    """A service user of the caller's clinics, or a guest dosed at one of them: the
+    host's staff find a guest's sessions by the person's id too."""
+
+    scoped_by_its_queryset = True
+
+
 class DoseSessionFilter(django_filters.FilterSet):
     date = django_filters.DateFilter(field_name="clinic_day")
+    service_user = DosedHereFilter(queryset=lambda request: people_dosed_by(request.user))
     slot = django_filters.CharFilter(field_name="slot_code", lookup_expr="iexact")
     status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
 

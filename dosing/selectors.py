@@ -2,7 +2,6 @@
 
 import datetime as dt
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
 
 from django.db.models import (
     BooleanField,
@@ -35,7 +34,6 @@ from .models import (
     Assessment,
     BreathTest,
     DoseSession,
-    GuestStay,
     MethadonePrescription,
     Observation,
     Prescription,
@@ -478,32 +476,3 @@ def adverse_events(*, sessions: QuerySet[DoseSession], limit: int | None = None)
         rows = rows[: limit * 5]
     read = [(o.session, r) for o, r in observations_as_read(rows) if r.adverse]  # type: ignore[attr-defined]
     return read[:limit] if limit else read
-
-
-def stays_in_effect(day: dt.date | Any) -> QuerySet[GuestStay]:
-    """Stays accepted and not ended that cover the day (a date, or an expression of
-    one). A person has at most one, since their stays never overlap."""
-    return GuestStay.objects.filter(
-        acceptance__isnull=False, first_day__lte=day, last_day__gte=day
-    ).filter(Q(end__isnull=True) | Q(end__home_from__gt=day))
-
-
-def guest_days(service_user: ServiceUser, first: dt.date, last: dt.date) -> set[dt.date]:
-    """The days from first to last on which the person is a guest elsewhere: the home
-    clinic neither doses them nor supplies them to take home."""
-    days = set()
-    stays = (
-        GuestStay.objects.filter(
-            service_user=service_user, acceptance__isnull=False, first_day__lte=last
-        )
-        .filter(last_day__gte=first)
-        .select_related("end")
-    )
-    for stay in stays:
-        ends = getattr(stay, "end", None)
-        day = max(stay.first_day, first)
-        while day <= min(stay.last_day, last):
-            if ends is None or day < ends.home_from:
-                days.add(day)
-            day += dt.timedelta(days=1)
-    return days

@@ -13,8 +13,9 @@ from core.errors import RuleViolation, require_reason
 from eligibility.models import IN_TREATMENT, Clinic, ClinicPolicy, ServiceUser, Status
 from eligibility.selectors import policy_in_force
 
+from .guest_selectors import stays_in_effect
 from .models import DoseSession, Prescription, PrescriptionSlotDose, SessionStatus
-from .selectors import prescription_in_force, stays_in_effect
+from .selectors import prescription_in_force
 
 
 def slot_windows(

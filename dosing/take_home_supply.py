@@ -16,6 +16,7 @@ from core.audit import history_snapshot
 from core.errors import RuleViolation
 from eligibility.models import ClinicPolicy, ServiceUser
 
+from .guest_selectors import guest_days
 from .mg import format_mg
 from .missed import settle_service_user, tolerance_renew
 from .models import (
@@ -29,7 +30,6 @@ from .models import (
     TakeHomeSupply,
 )
 from .register_ledger import ampoules_opened, register_append
-from .selectors import guest_days
 from .sessions import slot_windows
 from .take_home import take_home_barrier, version_governing
 from .take_home_lapses import suspended, take_home_lapse

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from dosing import api as dosing_api
 from dosing import (
     fhir,
+    guest_api,
     leaving_api,
     leaving_views,
     pharmacy_api,
@@ -54,6 +55,7 @@ router.register(
     "take-home/returns", take_home_api.TakeHomeReturnViewSet, basename="take-home-return"
 )
 router.register("dose-sessions", room_api.DoseSessionViewSet, basename="dose-session")
+router.register("guest-stays", guest_api.GuestStayViewSet, basename="guest-stay")
 router.register("referrals", pathway_api.ReferralViewSet, basename="referral")
 router.register(
     "eligibility-assessments",

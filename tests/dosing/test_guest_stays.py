@@ -9,48 +9,23 @@ from django.db import IntegrityError, transaction
 
 from alerts.models import Alert, AlertKind
 from core.errors import Conflict, RuleViolation
-from core.roles import Role
 from dosing.assessment import session_assess
 from dosing.guest import guest_stay_accept, guest_stay_authorise, guest_stay_end
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, GuestStay, RegisterEntry, SessionStatus
-from dosing.register import register_receive, register_section_add
 from dosing.room import dose_administer
 from dosing.selectors import board_sessions
 from dosing.sessions import dose_sessions_generate
 from eligibility.models import Status
 from eligibility.services import SlotSpec, policy_issue
-from tests.dosing.room_setup import DAY, LONDON, SET_UP, on_prescription
-from tests.factories import PASSWORD, make_staff
-
-NEXT = DAY + dt.timedelta(days=1)
-EVE = dt.datetime.combine(DAY - dt.timedelta(days=1), dt.time(10), tzinfo=LONDON)
-
-
-def at(day, hour, minute=0):
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LONDON)
+from tests.dosing.guest_setup import EVE, NEXT, at, host_staff
+from tests.dosing.room_setup import DAY, on_prescription
+from tests.factories import PASSWORD
 
 
 @pytest.fixture
 def host(cast):
-    """Clinic B's manager and health-care assistant, and its register's stock."""
-    staff = {
-        "manager": make_staff(cast.clinic_b, Role.MANAGER, username="manager_b"),
-        "hca": make_staff(cast.clinic_b, Role.HCA, username="hca_b"),
-    }
-    section = register_section_add(clinic=cast.clinic_b, strength_mg="100", supplies_doses=True)
-    register_receive(
-        section=section,
-        ampoules=10,
-        supplier_name="Pharma Ltd",
-        supplier_address="1 Road",
-        batch="B2",
-        expiry=dt.date(2027, 1, 1),
-        received_by=cast.nurse_b,
-        now=SET_UP,
-    )
-    staff["section"] = section
-    return staff
+    return host_staff(cast)
 
 
 def authorised(cast, person, first=DAY, last=NEXT, now=EVE):

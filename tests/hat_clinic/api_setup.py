@@ -11,6 +11,7 @@ from django.urls import URLResolver, get_resolver
 from alerts.models import Alert
 from core.roles import Role
 from dosing.breath import breath_test_record
+from dosing.guest import guest_stay_authorise
 from dosing.leaving import service_user_exit, suspension_start
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, Pharmacy, RegisterEntry, RegisterSection
@@ -26,7 +27,7 @@ from eligibility.services import policy_issue
 from monitoring.records import methadone_collection_record, tox_screen_record
 from tests.dosing.room_setup import give_dose
 from tests.eligibility.pathway_setup import assess, refer
-from tests.factories import PASSWORD, make_pharmacy_token, make_staff
+from tests.factories import PASSWORD, make_clinic, make_pharmacy_token, make_staff
 from tests.monitoring.scan_setup import london, people_on_prescription, schedule, session_of
 
 MON = dt.date(2026, 2, 9)
@@ -172,6 +173,19 @@ def make_records(cast) -> dict:
     breath = breath_test_record(service_user=person, recorded_by=cast.nurse, reading="0", now=NOW)
     _, key = make_pharmacy_token(cast.clinic_a, created_by=cast.manager)
     access_record(_Seen(cast.nurse, cast.clinic_a), AccessLog.What.RECORD, service_user=person)
+    # A guest from a third clinic, staying at clinic A: its manager accepts or ends it.
+    clinic_c = make_clinic("Clinic C", now=NOW - dt.timedelta(days=60))
+    prescriber_c = make_staff(clinic_c, Role.PRESCRIBER, username="prescriber_c")
+    (visitor,) = people_on_prescription(cast, 1, clinic=clinic_c, prescriber=prescriber_c)
+    stay = guest_stay_authorise(
+        service_user=visitor,
+        prescriber=prescriber_c,
+        host_clinic=cast.clinic_a,
+        first_day=MON + dt.timedelta(days=2),
+        last_day=MON + dt.timedelta(days=4),
+        reason="Visiting family",
+        now=NOW,
+    )
     # Someone whose second factor a manager may reset, who is none of the principals.
     colleague = make_staff(cast.clinic_a, Role.HCA, username="hca_a2")
     ids = {
@@ -204,6 +218,7 @@ def make_records(cast) -> dict:
         "take-home-prescription": take_home.pk,
         "take-home-supply": take_home_given.pk,
         "take-home-return": brought_back.pk,
+        "guest-stay": stay.pk,
     }
     return {"key": key, "person": person, "ids": ids}
 

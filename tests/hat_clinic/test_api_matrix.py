@@ -45,6 +45,13 @@ EXPECTED = {
     ("take-home-return-list", "get"): READERS,
     ("take-home-return-list", "post"): ("nurse",),
     ("take-home-return-detail", "get"): READERS,
+    # The stay is a clinic C service user's at clinic A: A's staff read it, its
+    # manager (the host's) accepts or ends it; A's prescriber is not the home one.
+    ("guest-stay-list", "get"): READERS,
+    ("guest-stay-list", "post"): ("prescriber",),
+    ("guest-stay-detail", "get"): READERS,
+    ("guest-stay-accept", "post"): ("manager",),
+    ("guest-stay-end", "post"): ("manager",),
     ("clinic-list", "get"): READERS,
     # Only an installation administrator, on no clinic's staff and so not a principal
     # here, opens a clinic (tests/eligibility/test_clinics.py); everyone here is refused.
