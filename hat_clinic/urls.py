@@ -8,6 +8,7 @@ from dosing import api as dosing_api
 from dosing import (
     fhir,
     guest_api,
+    guest_views,
     leaving_api,
     leaving_views,
     pharmacy_api,
@@ -243,6 +244,18 @@ urlpatterns = [
     ),
     path("alerts/<int:pk>/acknowledge/", monitoring_views.acknowledge, name="alert-acknowledge"),
     path("dosing/", room_views.board, name="board"),
+    path("guest-stays/", guest_views.guest_stays, name="guest-stays"),
+    path(
+        "guest-stays/<int:stay_id>/accept/",
+        guest_views.guest_stay_accept_page,
+        name="guest-stay-accept-page",
+    ),
+    path(
+        "guest-stays/<int:stay_id>/end/",
+        guest_views.guest_stay_end_page,
+        name="guest-stay-end-page",
+    ),
+    path("service-users/<int:pk>/guest-stays/", guest_views.guest_stays_of, name="guest-stays-of"),
     path("dosing/sessions/<int:pk>/", room_views.session_page, name="dose-session"),
     path("dosing/sessions/<int:pk>/photo/", room_views.session_photo, name="dose-session-photo"),
     path("clinic/closure/", dosing_views.service_closure, name="service-closure"),

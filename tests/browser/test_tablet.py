@@ -54,6 +54,7 @@ NOT_PAGES_BY_NAME = {
     "two-factor": "the second step of logging in: each role's log-in passes it instead",
     "register-csv": "a CSV download",
     "service-user-photo": "a photograph",
+    "dose-session-photo": "a photograph",
     "staff-link": "a one-time link's page, opened with no login (tests/eligibility/test_staff.py)",
 }
 # Arguments that name no record, and the values to fill them with.
@@ -196,6 +197,7 @@ def records_by_route(cast) -> dict[str, list]:
         "prescriptions/": [ids["prescription"]],
         "staff/": [ids["staff"]],
         "take-home/supplies/": [ids["take-home-supply"]],
+        "guest-stays/": [ids["guest-stay"]],
     }
 
 
