@@ -29,6 +29,7 @@ class AlertKind(models.TextChoices):
     DUPLICATE_REGISTRATION = "duplicate_registration", "Possible duplicate registration"
     METHADONE_CONFLICT = "methadone_conflict", "Methadone reports disagree"
     TAKE_HOME_SUSPENDED = "take_home_suspended", "Take-home suspended"
+    GUEST_STAY_REQUESTED = "guest_stay_requested", "Guest stay to accept or decline"
 
 
 class Severity(models.IntegerChoices):
@@ -56,6 +57,7 @@ KIND_SEVERITY = {
     AlertKind.DUPLICATE_REGISTRATION: Severity.URGENT,
     AlertKind.METHADONE_CONFLICT: Severity.WARNING,
     AlertKind.TAKE_HOME_SUSPENDED: Severity.URGENT,
+    AlertKind.GUEST_STAY_REQUESTED: Severity.WARNING,
 }
 KIND_ROLES = {
     AlertKind.MISSED_DOSE: (Role.NURSE,),
@@ -74,6 +76,8 @@ KIND_ROLES = {
     AlertKind.METHADONE_CONFLICT: (Role.NURSE, Role.PRESCRIBER),
     # docs/domain.md: take-home suspended alerts the prescriber; nurses supply.
     AlertKind.TAKE_HOME_SUSPENDED: (Role.PRESCRIBER, Role.NURSE),
+    # The host's managers accept or decline a guest stay.
+    AlertKind.GUEST_STAY_REQUESTED: (Role.MANAGER,),
 }
 # Kinds that only staff holding a permission see, in the inbox, the badge, a service
 # user's page and timeline, and the API. A duplicate registration names another

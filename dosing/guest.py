@@ -17,6 +17,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from alerts.models import AlertKind
+from alerts.services import alert_close, alert_raise
 from core.audit import history_snapshot
 from core.errors import Conflict, RuleViolation, require_reason
 from eligibility.models import IN_TREATMENT, Clinic, ServiceUser, Status
@@ -135,7 +137,7 @@ def guest_stay_authorise(
                 code="stay_overlaps",
                 field="first_day",
             )
-        return GuestStay.objects.create(
+        stay = GuestStay.objects.create(
             service_user=person,
             home_clinic=home,
             host_clinic=host_clinic,
@@ -145,6 +147,20 @@ def guest_stay_authorise(
             authorised_by=prescriber,
             authorised_at=now,
         )
+        alert_raise(
+            kind=AlertKind.GUEST_STAY_REQUESTED,
+            clinic=host_clinic,
+            service_user=person,
+            cause_key=_request_cause(stay),
+            detail=f"{person.full_name} of {home.name} is to be dosed here from "
+            f"{first_day:%-d %b} to {last_day:%-d %b %Y}: accept or decline it on Guest stays.",
+            now=now,
+        )
+    return stay
+
+
+def _request_cause(stay: GuestStay) -> str:
+    return f"guest_stay:{stay.pk}"
 
 
 def _locked_open(stay: GuestStay) -> tuple[GuestStay, ServiceUser]:
@@ -187,6 +203,13 @@ def guest_stay_accept(
             stay=stay, accepted_by=manager, accepted_at=now, note=(note or "").strip()
         )
         _sessions_move_to_host(stay, manager, now)
+        alert_close(
+            kind=AlertKind.GUEST_STAY_REQUESTED,
+            cause_key=_request_cause(stay),
+            by=manager,
+            note="Accepted.",
+            now=now,
+        )
     return stay
 
 
@@ -253,6 +276,13 @@ def guest_stay_end(
             stay=stay, ended_by=by, ended_at=now, home_from=home_today, reason=reason
         )
         _sessions_return_home(stay, by, now)
+        alert_close(
+            kind=AlertKind.GUEST_STAY_REQUESTED,
+            cause_key=_request_cause(stay),
+            by=by,
+            note=f"The stay was ended: {reason}",
+            now=now,
+        )
     return stay
 
 

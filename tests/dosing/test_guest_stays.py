@@ -263,7 +263,12 @@ def test_only_the_hosts_manager_accepts_and_only_once(cast, host):
         with pytest.raises(RuleViolation) as refused:
             guest_stay_accept(stay=stay, manager=who, now=EVE)
         assert refused.value.code == "manager_required"
+    # The host's managers are asked, in their alerts; accepting answers it.
+    asked = Alert.objects.get(kind=AlertKind.GUEST_STAY_REQUESTED, service_user=person)
+    assert (asked.clinic, asked.is_open) == (cast.clinic_b, True)
     guest_stay_accept(stay=stay, manager=host["manager"], now=EVE)
+    asked.refresh_from_db()
+    assert (asked.is_open, asked.acknowledged_by) == (False, host["manager"])
     with pytest.raises(Conflict):
         guest_stay_accept(stay=stay, manager=host["manager"], now=EVE)
 
@@ -275,4 +280,5 @@ def test_a_declined_stay_cannot_be_accepted(cast, host):
     with pytest.raises(Conflict) as refused:
         guest_stay_accept(stay=stay, manager=host["manager"], now=EVE)
     assert "No room that week" in refused.value.message
+    assert not Alert.objects.get(kind=AlertKind.GUEST_STAY_REQUESTED).is_open
     assert sessions(person, DAY, "AM") == {"Clinic A": "scheduled"}

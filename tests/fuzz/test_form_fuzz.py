@@ -100,7 +100,15 @@ MOMENT = london(TUESDAY, 9, 30)
 # The second step of logging in answers only a session that passed the password alone;
 # a signed-in role is sent on from it (tests/hat_clinic/test_second_factor.py drives
 # its refusals). Setting up a new phone, its other form, is fuzzed here.
-NOT_FORMS = {"login", "logout", "favicon", "register-csv", "service-user-photo", "two-factor"}
+NOT_FORMS = {
+    "login",
+    "logout",
+    "favicon",
+    "register-csv",
+    "service-user-photo",
+    "dose-session-photo",
+    "two-factor",
+}
 # A one-time link's page, used up by its first good submission: its refusals are driven
 # in tests/eligibility/test_staff.py and in the browser.
 NOT_FORMS |= {"staff-link"}
