@@ -207,7 +207,7 @@ WORKLOAD = Dashboard(
         },
     },
     tables=lambda numbers, params: workload_tables(numbers),
-    exports=("clinic", "alerts", "retitrations", "withholds"),
+    exports=("clinic", "alerts", "retitrations", "withholds", "away"),
 )
 
 

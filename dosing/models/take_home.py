@@ -127,6 +127,8 @@ class TakeHomeSupply(models.Model):
         indexes = [
             # Serves the missed-collection scan: supplies whose next visit has come.
             models.Index(fields=["next_visit"], name="take_home_next_visit_idx"),
+            # Serves the workload dashboard's supplies by month.
+            models.Index(fields=["supplied_at"], name="take_home_supply_month_idx"),
         ]
 
     def __str__(self):

@@ -230,12 +230,29 @@ class ChoiceCounts(ByClinic):
     label: str
 
 
+class AwayMonth(TypedDict):
+    """One clinic's month of doses away from its room: take-home supplies, returns and
+    lapses, and guest sessions hosted and away."""
+
+    month: dt.date
+    clinic: int
+    name: str
+    supplies: int
+    doses_supplied: int
+    returns: int
+    doses_returned: int
+    lapses: int
+    guest_sessions_hosted: int
+    guest_sessions_away: int
+
+
 class Workload(TypedDict):
     """Each clinic and the total; open alerts by kind (now); withholds by reason and
-    re-titrations by cause (in the range)."""
+    re-titrations by cause (in the range); take-home and guest dosing by month."""
 
     by_clinic: list[ClinicPlaces]
     total: Places
     alerts: list[ChoiceCounts]
     withholds: list[ChoiceCounts]
     retitrations: list[ChoiceCounts]
+    away: list[AwayMonth]

@@ -444,5 +444,26 @@ def workload_tables(numbers: Workload) -> Tables:
                 "withhold reason",
                 numbers["withholds"],
             ),
+            "away": Table(
+                "away",
+                "Take-home and guest dosing by month",
+                "away",
+                AWAY_COLUMNS,
+                numbers["away"],
+                empty="No take-home supplies, returns, lapses or guest stays in these dates.",
+            ),
         }
     )
+
+
+AWAY_COLUMNS = [
+    Column("month", "Month", _month),
+    CLINIC,
+    key("supplies", label="Take-home supplies"),
+    key("doses_supplied", label="Doses supplied"),
+    key("returns", label="Returns"),
+    key("doses_returned", label="Doses returned"),
+    key("lapses", label="Take-home lapses"),
+    key("guest_sessions_hosted", label="Guest sessions hosted"),
+    key("guest_sessions_away", label="Sessions as a guest elsewhere"),
+]

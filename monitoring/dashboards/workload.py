@@ -40,6 +40,7 @@ from eligibility.selectors import attach_policies_in_force
 
 from ..models import ToxScreen
 from ..scans import MONITORED
+from .away import away_by_month
 from .common import Filters
 from .rows import ChoiceCounts, ClinicPlaces, Places, Workload
 
@@ -52,8 +53,8 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> Workload:
     """For each clinic and in total. Now: places taken against capacity, offers
     outstanding and the waiting list; service users overdue a prescriber review or a
     tox screen; open alerts by kind. In the date range: re-titrations by cause,
-    withholds by reason, adverse events and naloxone (as amended, if corrected).
-    Eleven queries."""
+    withholds by reason, adverse events and naloxone (as amended, if corrected), and
+    take-home and guest dosing by month. Fifteen queries."""
     now = now or timezone.now()
     clinics = attach_policies_in_force(filters.clinics.order_by("name"), at=now)
     ids = [clinic.pk for clinic in clinics]
@@ -177,6 +178,7 @@ def workload(filters: Filters, *, now: dt.datetime | None = None) -> Workload:
         "retitrations": _crosstab(
             retitrations, ids, "cause", RetitrationCause, clinic_key="service_user__clinic"
         ),
+        "away": away_by_month(filters, clinics),
     }
 
 

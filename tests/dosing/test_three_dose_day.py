@@ -3,23 +3,29 @@ rule of the dosing day counts three slots. Sessions are generated for all three;
 4-hour interval runs from the PM injection to the evening one; the daily ceiling and
 the prescribed daily maximum add up three doses; the missed-dose scan settles the
 evening session; and three sessions not taken in a row, the evening one among them,
-call for re-titration. The board and the attendance dashboard with three slots are in
-tests/eligibility/test_policy_views.py (test_an_evening_slot_runs_through_the_clinic_day)."""
+call for re-titration. The evening dose taken home counts in the day's ceiling, and a
+guest stay takes all three slots to a host that has them. The board and the
+attendance dashboard with three slots are in tests/eligibility/test_policy_views.py
+(test_an_evening_slot_runs_through_the_clinic_day)."""
 
 import datetime as dt
 
 import pytest
 
+from core.roles import Role
 from dosing.assessment import session_assess
+from dosing.guest import guest_stay_accept, guest_stay_authorise
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, SessionStatus
 from dosing.prescribing import prescription_issue
 from dosing.sessions import dose_sessions_generate
-from eligibility.models import Status
+from dosing.take_home import take_home_prescribe
+from dosing.take_home_supply import take_home_supply
+from eligibility.models import Status, TakeHomeCriterion
 from eligibility.policy_rules import SlotSpec
 from eligibility.services import policy_issue
-from tests.dosing.room_setup import DAY, SET_UP, give_dose, inject
-from tests.factories import TRANSFER, make_service_user
+from tests.dosing.room_setup import DAY, SET_UP, give_dose, inject, register_stock
+from tests.factories import PASSWORD, TRANSFER, make_service_user, make_staff
 from tests.helpers import refused
 from tests.monitoring.scan_setup import london
 
@@ -166,3 +172,105 @@ def test_one_late_scan_settles_all_three_slots_the_same_way(cast, evening):
     assert statuses == {SessionStatus.MISSED}
     person.refresh_from_db()
     assert (person.consecutive_not_taken, person.status) == (3, Status.RETITRATION_REQUIRED)
+
+
+def take_home_without_criteria(cast):
+    """Clinic A switches the take-home criteria off, keeping its three slots."""
+    policy_issue(
+        clinic=cast.clinic_a,
+        issued_by=None,
+        reason="Take-home without criteria",
+        effective_from=SET_UP,
+        now=SET_UP - dt.timedelta(hours=1),
+        take_home_levels=dict.fromkeys(TakeHomeCriterion.values, "off"),
+    )
+
+
+def evening_at_home(cast, person, dose="300"):
+    return take_home_prescribe(
+        service_user=person,
+        prescriber=cast.prescriber,
+        route="iv",
+        dose_mg=dose,
+        slot_codes=["EVE"],
+        weekdays=["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        valid_from=DAY,
+        valid_to=DAY + dt.timedelta(days=13),
+        reason="Works evenings",
+        now=london(DAY, 8),
+    )
+
+
+def test_the_evening_dose_taken_home_with_the_day_under_the_ceiling(cast, evening):
+    take_home_without_criteria(cast)
+    person = on_three(cast, doses=("300", "300", "300"))
+    # The evening at home at 400 mg would make the day 1,000 mg with the room's two,
+    # above the prescription's daily maximum of the three doses.
+    error = refused(
+        "take_home_above_daily_total", evening_at_home, cast=cast, person=person, dose="400"
+    )
+    assert "900" in error.message
+    evening_at_home(cast, person)
+    register_stock(cast, ampoules=20)
+    given = take_home_supply(
+        service_user=person,
+        nurse=cast.nurse,
+        witness_username=cast.hca.username,
+        witness_password=PASSWORD,
+        through=NEXT,
+        now=london(DAY, 9, 30),
+    )
+    assert [(d.clinic_day, d.slot_code) for d in given.doses.order_by("clinic_day")] == [
+        (DAY, "EVE"),
+        (NEXT, "EVE"),
+    ]
+    assert given.units == 6  # 300 mg in 100 mg ampoules, twice
+    statuses = {
+        (s.clinic_day, s.slot_code): s.status
+        for s in DoseSession.objects.filter(service_user=person)
+    }
+    assert statuses[DAY, "EVE"] == statuses[NEXT, "EVE"] == SessionStatus.TAKE_HOME
+    assert statuses[DAY, "AM"] == statuses[DAY, "PM"] == SessionStatus.SCHEDULED
+    # The room's AM and PM are given; the scan the next morning settles nothing more:
+    # the evening at home counts as taken, and nothing is missed.
+    give_dose(cast, slot(person, DAY, "AM"), london(DAY, 9, 40), mg="300")
+    give_dose(cast, slot(person, DAY, "PM"), london(DAY, 14), mg="300")
+    missed_sessions_scan(now=london(NEXT, 7))
+    person.refresh_from_db()
+    assert person.consecutive_not_taken == 0
+    assert not DoseSession.objects.filter(service_user=person, status="missed").exists()
+
+
+def test_a_guest_stay_with_an_evening_slot_needs_the_hosts_evening(cast, evening):
+    person = on_three(cast)
+    manager_b = make_staff(cast.clinic_b, Role.MANAGER, username="manager_b")
+
+    def authorise():
+        return guest_stay_authorise(
+            service_user=person,
+            prescriber=cast.prescriber,
+            host_clinic=cast.clinic_b,
+            first_day=NEXT,
+            last_day=NEXT,
+            reason="Away",
+            now=london(DAY, 8),
+        )
+
+    error = refused("host_slots_differ", authorise)
+    assert "EVE" in error.message
+    policy_issue(
+        clinic=cast.clinic_b,
+        issued_by=None,
+        reason="An evening dose too",
+        effective_from=london(DAY, 7),
+        now=london(DAY, 6),
+        slots=THREE,
+    )
+    guest_stay_accept(stay=authorise(), manager=manager_b, now=london(DAY, 9))
+    at_host = DoseSession.objects.filter(service_user=person, clinic=cast.clinic_b)
+    assert sorted(at_host.values_list("slot_code", flat=True)) == ["AM", "EVE", "PM"]
+    assert set(
+        DoseSession.objects.filter(
+            service_user=person, clinic=cast.clinic_a, clinic_day=NEXT
+        ).values_list("status", flat=True)
+    ) == {SessionStatus.GUEST}

@@ -55,7 +55,7 @@ def test_each_dashboard_publishes_its_fields_not_a_bare_object(cast):
         "attendance": {"totals", "by_period", "by_slot", "by_service_user", "by_clinic"},
         "retention": {"as_of", "curve", "bands", "by_clinic", "total", "exits"},
         "outcomes": {"substances", "rows", "by_clinic"},
-        "workload": {"by_clinic", "total", "alerts", "withholds", "retitrations"},
+        "workload": {"by_clinic", "total", "alerts", "withholds", "retitrations", "away"},
     }
     for name, expected in fields.items():
         schema = published_schema(client, f"/api/v1/dashboard/{name}/")
