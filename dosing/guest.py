@@ -224,21 +224,16 @@ def _sessions_move_to_host(stay: GuestStay, by: "User", now: dt.datetime) -> Non
         status=SessionStatus.SCHEDULED,
         opens_at__gt=now,
     )
-    moved = list(home_sessions.values_list("pk", flat=True))
-    DoseSession.objects.filter(pk__in=moved).update(
+    _sessions_set(
+        list(home_sessions.values_list("pk", flat=True)),
+        by=by,
+        now=now,
+        why=f"Guest at {stay.host_clinic.name}",
         status=SessionStatus.GUEST,
-        status_changed_at=now,
         outcome_reason="guest",
         outcome_by=by,
         guest_stay=stay,
     )
-    if moved:
-        history_snapshot(
-            DoseSession.objects.filter(pk__in=moved),
-            reason=f"Guest at {stay.host_clinic.name}",
-            when=now,
-            user=by,
-        )
     host_today = stay.host_clinic.clinic_day_of(now)
     days = [
         day
@@ -310,20 +305,24 @@ def _sessions_return_home(stay: GuestStay, by: "User", now: dt.datetime) -> None
         .exclude(Exists(live_beside))
         .values_list("pk", flat=True)
     )
-    DoseSession.objects.filter(pk__in=back).update(
+    _sessions_set(
+        back,
+        by=by,
+        now=now,
+        why=f"Guest stay at {stay.host_clinic.name} ended: dosed at home again",
         status=SessionStatus.SCHEDULED,
-        status_changed_at=now,
         outcome_reason="",
         outcome_by=None,
         guest_stay=None,
     )
-    if back:
-        history_snapshot(
-            DoseSession.objects.filter(pk__in=back),
-            reason=f"Guest stay at {stay.host_clinic.name} ended: dosed at home again",
-            when=now,
-            user=by,
-        )
+
+
+def _sessions_set(ids: list[int], *, by: "User", now: dt.datetime, why: str, **fields: Any) -> None:
+    """Give these sessions a new status and its fields, kept in their history."""
+    if not ids:
+        return
+    DoseSession.objects.filter(pk__in=ids).update(status_changed_at=now, **fields)
+    history_snapshot(DoseSession.objects.filter(pk__in=ids), reason=why, when=now, user=by)
 
 
 def stays_for_staff(user: Any) -> QuerySet[GuestStay]:

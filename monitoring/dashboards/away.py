@@ -51,34 +51,34 @@ def away_by_month(filters: Filters, clinics: list[Any]) -> list[AwayMonth]:
                 (month.date() if isinstance(month, dt.datetime) else month, row.pop(clinic_key))
             ].update(row)
 
-    add(
-        TakeHomeSupply.objects.filter(clinic__in=ids, supplied_at__gte=since, supplied_at__lt=until)
-        .annotate(month=TruncMonth("supplied_at", tzinfo=local))
-        .values("month", "clinic")
-        .annotate(supplies=Count("pk", distinct=True), doses_supplied=Count("doses"))
-        .order_by(),
+    def in_months(model: Any, at: str, clinic_key: str, **counts: Any) -> None:
+        """A model's rows of these clinics whose instant `at` is in the range."""
+        add(
+            model.objects.filter(
+                **{f"{clinic_key}__in": ids, f"{at}__gte": since, f"{at}__lt": until}
+            )
+            .annotate(month=TruncMonth(at, tzinfo=local))
+            .values("month", clinic_key)
+            .annotate(**counts)
+            .order_by(),
+            clinic_key,
+        )
+
+    in_months(
+        TakeHomeSupply,
+        "supplied_at",
         "clinic",
+        supplies=Count("pk", distinct=True),
+        doses_supplied=Count("doses"),
     )
-    add(
-        TakeHomeReturn.objects.filter(
-            supply__clinic__in=ids, received_at__gte=since, received_at__lt=until
-        )
-        .annotate(month=TruncMonth("received_at", tzinfo=local))
-        .values("month", "supply__clinic")
-        .annotate(returns=Count("pk", distinct=True), doses_returned=Count("doses"))
-        .order_by(),
+    in_months(
+        TakeHomeReturn,
+        "received_at",
         "supply__clinic",
+        returns=Count("pk", distinct=True),
+        doses_returned=Count("doses"),
     )
-    add(
-        TakeHomeLapse.objects.filter(
-            service_user__clinic__in=ids, occurred_at__gte=since, occurred_at__lt=until
-        )
-        .annotate(month=TruncMonth("occurred_at", tzinfo=local))
-        .values("month", "service_user__clinic")
-        .annotate(lapses=Count("pk"))
-        .order_by(),
-        "service_user__clinic",
-    )
+    in_months(TakeHomeLapse, "occurred_at", "service_user__clinic", lapses=Count("pk"))
     add(
         DoseSession.objects.filter(
             clinic__in=ids,
