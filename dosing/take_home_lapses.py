@@ -10,6 +10,7 @@ monitoring records the lapse when it records the screen."""
 
 import datetime as dt
 from typing import TYPE_CHECKING, NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import (
@@ -30,7 +31,7 @@ from django.utils import timezone
 from alerts.models import AlertKind
 from alerts.services import alert_raise, alerts_raise_from, sql_text
 from core.errors import RuleViolation, require_reason
-from eligibility.models import ServiceUser, Status, StatusChange
+from eligibility.models import Clinic, ServiceUser, Status, StatusChange
 
 from .models import (
     DoseSession,
@@ -198,31 +199,36 @@ def take_home_lapses_scan(*, now: dt.datetime | None = None) -> int:
     """Record the lapses dosing can see (re-titration, a loss, a missed collection
     visit) of every version in force or to come, and alert the prescriber: once per
     version and cause however often or late it runs. Set-wise: one read of the
-    versions with their causes, one insert of the lapses, one of the alerts."""
+    versions with their causes per time zone the clinics use, one insert of the
+    lapses, one of the alerts."""
     now = now or timezone.now()
     earliest = (now - dt.timedelta(days=2)).date()  # every zone's today, or later
-    candidates = with_lapse_causes(
-        TakeHomePrescription.objects.filter(valid_to__gte=earliest).select_related(
-            "service_user__clinic"
-        ),
-        now.date(),
-    ).filter(
-        Q(retitration_at__isnull=False)
-        | Q(loss_at__isnull=False)
-        | Q(missed_visit_on__isnull=False)
-    )
-    lapses = [
-        TakeHomeLapse(
-            service_user=version.service_user,
-            prescription=version,
-            cause=lapse.cause,
-            occurred_at=lapse.occurred_at,
-            detail=lapse.detail,
-            recorded_at=now,
+    lapses = []
+    # A collection visit is missed once the clinic's own day is over: each time zone's
+    # clinics are read with their today (one read per zone the installation uses).
+    for zone in Clinic.objects.values_list("time_zone", flat=True).distinct().order_by():
+        candidates = with_lapse_causes(
+            TakeHomePrescription.objects.filter(
+                valid_to__gte=earliest, service_user__clinic__time_zone=zone
+            ).select_related("service_user__clinic"),
+            now.astimezone(ZoneInfo(zone)).date(),
+        ).filter(
+            Q(retitration_at__isnull=False)
+            | Q(loss_at__isnull=False)
+            | Q(missed_visit_on__isnull=False)
         )
-        for version in candidates
-        for lapse in _lapses_seen(version)
-    ]
+        lapses += [
+            TakeHomeLapse(
+                service_user=version.service_user,
+                prescription=version,
+                cause=lapse.cause,
+                occurred_at=lapse.occurred_at,
+                detail=lapse.detail,
+                recorded_at=now,
+            )
+            for version in candidates
+            for lapse in _lapses_seen(version)
+        ]
     TakeHomeLapse.objects.bulk_create(lapses, ignore_conflicts=True)
     fresh = TakeHomeLapse.objects.filter(recorded_at=now)
     return alerts_raise_from(

@@ -4,6 +4,7 @@ recorded once as a lapse of the prescription, with an alert to the prescriber, a
 refusing the next supply until a new take-home prescription is written."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,7 +12,7 @@ from alerts.models import Alert
 from dosing.models import DoseSession, TakeHomeLapse, TakeHomeLoss
 from dosing.take_home import take_home_prescribe
 from dosing.take_home_lapses import take_home_lapses_scan, take_home_loss_report
-from eligibility.models import Status
+from eligibility.models import Clinic, Status
 from eligibility.services import policy_issue, service_user_transition
 from monitoring.records import tox_screen_record
 from tests.dosing.room_setup import give_dose, register_stock
@@ -145,6 +146,20 @@ def test_a_missed_collection_visit_suspends_take_home(cast, weekend):
         ("missed_collection", "Not seen on 30 Nov 2026, the day the next supply was due.")
     ]
     assert len(suspended_alerts(weekend)) == 1
+
+
+def test_the_collection_day_is_over_when_the_clinics_own_day_is(cast, weekend):
+    """A clinic ahead of UTC: its Tuesday morning is still Monday in UTC, and the visit
+    missed on its Monday is a lapse then, not hours later."""
+    supply(cast, weekend, SUN)
+    Clinic.objects.filter(pk=cast.clinic_a.pk).update(time_zone="Pacific/Auckland")
+    auckland = ZoneInfo("Pacific/Auckland")
+    take_home_lapses_scan(now=dt.datetime.combine(MON, dt.time(23), tzinfo=auckland))
+    assert lapses(weekend) == [], "Monday is not over in Auckland"
+    tuesday = dt.datetime.combine(TUE, dt.time(9), tzinfo=auckland)
+    assert tuesday.astimezone(dt.UTC).date() == MON
+    take_home_lapses_scan(now=tuesday)
+    assert [cause for cause, _ in lapses(weekend)] == ["missed_collection"]
 
 
 def test_coming_on_the_collection_day_keeps_take_home(cast, weekend):
