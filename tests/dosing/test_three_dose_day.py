@@ -9,6 +9,7 @@ attendance dashboard with three slots are in tests/eligibility/test_policy_views
 (test_an_evening_slot_runs_through_the_clinic_day)."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -18,6 +19,7 @@ from dosing.guest import guest_stay_accept, guest_stay_authorise
 from dosing.missed import missed_sessions_scan
 from dosing.models import DoseSession, SessionStatus
 from dosing.prescribing import prescription_issue
+from dosing.selectors import retitration_suggestion
 from dosing.sessions import dose_sessions_generate
 from dosing.take_home import take_home_prescribe
 from dosing.take_home_supply import take_home_supply
@@ -274,3 +276,29 @@ def test_a_guest_stay_with_an_evening_slot_needs_the_hosts_evening(cast, evening
             service_user=person, clinic=cast.clinic_a, clinic_day=NEXT
         ).values_list("status", flat=True)
     ) == {SessionStatus.GUEST}
+
+
+def test_re_titration_restarts_all_three_slots_at_half_and_doses_the_evening(cast, evening):
+    """After the three misses, the suggestion halves each of the three slots; the
+    re-titration prescription doses all three, the evening one included."""
+    person = on_three(cast)
+    give_dose(cast, slot(person, DAY, "AM"), london(DAY, 9), mg="100")
+    missed_sessions_scan(now=london(NEXT, 11, 30))  # PM, EVE, then the next AM
+    person.refresh_from_db()
+    assert person.status == Status.RETITRATION_REQUIRED
+    suggested = retitration_suggestion(service_user=person, at=london(NEXT, 12))
+    assert suggested == {"AM": Decimal("50.00"), "PM": Decimal("50.00"), "EVE": Decimal("50.00")}
+    prescription_issue(
+        service_user=person,
+        prescriber=cast.prescriber,
+        slot_doses={code: str(mg) for code, mg in suggested.items()},
+        reason="Re-titration after three missed",
+        now=london(NEXT, 12),
+    )
+    person.refresh_from_db()
+    assert person.status == Status.RETITRATION
+    give_dose(cast, slot(person, NEXT, "PM"), london(NEXT, 13, 30), mg="50")
+    give_dose(cast, slot(person, NEXT, "EVE"), london(NEXT, 19, 30), mg="50")
+    assert slot(person, NEXT, "EVE").status == SessionStatus.ADMINISTERED
+    person.refresh_from_db()
+    assert person.consecutive_not_taken == 0
