@@ -21,14 +21,21 @@ class GuestStaySerializer(serializers.ModelSerializer):
     state = serializers.SerializerMethodField(
         help_text="awaiting (the host has not accepted), accepted, or ended."
     )
-    accepted_by = serializers.IntegerField(source="acceptance.accepted_by_id", default=None)
-    accepted_at = serializers.DateTimeField(source="acceptance.accepted_at", default=None)
-    ended_by = serializers.IntegerField(source="end.ended_by_id", default=None)
-    ended_at = serializers.DateTimeField(source="end.ended_at", default=None)
-    home_from = serializers.DateField(
-        source="end.home_from", default=None, help_text="From this day, dosed at home again."
+    accepted_by = serializers.IntegerField(
+        source="acceptance.accepted_by_id", default=None, allow_null=True
     )
-    end_reason = serializers.CharField(source="end.reason", default=None)
+    accepted_at = serializers.DateTimeField(
+        source="acceptance.accepted_at", default=None, allow_null=True
+    )
+    ended_by = serializers.IntegerField(source="end.ended_by_id", default=None, allow_null=True)
+    ended_at = serializers.DateTimeField(source="end.ended_at", default=None, allow_null=True)
+    home_from = serializers.DateField(
+        source="end.home_from",
+        default=None,
+        allow_null=True,
+        help_text="From this day, dosed at home again.",
+    )
+    end_reason = serializers.CharField(source="end.reason", default=None, allow_null=True)
 
     class Meta:
         model = GuestStay
