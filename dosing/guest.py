@@ -14,7 +14,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from alerts.models import AlertKind
@@ -177,6 +177,28 @@ def _locked_open(stay: GuestStay) -> tuple[GuestStay, ServiceUser]:
     return fresh, person
 
 
+def may_accept(user: Any, stay: GuestStay) -> bool:
+    """A manager of the host accepts, or declines, a stay."""
+    return bool(user.has_perm("dosing.accept_guest_stay", stay.host_clinic))
+
+
+def who_accepts(stay: GuestStay) -> str:
+    return f"Only a manager of {stay.host_clinic.name} accepts a stay there."
+
+
+def may_end(user: Any, stay: GuestStay) -> bool:
+    """A prescriber of the home clinic cancels a stay; a manager of the host declines it
+    or ends it early."""
+    return bool(user.has_perm("dosing.add_gueststay", stay.home_clinic) or may_accept(user, stay))
+
+
+def who_ends(stay: GuestStay) -> str:
+    return (
+        f"Only a prescriber of {stay.home_clinic.name} or a manager of "
+        f"{stay.host_clinic.name} ends this stay."
+    )
+
+
 def guest_stay_accept(
     *, stay: GuestStay, manager: "User", note: str = "", now: dt.datetime | None = None
 ) -> GuestStay:
@@ -184,10 +206,8 @@ def guest_stay_accept(
     the host at once; generation schedules the later days in both clinics."""
     now = now or timezone.now()
     host = stay.host_clinic
-    if not manager.has_perm("dosing.accept_guest_stay", host):
-        raise RuleViolation(
-            f"Only a manager of {host.name} accepts a stay there.", code="manager_required"
-        )
+    if not may_accept(manager, stay):
+        raise RuleViolation(who_accepts(stay), code="manager_required")
     host_today = host.clinic_day_of(now)
     with transaction.atomic():
         stay, person = _locked_open(stay)
@@ -252,14 +272,9 @@ def guest_stay_end(
     where they are."""
     now = now or timezone.now()
     reason = require_reason(reason)
-    home, host = stay.home_clinic, stay.host_clinic
-    may = by.has_perm("dosing.add_gueststay", home) or by.has_perm("dosing.accept_guest_stay", host)
-    if not may:
-        raise RuleViolation(
-            f"Only a prescriber of {home.name} or a manager of {host.name} ends this stay.",
-            code="not_allowed",
-        )
-    home_today = home.clinic_day_of(now)
+    if not may_end(by, stay):
+        raise RuleViolation(who_ends(stay), code="not_allowed")
+    home_today = stay.home_clinic.clinic_day_of(now)
     with transaction.atomic():
         stay, _person = _locked_open(stay)
         if stay.last_day < home_today:
@@ -323,24 +338,3 @@ def _sessions_set(ids: list[int], *, by: "User", now: dt.datetime, why: str, **f
         return
     DoseSession.objects.filter(pk__in=ids).update(status_changed_at=now, **fields)
     history_snapshot(DoseSession.objects.filter(pk__in=ids), reason=why, when=now, user=by)
-
-
-def stays_for_staff(user: Any) -> QuerySet[GuestStay]:
-    """The stays of the member of staff's clinics, as home or as host."""
-    from eligibility.models import StaffMembership
-
-    if not user.is_authenticated:
-        return GuestStay.objects.none()
-    clinics = StaffMembership.objects.clinic_ids_in_scope(user)
-    return (
-        GuestStay.objects.filter(Q(home_clinic__in=clinics) | Q(host_clinic__in=clinics))
-        .select_related(
-            "service_user",
-            "home_clinic",
-            "host_clinic",
-            "authorised_by",
-            "acceptance__accepted_by",
-            "end__ended_by",
-        )
-        .order_by("-first_day", "-pk")
-    )

@@ -12,7 +12,16 @@ from core.api import ActionPermissions, ActsThroughServices, StrictFieldsMixin
 from eligibility.models import Clinic
 from eligibility.selectors import service_user_in_scope
 
-from .guest import guest_stay_accept, guest_stay_authorise, guest_stay_end, stays_for_staff
+from .guest import (
+    guest_stay_accept,
+    guest_stay_authorise,
+    guest_stay_end,
+    may_accept,
+    may_end,
+    who_accepts,
+    who_ends,
+)
+from .guest_selectors import stays_for_staff
 from .models import GuestStay
 
 
@@ -128,8 +137,8 @@ class GuestStayViewSet(
     def accept(self, request, pk=None):
         """The host's manager accepts: from then the host doses the person."""
         stay = self.get_object()
-        if not request.user.has_perm("dosing.accept_guest_stay", stay.host_clinic):
-            raise PermissionDenied(f"Only a manager of {stay.host_clinic.name} accepts.")
+        if not may_accept(request.user, stay):
+            raise PermissionDenied(who_accepts(stay))
         return self.act(
             GuestStayAcceptInput,
             lambda fields: guest_stay_accept(stay=stay, manager=request.user, **fields),
@@ -140,16 +149,9 @@ class GuestStayViewSet(
     def end(self, request, pk=None):
         """Cancel (a home prescriber), or decline or end early (the host's manager)."""
         stay = self.get_object()
-        user = request.user
-        if not (
-            user.has_perm("dosing.add_gueststay", stay.home_clinic)
-            or user.has_perm("dosing.accept_guest_stay", stay.host_clinic)
-        ):
-            raise PermissionDenied(
-                f"Only a prescriber of {stay.home_clinic.name} or a manager of "
-                f"{stay.host_clinic.name} ends this stay."
-            )
+        if not may_end(request.user, stay):
+            raise PermissionDenied(who_ends(stay))
         return self.act(
             GuestStayEndInput,
-            lambda fields: guest_stay_end(stay=stay, by=user, **fields),
+            lambda fields: guest_stay_end(stay=stay, by=request.user, **fields),
         )

@@ -48,3 +48,22 @@ def people_dosed_by(user: Any) -> QuerySet[ServiceUser]:
         service_user=OuterRef("pk"), host_clinic__in=clinics, acceptance__isnull=False
     )
     return ServiceUser.objects.filter(Q(clinic__in=clinics) | Exists(hosted))
+
+
+def stays_for_staff(user: Any) -> QuerySet[GuestStay]:
+    """The stays of the member of staff's clinics, as home or as host."""
+    if not user.is_authenticated:
+        return GuestStay.objects.none()
+    clinics = StaffMembership.objects.clinic_ids_in_scope(user)
+    return (
+        GuestStay.objects.filter(Q(home_clinic__in=clinics) | Q(host_clinic__in=clinics))
+        .select_related(
+            "service_user",
+            "home_clinic",
+            "host_clinic",
+            "authorised_by",
+            "acceptance__accepted_by",
+            "end__ended_by",
+        )
+        .order_by("-first_day", "-pk")
+    )

@@ -13,9 +13,18 @@ from core.forms import Done, form_page
 from eligibility.selectors import current_clinic
 from eligibility.views import service_user_for
 
-from .guest import guest_stay_accept, guest_stay_authorise, guest_stay_end, stays_for_staff
+from .guest import (
+    guest_stay_accept,
+    guest_stay_authorise,
+    guest_stay_end,
+    may_accept,
+    may_end,
+    who_accepts,
+    who_ends,
+)
 from .guest_api import stay_state
 from .guest_forms import GuestStayAcceptForm, GuestStayEndForm, GuestStayForm
+from .guest_selectors import stays_for_staff
 
 
 def _with_state(stays):
@@ -87,8 +96,8 @@ def _stay_here(request, stay_id):
 
 def guest_stay_accept_page(request, stay_id):
     stay = _stay_here(request, stay_id)
-    if stay.host_clinic != request.clinic or not request.user.has_perm("dosing.accept_guest_stay"):
-        raise PermissionDenied(f"Only a manager of {stay.host_clinic.name} accepts this stay.")
+    if stay.host_clinic != request.clinic or not may_accept(request.user, stay):
+        raise PermissionDenied(who_accepts(stay))
     form = GuestStayAcceptForm(request.POST or None)
 
     def save(data):
@@ -110,18 +119,13 @@ def guest_stay_accept_page(request, stay_id):
 
 def guest_stay_end_page(request, stay_id):
     stay = _stay_here(request, stay_id)
-    user, clinic = request.user, request.clinic
-    at_home = stay.home_clinic == clinic and user.has_perm("dosing.add_gueststay")
-    at_host = stay.host_clinic == clinic and user.has_perm("dosing.accept_guest_stay")
-    if not (at_home or at_host):
-        raise PermissionDenied(
-            f"Only a prescriber of {stay.home_clinic.name} or a manager of "
-            f"{stay.host_clinic.name} ends this stay."
-        )
+    user = request.user
+    if not may_end(user, stay):
+        raise PermissionDenied(who_ends(stay))
     form = GuestStayEndForm(request.POST or None)
     back = (
         reverse("guest-stays-of", args=[stay.service_user_id])
-        if at_home
+        if stay.home_clinic == request.clinic
         else reverse("guest-stays")
     )
 
