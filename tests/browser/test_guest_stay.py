@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
+from dosing.guest import guest_stay_authorise
 from tests.browser.navigation import log_in, nav_click
 from tests.browser.page_parts import error_beside, field, told
 from tests.dosing.guest_setup import EVE, NEXT, at, host_staff
@@ -81,3 +82,30 @@ def test_a_stay_authorised_at_home_accepted_by_the_host_and_on_both_boards(page,
         nav_click(page, "Dosing room")
         expect(page.get_by_test_id("guest-away")).to_contain_text("Guest at Clinic B")
         expect(page.get_by_test_id("board-summary")).to_contain_text("1 guest at another clinic")
+
+
+def test_the_host_declines_a_stay_after_a_refusal_without_a_reason(page, live_server, cast):
+    host = host_staff(cast)
+    person = on_prescription(cast, given_name="Robin", family_name="Hart")
+    with time_machine.travel(EVE, tick=True):
+        guest_stay_authorise(
+            service_user=person,
+            prescriber=cast.prescriber,
+            host_clinic=cast.clinic_b,
+            first_day=DAY,
+            last_day=NEXT,
+            reason="Visiting family",
+            now=EVE,
+        )
+        log_in(page, live_server, host["manager"].username)
+        nav_click(page, "Dosing room")
+        page.get_by_role("link", name="Guest stays").click()
+        page.get_by_test_id("guests-coming").get_by_role("link", name="Decline").click()
+        expect(page.get_by_role("heading", name="End a guest stay: Robin Hart")).to_be_visible()
+        page.get_by_role("button", name="End the stay").click()
+        expect(error_beside(page, "reason")).to_be_visible()
+        field(page, "Why").fill("No room that week")
+        page.get_by_role("button", name="End the stay").click()
+        expect(told(page, "The stay at Clinic B is ended")).to_be_visible()
+        state = page.get_by_test_id("guests-coming").get_by_test_id("stay-state")
+        expect(state).to_contain_text("No room that week")
