@@ -27,8 +27,8 @@ from .models import GuestStay
 
 class GuestStaySerializer(serializers.ModelSerializer):
     service_user_name = serializers.CharField(source="service_user.full_name", read_only=True)
-    state = serializers.SerializerMethodField(
-        help_text="awaiting (the host has not accepted), accepted, or ended."
+    state = serializers.CharField(
+        read_only=True, help_text="awaiting (the host has not accepted), accepted, or ended."
     )
     accepted_by = serializers.IntegerField(
         source="acceptance.accepted_by_id", default=None, allow_null=True
@@ -68,15 +68,6 @@ class GuestStaySerializer(serializers.ModelSerializer):
             "end_reason",
         ]
         read_only_fields = fields
-
-    def get_state(self, stay) -> str:
-        return stay_state(stay)
-
-
-def stay_state(stay: GuestStay) -> str:
-    if hasattr(stay, "end"):
-        return "ended"
-    return "accepted" if hasattr(stay, "acceptance") else "awaiting"
 
 
 class GuestStayInput(StrictFieldsMixin, serializers.Serializer):

@@ -22,16 +22,8 @@ from .guest import (
     who_accepts,
     who_ends,
 )
-from .guest_api import stay_state
 from .guest_forms import GuestStayAcceptForm, GuestStayEndForm, GuestStayForm
 from .guest_selectors import stays_for_staff
-
-
-def _with_state(stays):
-    stays = list(stays)
-    for stay in stays:
-        stay.state = stay_state(stay)
-    return stays
 
 
 def guest_stays_of(request, pk):
@@ -60,7 +52,7 @@ def guest_stays_of(request, pk):
         template="dosing/guest_stays_of.html",
         context={
             "service_user": service_user,
-            "stays": _with_state(stays_for_staff(request.user).filter(service_user=service_user)),
+            "stays": stays_for_staff(request.user).filter(service_user=service_user),
             "can_authorise": can_authorise,
             "today": service_user.clinic.clinic_day_of(timezone.now()),
         },
@@ -71,7 +63,7 @@ def guest_stays_of(request, pk):
 def guest_stays(request):
     """The clinic's stays: guests it hosts, and its own service users away."""
     clinic = current_clinic(request)
-    stays = _with_state(
+    stays = list(
         stays_for_staff(request.user).filter(Q(host_clinic=clinic) | Q(home_clinic=clinic))
     )
     return render(

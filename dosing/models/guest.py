@@ -55,6 +55,13 @@ class GuestStay(models.Model):
     def __str__(self):
         return f"{self.service_user} at {self.host_clinic} {self.first_day} to {self.last_day}"
 
+    @property
+    def state(self) -> str:
+        """awaiting (the host has not accepted), accepted, or ended."""
+        if hasattr(self, "end"):
+            return "ended"
+        return "accepted" if hasattr(self, "acceptance") else "awaiting"
+
 
 class GuestStayAcceptance(models.Model):
     """The host's manager accepts the stay: from then the host doses the person."""
